@@ -1,0 +1,187 @@
+"""CloudFront in front of the private image bucket."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+from constructs import Construct
+
+from cdktf_cdktf_provider_aws.cloudfront_cache_policy import (
+    CloudfrontCachePolicy,
+    CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOrigin,
+    CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfig,
+    CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfig,
+    CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfig,
+)
+from cdktf_cdktf_provider_aws.cloudfront_distribution import (
+    CloudfrontDistribution,
+    CloudfrontDistributionDefaultCacheBehavior,
+    CloudfrontDistributionOrigin,
+    CloudfrontDistributionOriginS3OriginConfig,
+    CloudfrontDistributionRestrictions,
+    CloudfrontDistributionRestrictionsGeoRestriction,
+    CloudfrontDistributionViewerCertificate,
+)
+from cdktf_cdktf_provider_aws.cloudfront_origin_access_control import (
+    CloudfrontOriginAccessControl,
+)
+from cdktf_cdktf_provider_aws.cloudfront_origin_access_identity import (
+    CloudfrontOriginAccessIdentity,
+)
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+
+from constructs_lib.image_bucket import ImageBucket
+
+# AWS's managed "CachingOptimized" policy (same id in every account).
+MANAGED_CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+# CloudFront's hosted zone for alias records (same in every account).
+CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
+MINIMUM_TLS_POLICY = "TLSv1.2_2021"
+
+
+@dataclass(frozen=True)
+class CdnCustomDomain:
+    hostname: str
+    # An ACM certificate in us-east-1 that covers `hostname`.
+    certificate_arn: str
+
+
+@dataclass(frozen=True)
+class ImageCdnProps:
+    name: str
+    origin_access: Literal["OAC", "OAI"] = "OAC"
+    cache_policy: Literal["custom", "managed-caching-optimized"] = "custom"
+    min_ttl: int = 0
+    default_ttl: int = 86_400
+    max_ttl: int = 31_536_000
+    price_class: str = "PriceClass_100"
+    wait_for_deployment: bool = True
+    custom_domain: Optional[CdnCustomDomain] = None
+
+
+class ImageCdn(Construct):
+    """A distribution whose only origin is the bucket; the bucket grants read to it alone."""
+
+    ORIGIN_ID = "image-bucket"
+
+    def __init__(self, scope: Construct, id_: str, bucket: ImageBucket, props: ImageCdnProps):
+        super().__init__(scope, id_)
+        origin_access_control_id = None
+        s3_origin_config = None
+        oai = None
+        if props.origin_access == "OAC":
+            origin_access_control_id = CloudfrontOriginAccessControl(
+                self, "OriginAccessControl",
+                name=props.name,
+                description=f"{props.name}: CloudFront reads the image bucket",
+                origin_access_control_origin_type="s3",
+                signing_behavior="always",
+                signing_protocol="sigv4",
+            ).id
+        else:
+            oai = CloudfrontOriginAccessIdentity(
+                self, "OriginAccessIdentity", comment=f"{props.name}: reads the image bucket")
+            s3_origin_config = CloudfrontDistributionOriginS3OriginConfig(
+                origin_access_identity=oai.cloudfront_access_identity_path)
+
+        if props.cache_policy == "custom":
+            self.cache_policy_id = CloudfrontCachePolicy(
+                self, "CachePolicy",
+                name=f"{props.name}-images",
+                comment="Images are immutable: cache long, compress, ignore cookies and queries",
+                min_ttl=props.min_ttl,
+                default_ttl=props.default_ttl,
+                max_ttl=props.max_ttl,
+                parameters_in_cache_key_and_forwarded_to_origin=(
+                    CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOrigin(
+                        enable_accept_encoding_brotli=True,
+                        enable_accept_encoding_gzip=True,
+                        cookies_config=(
+                            CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfig(
+                                cookie_behavior="none")),
+                        headers_config=(
+                            CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfig(
+                                header_behavior="none")),
+                        query_strings_config=(
+                            CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfig(
+                                query_string_behavior="none")),
+                    )),
+            ).id
+        else:
+            self.cache_policy_id = MANAGED_CACHING_OPTIMIZED_POLICY_ID
+
+        domain = props.custom_domain
+        if domain:
+            viewer_certificate = CloudfrontDistributionViewerCertificate(
+                acm_certificate_arn=domain.certificate_arn,
+                ssl_support_method="sni-only",
+                minimum_protocol_version=MINIMUM_TLS_POLICY,
+            )
+        else:
+            viewer_certificate = CloudfrontDistributionViewerCertificate(
+                cloudfront_default_certificate=True)
+
+        self.distribution = CloudfrontDistribution(
+            self, "Distribution",
+            enabled=True,
+            comment=f"{props.name} images",
+            is_ipv6_enabled=True,
+            http_version="http2and3",
+            price_class=props.price_class,
+            aliases=[domain.hostname] if domain else None,
+            origin=[CloudfrontDistributionOrigin(
+                origin_id=self.ORIGIN_ID,
+                domain_name=bucket.regional_domain_name,
+                origin_access_control_id=origin_access_control_id,
+                s3_origin_config=s3_origin_config,
+            )],
+            default_cache_behavior=CloudfrontDistributionDefaultCacheBehavior(
+                target_origin_id=self.ORIGIN_ID,
+                viewer_protocol_policy="redirect-to-https",
+                # OPTIONS lets browsers' CORS preflights reach S3's CORS rules.
+                allowed_methods=["GET", "HEAD", "OPTIONS"],
+                cached_methods=["GET", "HEAD"],
+                compress=True,
+                cache_policy_id=self.cache_policy_id,
+            ),
+            restrictions=CloudfrontDistributionRestrictions(
+                geo_restriction=CloudfrontDistributionRestrictionsGeoRestriction(
+                    restriction_type="none")),
+            viewer_certificate=viewer_certificate,
+            wait_for_deployment=props.wait_for_deployment,
+        )
+
+        if oai is not None:
+            reader = DataAwsIamPolicyDocumentStatementPrincipals(
+                type="AWS", identifiers=[oai.iam_arn])
+            conditions = None
+        else:
+            reader = DataAwsIamPolicyDocumentStatementPrincipals(
+                type="Service", identifiers=["cloudfront.amazonaws.com"])
+            # Only this distribution, not every CloudFront distribution in AWS.
+            conditions = [DataAwsIamPolicyDocumentStatementCondition(
+                test="StringEquals", variable="AWS:SourceArn", values=[self.distribution.arn])]
+        bucket.add_policy_statement(DataAwsIamPolicyDocumentStatement(
+            sid="AllowCloudFrontRead",
+            effect="Allow",
+            principals=[reader],
+            actions=["s3:GetObject"],
+            resources=[f"{bucket.arn}/*"],
+            condition=conditions,
+        ))
+
+    @property
+    def domain_name(self) -> str:
+        return self.distribution.domain_name
+
+    @property
+    def distribution_id(self) -> str:
+        return self.distribution.id
+
+    @property
+    def hosted_zone_id(self) -> str:
+        return self.distribution.hosted_zone_id

@@ -1,0 +1,75 @@
+"""Who may call the API: a Cognito user pool and browser app client, or existing ones."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from cdktf import TerraformResourceLifecycle
+from constructs import Construct
+
+from cdktf_cdktf_provider_aws.cognito_user_pool import (
+    CognitoUserPool,
+    CognitoUserPoolAccountRecoverySetting,
+    CognitoUserPoolAccountRecoverySettingRecoveryMechanism,
+    CognitoUserPoolPasswordPolicy,
+    CognitoUserPoolSoftwareTokenMfaConfiguration,
+)
+from cdktf_cdktf_provider_aws.cognito_user_pool_client import CognitoUserPoolClient
+
+
+@dataclass(frozen=True)
+class UserAuthProps:
+    name: str
+    region: str
+    protect_from_deletion: bool
+    # Both set: use that pool and those clients instead of creating them.
+    existing_user_pool_id: Optional[str] = None
+    existing_client_ids: tuple[str, ...] = ()
+
+
+class UserAuth(Construct):
+    """Exposes what a JWT authorizer needs: `issuer` and `audience`."""
+
+    def __init__(self, scope: Construct, id_: str, props: UserAuthProps):
+        super().__init__(scope, id_)
+        self.user_pool: Optional[CognitoUserPool] = None
+        self.client: Optional[CognitoUserPoolClient] = None
+        if props.existing_user_pool_id:
+            self.user_pool_id = props.existing_user_pool_id
+            self.audience = list(props.existing_client_ids)
+        else:
+            self.user_pool = CognitoUserPool(
+                self, "UserPool",
+                name=props.name,
+                username_attributes=["email"],
+                auto_verified_attributes=["email"],
+                mfa_configuration="OPTIONAL",
+                software_token_mfa_configuration=CognitoUserPoolSoftwareTokenMfaConfiguration(
+                    enabled=True),
+                password_policy=CognitoUserPoolPasswordPolicy(
+                    minimum_length=12,
+                    require_lowercase=True,
+                    require_uppercase=True,
+                    require_numbers=True,
+                    require_symbols=True,
+                    temporary_password_validity_days=7,
+                ),
+                account_recovery_setting=CognitoUserPoolAccountRecoverySetting(
+                    recovery_mechanism=[CognitoUserPoolAccountRecoverySettingRecoveryMechanism(
+                        name="verified_email", priority=1)]),
+                deletion_protection="ACTIVE" if props.protect_from_deletion else "INACTIVE",
+                lifecycle=TerraformResourceLifecycle(
+                    prevent_destroy=props.protect_from_deletion),
+            )
+            # A browser app cannot keep a secret, so the client has none and uses SRP.
+            self.client = CognitoUserPoolClient(
+                self, "WebClient",
+                name=f"{props.name}-web",
+                user_pool_id=self.user_pool.id,
+                generate_secret=False,
+                explicit_auth_flows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+                prevent_user_existence_errors="ENABLED",
+            )
+            self.user_pool_id = self.user_pool.id
+            self.audience = [self.client.id]
+        self.issuer = f"https://cognito-idp.{props.region}.amazonaws.com/{self.user_pool_id}"

@@ -1,0 +1,180 @@
+"""The image-service stack of one stage: providers, remote state, constructs, outputs."""
+from __future__ import annotations
+
+from typing import Optional
+
+from cdktf import S3Backend, S3BackendEndpointConfig, TerraformOutput, TerraformStack
+from constructs import Construct
+
+import constructs_lib  # noqa: F401  (makes the provider bindings cheap to import; see there)
+from cdktf_cdktf_provider_aws.provider import (
+    AwsProvider,
+    AwsProviderDefaultTags,
+    AwsProviderEndpoints,
+)
+
+from constructs_lib.domains import (
+    DnsValidatedCertificate,
+    DnsValidatedCertificateProps,
+    HostedZone,
+    HostedZoneProps,
+    alias_records,
+)
+from constructs_lib.image_api import ApiCustomDomain, ImageApi, ImageApiProps
+from constructs_lib.image_bucket import ImageBucket, ImageBucketProps
+from constructs_lib.image_cdn import CdnCustomDomain, ImageCdn, ImageCdnProps
+from constructs_lib.metadata_table import MetadataTable, MetadataTableProps
+from constructs_lib.user_auth import UserAuth, UserAuthProps
+from stacks.settings import EmulatorSettings, StageSettings, StateBackendSettings
+
+# Fake credentials for the local emulator; moto accepts any.
+EMULATOR_ACCESS_KEY = "testing"
+EMULATOR_SECRET_KEY = "testing"
+# Every service the stacks call, so no request can fall through to a real AWS endpoint.
+EMULATOR_SERVICES = ("acm", "apigatewayv2", "cloudfront", "cloudwatchlogs", "cognitoidp",
+                     "dynamodb", "iam", "kms", "route53", "s3", "sts")
+
+
+def default_tags(stage: str) -> dict[str, str]:
+    return {"Service": "image-service", "Stage": stage, "ManagedBy": "cdktf"}
+
+
+def aws_provider(scope: Construct, id_: str, *, region: str, stage: str,
+                 emulator: Optional[EmulatorSettings], alias: Optional[str] = None) -> AwsProvider:
+    """An AWS provider with the default tags; on the emulator, every endpoint points there."""
+    emulator_args: dict = {}
+    if emulator:
+        emulator_args = dict(
+            access_key=EMULATOR_ACCESS_KEY,
+            secret_key=EMULATOR_SECRET_KEY,
+            skip_credentials_validation=True,
+            skip_requesting_account_id=True,
+            skip_metadata_api_check="true",
+            skip_region_validation=True,
+            s3_use_path_style=True,
+            endpoints=[AwsProviderEndpoints(
+                **{service: emulator.endpoint for service in EMULATOR_SERVICES})],
+        )
+    return AwsProvider(
+        scope, id_,
+        region=region,
+        alias=alias,
+        default_tags=[AwsProviderDefaultTags(tags=default_tags(stage))],
+        **emulator_args,
+    )
+
+
+def s3_backend(stack: TerraformStack, state: StateBackendSettings, key: str,
+               emulator: Optional[EmulatorSettings]) -> S3Backend:
+    emulator_args: dict = {}
+    if emulator:
+        emulator_args = dict(
+            access_key=EMULATOR_ACCESS_KEY,
+            secret_key=EMULATOR_SECRET_KEY,
+            endpoints=S3BackendEndpointConfig(s3=emulator.endpoint, sts=emulator.endpoint),
+            use_path_style=True,
+            skip_credentials_validation=True,
+            skip_requesting_account_id=True,
+            skip_metadata_api_check=True,
+            skip_region_validation=True,
+        )
+    backend = S3Backend(stack, bucket=state.bucket, key=key, region=state.region, encrypt=True,
+                        **emulator_args)
+    # cdktf 0.21's S3BackendConfig predates Terraform 1.10's S3-native locking (`use_lockfile`),
+    # so the flag is added as an override; it replaces the DynamoDB lock table.
+    stack.add_override("terraform.backend.s3.use_lockfile", True)
+    return backend
+
+
+class ImageServiceStack(TerraformStack):
+    def __init__(self, scope: Construct, settings: StageSettings):
+        super().__init__(scope, settings.stack_name)
+        s = settings
+        self.settings = s
+        aws_provider(self, "aws", region=s.region, stage=s.stage, emulator=s.emulator)
+        # CloudFront only accepts ACM certificates issued in us-east-1.
+        us_east_1 = aws_provider(self, "aws_us_east_1", region="us-east-1", stage=s.stage,
+                                 emulator=s.emulator, alias="us_east_1")
+        s3_backend(self, s.state, s.state_key, s.emulator)
+
+        self.table = MetadataTable(self, "MetadataTable", MetadataTableProps(
+            name=s.table.name,
+            point_in_time_recovery=s.table.point_in_time_recovery,
+            protect_from_deletion=s.protect_data,
+        ))
+        self.bucket = ImageBucket(self, "ImageBucket", ImageBucketProps(
+            name=s.bucket.name,
+            cors_origins=s.bucket.cors_origins,
+            versioning=s.bucket.versioning,
+            intelligent_tiering_days=s.bucket.intelligent_tiering_days,
+            noncurrent_version_expiration_days=s.bucket.noncurrent_version_expiration_days,
+            abort_multipart_days=s.bucket.abort_multipart_days,
+            protect_from_deletion=s.protect_data,
+        ))
+
+        zone_id = None
+        cdn_domain = api_domain = None
+        if s.domains.enabled:
+            zone_id = HostedZone(self, "HostedZone", HostedZoneProps(
+                name=s.domains.hosted_zone_name, create=s.domains.create_hosted_zone)).zone_id
+            cdn_cert = DnsValidatedCertificate(self, "CdnCertificate", DnsValidatedCertificateProps(
+                domain_name=s.domains.cdn_hostname, zone_id=zone_id, provider=us_east_1))
+            api_cert = DnsValidatedCertificate(self, "ApiCertificate", DnsValidatedCertificateProps(
+                domain_name=s.domains.api_hostname, zone_id=zone_id))
+            cdn_domain = CdnCustomDomain(s.domains.cdn_hostname, cdn_cert.certificate_arn)
+            api_domain = ApiCustomDomain(s.domains.api_hostname, api_cert.certificate_arn)
+
+        self.cdn = ImageCdn(self, "ImageCdn", self.bucket, ImageCdnProps(
+            name=s.stack_name,
+            origin_access=s.cdn.origin_access,
+            cache_policy=s.cdn.cache_policy,
+            min_ttl=s.cdn.min_ttl,
+            default_ttl=s.cdn.default_ttl,
+            max_ttl=s.cdn.max_ttl,
+            price_class=s.cdn.price_class,
+            wait_for_deployment=s.cdn.wait_for_deployment,
+            custom_domain=cdn_domain,
+        ))
+        self.auth = UserAuth(self, "UserAuth", UserAuthProps(
+            name=s.auth.user_pool_name,
+            region=s.region,
+            protect_from_deletion=s.protect_data,
+            existing_user_pool_id=s.auth.existing_user_pool_id,
+            existing_client_ids=s.auth.existing_client_ids,
+        ))
+        self.api = ImageApi(self, "ImageApi", self.auth, ImageApiProps(
+            name=s.stack_name,
+            cors_origins=s.api.cors_origins,
+            throttling_burst_limit=s.api.throttling_burst_limit,
+            throttling_rate_limit=s.api.throttling_rate_limit,
+            access_log_retention_days=s.api.access_log_retention_days,
+            custom_domain=api_domain,
+        ))
+
+        if zone_id is not None and cdn_domain and api_domain and self.api.domain_name:
+            alias_records(self, "CdnAlias", zone_id=zone_id, name=cdn_domain.hostname,
+                          target_name=self.cdn.domain_name,
+                          target_zone_id=self.cdn.hosted_zone_id, ipv6=True)
+            target = self.api.domain_name.domain_name_configuration
+            alias_records(self, "ApiAlias", zone_id=zone_id, name=api_domain.hostname,
+                          target_name=target.target_domain_name,
+                          target_zone_id=target.hosted_zone_id, ipv6=False)
+
+        outputs = {
+            "TableName": self.table.name,
+            "TableArn": self.table.arn,
+            "TableStreamArn": self.table.stream_arn,
+            "BucketName": self.bucket.name,
+            "BucketArn": self.bucket.arn,
+            "CloudFrontDomain": self.cdn.domain_name,
+            "CloudFrontDistributionId": self.cdn.distribution_id,
+            "ApiEndpoint": self.api.endpoint,
+            "ApiId": self.api.api_id,
+            "UserPoolId": self.auth.user_pool_id,
+            "UserPoolClientId": self.auth.audience[0],
+        }
+        if cdn_domain and api_domain:
+            outputs["CdnCustomDomain"] = cdn_domain.hostname
+            outputs["ApiCustomDomain"] = api_domain.hostname
+        for name, value in outputs.items():
+            TerraformOutput(self, name, value=value)

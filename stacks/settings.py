@@ -1,0 +1,411 @@
+"""Stage settings: every value that differs between stages, in one typed, validated table.
+
+Read `STAGES` at the bottom of this file to see what differs between dev, staging, production
+and the local emulator target. Everything is validated once by `load_stages()` before any
+construct is created, so a bad value stops the program before anything is written to disk.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from typing import Literal, Optional
+
+from stacks.errors import SettingsError
+
+OriginAccess = Literal["OAC", "OAI"]
+CachePolicyKind = Literal["custom", "managed-caching-optimized"]
+
+ORIGIN_ACCESS_MODES = ("OAC", "OAI")
+CACHE_POLICY_KINDS = ("custom", "managed-caching-optimized")
+PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+# The retention periods CloudWatch Logs accepts (PutRetentionPolicy); anything else is rejected
+# by AWS at apply time, so we reject it at synth time instead.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)
+
+# The port the local emulator prefers; `ops.local_aws` falls back to a free one and exports it.
+LOCAL_ENDPOINT_ENV = "IMAGE_SERVICE_LOCAL_ENDPOINT"
+DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:5050"
+
+
+@dataclass(frozen=True)
+class StateBackendSettings:
+    """Where a stack keeps its Terraform state (S3, encrypted, locked with a lock file)."""
+    bucket: str
+    region: str
+
+
+@dataclass(frozen=True)
+class TableSettings:
+    name: str
+    point_in_time_recovery: bool
+
+
+@dataclass(frozen=True)
+class BucketSettings:
+    name: str
+    cors_origins: tuple[str, ...]
+    versioning: bool
+    intelligent_tiering_days: int = 0
+    noncurrent_version_expiration_days: int = 30
+    abort_multipart_days: int = 1
+
+
+@dataclass(frozen=True)
+class CdnSettings:
+    origin_access: OriginAccess = "OAC"
+    cache_policy: CachePolicyKind = "custom"
+    min_ttl: int = 0
+    default_ttl: int = 86_400
+    max_ttl: int = 31_536_000
+    price_class: str = "PriceClass_100"
+    # CloudFront takes 15+ minutes to deploy worldwide; callers that need the distribution ready
+    # (the real stages) wait, the emulator does not need to.
+    wait_for_deployment: bool = True
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    cors_origins: tuple[str, ...]
+    throttling_burst_limit: int
+    throttling_rate_limit: float
+    access_log_retention_days: int
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Cognito: the stack creates a pool and client unless an existing pool is named."""
+    user_pool_name: str
+    existing_user_pool_id: Optional[str] = None
+    existing_client_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DomainSettings:
+    enabled: bool
+    hosted_zone_name: str = "lego-api.com"
+    create_hosted_zone: bool = False
+    api_hostname: str = ""
+    cdn_hostname: str = ""
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    """Points every provider and the backend at a local AWS emulator instead of AWS."""
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    stage: str
+    region: str
+    state: StateBackendSettings
+    table: TableSettings
+    bucket: BucketSettings
+    cdn: CdnSettings
+    api: ApiSettings
+    auth: AuthSettings
+    domains: DomainSettings
+    # Production data: DynamoDB deletion protection, Terraform prevent_destroy on the table,
+    # bucket and user pool, and a bucket that refuses to be emptied by Terraform.
+    protect_data: bool
+    emulator: Optional[EmulatorSettings] = None
+
+    @property
+    def stack_name(self) -> str:
+        return f"image-service-{self.stage}"
+
+    @property
+    def state_key(self) -> str:
+        return f"image-service/{self.stage}/terraform.tfstate"
+
+
+# --------------------------------------------------------------------------------------------
+# Validation: each rule names the setting it checks and the fix.
+# --------------------------------------------------------------------------------------------
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_EXACT_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$")
+_USER_POOL_ID = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d_[0-9A-Za-z]+$")
+_CLIENT_ID = re.compile(r"^[0-9a-z]{1,128}$")
+
+
+def _fail(stage: str, setting: str, problem: str, fix: str) -> None:
+    raise SettingsError(stage, setting, problem, fix)
+
+
+def validate_bucket_name(stage: str, setting: str, name: str) -> None:
+    """S3's general-purpose bucket naming rules."""
+    fix = ("use 3-63 characters of lowercase letters, digits, '.' and '-', starting and ending "
+           "with a letter or digit, e.g. 'images-lego-moc-dev'")
+    if not name:
+        _fail(stage, setting, "the bucket name is empty", fix)
+    if not 3 <= len(name) <= 63:
+        _fail(stage, setting, f"'{name}' is {len(name)} characters long; S3 allows 3 to 63", fix)
+    if not _BUCKET_CHARS.match(name):
+        _fail(stage, setting, f"'{name}' has characters or ends S3 does not allow", fix)
+    if ".." in name or ".-" in name or "-." in name:
+        _fail(stage, setting, f"'{name}' has adjacent periods or a period next to a hyphen", fix)
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        pass
+    else:
+        _fail(stage, setting, f"'{name}' is formatted as an IP address", fix)
+    for prefix in ("xn--", "sthree-", "amzn-s3-demo-"):
+        if name.startswith(prefix):
+            _fail(stage, setting, f"'{name}' starts with the reserved prefix '{prefix}'", fix)
+    for suffix in ("-s3alias", "--ol-s3", "--x-s3", "--table-s3", ".mrap"):
+        if name.endswith(suffix):
+            _fail(stage, setting, f"'{name}' ends with the reserved suffix '{suffix}'", fix)
+
+
+def _validate_hostname(stage: str, setting: str, host: str) -> None:
+    fix = "use a lowercase DNS name such as 'images-dev.lego-api.com' (labels of a-z, 0-9, '-')"
+    if not host:
+        _fail(stage, setting, "the hostname is empty while custom domains are enabled", fix)
+    labels = host.split(".")
+    if len(host) > 253 or len(labels) < 2 or not all(_HOST_LABEL.match(lab) for lab in labels):
+        _fail(stage, setting, f"'{host}' is not a valid DNS hostname", fix)
+
+
+def _validate_bucket_cors_origin(stage: str, setting: str, origin: str) -> None:
+    # S3 CORS allows at most one '*' wildcard in an origin (e.g. https://*.lego-moc.com).
+    fix = "use an origin like 'https://lego-moc.com' or 'https://*.lego-moc.com'"
+    if origin == "*":
+        return
+    if origin.count("*") > 1 or not re.match(r"^https?://[a-z0-9.*-]+(:\d{1,5})?$", origin):
+        _fail(stage, setting, f"'{origin}' is not an origin S3 CORS accepts", fix)
+
+
+def _validate_api_cors_origin(stage: str, setting: str, origin: str) -> None:
+    if origin in ("*", "https://*", "http://*"):
+        return
+    if "*" in origin:
+        _fail(stage, setting,
+              f"'{origin}' is a wildcard-subdomain origin. API Gateway HTTP APIs only accept "
+              "exact origins, '*', 'https://*' and 'http://*', so this origin would never match "
+              "a browser's request",
+              "list each app origin exactly, e.g. 'https://www.lego-moc.com', "
+              "'https://dev.lego-moc.com'")
+    if not _EXACT_ORIGIN.match(origin):
+        _fail(stage, setting, f"'{origin}' is not an origin (scheme://host[:port], no path)",
+              "write it like 'https://lego-moc.com', without a trailing slash or path")
+
+
+def validate_stage(s: StageSettings) -> StageSettings:
+    st = s.stage
+    if not re.match(r"^[a-z][a-z0-9-]{0,19}$", st):
+        _fail(st, "stage", f"'{st}' is not a usable stage name",
+              "use 1-20 lowercase letters, digits or '-', starting with a letter")
+    for setting, region in (("region", s.region), ("state.region", s.state.region)):
+        if not _REGION.match(region):
+            _fail(st, setting, f"'{region}' is not an AWS region name",
+                  "use a region code such as 'us-east-1' or 'eu-west-1'")
+    validate_bucket_name(st, "state.bucket", s.state.bucket)
+
+    if not _TABLE_NAME.match(s.table.name):
+        _fail(st, "table.name", f"'{s.table.name}' is not a valid DynamoDB table name",
+              "use 3-255 characters of letters, digits, '_', '-' and '.', "
+              "e.g. 'ImageMetadata-dev'")
+
+    b = s.bucket
+    validate_bucket_name(st, "bucket.name", b.name)
+    if not b.cors_origins:
+        _fail(st, "bucket.cors_origins", "the list is empty, so browsers could not upload",
+              "list at least one origin, e.g. 'https://lego-moc.com'")
+    for origin in b.cors_origins:
+        _validate_bucket_cors_origin(st, "bucket.cors_origins", origin)
+    for setting, days, minimum in (
+            ("bucket.intelligent_tiering_days", b.intelligent_tiering_days, 0),
+            ("bucket.noncurrent_version_expiration_days", b.noncurrent_version_expiration_days, 1),
+            ("bucket.abort_multipart_days", b.abort_multipart_days, 1)):
+        if not isinstance(days, int) or isinstance(days, bool) or days < minimum:
+            _fail(st, setting, f"{days!r} is not a whole number of days >= {minimum}",
+                  f"set a whole number of days of at least {minimum}")
+
+    c = s.cdn
+    if c.origin_access not in ORIGIN_ACCESS_MODES:
+        _fail(st, "cdn.origin_access", f"'{c.origin_access}' is not an origin-access mode",
+              "use 'OAC' (Origin Access Control, recommended) or 'OAI' (legacy identity)")
+    if c.cache_policy not in CACHE_POLICY_KINDS:
+        _fail(st, "cdn.cache_policy", f"'{c.cache_policy}' is not a cache-policy kind",
+              "use 'custom' or 'managed-caching-optimized'")
+    if c.price_class not in PRICE_CLASSES:
+        _fail(st, "cdn.price_class", f"'{c.price_class}' is not a CloudFront price class",
+              "use one of " + ", ".join(PRICE_CLASSES))
+    if min(c.min_ttl, c.default_ttl, c.max_ttl) < 0 or not c.min_ttl <= c.default_ttl <= c.max_ttl:
+        _fail(st, "cdn.min_ttl/default_ttl/max_ttl",
+              f"min {c.min_ttl} <= default {c.default_ttl} <= max {c.max_ttl} does not hold",
+              "use non-negative seconds with min_ttl <= default_ttl <= max_ttl")
+
+    a = s.api
+    if not a.cors_origins:
+        _fail(st, "api.cors_origins", "the list is empty, so no browser app could call the API",
+              "list the app origins, e.g. 'https://lego-moc.com'")
+    for origin in a.cors_origins:
+        _validate_api_cors_origin(st, "api.cors_origins", origin)
+    if not isinstance(a.throttling_burst_limit, int) or a.throttling_burst_limit <= 0:
+        _fail(st, "api.throttling_burst_limit", f"{a.throttling_burst_limit!r} is not positive",
+              "set a whole number of requests greater than 0, e.g. 100")
+    if not isinstance(a.throttling_rate_limit, (int, float)) or a.throttling_rate_limit <= 0:
+        _fail(st, "api.throttling_rate_limit", f"{a.throttling_rate_limit!r} is not positive",
+              "set requests per second greater than 0, e.g. 50")
+    if a.access_log_retention_days not in LOG_RETENTION_DAYS:
+        _fail(st, "api.access_log_retention_days",
+              f"{a.access_log_retention_days!r} is not a retention period CloudWatch Logs accepts",
+              "use one of " + ", ".join(map(str, LOG_RETENTION_DAYS)))
+
+    au = s.auth
+    if not au.user_pool_name.strip():
+        _fail(st, "auth.user_pool_name", "the user pool name is empty",
+              "name the pool, e.g. 'image-service-dev'")
+    if au.existing_user_pool_id is not None:
+        if not _USER_POOL_ID.match(au.existing_user_pool_id):
+            _fail(st, "auth.existing_user_pool_id",
+                  f"'{au.existing_user_pool_id}' is not a Cognito user pool id",
+                  "use the id shown by Cognito, e.g. 'us-east-1_AbC123xyz', or None to create one")
+        if not au.existing_client_ids:
+            _fail(st, "auth.existing_client_ids", "an existing pool is named but no client ids",
+                  "list the pool's app client ids; the JWT authorizer needs them as audience")
+        for cid in au.existing_client_ids:
+            if not _CLIENT_ID.match(cid):
+                _fail(st, "auth.existing_client_ids", f"'{cid}' is not a Cognito app client id",
+                      "use the client id shown by Cognito (lowercase letters and digits)")
+    elif au.existing_client_ids:
+        _fail(st, "auth.existing_client_ids", "client ids are given without an existing pool",
+              "also set auth.existing_user_pool_id, or remove the client ids")
+
+    d = s.domains
+    if d.enabled:
+        if not d.hosted_zone_name:
+            _fail(st, "domains.hosted_zone_name", "custom domains are on but no hosted zone is named",
+                  "name the Route53 zone, e.g. 'lego-api.com', or set domains.enabled=False")
+        _validate_hostname(st, "domains.hosted_zone_name", d.hosted_zone_name)
+        for setting, host in (("domains.api_hostname", d.api_hostname),
+                              ("domains.cdn_hostname", d.cdn_hostname)):
+            _validate_hostname(st, setting, host)
+            if not (host == d.hosted_zone_name or host.endswith("." + d.hosted_zone_name)):
+                _fail(st, setting, f"'{host}' is not inside the zone '{d.hosted_zone_name}'",
+                      "use a hostname under domains.hosted_zone_name, or change the zone")
+        if d.api_hostname == d.cdn_hostname:
+            _fail(st, "domains.cdn_hostname",
+                  f"the CDN and the API both claim '{d.cdn_hostname}'; one hostname can point "
+                  "at only one of them",
+                  "give the CDN its own name, e.g. 'cdn.images.lego-api.com'")
+    if s.emulator is not None:
+        if not re.match(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d{1,5}$",
+                        s.emulator.endpoint):
+            _fail(st, "emulator.endpoint",
+                  f"'{s.emulator.endpoint}' is not a loopback URL; the local target must never "
+                  "send traffic anywhere else",
+                  f"use http://127.0.0.1:<port> (or unset {LOCAL_ENDPOINT_ENV})")
+        if d.enabled:
+            _fail(st, "domains.enabled", "the emulator cannot issue ACM certificates",
+                  "set domains.enabled=False for an emulator stage")
+        if c.origin_access == "OAI" or c.cache_policy == "custom":
+            _fail(st, "cdn.origin_access/cdn.cache_policy",
+                  "the emulator has no API for origin access identities or cache policies",
+                  "use origin_access='OAC' and cache_policy='managed-caching-optimized'")
+    return s
+
+
+# --------------------------------------------------------------------------------------------
+# The stages. Everything that differs between them is visible here.
+# --------------------------------------------------------------------------------------------
+STATE = StateBackendSettings(bucket="lego-moc-image-service-tfstate", region="us-east-1")
+LOCAL_STATE = StateBackendSettings(bucket="image-service-tfstate-local", region="us-east-1")
+BUCKET_CORS_ORIGINS = ("https://lego-moc.com", "https://*.lego-moc.com")
+API_CORS_ORIGINS = ("https://lego-moc.com", "https://www.lego-moc.com")
+
+
+def _stage(stage: str, *, app_origin: Optional[str], production: bool,
+           api_hostname: str, cdn_hostname: str) -> StageSettings:
+    return StageSettings(
+        stage=stage,
+        region="us-east-1",
+        state=STATE,
+        table=TableSettings(name=f"ImageMetadata-{stage}", point_in_time_recovery=production),
+        bucket=BucketSettings(name=f"images-lego-moc-{stage}", cors_origins=BUCKET_CORS_ORIGINS,
+                              versioning=stage != "dev"),
+        cdn=CdnSettings(),
+        api=ApiSettings(
+            cors_origins=API_CORS_ORIGINS + ((app_origin,) if app_origin else ()),
+            throttling_burst_limit=500 if production else 100,
+            throttling_rate_limit=1000.0 if production else 50.0,
+            access_log_retention_days=90 if production else 14),
+        auth=AuthSettings(user_pool_name=f"image-service-{stage}"),
+        domains=DomainSettings(enabled=True, api_hostname=api_hostname, cdn_hostname=cdn_hostname),
+        protect_data=production,
+    )
+
+
+def _local_stage() -> StageSettings:
+    """Dev-like settings that the local emulator (moto) can apply; each gap is named."""
+    dev = STAGES_BASE["dev"]
+    return replace(
+        dev,
+        stage="local",
+        state=LOCAL_STATE,
+        table=replace(dev.table, name="ImageMetadata-local"),
+        bucket=replace(dev.bucket, name="images-lego-moc-local"),
+        # moto has no CloudFront cache-policy or OAI API: OAC + AWS's managed CachingOptimized.
+        cdn=replace(dev.cdn, origin_access="OAC", cache_policy="managed-caching-optimized",
+                    wait_for_deployment=False),
+        auth=replace(dev.auth, user_pool_name="image-service-local"),
+        # moto cannot issue ACM certificates, so no custom domains.
+        domains=replace(dev.domains, enabled=False),
+        emulator=EmulatorSettings(
+            endpoint=os.environ.get(LOCAL_ENDPOINT_ENV) or DEFAULT_LOCAL_ENDPOINT),
+    )
+
+
+STAGES_BASE: dict[str, StageSettings] = {
+    "dev": _stage("dev", app_origin="https://dev.lego-moc.com", production=False,
+                  api_hostname="images-dev.lego-api.com",
+                  cdn_hostname="cdn.images-dev.lego-api.com"),
+    "staging": _stage("staging", app_origin="https://staging.lego-moc.com", production=False,
+                      api_hostname="images-staging.lego-api.com",
+                      cdn_hostname="cdn.images-staging.lego-api.com"),
+    "production": _stage("production", app_origin=None, production=True,
+                         api_hostname="images.lego-api.com",
+                         cdn_hostname="cdn.images.lego-api.com"),
+}
+
+DEPLOYED_STAGES = ("dev", "staging", "production")
+ALL_STAGES = DEPLOYED_STAGES + ("local",)
+
+
+def stage_settings(stage: str) -> StageSettings:
+    """The validated settings of one stage; an unknown stage is a SettingsError."""
+    if stage == "local":
+        return validate_stage(_local_stage())
+    if stage not in STAGES_BASE:
+        raise SettingsError(stage, "stage", f"'{stage}' is not a known stage",
+                            "use one of " + ", ".join(ALL_STAGES))
+    return validate_stage(STAGES_BASE[stage])
+
+
+def load_stages(names: tuple[str, ...] = ALL_STAGES) -> list[StageSettings]:
+    """Validate every stage up front, so a bad value stops the app before it writes anything."""
+    return [stage_settings(name) for name in names]
+
+
+def describe(settings: StageSettings) -> dict[str, object]:
+    """Flatten settings into 'section.field' -> value, for the README's table and reviews."""
+    out: dict[str, object] = {}
+
+    def walk(prefix: str, obj: object) -> None:
+        for f in fields(obj):  # type: ignore[arg-type]
+            value = getattr(obj, f.name)
+            key = f"{prefix}{f.name}"
+            if is_dataclass(value):
+                walk(key + ".", value)
+            else:
+                out[key] = value
+    walk("", settings)
+    return out

@@ -1,0 +1,57 @@
+"""The bucket that holds every stage's Terraform state, created once per account.
+
+Its own state is local (it cannot live in the bucket it creates): keep
+`terraform.<stack>.tfstate` safe, or import the bucket again with `terraform import`.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from cdktf import LocalBackend, TerraformOutput, TerraformResourceLifecycle, TerraformStack
+from constructs import Construct
+
+import constructs_lib  # noqa: F401  (cheap provider imports)
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
+    S3BucketVersioningA,
+    S3BucketVersioningVersioningConfiguration,
+)
+
+from stacks.image_service_stack import aws_provider
+from stacks.settings import EmulatorSettings, StateBackendSettings
+
+
+class StateBootstrapStack(TerraformStack):
+    def __init__(self, scope: Construct, id_: str, state: StateBackendSettings,
+                 emulator: Optional[EmulatorSettings], protect: bool):
+        super().__init__(scope, id_)
+        LocalBackend(self, path=f"terraform.{id_}.tfstate")
+        aws_provider(self, "aws", region=state.region, stage="shared", emulator=emulator)
+        bucket = S3Bucket(
+            self, "StateBucket",
+            bucket=state.bucket,
+            # Losing this bucket loses every stage's state: never destroyable outside the
+            # emulator.
+            force_destroy=not protect,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=protect),
+        )
+        S3BucketVersioningA(
+            self, "Versioning", bucket=bucket.id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"))
+        S3BucketServerSideEncryptionConfigurationA(
+            self, "Encryption", bucket=bucket.id,
+            rule=[S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=(
+                    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="AES256")))])
+        S3BucketPublicAccessBlock(
+            self, "PublicAccessBlock", bucket=bucket.id,
+            block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True)
+        TerraformOutput(self, "StateBucketName", value=bucket.bucket)
