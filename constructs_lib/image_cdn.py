@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Optional
 
+from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.cloudfront_cache_policy import (
@@ -61,6 +62,8 @@ class ImageCdnProps:
     price_class: str = "PriceClass_100"
     wait_for_deployment: bool = True
     custom_domain: Optional[CdnCustomDomain] = None
+    # Attributes an emulator reports differently from AWS (see stacks/settings.py); empty on AWS.
+    ignore_changes: tuple[str, ...] = ()
 
 
 class ImageCdn(Construct):
@@ -153,6 +156,8 @@ class ImageCdn(Construct):
                     restriction_type="none")),
             viewer_certificate=viewer_certificate,
             wait_for_deployment=props.wait_for_deployment,
+            lifecycle=TerraformResourceLifecycle(ignore_changes=list(props.ignore_changes))
+            if props.ignore_changes else None,
         )
 
         if oai is not None:

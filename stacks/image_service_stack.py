@@ -134,6 +134,7 @@ class ImageServiceStack(TerraformStack):
             price_class=s.cdn.price_class,
             wait_for_deployment=s.cdn.wait_for_deployment,
             custom_domain=cdn_domain,
+            ignore_changes=s.cdn.ignore_drift_in,
         ))
         self.auth = UserAuth(self, "UserAuth", UserAuthProps(
             name=s.auth.user_pool_name,

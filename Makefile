@@ -1,0 +1,43 @@
+# The two commands for a new machine are `make up` (deploy to the local AWS emulator) and
+# `make test`; both install what they need first.
+SHELL := /bin/bash
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_NOSPIN := 1
+export PIPENV_YES := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+PY := .venv/bin/python
+PIPENV_VERSION := 2026.10.3
+
+.PHONY: deps up down test test-fast synth checkov bench clean
+
+deps: .venv/.synced node_modules/.installed
+
+.venv/.synced: Pipfile.lock
+	@command -v pipenv >/dev/null || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
+	pipenv sync --dev
+	@touch $@
+
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+up: deps
+	$(PY) -m ops.up
+
+down:
+	@$(PY) -m ops.local_aws down
+
+synth: deps
+	bin/cdktf synth
+
+test: deps
+	$(PY) -m pytest
+
+test-fast: deps
+	$(PY) -m pytest -m "not emulator"
+
+bench: deps
+	$(PY) bench/run.py
+
+clean:
+	rm -rf cdktf.out .run

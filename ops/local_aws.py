@@ -1,0 +1,184 @@
+"""The local AWS emulator (moto server) on 127.0.0.1: up, down, status.
+
+    python -m ops.local_aws up|down|status [--run-dir DIR]
+
+`up` is idempotent: a running emulator recorded in the run directory is reused; a stale record
+(process gone or not answering) is replaced. The record is <run-dir>/{pid,port,endpoint,log}.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from ops.toolchain import ROOT, RUN_DIR
+from stacks.settings import DEFAULT_LOCAL_ENDPOINT
+
+DEFAULT_RUN_DIR = RUN_DIR / "local-aws"
+HOST = "127.0.0.1"
+PREFERRED_PORT = int(DEFAULT_LOCAL_ENDPOINT.rsplit(":", 1)[1])
+
+
+@dataclass(frozen=True)
+class Emulator:
+    pid: int
+    port: int
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def _answers(port: int, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/moto-api/data.json",
+                                    timeout=timeout) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child still "exists"; treat it as gone.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def status(run_dir: Path = DEFAULT_RUN_DIR) -> Emulator | None:
+    """The recorded emulator if it is alive and answering, else None."""
+    try:
+        pid = int((run_dir / "pid").read_text())
+        port = int((run_dir / "port").read_text())
+    except (OSError, ValueError):
+        return None
+    if _alive(pid) and _answers(port):
+        return Emulator(pid, port)
+    return None
+
+
+def up(run_dir: Path = DEFAULT_RUN_DIR, port: int | None = None,
+       timeout: float = 30.0) -> Emulator:
+    running = status(run_dir)
+    if running:
+        return running
+    _clear(run_dir)  # stale record, if any
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if port is None:
+        port = PREFERRED_PORT if _port_free(PREFERRED_PORT) else free_port()
+    moto = Path(sys.executable).with_name("moto_server")
+    log = open(run_dir / "log", "ab")
+    proc = subprocess.Popen(
+        [str(moto), "-H", HOST, "-p", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        cwd=ROOT, start_new_session=True)
+    (run_dir / "pid").write_text(str(proc.pid))
+    (run_dir / "port").write_text(str(port))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            _clear(run_dir)
+            raise RuntimeError(f"moto_server exited with {proc.returncode}; see {run_dir}/log")
+        if _answers(port):
+            emulator = Emulator(proc.pid, port)
+            (run_dir / "endpoint").write_text(emulator.endpoint)
+            return emulator
+        time.sleep(0.2)
+    _stop(proc.pid)
+    _clear(run_dir)
+    raise RuntimeError(f"moto_server did not answer on {HOST}:{port} within {timeout:.0f} s; "
+                       f"see {run_dir}/log")
+
+
+def _stop(pid: int, timeout: float = 10.0) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        if not _alive(pid):
+            return
+        time.sleep(0.1)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _clear(run_dir: Path) -> None:
+    for name in ("pid", "port", "endpoint"):
+        (run_dir / name).unlink(missing_ok=True)
+
+
+def down(run_dir: Path = DEFAULT_RUN_DIR) -> bool:
+    """Stop the recorded emulator; True if one was running."""
+    try:
+        pid = int((run_dir / "pid").read_text())
+    except (OSError, ValueError):
+        _clear(run_dir)
+        return False
+    was_alive = _alive(pid)
+    if was_alive:
+        _stop(pid)
+    _clear(run_dir)
+    return was_alive
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ops.local_aws", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=("up", "down", "status"))
+    parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR)
+    args = parser.parse_args(argv)
+    if args.action == "up":
+        emulator = up(args.run_dir)
+        print(f"local AWS emulator: {emulator.endpoint} (pid {emulator.pid}, "
+              f"log {args.run_dir / 'log'})")
+    elif args.action == "down":
+        print("local AWS emulator stopped" if down(args.run_dir) else "no emulator was running")
+    else:
+        emulator = status(args.run_dir)
+        print(f"running at {emulator.endpoint} (pid {emulator.pid})" if emulator
+              else "not running")
+        return 0 if emulator else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The environment every project command runs Terraform and the cdktf CLI in, and its checks."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from stacks.errors import ToolchainError
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_TF_CLI_CONFIG = ROOT / "terraform" / "cli.tfrc"
+# Lets a test or an unusual machine use another CLI config; normally unset.
+TF_CLI_CONFIG_ENV = "IMAGE_SERVICE_TF_CLI_CONFIG"
+PROVIDER = ("registry.terraform.io", "hashicorp", "aws")
+PROVIDER_VERSION = "5.100.0"
+CDKTF_BIN = ROOT / "node_modules" / ".bin" / "cdktf"
+RUN_DIR = ROOT / ".run"
+
+
+def tf_cli_config() -> Path:
+    return Path(os.environ.get(TF_CLI_CONFIG_ENV) or PROJECT_TF_CLI_CONFIG)
+
+
+def project_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """os.environ plus what Terraform, cdktf and jsii need to run offline and quietly."""
+    env = dict(os.environ)
+    env.update({
+        "TF_CLI_CONFIG_FILE": str(tf_cli_config()),
+        "CHECKPOINT_DISABLE": "1",
+        "TF_IN_AUTOMATION": "1",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        # cdktf's CLI otherwise asks to send crash reports and checks for updates online.
+        "CDKTF_DISABLE_PLUGIN_CACHE_ENV": env.get("CDKTF_DISABLE_PLUGIN_CACHE_ENV", "1"),
+        "DISABLE_VERSION_CHECK": "1",
+        "CI": env.get("CI", "true"),
+    })
+    # A shared plugin cache makes `terraform init` of each stack a link, not a copy.
+    cache = RUN_DIR / "plugin-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    env.setdefault("TF_PLUGIN_CACHE_DIR", str(cache))
+    if extra:
+        env.update(extra)
+    return env
+
+
+def mirror_path(config: Path) -> Path:
+    match = re.search(r'filesystem_mirror\s*\{[^}]*?path\s*=\s*"([^"]+)"', config.read_text(), re.S)
+    if not match:
+        raise ToolchainError(
+            f"The Terraform CLI config {config} has no filesystem_mirror path. Fix: restore "
+            "terraform/cli.tfrc from git, or point it at the directory holding the AWS provider.")
+    return Path(match.group(1))
+
+
+def check_toolchain(need_cdktf: bool = False) -> str:
+    """Terraform on PATH, the CLI config, the provider in its mirror; returns terraform's path."""
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        raise ToolchainError(
+            "terraform was not found on PATH (looked in: " + os.environ.get("PATH", "") + "). "
+            "Fix: install Terraform 1.11 (a single binary) into a PATH directory, e.g. "
+            "/usr/local/bin, and run the command again.")
+    config = tf_cli_config()
+    if not config.is_file():
+        raise ToolchainError(
+            f"The Terraform CLI config {config} does not exist. Fix: restore "
+            "terraform/cli.tfrc from git (or unset " + TF_CLI_CONFIG_ENV + ").")
+    mirror = mirror_path(config)
+    provider_dir = mirror.joinpath(*PROVIDER, PROVIDER_VERSION)
+    if not any(provider_dir.glob("*/terraform-provider-aws_v*")):
+        raise ToolchainError(
+            f"The AWS provider {PROVIDER_VERSION} was not found in the filesystem mirror: looked "
+            f"for {provider_dir}/<os_arch>/terraform-provider-aws_v{PROVIDER_VERSION}_x5 "
+            f"(mirror path from {config}). The public registry is unreachable from here. Fix: "
+            "put hashicorp/aws 5.100.0 in that mirror, or change the mirror path in the CLI "
+            "config.")
+    if need_cdktf and not CDKTF_BIN.exists():
+        raise ToolchainError(
+            f"The cdktf CLI was not found at {CDKTF_BIN}. Fix: run `make deps` (npm ci).")
+    return terraform
