@@ -1,0 +1,104 @@
+"""Shared fixtures: each stage is synthesized once per test session and shared."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from ops.toolchain import ROOT, project_env
+
+os.environ.update({k: v for k, v in project_env().items()
+                   if k in ("TF_CLI_CONFIG_FILE", "CHECKPOINT_DISABLE",
+                            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "TF_PLUGIN_CACHE_DIR")})
+
+from cdktf import App  # noqa: E402
+
+from stacks.app import build_app  # noqa: E402
+from stacks.image_service_stack import ImageServiceStack  # noqa: E402
+from stacks.settings import ALL_STAGES, StageSettings, stage_settings  # noqa: E402
+
+
+class Synth:
+    """One synthesized stack: its cdk.tf.json as text (for cdktf's Testing) and as a dict."""
+
+    def __init__(self, text: str, directory: Path | None = None):
+        self.text = text
+        self.json: dict[str, Any] = json.loads(text)
+        self.directory = directory
+
+    def resources(self, tf_type: str) -> dict[str, dict[str, Any]]:
+        return self.json.get("resource", {}).get(tf_type, {})
+
+    def one(self, tf_type: str) -> dict[str, Any]:
+        found = self.resources(tf_type)
+        assert len(found) == 1, f"expected one {tf_type}, found {sorted(found)}"
+        return next(iter(found.values()))
+
+    def data(self, tf_type: str) -> dict[str, dict[str, Any]]:
+        return self.json.get("data", {}).get(tf_type, {})
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory) -> Path:
+    """Every stack of the real app, synthesized once."""
+    outdir = tmp_path_factory.mktemp("cdktf.out")
+    build_app(outdir=str(outdir)).synth()
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def stacks(synth_dir) -> dict[str, Synth]:
+    out = {}
+    for d in sorted((synth_dir / "stacks").iterdir()):
+        out[d.name] = Synth((d / "cdk.tf.json").read_text(), d)
+    return out
+
+
+@pytest.fixture(scope="session")
+def stage(stacks) -> Callable[[str], Synth]:
+    return lambda name: stacks[f"image-service-{name}"]
+
+
+_variant_cache: dict[tuple, Synth] = {}
+
+
+def synth_settings(settings: StageSettings, tmp_root: Path) -> Synth:
+    """Synthesize one ImageServiceStack from (possibly edited) settings; cached per settings."""
+    key = (repr(settings),)
+    if key not in _variant_cache:
+        outdir = tmp_root / f"variant-{len(_variant_cache)}"
+        app = App(outdir=str(outdir))
+        stack = ImageServiceStack(app, settings)
+        app.synth()
+        path = outdir / "stacks" / stack.settings.stack_name
+        _variant_cache[key] = Synth((path / "cdk.tf.json").read_text(), path)
+    return _variant_cache[key]
+
+
+@pytest.fixture(scope="session")
+def variant(tmp_path_factory) -> Callable[..., Synth]:
+    """variant("dev", bucket=replace(...)) synthesizes dev with some settings changed."""
+    root = tmp_path_factory.mktemp("variants")
+
+    def make(stage_name: str, **changes) -> Synth:
+        return synth_settings(replace(stage_settings(stage_name), **changes), root)
+    return make
+
+
+def terraform(cwd: Path, *args: str, check: bool = True,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["terraform", *args], cwd=cwd, env=env or project_env(), text=True,
+                          capture_output=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"terraform {' '.join(args)} failed in {cwd}:\n{proc.stdout}\n"
+                             f"{proc.stderr}")
+    return proc
+
+
+ALL_STACKS = tuple(f"image-service-{s}" for s in ALL_STAGES) + (
+    "image-service-state", "image-service-state-local")

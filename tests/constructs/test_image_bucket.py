@@ -1,0 +1,121 @@
+"""ImageBucket: the SPEC's "S3 bucket" section, one test per requirement."""
+import json
+from dataclasses import replace
+
+import pytest
+from cdktf import Testing
+
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from stacks.settings import stage_settings
+
+STAGES = ("dev", "staging", "production")
+
+
+def rules_by_id(synth):
+    return {r["id"]: r for r in synth.one("aws_s3_bucket_lifecycle_configuration")["rule"]}
+
+
+def policy_statements(synth):
+    return {s["sid"]: s for s in next(iter(synth.data("aws_iam_policy_document").values()))["statement"]}
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_bucket_name_per_stage(stage, name):
+    assert stage(name).one("aws_s3_bucket")["bucket"] == f"images-lego-moc-{name}"
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_cors_rule(stage, name):
+    cors = stage(name).one("aws_s3_bucket_cors_configuration")["cors_rule"]
+    assert cors == [{
+        "allowed_methods": ["GET", "PUT", "POST", "DELETE", "HEAD"],
+        "allowed_origins": ["https://lego-moc.com", "https://*.lego-moc.com"],
+        "allowed_headers": ["*"],
+    }]
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_sse_s3_encryption(stage, name):
+    rule = stage(name).one("aws_s3_bucket_server_side_encryption_configuration")["rule"]
+    assert rule == [{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}]
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_all_public_access_blocked(stage, name):
+    assert Testing.to_have_resource_with_properties(
+        stage(name).text, S3BucketPublicAccessBlock.TF_RESOURCE_TYPE, {
+            "block_public_acls": True, "block_public_policy": True,
+            "ignore_public_acls": True, "restrict_public_buckets": True})
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_object_ownership_enforced(stage, name):
+    controls = stage(name).one("aws_s3_bucket_ownership_controls")
+    assert controls["rule"] == {"object_ownership": "BucketOwnerEnforced"}
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_intelligent_tiering_immediately_and_multipart_abort_after_one_day(stage, name):
+    rules = rules_by_id(stage(name))
+    assert rules["intelligent-tiering"]["transition"] == [
+        {"days": 0, "storage_class": "INTELLIGENT_TIERING"}]
+    assert rules["intelligent-tiering"]["status"] == "Enabled"
+    assert rules["abort-incomplete-multipart-uploads"]["abort_incomplete_multipart_upload"] == [
+        {"days_after_initiation": 1}]
+
+
+def test_tiering_days_is_one_setting_away(variant):
+    dev = stage_settings("dev")
+    synth = variant("dev", bucket=replace(dev.bucket, intelligent_tiering_days=30))
+    assert rules_by_id(synth)["intelligent-tiering"]["transition"][0]["days"] == 30
+
+
+@pytest.mark.parametrize("name,versioned", [("dev", False), ("staging", True), ("production", True)])
+def test_versioning_per_stage_with_noncurrent_expiry(stage, name, versioned):
+    synth = stage(name)
+    versioning = synth.resources("aws_s3_bucket_versioning")
+    rules = rules_by_id(synth)
+    if versioned:
+        assert next(iter(versioning.values()))["versioning_configuration"] == {"status": "Enabled"}
+        assert rules["expire-noncurrent-versions"]["noncurrent_version_expiration"] == [
+            {"noncurrent_days": 30}]
+    else:
+        assert versioning == {}
+        assert "expire-noncurrent-versions" not in rules
+
+
+def test_turning_versioning_on_in_dev_adds_it(variant):
+    dev = stage_settings("dev")
+    synth = variant("dev", bucket=replace(dev.bucket, versioning=True))
+    assert len(synth.resources("aws_s3_bucket_versioning")) == 1
+    assert "expire-noncurrent-versions" in rules_by_id(synth)
+
+
+@pytest.mark.parametrize("name,protected", [("dev", False), ("staging", False), ("production", True)])
+def test_production_bucket_is_protected(stage, name, protected):
+    bucket = stage(name).one("aws_s3_bucket")
+    assert bucket["force_destroy"] is (not protected)
+    assert bucket.get("lifecycle", {}).get("prevent_destroy", False) is protected
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_policy_denies_non_tls(stage, name):
+    deny = policy_statements(stage(name))["DenyInsecureTransport"]
+    assert deny["effect"] == "Deny"
+    assert deny["actions"] == ["s3:*"]
+    assert deny["principals"] == [{"type": "*", "identifiers": ["*"]}]
+    assert deny["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport",
+                                  "values": ["false"]}]
+    assert len(deny["resources"]) == 2
+
+
+def test_policy_is_attached_to_the_bucket(stage):
+    policy = stage("dev").one("aws_s3_bucket_policy")
+    assert policy["policy"].startswith("${data.aws_iam_policy_document.")
+    assert policy["bucket"].startswith("${aws_s3_bucket.")
+
+
+def test_bucket_outputs(stage):
+    outputs = stage("dev").json["output"]
+    assert outputs["BucketName"]["value"].endswith(".bucket}")
+    assert outputs["BucketArn"]["value"].endswith(".arn}")

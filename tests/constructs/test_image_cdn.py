@@ -1,0 +1,149 @@
+"""ImageCdn: the SPEC's "CloudFront distribution" section, per stage and origin-access mode."""
+from dataclasses import replace
+
+import pytest
+from cdktf import Testing
+
+from cdktf_cdktf_provider_aws.cloudfront_cache_policy import CloudfrontCachePolicy
+from constructs_lib.image_cdn import MANAGED_CACHING_OPTIMIZED_POLICY_ID
+from stacks.settings import stage_settings
+
+REAL = ("dev", "staging", "production")
+
+
+def statements(synth):
+    return {s["sid"]: s for s in
+            next(iter(synth.data("aws_iam_policy_document").values()))["statement"]}
+
+
+@pytest.fixture(scope="module")
+def oai_dev(variant):
+    return variant("dev", cdn=replace(stage_settings("dev").cdn, origin_access="OAI"))
+
+
+@pytest.mark.parametrize("name", REAL + ("local",))
+def test_distribution_basics(stage, name):
+    dist = stage(name).one("aws_cloudfront_distribution")
+    assert dist["enabled"] is True
+    assert dist["price_class"] == "PriceClass_100"
+    assert dist["http_version"] == "http2and3"
+    assert dist["is_ipv6_enabled"] is True
+    assert "default_root_object" not in dist
+    behavior = dist["default_cache_behavior"]
+    assert behavior["viewer_protocol_policy"] == "redirect-to-https"
+    assert behavior["compress"] is True
+    assert behavior["allowed_methods"] == ["GET", "HEAD", "OPTIONS"]
+    assert behavior["cached_methods"] == ["GET", "HEAD"]
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_custom_cache_policy_ttls_and_compression(stage, name):
+    synth = stage(name)
+    assert Testing.to_have_resource_with_properties(synth.text, CloudfrontCachePolicy.TF_RESOURCE_TYPE, {
+        "min_ttl": 0, "default_ttl": 86400, "max_ttl": 31536000,
+        "parameters_in_cache_key_and_forwarded_to_origin": {
+            "enable_accept_encoding_brotli": True,
+            "enable_accept_encoding_gzip": True,
+            "cookies_config": {"cookie_behavior": "none"},
+            "headers_config": {"header_behavior": "none"},
+            "query_strings_config": {"query_string_behavior": "none"},
+        }})
+    policy_id = synth.one("aws_cloudfront_distribution")["default_cache_behavior"]["cache_policy_id"]
+    assert policy_id.startswith("${aws_cloudfront_cache_policy.")
+
+
+def test_local_stage_uses_the_managed_caching_optimized_policy(stage):
+    synth = stage("local")
+    assert synth.resources("aws_cloudfront_cache_policy") == {}
+    assert (synth.one("aws_cloudfront_distribution")["default_cache_behavior"]["cache_policy_id"]
+            == MANAGED_CACHING_OPTIMIZED_POLICY_ID)
+
+
+@pytest.mark.parametrize("name", REAL + ("local",))
+def test_oac_is_the_default_origin_access(stage, name):
+    synth = stage(name)
+    oac = synth.one("aws_cloudfront_origin_access_control")
+    assert (oac["origin_access_control_origin_type"], oac["signing_behavior"],
+            oac["signing_protocol"]) == ("s3", "always", "sigv4")
+    origin = synth.one("aws_cloudfront_distribution")["origin"][0]
+    assert origin["origin_access_control_id"].startswith("${aws_cloudfront_origin_access_control.")
+    assert origin["domain_name"].endswith(".bucket_regional_domain_name}")
+    assert "s3_origin_config" not in origin
+    assert synth.resources("aws_cloudfront_origin_access_identity") == {}
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_oac_bucket_grant_is_for_this_distribution_only(stage, name):
+    grant = statements(stage(name))["AllowCloudFrontRead"]
+    assert grant["effect"] == "Allow"
+    assert grant["actions"] == ["s3:GetObject"]
+    assert grant["principals"] == [{"type": "Service", "identifiers": ["cloudfront.amazonaws.com"]}]
+    assert grant["condition"][0]["test"] == "StringEquals"
+    assert grant["condition"][0]["variable"] == "AWS:SourceArn"
+    assert grant["condition"][0]["values"][0].startswith("${aws_cloudfront_distribution.")
+    assert "DenyInsecureTransport" in statements(stage(name))
+
+
+def test_oai_mode_uses_an_identity_and_grants_its_iam_arn(oai_dev):
+    oai_dev.one("aws_cloudfront_origin_access_identity")
+    assert oai_dev.resources("aws_cloudfront_origin_access_control") == {}
+    origin = oai_dev.one("aws_cloudfront_distribution")["origin"][0]
+    assert origin["s3_origin_config"]["origin_access_identity"].endswith(
+        ".cloudfront_access_identity_path}")
+    assert "origin_access_control_id" not in origin
+    grant = statements(oai_dev)["AllowCloudFrontRead"]
+    assert grant["principals"][0]["type"] == "AWS"
+    assert grant["principals"][0]["identifiers"][0].endswith(".iam_arn}")
+    assert "DenyInsecureTransport" in statements(oai_dev)
+
+
+@pytest.mark.parametrize("name,host", [("dev", "cdn.images-dev.lego-api.com"),
+                                       ("staging", "cdn.images-staging.lego-api.com"),
+                                       ("production", "cdn.images.lego-api.com")])
+def test_custom_domain_with_us_east_1_certificate(stage, name, host):
+    synth = stage(name)
+    dist = synth.one("aws_cloudfront_distribution")
+    assert dist["aliases"] == [host]
+    assert dist["viewer_certificate"]["ssl_support_method"] == "sni-only"
+    assert dist["viewer_certificate"]["minimum_protocol_version"] == "TLSv1.2_2021"
+    assert dist["viewer_certificate"]["acm_certificate_arn"].startswith(
+        "${aws_acm_certificate_validation.")
+    certs = {c["domain_name"]: c for c in synth.resources("aws_acm_certificate").values()}
+    assert certs[host]["provider"] == "aws.us_east_1"
+    assert certs[host]["validation_method"] == "DNS"
+    validations = [v for v in synth.resources("aws_acm_certificate_validation").values()
+                   if v.get("provider") == "aws.us_east_1"]
+    assert len(validations) == 1
+    us_east_1 = [p for p in synth.json["provider"]["aws"] if p.get("alias") == "us_east_1"]
+    assert us_east_1[0]["region"] == "us-east-1"
+    records = {(r["name"], r["type"]) for r in synth.resources("aws_route53_record").values()
+               if "alias" in r}
+    assert {(host, "A"), (host, "AAAA")} <= records
+    assert synth.json["output"]["CdnCustomDomain"]["value"] == host
+
+
+def test_domains_off_removes_certificates_validation_and_records(variant):
+    dev = stage_settings("dev")
+    synth = variant("dev", domains=replace(dev.domains, enabled=False))
+    for tf_type in ("aws_acm_certificate", "aws_acm_certificate_validation", "aws_route53_record",
+                    "aws_apigatewayv2_domain_name", "aws_apigatewayv2_api_mapping"):
+        assert synth.resources(tf_type) == {}, tf_type
+    assert synth.data("aws_route53_zone") == {}
+    dist = synth.one("aws_cloudfront_distribution")
+    assert dist["viewer_certificate"] == {"cloudfront_default_certificate": True}
+    assert "aliases" not in dist
+    assert "CdnCustomDomain" not in synth.json["output"]
+
+
+def test_hosted_zone_is_looked_up_by_default_or_created_by_setting(stage, variant):
+    assert next(iter(stage("dev").data("aws_route53_zone").values()))["name"] == "lego-api.com"
+    dev = stage_settings("dev")
+    created = variant("dev", domains=replace(dev.domains, create_hosted_zone=True))
+    assert created.one("aws_route53_zone")["name"] == "lego-api.com"
+    assert created.data("aws_route53_zone") == {}
+
+
+def test_cdn_outputs(stage):
+    outputs = stage("dev").json["output"]
+    assert outputs["CloudFrontDomain"]["value"].endswith(".domain_name}")
+    assert outputs["CloudFrontDistributionId"]["value"].endswith(".id}")

@@ -1,0 +1,175 @@
+"""Every bad input gives a clear error naming the setting and the fix, exits non-zero, and
+leaves no half-written cdktf.out."""
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from ops.toolchain import ROOT, project_env
+from stacks.errors import SettingsError
+from stacks.settings import EmulatorSettings, stage_settings, validate_stage
+
+dev = stage_settings("dev")
+
+
+def _bucket(**kw):
+    return {"bucket": replace(dev.bucket, **kw)}
+
+
+def _cdn(**kw):
+    return {"cdn": replace(dev.cdn, **kw)}
+
+
+def _api(**kw):
+    return {"api": replace(dev.api, **kw)}
+
+
+def _domains(**kw):
+    return {"domains": replace(dev.domains, **kw)}
+
+
+# (case id, changes to dev's settings, the setting the message must name)
+SETTINGS_CASES = [
+    ("region-malformed", {"region": "us-east"}, "region"),
+    ("region-uppercase", {"region": "US-EAST-1"}, "region"),
+    ("state-region-malformed", {"state": replace(dev.state, region="earth")}, "state.region"),
+    ("state-bucket-empty", {"state": replace(dev.state, bucket="")}, "state.bucket"),
+    ("table-name-empty", {"table": replace(dev.table, name="")}, "table.name"),
+    ("table-name-bad-chars", {"table": replace(dev.table, name="Image Metadata")}, "table.name"),
+    ("bucket-name-empty", _bucket(name=""), "bucket.name"),
+    ("bucket-name-too-short", _bucket(name="ab"), "bucket.name"),
+    ("bucket-name-too-long", _bucket(name="a" * 64), "bucket.name"),
+    ("bucket-name-uppercase", _bucket(name="Images-Lego"), "bucket.name"),
+    ("bucket-name-underscore", _bucket(name="images_lego"), "bucket.name"),
+    ("bucket-name-double-dot", _bucket(name="images..lego"), "bucket.name"),
+    ("bucket-name-ip", _bucket(name="192.168.5.4"), "bucket.name"),
+    ("bucket-name-xn-prefix", _bucket(name="xn--images"), "bucket.name"),
+    ("bucket-name-s3alias-suffix", _bucket(name="images-s3alias"), "bucket.name"),
+    ("bucket-name-ends-hyphen", _bucket(name="images-"), "bucket.name"),
+    ("bucket-cors-empty", _bucket(cors_origins=()), "bucket.cors_origins"),
+    ("bucket-cors-two-wildcards", _bucket(cors_origins=("https://*.*.lego-moc.com",)),
+     "bucket.cors_origins"),
+    ("tiering-days-negative", _bucket(intelligent_tiering_days=-1),
+     "bucket.intelligent_tiering_days"),
+    ("noncurrent-days-zero", _bucket(noncurrent_version_expiration_days=0),
+     "bucket.noncurrent_version_expiration_days"),
+    ("multipart-days-negative", _bucket(abort_multipart_days=-3), "bucket.abort_multipart_days"),
+    ("ttl-min-above-default", _cdn(min_ttl=90_000), "cdn.min_ttl/default_ttl/max_ttl"),
+    ("ttl-default-above-max", _cdn(default_ttl=40_000_000), "cdn.min_ttl/default_ttl/max_ttl"),
+    ("ttl-negative", _cdn(min_ttl=-1), "cdn.min_ttl/default_ttl/max_ttl"),
+    ("origin-access-unknown", _cdn(origin_access="PUBLIC"), "cdn.origin_access"),
+    ("cache-policy-unknown", _cdn(cache_policy="none"), "cdn.cache_policy"),
+    ("price-class-unknown", _cdn(price_class="PriceClass_50"), "cdn.price_class"),
+    ("api-origin-wildcard-subdomain", _api(cors_origins=("https://*.lego-moc.com",)),
+     "api.cors_origins"),
+    ("api-origins-empty", _api(cors_origins=()), "api.cors_origins"),
+    ("api-origin-with-path", _api(cors_origins=("https://lego-moc.com/app",)), "api.cors_origins"),
+    ("throttle-burst-zero", _api(throttling_burst_limit=0), "api.throttling_burst_limit"),
+    ("throttle-rate-negative", _api(throttling_rate_limit=-5.0), "api.throttling_rate_limit"),
+    ("log-retention-unsupported", _api(access_log_retention_days=10),
+     "api.access_log_retention_days"),
+    ("user-pool-name-empty", {"auth": replace(dev.auth, user_pool_name=" ")}, "auth.user_pool_name"),
+    ("existing-pool-bad-id", {"auth": replace(dev.auth, existing_user_pool_id="pool-1",
+                                               existing_client_ids=("abc",))},
+     "auth.existing_user_pool_id"),
+    ("existing-pool-no-clients", {"auth": replace(dev.auth, existing_user_pool_id="us-east-1_Ab1")},
+     "auth.existing_client_ids"),
+    ("hosted-zone-missing", _domains(hosted_zone_name=""), "domains.hosted_zone_name"),
+    ("api-hostname-invalid", _domains(api_hostname="images_dev.lego-api.com"),
+     "domains.api_hostname"),
+    ("cdn-hostname-outside-zone", _domains(cdn_hostname="cdn.example.org"),
+     "domains.cdn_hostname"),
+    ("cdn-and-api-hostname-collide", _domains(cdn_hostname="images-dev.lego-api.com"),
+     "domains.cdn_hostname"),
+    ("emulator-not-loopback", {"emulator": EmulatorSettings("http://10.1.2.3:5000"),
+                               "domains": replace(dev.domains, enabled=False),
+                               "cdn": replace(dev.cdn, cache_policy="managed-caching-optimized")},
+     "emulator.endpoint"),
+    ("emulator-with-domains", {"emulator": EmulatorSettings("http://127.0.0.1:5000"),
+                               "cdn": replace(dev.cdn, cache_policy="managed-caching-optimized")},
+     "domains.enabled"),
+]
+
+
+@pytest.mark.parametrize("changes,setting", [c[1:] for c in SETTINGS_CASES],
+                         ids=[c[0] for c in SETTINGS_CASES])
+def test_bad_setting_names_the_setting_and_the_fix(changes, setting):
+    with pytest.raises(SettingsError) as err:
+        validate_stage(replace(dev, **changes))
+    message = str(err.value)
+    assert err.value.setting == setting
+    assert f"`{setting}`" in message and "Fix: " in message
+    assert len(err.value.fix) > 10
+
+
+def test_every_shipped_stage_is_valid():
+    for name in ("dev", "staging", "production", "local"):
+        assert validate_stage(stage_settings(name)).stage == name
+
+
+def test_unknown_stage():
+    with pytest.raises(SettingsError, match=r"'qa' is not a known stage.*Fix: use one of dev"):
+        stage_settings("qa")
+
+
+def _main(tmp_path, **env):
+    outdir = tmp_path / "cdktf.out"
+    full_env = project_env({"CDKTF_OUTDIR": str(outdir), **env})
+    proc = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=full_env, text=True,
+                          capture_output=True)
+    return proc, outdir
+
+
+CLI_CASES = [
+    ("unknown-stage", {"IMAGE_SERVICE_STAGES": "dev,qa"}, "IMAGE_SERVICE_STAGES"),
+    ("emulator-endpoint-not-loopback", {"IMAGE_SERVICE_LOCAL_ENDPOINT": "http://192.168.1.9:5000"},
+     "emulator.endpoint"),
+    ("emulator-endpoint-https", {"IMAGE_SERVICE_LOCAL_ENDPOINT": "https://127.0.0.1:5000"},
+     "emulator.endpoint"),
+]
+
+
+@pytest.mark.parametrize("env,setting", [c[1:] for c in CLI_CASES], ids=[c[0] for c in CLI_CASES])
+def test_synth_refuses_bad_input_without_writing_anything(tmp_path, env, setting):
+    proc, outdir = _main(tmp_path, **env)
+    assert proc.returncode == 2
+    assert f"`{setting}`" in proc.stderr and "Fix:" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not outdir.exists()
+    assert not list(tmp_path.glob(".synth-*"))
+
+
+def _wrapper(tmp_path, env):
+    full = dict(os.environ, **env)
+    return subprocess.run([str(ROOT / "bin" / "cdktf"), "synth"], cwd=ROOT, env=full, text=True,
+                          capture_output=True)
+
+
+def test_terraform_missing_from_path(tmp_path):
+    # a PATH with node and python but no terraform
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("node", "bash", "env", "dirname"):
+        src = subprocess.run(["which", tool], capture_output=True, text=True).stdout.strip()
+        (bindir / tool).symlink_to(src)
+    proc = _wrapper(tmp_path, {"PATH": str(bindir)})
+    assert proc.returncode == 2
+    assert "terraform was not found on PATH" in proc.stderr and "Fix:" in proc.stderr
+
+
+def test_provider_mirror_missing(tmp_path):
+    config = tmp_path / "cli.tfrc"
+    config.write_text('provider_installation {\n filesystem_mirror {\n  path = "%s"\n }\n}\n'
+                      % (tmp_path / "no-mirror"))
+    proc = _wrapper(tmp_path, {"IMAGE_SERVICE_TF_CLI_CONFIG": str(config)})
+    assert proc.returncode == 2
+    assert "AWS provider 5.100.0 was not found in the filesystem mirror" in proc.stderr
+    assert str(tmp_path / "no-mirror") in proc.stderr
+
+
+def test_cli_config_missing(tmp_path):
+    proc = _wrapper(tmp_path, {"IMAGE_SERVICE_TF_CLI_CONFIG": str(tmp_path / "nope.tfrc")})
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr and "Fix:" in proc.stderr
