@@ -1,7 +1,7 @@
 """The bucket that holds every stage's Terraform state, created once per account.
 
 Its own state is local (it cannot live in the bucket it creates): keep
-`terraform.<stack>.tfstate` safe, or import the bucket again with `terraform import`.
+`terraform.image-service-state.tfstate` (project root) safe, or `terraform import` the bucket.
 """
 from __future__ import annotations
 
@@ -31,7 +31,11 @@ class StateBootstrapStack(TerraformStack):
     def __init__(self, scope: Construct, id_: str, state: StateBackendSettings,
                  emulator: Optional[EmulatorSettings], protect: bool):
         super().__init__(scope, id_)
-        LocalBackend(self, path=f"terraform.{id_}.tfstate")
+        # Relative to the stack's directory (cdktf.out/stacks/<id>): the real bucket's state goes
+        # to the project root, where `make clean` cannot delete it; the emulator's, which dies
+        # with the emulator, stays beside its stack.
+        LocalBackend(self, path=f"terraform.{id_}.tfstate" if emulator
+                     else f"../../../terraform.{id_}.tfstate")
         aws_provider(self, "aws", region=state.region, stage="shared", emulator=emulator)
         bucket = S3Bucket(
             self, "StateBucket",

@@ -1,0 +1,223 @@
+"""image-service-local applied for real to the emulator, inspected, re-planned, locked, destroyed.
+
+Tests run in file order; the last one destroys the stack.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from ops.plan_guard import find_data_loss, plan_json
+from ops.toolchain import CDKTF_BIN, ROOT
+from tests.conftest import terraform
+
+pytestmark = pytest.mark.emulator
+STACK = "image-service-local"
+
+
+@pytest.fixture(scope="module")
+def stack_dir(local_outdir):
+    return local_outdir / "stacks" / STACK
+
+
+@pytest.fixture(scope="module")
+def outputs(stack_dir, emulator_env):
+    terraform(stack_dir, "init", "-input=false", "-no-color", env=emulator_env)
+    # The guard runs before every deploy: a first deploy deletes nothing.
+    assert find_data_loss(plan_json(stack_dir, emulator_env)) == []
+    terraform(stack_dir, "apply", "-auto-approve", "-input=false", "-no-color", env=emulator_env)
+    out = json.loads(terraform(stack_dir, "output", "-json", env=emulator_env).stdout)
+    return {k: v["value"] for k, v in out.items()}
+
+
+def test_table_as_specified(outputs, aws):
+    table = aws("dynamodb").describe_table(TableName=outputs["TableName"])["Table"]
+    assert outputs["TableName"] == "ImageMetadata-local"
+    assert {(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]} == {
+        ("PK", "HASH"), ("SK", "RANGE")}
+    gsis = {g["IndexName"]: g for g in table["GlobalSecondaryIndexes"]}
+    assert sorted(gsis) == ["AlbumIndex", "UserIndex"]
+    assert [k["AttributeName"] for k in gsis["UserIndex"]["KeySchema"]] == ["GSI1PK", "GSI1SK"]
+    assert [k["AttributeName"] for k in gsis["AlbumIndex"]["KeySchema"]] == ["GSI2PK", "GSI2SK"]
+    assert all(g["Projection"]["ProjectionType"] == "ALL" for g in gsis.values())
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["StreamSpecification"] == {"StreamEnabled": True,
+                                            "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert table["SSEDescription"]["Status"] == "ENABLED"
+    ttl = aws("dynamodb").describe_time_to_live(TableName=outputs["TableName"])
+    assert ttl["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}
+
+
+def test_bucket_as_specified(outputs, aws):
+    s3, bucket = aws("s3"), outputs["BucketName"]
+    cors = s3.get_bucket_cors(Bucket=bucket)["CORSRules"][0]
+    assert sorted(cors["AllowedMethods"]) == sorted(["GET", "PUT", "POST", "DELETE", "HEAD"])
+    assert cors["AllowedOrigins"] == ["https://lego-moc.com", "https://*.lego-moc.com"]
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+    assert rules["intelligent-tiering"]["Transitions"] == [
+        {"Days": 0, "StorageClass": "INTELLIGENT_TIERING"}]
+    assert rules["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {
+        "DaysAfterInitiation": 1}
+    sse = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert sse["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True}
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    sids = {s["Sid"]: s for s in policy["Statement"]}
+    assert sids["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    read = sids["AllowCloudFrontRead"]
+    assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert read["Condition"]["StringEquals"]["AWS:SourceArn"].endswith(
+        outputs["CloudFrontDistributionId"])
+
+
+def test_distribution_as_specified(outputs, aws):
+    config = aws("cloudfront").get_distribution_config(
+        Id=outputs["CloudFrontDistributionId"])["DistributionConfig"]
+    assert config["PriceClass"] == "PriceClass_100"
+    assert config["HttpVersion"] == "http2and3"
+    assert config["IsIPV6Enabled"] is True
+    behavior = config["DefaultCacheBehavior"]
+    assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behavior["CachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"
+    origin = config["Origins"]["Items"][0]
+    assert origin["DomainName"].startswith(outputs["BucketName"] + ".s3")
+    oacs = aws("cloudfront").list_origin_access_controls()["OriginAccessControlList"]["Items"]
+    assert [(o["SigningBehavior"], o["OriginAccessControlOriginType"]) for o in oacs] == [
+        ("always", "s3")]
+
+
+def test_api_authorizer_and_routes(outputs, aws):
+    api = aws("apigatewayv2").get_api(ApiId=outputs["ApiId"])
+    assert api["ProtocolType"] == "HTTP"
+    assert sorted(api["CorsConfiguration"]["AllowMethods"]) == sorted(
+        ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+    routes = aws("apigatewayv2").get_routes(ApiId=outputs["ApiId"])["Items"]
+    # (moto's GetAuthorizers list call fails with HTTP 500; the single-item call works)
+    authorizer_ids = {r.get("AuthorizerId") for r in routes}
+    assert len(authorizer_ids) == 1
+    authorizer = aws("apigatewayv2").get_authorizer(ApiId=outputs["ApiId"],
+                                                    AuthorizerId=authorizer_ids.pop())
+    assert authorizer["AuthorizerType"] == "JWT"
+    assert authorizer["IdentitySource"] == ["$request.header.Authorization"]
+    jwt = authorizer["JwtConfiguration"]
+    assert jwt["Issuer"] == ("https://cognito-idp.us-east-1.amazonaws.com/" + outputs["UserPoolId"])
+    assert jwt["Audience"] == [outputs["UserPoolClientId"]]
+    assert sorted(r["RouteKey"] for r in routes) == sorted(
+        ["POST /images", "GET /images/{imageId}", "GET /images", "PATCH /images/{imageId}",
+         "DELETE /images/{imageId}"])
+    for route in routes:
+        assert route["AuthorizationType"] == "JWT"
+        assert route["AuthorizerId"] == authorizer["AuthorizerId"]
+    stages = aws("apigatewayv2").get_stages(ApiId=outputs["ApiId"])["Items"]
+    assert [s["StageName"] for s in stages] == ["$default"]
+
+
+def test_user_pool_and_client(outputs, aws):
+    idp = aws("cognito-idp")
+    pool = idp.describe_user_pool(UserPoolId=outputs["UserPoolId"])["UserPool"]
+    assert pool["UsernameAttributes"] == ["email"]
+    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] == 12
+    client = idp.describe_user_pool_client(UserPoolId=outputs["UserPoolId"],
+                                           ClientId=outputs["UserPoolClientId"])["UserPoolClient"]
+    assert "ClientSecret" not in client
+
+
+def test_default_tags_reach_the_resources(outputs, aws):
+    tags = aws("dynamodb").list_tags_of_resource(ResourceArn=outputs["TableArn"])["Tags"]
+    assert {t["Key"]: t["Value"] for t in tags} == {
+        "Service": "image-service", "Stage": "local", "ManagedBy": "cdktf"}
+
+
+def test_an_item_round_trips_through_the_user_index(outputs, aws):
+    ddb = aws("dynamodb")
+    ddb.put_item(TableName=outputs["TableName"], Item={
+        "PK": {"S": "IMAGE#1"}, "SK": {"S": "METADATA"},
+        "GSI1PK": {"S": "USER#u1"}, "GSI1SK": {"S": "UPLOADED#2026-11-25T00:00:00Z"}})
+    by_user = ddb.query(TableName=outputs["TableName"], IndexName="UserIndex",
+                        KeyConditionExpression="GSI1PK = :u",
+                        ExpressionAttributeValues={":u": {"S": "USER#u1"}})
+    assert [i["PK"]["S"] for i in by_user["Items"]] == ["IMAGE#1"]
+
+
+def test_an_object_round_trips_and_apply_restores_a_removed_policy(outputs, aws, stack_dir,
+                                                                   emulator_env):
+    s3, bucket = aws("s3"), outputs["BucketName"]
+    # moto evaluates bucket policies without their conditions, so the deny-non-TLS statement
+    # refuses every object request on the emulator (on AWS it refuses only plain HTTP).
+    with pytest.raises(s3.exceptions.ClientError, match="403"):
+        s3.put_object(Bucket=bucket, Key="images/1.png", Body=b"png")
+    s3.delete_bucket_policy(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="images/1.png", Body=b"\x89PNG-bytes")
+    assert s3.get_object(Bucket=bucket, Key="images/1.png")["Body"].read() == b"\x89PNG-bytes"
+    # Terraform sees the removed policy as drift and puts it back.
+    terraform(stack_dir, "apply", "-auto-approve", "-input=false", "-no-color", env=emulator_env)
+    sids = {st["Sid"] for st in json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]}
+    assert sids == {"DenyInsecureTransport", "AllowCloudFrontRead"}
+
+
+def test_no_drift_after_apply(stack_dir, emulator_env, outputs):
+    proc = terraform(stack_dir, "plan", "-detailed-exitcode", "-input=false", "-no-color",
+                     env=emulator_env, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_cdktf_diff_through_the_real_cli_reports_no_changes(stack_dir, emulator_env, outputs,
+                                                           local_outdir):
+    proc = subprocess.run(
+        [str(CDKTF_BIN), "diff", STACK, "--skip-synth", "--skip-provider-lock", "--no-color",
+         "--output", str(local_outdir)],
+        cwd=ROOT, env=emulator_env, text=True, capture_output=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No changes" in proc.stdout
+
+
+def test_a_second_plan_fails_while_the_state_is_locked(stack_dir, emulator_env, outputs):
+    # `terraform console` holds the state lock for as long as it runs.
+    holder = subprocess.Popen(["terraform", "console"], cwd=stack_dir, env=emulator_env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4)
+        assert holder.poll() is None
+        proc = terraform(stack_dir, "plan", "-input=false", "-no-color", "-lock-timeout=0s",
+                         env=emulator_env, check=False)
+        assert proc.returncode != 0
+        assert "Error acquiring the state lock" in proc.stderr
+    finally:
+        holder.communicate("exit\n", timeout=30)
+    proc = terraform(stack_dir, "plan", "-input=false", "-no-color", env=emulator_env, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_guard_refuses_a_key_schema_change_that_replaces_the_table(stack_dir, emulator_env,
+                                                                  outputs, tmp_path):
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    table = next(iter(config["resource"]["aws_dynamodb_table"].values()))
+    # A different partition key forces a new table: the classic accidental data loss.
+    table["hash_key"] = "ImageId"
+    table["attribute"] = [a if a["name"] != "PK" else {"name": "ImageId", "type": "S"}
+                          for a in table["attribute"]]
+    changed = tmp_path / STACK
+    changed.mkdir()
+    (changed / "cdk.tf.json").write_text(json.dumps(config))
+    for name in (".terraform", ".terraform.lock.hcl"):
+        (changed / name).symlink_to(stack_dir / name)
+    losses = find_data_loss(plan_json(changed, emulator_env))
+    assert [(l.address, l.action) for l in losses] == [
+        (f"aws_dynamodb_table.{next(iter(config['resource']['aws_dynamodb_table']))}", "replace")]
+
+
+def test_destroy_removes_everything_but_the_state_bucket(stack_dir, emulator_env, outputs, aws,
+                                                         local_outdir):
+    terraform(stack_dir, "destroy", "-auto-approve", "-input=false", "-no-color", env=emulator_env)
+    assert terraform(stack_dir, "state", "list", env=emulator_env).stdout.strip() == ""
+    assert outputs["TableName"] not in aws("dynamodb").list_tables()["TableNames"]
+    buckets = [b["Name"] for b in aws("s3").list_buckets()["Buckets"]]
+    assert outputs["BucketName"] not in buckets
+    assert "image-service-tfstate-local" in buckets
+    assert aws("apigatewayv2").get_apis()["Items"] == []
