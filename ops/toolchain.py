@@ -30,10 +30,10 @@ def project_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         "CHECKPOINT_DISABLE": "1",
         "TF_IN_AUTOMATION": "1",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-        # cdktf's CLI otherwise asks to send crash reports and checks for updates online.
-        "CDKTF_DISABLE_PLUGIN_CACHE_ENV": env.get("CDKTF_DISABLE_PLUGIN_CACHE_ENV", "1"),
+        # cdktf would point TF_PLUGIN_CACHE_DIR at ~/.terraform.d; we set a project-local one.
+        "CDKTF_DISABLE_PLUGIN_CACHE_ENV": "1",
+        # The CLI otherwise checks npm for a newer release on every run.
         "DISABLE_VERSION_CHECK": "1",
-        "CI": env.get("CI", "true"),
     })
     # A shared plugin cache makes `terraform init` of each stack a link, not a copy.
     cache = RUN_DIR / "plugin-cache"

@@ -1,5 +1,4 @@
 """ImageBucket: the SPEC's "S3 bucket" section, one test per requirement."""
-import json
 from dataclasses import replace
 
 import pytest

@@ -1,0 +1,33 @@
+"""The emulator's lifecycle: idempotent start, stale records, clean stop, loopback only."""
+import pytest
+
+from ops import local_aws
+
+pytestmark = pytest.mark.emulator
+
+
+def test_up_twice_reuses_the_running_emulator_and_down_stops_it(tmp_path):
+    first = local_aws.up(tmp_path, port=local_aws.free_port())
+    try:
+        assert first.endpoint.startswith("http://127.0.0.1:")
+        assert (tmp_path / "pid").read_text() == str(first.pid)
+        assert (tmp_path / "endpoint").read_text() == first.endpoint
+        assert local_aws.up(tmp_path) == first
+    finally:
+        assert local_aws.down(tmp_path) is True
+    assert local_aws.status(tmp_path) is None
+    assert not local_aws._alive(first.pid)
+    assert not (tmp_path / "pid").exists()
+    assert local_aws.down(tmp_path) is False
+
+
+def test_a_stale_pid_file_is_replaced(tmp_path):
+    (tmp_path / "pid").write_text("999999")  # no such process
+    (tmp_path / "port").write_text("1")
+    assert local_aws.status(tmp_path) is None
+    emulator = local_aws.up(tmp_path, port=local_aws.free_port())
+    try:
+        assert emulator.pid != 999999
+        assert local_aws.status(tmp_path) == emulator
+    finally:
+        local_aws.down(tmp_path)
