@@ -6,12 +6,7 @@ from dataclasses import dataclass
 from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
-)
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_cors_configuration import (
     S3BucketCorsConfiguration,
@@ -25,21 +20,12 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
     S3BucketLifecycleConfigurationRuleTransition,
 )
-from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
-    S3BucketOwnershipControls,
-    S3BucketOwnershipControlsRule,
-)
-from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
-from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
-from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
-    S3BucketServerSideEncryptionConfigurationA,
-    S3BucketServerSideEncryptionConfigurationRuleA,
-    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
-)
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
 )
+
+from constructs_lib.bucket_security import BucketSecurity
 
 CORS_METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
 
@@ -69,27 +55,8 @@ class ImageBucket(Construct):
         )
         bucket_id = self.bucket.id
 
-        self.public_access_block = S3BucketPublicAccessBlock(
-            self, "PublicAccessBlock",
-            bucket=bucket_id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        S3BucketOwnershipControls(
-            self, "OwnershipControls",
-            bucket=bucket_id,
-            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
-        S3BucketServerSideEncryptionConfigurationA(
-            self, "Encryption",
-            bucket=bucket_id,
-            rule=[S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=(
-                    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="AES256")))],
-        )
+        self.security = BucketSecurity(self, self.bucket)
+        self.public_access_block = self.security.public_access_block
         S3BucketCorsConfiguration(
             self, "Cors",
             bucket=bucket_id,
@@ -115,27 +82,6 @@ class ImageBucket(Construct):
             depends_on=[versioning] if versioning else None,
         )
 
-        self._statements: list[DataAwsIamPolicyDocumentStatement] = [
-            DataAwsIamPolicyDocumentStatement(
-                sid="DenyInsecureTransport",
-                effect="Deny",
-                principals=[DataAwsIamPolicyDocumentStatementPrincipals(
-                    type="*", identifiers=["*"])],
-                actions=["s3:*"],
-                resources=[self.bucket.arn, f"{self.bucket.arn}/*"],
-                condition=[DataAwsIamPolicyDocumentStatementCondition(
-                    test="Bool", variable="aws:SecureTransport", values=["false"])],
-            )
-        ]
-        self._policy_document = DataAwsIamPolicyDocument(
-            self, "PolicyDocument", statement=self._statements)
-        S3BucketPolicy(
-            self, "Policy",
-            bucket=bucket_id,
-            policy=self._policy_document.json,
-            # S3 refuses concurrent changes to one bucket's access settings.
-            depends_on=[self.public_access_block],
-        )
 
     @staticmethod
     def _lifecycle_rules(props: ImageBucketProps) -> list[S3BucketLifecycleConfigurationRule]:
@@ -171,8 +117,7 @@ class ImageBucket(Construct):
 
     def add_policy_statement(self, statement: DataAwsIamPolicyDocumentStatement) -> None:
         """Add a statement to the bucket policy (e.g. a read grant for the CDN)."""
-        self._statements.append(statement)
-        self._policy_document.put_statement(self._statements)
+        self.security.add_policy_statement(statement)
 
     @property
     def name(self) -> str:

@@ -13,12 +13,23 @@ import tempfile
 from pathlib import Path
 
 from stacks.errors import SettingsError
+from stacks.settings import load_stages, selected_stages
 
 DEFAULT_OUTDIR = "cdktf.out"
 
 
 class PolicyViolation(Exception):
     """A synthesized resource breaks one of the organisation's rules (constructs_lib.policies)."""
+
+    def __init__(self, violations: list) -> None:
+        super().__init__("\n".join(
+            [f"[{v.path}] {v.message()}" for v in violations]
+            + ["Nothing was written. Fix each resource above; a rule that truly does not apply "
+               "to a stack is waived in that stack's PolicyProps(waivers={rule: reason})."]))
+
+
+class SynthError(Exception):
+    """cdktf failed to synthesize for another reason (a construct or jsii error)."""
 
 
 def publish(scratch: Path, outdir: Path) -> None:
@@ -32,17 +43,28 @@ def publish(scratch: Path, outdir: Path) -> None:
 
 
 def synth(outdir: Path) -> None:
-    from stacks.app import build_app  # imported late: the bindings are the slow part
+    # Settings first (pure Python, milliseconds): a bad value is reported before cdktf and the
+    # provider bindings are even imported.
+    stages = load_stages(selected_stages())
+    # imported late: the bindings are the slow part
+    from constructs_lib.policies import violations_in
+    from stacks.app import build_app
 
     outdir = outdir.resolve()
     outdir.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".synth-", dir=outdir.parent))
     try:
-        app = build_app(outdir=str(scratch))
+        app = build_app(stages, outdir=str(scratch))
         try:
             app.synth()
-        except Exception as exc:  # jsii re-raises validation errors from Node as RuntimeError
-            raise PolicyViolation(str(exc).strip()) from None
+        except Exception as exc:  # jsii re-raises errors from Node as RuntimeError
+            if violations_in(app):
+                raise PolicyViolation(violations_in(app)) from None
+            raise SynthError(str(exc).strip()) from None
+        # cdktf writes despite error annotations if CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS is
+        # set; the policy is not optional, so check again (the scratch output is then discarded).
+        if violations_in(app):
+            raise PolicyViolation(violations_in(app))
         publish(scratch, outdir)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -56,5 +78,8 @@ def run_synth() -> None:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     except PolicyViolation as exc:
-        print(f"error: synthesis refused by policy: {exc}", file=sys.stderr)
+        print(f"error: synthesis refused by policy:\n{exc}", file=sys.stderr)
+        sys.exit(2)
+    except SynthError as exc:
+        print(f"error: synthesis failed: {exc}", file=sys.stderr)
         sys.exit(2)

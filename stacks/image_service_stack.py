@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from cdktf import S3Backend, S3BackendEndpointConfig, TerraformOutput, TerraformStack
+from cdktf import Aspects, S3Backend, S3BackendEndpointConfig, TerraformOutput, TerraformStack
 from constructs import Construct
 
 import constructs_lib  # noqa: F401  (makes the provider bindings cheap to import; see there)
@@ -23,6 +23,7 @@ from constructs_lib.domains import (
 from constructs_lib.image_api import ApiCustomDomain, ImageApi, ImageApiProps
 from constructs_lib.image_bucket import ImageBucket, ImageBucketProps
 from constructs_lib.image_cdn import CdnCustomDomain, ImageCdn, ImageCdnProps
+from constructs_lib.policies import OrganisationPolicy, PolicyProps
 from constructs_lib.metadata_table import MetadataTable, MetadataTableProps
 from constructs_lib.user_auth import UserAuth, UserAuthProps
 from stacks.settings import EmulatorSettings, StageSettings, StateBackendSettings
@@ -96,6 +97,9 @@ class ImageServiceStack(TerraformStack):
         us_east_1 = aws_provider(self, "aws_us_east_1", region="us-east-1", stage=s.stage,
                                  emulator=s.emulator, alias="us_east_1")
         s3_backend(self, s.state, s.state_key, s.emulator)
+        # Checked when the stack is synthesized; a violation stops synthesis.
+        self.policy = OrganisationPolicy(PolicyProps(protected_data=s.protect_data))
+        Aspects.of(self).add(self.policy)
 
         self.table = MetadataTable(self, "MetadataTable", MetadataTableProps(
             name=s.table.name,

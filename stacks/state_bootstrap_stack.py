@@ -7,22 +7,18 @@ from __future__ import annotations
 
 from typing import Optional
 
-from cdktf import LocalBackend, TerraformOutput, TerraformResourceLifecycle, TerraformStack
+from cdktf import Aspects, LocalBackend, TerraformOutput, TerraformResourceLifecycle, TerraformStack
 from constructs import Construct
 
 import constructs_lib  # noqa: F401  (cheap provider imports)
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
-from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
-from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
-    S3BucketServerSideEncryptionConfigurationA,
-    S3BucketServerSideEncryptionConfigurationRuleA,
-    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
-)
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
 )
 
+from constructs_lib.bucket_security import BucketSecurity
+from constructs_lib.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from stacks.image_service_stack import aws_provider
 from stacks.settings import EmulatorSettings, StateBackendSettings
 
@@ -48,14 +44,12 @@ class StateBootstrapStack(TerraformStack):
         S3BucketVersioningA(
             self, "Versioning", bucket=bucket.id,
             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"))
-        S3BucketServerSideEncryptionConfigurationA(
-            self, "Encryption", bucket=bucket.id,
-            rule=[S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=(
-                    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="AES256")))])
-        S3BucketPublicAccessBlock(
-            self, "PublicAccessBlock", bucket=bucket.id,
-            block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True)
+        # moto ignores policy conditions, so on the emulator the deny-non-TLS statement would
+        # also refuse Terraform's own (plain HTTP, local-only) state reads and writes.
+        BucketSecurity(self, bucket, deny_insecure_transport=emulator is None)
+        Aspects.of(self).add(OrganisationPolicy(PolicyProps(
+            protected_data=protect,
+            waivers={BUCKET_DENY_INSECURE_TRANSPORT: "moto ignores policy conditions; the "
+                     "emulator's state bucket is reachable from 127.0.0.1 only"}
+            if emulator else {})))
         TerraformOutput(self, "StateBucketName", value=bucket.bucket)

@@ -1,0 +1,210 @@
+"""The organisation's rules (constructs_lib.policies): each fires on a breach and stays quiet on
+the real stacks. Breaches are made by editing a real synthesized stack's JSON, as an override
+or a careless construct would; one end-to-end case goes through cdktf's Aspects and main.py."""
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from typing import Callable
+
+import pytest
+from cdktf import App
+
+from constructs_lib.policies import (
+    API_ROUTE_AUTHORIZER,
+    BUCKET_DENY_INSECURE_TRANSPORT,
+    BUCKET_ENCRYPTION,
+    BUCKET_OWNERSHIP_ENFORCED,
+    BUCKET_PUBLIC_ACCESS_BLOCK,
+    DEFAULT_TAGS,
+    PREVENT_DESTROY,
+    RULES,
+    TABLE_DELETION_PROTECTION,
+    TABLE_ENCRYPTION,
+    TABLE_POINT_IN_TIME_RECOVERY,
+    OrganisationPolicy,
+    PolicyProps,
+    check_stack,
+)
+from ops.toolchain import ROOT, project_env
+from stacks.image_service_stack import ImageServiceStack
+from stacks.settings import stage_settings
+from tests.conftest import ALL_STACKS
+
+
+def _only(config: dict, tf_type: str, kind: str = "resource") -> dict:
+    items = config[kind][tf_type]
+    assert len(items) == 1, sorted(items)
+    return next(iter(items.values()))
+
+
+def _policy_statements(c: dict) -> list:
+    return _only(c, "aws_iam_policy_document", "data")["statement"]
+
+
+def _route(c: dict, key: str) -> dict:
+    return next(r for r in c["resource"]["aws_apigatewayv2_route"].values()
+                if r["route_key"] == key)
+
+
+# (case id, stage, breach applied to the stack JSON, rule expected, construct path expected)
+BREACHES: list[tuple[str, str, Callable[[dict], None], str, str]] = [
+    ("pab-flag-false", "dev",
+     lambda c: _only(c, "aws_s3_bucket_public_access_block").update(restrict_public_buckets=False),
+     BUCKET_PUBLIC_ACCESS_BLOCK, "image-service-dev/ImageBucket/Bucket"),
+    ("pab-missing", "dev",
+     lambda c: c["resource"].pop("aws_s3_bucket_public_access_block"),
+     BUCKET_PUBLIC_ACCESS_BLOCK, "image-service-dev/ImageBucket/Bucket"),
+    ("sse-missing", "staging",
+     lambda c: c["resource"].pop("aws_s3_bucket_server_side_encryption_configuration"),
+     BUCKET_ENCRYPTION, "image-service-staging/ImageBucket/Bucket"),
+    ("ownership-object-writer", "dev",
+     lambda c: _only(c, "aws_s3_bucket_ownership_controls")["rule"].update(
+         object_ownership="ObjectWriter"),
+     BUCKET_OWNERSHIP_ENFORCED, "image-service-dev/ImageBucket/Bucket"),
+    ("tls-deny-statement-removed", "dev",
+     lambda c: _policy_statements(c).pop(0),
+     BUCKET_DENY_INSECURE_TRANSPORT, "image-service-dev/ImageBucket/Bucket"),
+    ("tls-deny-condition-inverted", "production",
+     lambda c: _policy_statements(c)[0]["condition"][0].update(values=["true"]),
+     BUCKET_DENY_INSECURE_TRANSPORT, "image-service-production/ImageBucket/Bucket"),
+    ("tls-deny-objects-only", "dev",
+     lambda c: _policy_statements(c)[0].update(resources=_policy_statements(c)[0]["resources"][1:]),
+     BUCKET_DENY_INSECURE_TRANSPORT, "image-service-dev/ImageBucket/Bucket"),
+    ("table-sse-off", "dev",
+     lambda c: _only(c, "aws_dynamodb_table")["server_side_encryption"].update(enabled=False),
+     TABLE_ENCRYPTION, "image-service-dev/MetadataTable/Table"),
+    ("production-table-pitr-off", "production",
+     lambda c: _only(c, "aws_dynamodb_table")["point_in_time_recovery"].update(enabled=False),
+     TABLE_POINT_IN_TIME_RECOVERY, "image-service-production/MetadataTable/Table"),
+    ("production-table-deletion-protection-off", "production",
+     lambda c: _only(c, "aws_dynamodb_table").update(deletion_protection_enabled=False),
+     TABLE_DELETION_PROTECTION, "image-service-production/MetadataTable/Table"),
+    ("production-bucket-without-prevent-destroy", "production",
+     lambda c: _only(c, "aws_s3_bucket").pop("lifecycle"),
+     PREVENT_DESTROY, "image-service-production/ImageBucket/Bucket"),
+    ("production-bucket-force-destroy", "production",
+     lambda c: _only(c, "aws_s3_bucket").update(force_destroy=True),
+     PREVENT_DESTROY, "image-service-production/ImageBucket/Bucket"),
+    ("production-user-pool-without-prevent-destroy", "production",
+     lambda c: _only(c, "aws_cognito_user_pool")["lifecycle"].update(prevent_destroy=False),
+     PREVENT_DESTROY, "image-service-production/UserAuth/UserPool"),
+    ("provider-missing-a-mandatory-tag", "dev",
+     lambda c: c["provider"]["aws"][0]["default_tags"][0]["tags"].pop("ManagedBy"),
+     DEFAULT_TAGS, "image-service-dev"),  # the aspect names the provider construct itself
+    ("resource-blanks-a-mandatory-tag", "dev",
+     lambda c: _only(c, "aws_dynamodb_table").update(tags={"Stage": ""}),
+     DEFAULT_TAGS, "image-service-dev/MetadataTable/Table"),
+    ("route-without-authorization", "dev",
+     lambda c: _route(c, "GET /images").update(authorization_type="NONE"),
+     API_ROUTE_AUTHORIZER, "image-service-dev/ImageApi/RouteGetImages"),
+    ("route-jwt-without-authorizer-id", "staging",
+     lambda c: _route(c, "DELETE /images/{imageId}").pop("authorizer_id"),
+     API_ROUTE_AUTHORIZER, "image-service-staging/ImageApi/RouteDeleteImagesImageid"),
+]
+
+
+def _props(stage_name: str) -> PolicyProps:
+    return PolicyProps(protected_data=stage_settings(stage_name).protect_data)
+
+
+@pytest.mark.parametrize("stage_name,breach,rule,path", [c[1:] for c in BREACHES],
+                         ids=[c[0] for c in BREACHES])
+def test_a_breach_is_reported_with_its_rule_and_construct_path(stage, stage_name, breach, rule,
+                                                               path):
+    config = copy.deepcopy(stage(stage_name).json)
+    breach(config)
+    found = check_stack(config, _props(stage_name))
+    assert [(v.rule, v.path) for v in found] == [(rule, path)]
+    assert "Fix:" in found[0].message()
+
+
+def test_every_rule_has_a_breach_case():
+    assert {c[3] for c in BREACHES} == set(RULES)
+
+
+@pytest.mark.parametrize("name", ALL_STACKS)
+def test_the_real_stacks_meet_every_rule(stacks, name):
+    props = PolicyProps(protected_data=name in ("image-service-production", "image-service-state"))
+    found = check_stack(stacks[name].json, props)
+    if name == "image-service-state-local":
+        # The one waiver (see StateBootstrapStack): moto ignores policy conditions.
+        assert [v.rule for v in found] == [BUCKET_DENY_INSECURE_TRANSPORT]
+    else:
+        assert found == []
+
+
+def test_data_protection_rules_apply_only_to_protected_stacks(stage):
+    config = copy.deepcopy(stage("dev").json)
+    assert _only(config, "aws_dynamodb_table")["point_in_time_recovery"]["enabled"] is False
+    assert check_stack(config, PolicyProps(protected_data=False)) == []
+    assert {v.rule for v in check_stack(config, PolicyProps(protected_data=True))} == {
+        TABLE_POINT_IN_TIME_RECOVERY, TABLE_DELETION_PROTECTION, PREVENT_DESTROY}
+
+
+def test_a_literal_json_policy_denying_insecure_transport_is_accepted(stage):
+    config = copy.deepcopy(stage("dev").json)
+    bucket_name = next(iter(config["resource"]["aws_s3_bucket"]))
+    arn = f"${{aws_s3_bucket.{bucket_name}.arn}}"
+    _only(config, "aws_s3_bucket_policy")["policy"] = json.dumps({"Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [arn, arn + "/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+    assert check_stack(config, _props("dev")) == []
+
+
+def test_a_waived_rule_is_not_reported_and_unknown_waivers_are_refused(stage):
+    config = copy.deepcopy(stage("dev").json)
+    _policy_statements(config).pop(0)
+    waived = PolicyProps(protected_data=False,
+                         waivers={BUCKET_DENY_INSECURE_TRANSPORT: "test"})
+    assert check_stack(config, waived) == []
+    with pytest.raises(ValueError, match="unknown policy rule"):
+        OrganisationPolicy(PolicyProps(protected_data=False, waivers={"no-such-rule": "x"}))
+
+
+def test_the_aspect_fails_synthesis_naming_path_and_rule(tmp_path):
+    app = App(outdir=str(tmp_path))
+    stack = ImageServiceStack(app, stage_settings("production"))
+    # An escape hatch is exactly what the aspect must still catch.
+    stack.table.table.add_override("deletion_protection_enabled", False)
+    with pytest.raises(RuntimeError) as err:
+        app.synth()
+    assert ("[image-service-production/MetadataTable/Table] policy table-deletion-protection"
+            in str(err.value))
+    assert [v.rule for v in stack.policy.violations] == [TABLE_DELETION_PROTECTION]
+    assert not (tmp_path / "stacks" / "image-service-production" / "cdk.tf.json").exists()
+
+
+BREAK_THE_DEV_BUCKET = """
+import stacks.app
+from stacks.cli import run_synth
+build = stacks.app.build_app
+def breaking(*args, **kwargs):
+    app = build(*args, **kwargs)
+    app.node.find_child("image-service-dev").bucket.public_access_block.add_override(
+        "block_public_policy", False)
+    return app
+stacks.app.build_app = breaking
+run_synth()
+"""
+
+
+@pytest.mark.parametrize("continue_env", [None, "true"], ids=["plain", "cdktf-continue-flag-set"])
+def test_main_refuses_a_violating_app_and_writes_nothing(tmp_path, continue_env):
+    outdir = tmp_path / "cdktf.out"
+    env = project_env({"CDKTF_OUTDIR": str(outdir), "IMAGE_SERVICE_STAGES": "dev"})
+    if continue_env:
+        # cdktf's own switch to write despite errors; the project ignores it.
+        env["CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS"] = continue_env
+    proc = subprocess.run([sys.executable, "-c", BREAK_THE_DEV_BUCKET], cwd=ROOT, env=env,
+                          text=True, capture_output=True)
+    assert proc.returncode == 2, proc.stderr
+    assert "synthesis refused by policy" in proc.stderr
+    assert ("[image-service-dev/ImageBucket/Bucket] policy bucket-public-access-block"
+            in proc.stderr)
+    assert "not true: block_public_policy" in proc.stderr
+    assert "CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS" not in proc.stderr
+    assert not outdir.exists()
+    assert not list(tmp_path.glob(".synth-*"))
