@@ -36,8 +36,18 @@ test: deps
 test-fast: deps
 	$(PY) -m pytest -m "not emulator"
 
+# checkov lives in its own virtualenv: it pins boto3/packaging versions that clash with ours.
+.venv-checkov/.installed: tools/checkov-requirements.txt
+	rm -rf .venv-checkov && python3 -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+checkov: deps .venv-checkov/.installed
+	IMAGE_SERVICE_STAGES= $(PY) main.py
+	.venv-checkov/bin/python tools/checkov_report.py
+
 bench: deps
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf cdktf.out .run
+	rm -rf cdktf.out .run .venv-checkov

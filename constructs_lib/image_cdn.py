@@ -39,6 +39,9 @@ from constructs_lib.image_bucket import ImageBucket
 
 # AWS's managed "CachingOptimized" policy (same id in every account).
 MANAGED_CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+# AWS's managed "SecurityHeadersPolicy": HSTS, X-Content-Type-Options nosniff, X-Frame-Options,
+# Referrer-Policy and XSS protection on every response (same id in every account).
+MANAGED_SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 # CloudFront's hosted zone for alias records (same in every account).
 CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
 MINIMUM_TLS_POLICY = "TLSv1.2_2021"
@@ -62,6 +65,7 @@ class ImageCdnProps:
     price_class: str = "PriceClass_100"
     wait_for_deployment: bool = True
     custom_domain: Optional[CdnCustomDomain] = None
+    response_headers_policy_id: str = MANAGED_SECURITY_HEADERS_POLICY_ID
     # Attributes an emulator reports differently from AWS (see stacks/settings.py); empty on AWS.
     ignore_changes: tuple[str, ...] = ()
 
@@ -150,6 +154,7 @@ class ImageCdn(Construct):
                 cached_methods=["GET", "HEAD"],
                 compress=True,
                 cache_policy_id=self.cache_policy_id,
+                response_headers_policy_id=props.response_headers_policy_id,
             ),
             restrictions=CloudfrontDistributionRestrictions(
                 geo_restriction=CloudfrontDistributionRestrictionsGeoRestriction(

@@ -34,6 +34,8 @@ def test_distribution_basics(stage, name):
     assert behavior["compress"] is True
     assert behavior["allowed_methods"] == ["GET", "HEAD", "OPTIONS"]
     assert behavior["cached_methods"] == ["GET", "HEAD"]
+    # AWS's managed SecurityHeadersPolicy (HSTS, nosniff, frame options): checkov CKV2_AWS_32.
+    assert behavior["response_headers_policy_id"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
 
 
 @pytest.mark.parametrize("name", REAL)
