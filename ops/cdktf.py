@@ -3,7 +3,8 @@
 Adds what the bare CLI needs here: the project's Terraform CLI config (offline provider
 mirror), `--skip-provider-lock` on diff/deploy/destroy (the CLI's `terraform providers lock`
 ignores the mirror and fails offline), the local emulator's endpoint for the local stack, and
-the plan guard before every deploy: `--allow-data-loss ADDRESS` is passed to the guard only.
+the plan guard before every deploy and destroy: `--allow-data-loss ADDRESS` is passed to the
+guard only.
 """
 from __future__ import annotations
 
@@ -12,12 +13,17 @@ import subprocess
 import sys
 
 from ops import local_aws
+from pathlib import Path
+
 from ops.plan_guard import EXIT_REFUSED, guard, refusal
 from ops.toolchain import CDKTF_BIN, ROOT, check_toolchain, project_env
 from stacks.errors import SettingsError, ToolchainError
 from stacks.settings import LOCAL_ENDPOINT_ENV
 
 SKIP_LOCK_COMMANDS = {"diff", "deploy", "destroy", "apply", "plan"}
+GUARDED_COMMANDS = {"deploy", "destroy"}
+OPTIONS_WITH_VALUE = {"--output", "-o", "--app", "-a", "--var", "--var-file", "--parallelism",
+                      "--outputs-file"}
 
 
 def split_args(argv: list[str]) -> tuple[list[str], set[str]]:
@@ -42,8 +48,19 @@ def cdktf_env() -> dict[str, str]:
     return project_env(extra)
 
 
-def synth(env: dict[str, str]) -> None:
-    proc = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env)
+def output_dir(args: list[str]) -> Path:
+    """cdktf's --output/-o directory (default cdktf.out)."""
+    for i, arg in enumerate(args):
+        if arg in ("--output", "-o") and i + 1 < len(args):
+            return ROOT / args[i + 1]
+        if arg.startswith("--output="):
+            return ROOT / arg.split("=", 1)[1]
+    return ROOT / "cdktf.out"
+
+
+def synth(env: dict[str, str], outdir: Path) -> None:
+    proc = subprocess.run([sys.executable, "main.py"], cwd=ROOT,
+                          env=dict(env, CDKTF_OUTDIR=str(outdir)))
     if proc.returncode != 0:
         sys.exit(proc.returncode)
 
@@ -56,13 +73,17 @@ def run(argv: list[str]) -> int:
     check_toolchain(need_cdktf=True)
     env = cdktf_env()
     command = args[0]
-    stacks = [a for a in args[1:] if not a.startswith("-")]
+    stacks = [a for prev, a in zip(args, args[1:])
+              if not a.startswith("-") and prev not in OPTIONS_WITH_VALUE]
     if command in SKIP_LOCK_COMMANDS and "--skip-provider-lock" not in args:
         args.append("--skip-provider-lock")
-    if command == "deploy":
-        synth(env)
+    if command in GUARDED_COMMANDS:
+        outdir = output_dir(args)
+        if "--skip-synth" not in args:
+            synth(env, outdir)
         for stack in stacks:
-            losses = guard(stack, allowed, env=env)
+            losses = guard(stack, allowed, env=env, outdir=outdir,
+                           destroy=command == "destroy")
             if losses:
                 print(refusal(stack, losses), file=sys.stderr)
                 return EXIT_REFUSED

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ops.toolchain import ROOT, check_toolchain, project_env
+from ops.toolchain import ROOT, check_toolchain, project_env, terraform
 from stacks.errors import ToolchainError
 
 # Resource types whose deletion loses data that Terraform cannot recreate.
@@ -33,6 +33,28 @@ class DataLoss:
     address: str
     kind: str
     action: str  # "delete" or "replace"
+    # Terraform itself refused to plan it: the resource has lifecycle.prevent_destroy.
+    prevent_destroy: bool = False
+
+
+class PreventDestroyRefusal(Exception):
+    """`terraform plan` stopped because the plan would destroy a prevent_destroy resource."""
+
+    def __init__(self, losses: list[DataLoss]):
+        super().__init__(", ".join(loss.address for loss in losses))
+        self.losses = losses
+
+
+# Terraform: "Resource aws_s3_bucket.X has lifecycle.prevent_destroy set, but the plan calls for
+# this resource to be destroyed." (wrapped over lines; newer versions add the construct path).
+_PREVENT_DESTROY = re.compile(r"Resource ([\w.-]+)(?: \([^)]*\))? has lifecycle\.prevent_destroy set")
+
+
+def prevent_destroy_losses(terraform_output: str) -> list[DataLoss]:
+    text = " ".join(terraform_output.split())
+    return [DataLoss(address, STATEFUL_TYPES.get(address.split(".")[0], "resource"),
+                     "delete", prevent_destroy=True)
+            for address in dict.fromkeys(_PREVENT_DESTROY.findall(text))]
 
 
 def find_data_loss(plan: dict) -> list[DataLoss]:
@@ -51,11 +73,18 @@ def refusal(stack: str, losses: list[DataLoss]) -> str:
     lines = [f"plan guard: refusing the plan for {stack}: it would lose data in "
              f"{len(losses)} stateful resource(s):"]
     for loss in losses:
-        lines.append(f"  - {loss.action} {loss.address} ({loss.kind})")
-    lines.append("Nothing was applied. If this is really intended (e.g. a dev table you will "
-                 "re-create), re-run with --allow-data-loss ADDRESS for each resource above; "
-                 "otherwise change the configuration so these resources are updated in place "
-                 "(a changed table key schema or bucket name always forces replacement).")
+        lines.append(f"  - {loss.action} {loss.address} ({loss.kind})"
+                     + (" [lifecycle.prevent_destroy]" if loss.prevent_destroy else ""))
+    lines.append("Nothing was applied.")
+    if any(loss.prevent_destroy for loss in losses):
+        lines.append("Resources marked [lifecycle.prevent_destroy] hold production data: "
+                     "Terraform itself refuses to destroy them and --allow-data-loss cannot "
+                     "override that. Removing them takes a reviewed change to the stage settings.")
+    if not all(loss.prevent_destroy for loss in losses):
+        lines.append("If this is really intended (e.g. a dev table you will re-create), re-run "
+                     "with --allow-data-loss ADDRESS for each resource above; otherwise change "
+                     "the configuration so these resources are updated in place (a changed "
+                     "table key schema or bucket name always forces replacement).")
     return "\n".join(lines)
 
 
@@ -64,26 +93,43 @@ def check(stack: str, plan: dict, allowed: set[str]) -> list[DataLoss]:
     return [loss for loss in find_data_loss(plan) if loss.address not in allowed]
 
 
-def plan_json(stack_dir: Path, env: dict[str, str], destroy: bool = False) -> dict:
-    terraform = check_toolchain()
+PLAN_FILE = "plan-guard.tfplan"
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        proc = subprocess.run([terraform, *args], cwd=stack_dir, env=env, text=True,
-                              capture_output=True)
-        if proc.returncode != 0:
-            raise ToolchainError(f"terraform {args[0]} failed in {stack_dir}:\n"
-                                 f"{proc.stderr.strip() or proc.stdout.strip()}")
-        return proc
 
+def plan_json(stack_dir: Path, env: dict[str, str], destroy: bool = False,
+              keep_plan: bool = False) -> dict:
+    """Plan the stack and return `terraform show -json` of it; keep_plan leaves PLAN_FILE."""
+    check_toolchain()
     if not (stack_dir / ".terraform").is_dir():
-        run("init", "-input=false", "-no-color")
-    plan_file = "plan-guard.tfplan"
-    run("plan", "-input=false", "-no-color", "-lock-timeout=60s", f"-out={plan_file}",
-        *(["-destroy"] if destroy else []))
+        terraform(stack_dir, "init", "-input=false", "-no-color", env=env)
+    proc = terraform(stack_dir, "plan", "-input=false", "-no-color", "-lock-timeout=60s",
+                     f"-out={PLAN_FILE}", *(["-destroy"] if destroy else []), env=env,
+                     check=False)
+    if proc.returncode != 0:
+        blocked = prevent_destroy_losses(proc.stderr)
+        if blocked:
+            raise PreventDestroyRefusal(blocked)
+        raise ToolchainError(f"terraform plan failed in {stack_dir}:\n"
+                             f"{proc.stderr.strip() or proc.stdout.strip()}")
     try:
-        return json.loads(run("show", "-json", plan_file).stdout)
+        return json.loads(terraform(stack_dir, "show", "-json", PLAN_FILE, env=env).stdout)
     finally:
-        (stack_dir / plan_file).unlink(missing_ok=True)
+        if not keep_plan:
+            (stack_dir / PLAN_FILE).unlink(missing_ok=True)
+
+
+def guarded_apply(stack_dir: Path, allowed: set[str], env: dict[str, str]) -> list[DataLoss]:
+    """Plan, check, and apply exactly the plan that was checked; returns refused losses."""
+    try:
+        losses = check(stack_dir.name, plan_json(stack_dir, env, keep_plan=True), allowed)
+        if not losses:
+            terraform(stack_dir, "apply", "-input=false", "-no-color", PLAN_FILE, env=env,
+                      capture=False)
+        return losses
+    except PreventDestroyRefusal as refused:
+        return refused.losses
+    finally:
+        (stack_dir / PLAN_FILE).unlink(missing_ok=True)
 
 
 def guard(stack: str, allowed: set[str], env: dict[str, str] | None = None,
@@ -92,7 +138,11 @@ def guard(stack: str, allowed: set[str], env: dict[str, str] | None = None,
     if not (stack_dir / "cdk.tf.json").is_file():
         raise ToolchainError(f"{stack_dir}/cdk.tf.json does not exist. Fix: synthesize first "
                              "(`bin/cdktf synth`), and check the stack name.")
-    return check(stack, plan_json(stack_dir, env or project_env(), destroy), allowed)
+    try:
+        plan = plan_json(stack_dir, env or project_env(), destroy)
+    except PreventDestroyRefusal as refused:
+        return refused.losses  # no override: Terraform will not plan these anyway
+    return check(stack, plan, allowed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     allowed = set(args.allow_data_loss)
     try:
         if args.plan_json:
-            losses = check(str(args.plan_json), json.loads(args.plan_json.read_text()), allowed)
+            try:
+                plan = json.loads(args.plan_json.read_text())
+            except (OSError, ValueError) as exc:
+                raise ToolchainError(f"--plan-json {args.plan_json}: cannot read a JSON plan "
+                                     f"({exc}). Fix: write one with `terraform show -json "
+                                     "PLANFILE > plan.json` and pass its path.") from None
+            losses = check(str(args.plan_json), plan, allowed)
         else:
             losses = guard(args.stack, allowed, destroy=args.destroy)
     except ToolchainError as exc:

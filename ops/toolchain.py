@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 from stacks.errors import ToolchainError
@@ -79,3 +80,19 @@ def check_toolchain(need_cdktf: bool = False) -> str:
         raise ToolchainError(
             f"The cdktf CLI was not found at {CDKTF_BIN}. Fix: run `make deps` (npm ci).")
     return terraform
+
+
+def terraform(cwd: Path, *args: str, env: dict[str, str] | None = None, check: bool = True,
+              capture: bool = True) -> subprocess.CompletedProcess:
+    """Run terraform in `cwd` with the project environment.
+
+    check=True raises ToolchainError carrying Terraform's own message; capture=False streams
+    Terraform's output to the terminal instead of returning it.
+    """
+    proc = subprocess.run(["terraform", *args], cwd=cwd, env=env or project_env(), text=True,
+                          capture_output=capture)
+    if check and proc.returncode != 0:
+        detail = ((proc.stderr or "").strip() or (proc.stdout or "").strip()) if capture else ""
+        raise ToolchainError(f"terraform {' '.join(args)} failed in {cwd}"
+                             + (f":\n{detail}" if detail else " (see its output above)"))
+    return proc

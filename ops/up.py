@@ -2,6 +2,8 @@
 
     python -m ops.up        (the README's `make up`)
 
+Steps: start (or reuse) the emulator, synthesize once, create the emulator's state bucket, then
+plan the stack, run the plan guard on that plan and apply exactly the plan that was checked.
 Safe to re-run: the emulator is reused, the state bucket and the stack converge.
 """
 from __future__ import annotations
@@ -11,42 +13,40 @@ import subprocess
 import sys
 
 from ops import local_aws
-from ops.cdktf import run as cdktf
-from ops.toolchain import ROOT, check_toolchain, project_env
+from ops.plan_guard import EXIT_REFUSED, guarded_apply, refusal
+from ops.toolchain import ROOT, check_toolchain, project_env, terraform
 from stacks.errors import SettingsError, ToolchainError
 from stacks.settings import LOCAL_ENDPOINT_ENV
 
 STACK = "image-service-local"
 BOOTSTRAP = "image-service-state-local"
-
-
-def terraform(stack: str, *args: str, env: dict[str, str], capture: bool = False) -> str:
-    proc = subprocess.run(["terraform", *args], cwd=ROOT / "cdktf.out" / "stacks" / stack,
-                          env=env, text=True, capture_output=capture)
-    if proc.returncode != 0:
-        raise ToolchainError(f"terraform {' '.join(args)} failed for {stack}"
-                             + (f":\n{proc.stderr}" if capture else ""))
-    return proc.stdout if capture else ""
+OUTDIR = ROOT / "cdktf.out"
 
 
 def main() -> int:
     try:
-        check_toolchain(need_cdktf=True)
+        check_toolchain()
         emulator = local_aws.up()
         print(f"==> local AWS emulator at {emulator.endpoint} (pid {emulator.pid})", flush=True)
         env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint,
                            "IMAGE_SERVICE_STAGES": "local"})
-        print("==> synthesizing and creating the state bucket", flush=True)
-        subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, check=True)
-        terraform(BOOTSTRAP, "init", "-input=false", "-no-color", env=env, capture=True)
-        terraform(BOOTSTRAP, "apply", "-auto-approve", "-input=false", "-no-color", env=env,
-                  capture=True)
-        print(f"==> cdktf deploy {STACK}", flush=True)
-        code = cdktf(["deploy", STACK, "--auto-approve"])
-        if code != 0:
-            return code
-        outputs = json.loads(terraform(STACK, "output", "-json", env=env, capture=True))
-    except (SettingsError, ToolchainError, subprocess.CalledProcessError) as exc:
+        print("==> synthesizing", flush=True)
+        synth = subprocess.run([sys.executable, "main.py"], cwd=ROOT,
+                               env=dict(env, CDKTF_OUTDIR=str(OUTDIR)))
+        if synth.returncode != 0:
+            return synth.returncode
+        bootstrap = OUTDIR / "stacks" / BOOTSTRAP
+        print(f"==> {BOOTSTRAP}: the emulator's state bucket", flush=True)
+        terraform(bootstrap, "init", "-input=false", "-no-color", env=env)
+        terraform(bootstrap, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
+        stack_dir = OUTDIR / "stacks" / STACK
+        print(f"==> {STACK}: plan, plan guard, apply the checked plan", flush=True)
+        losses = guarded_apply(stack_dir, set(), env)
+        if losses:
+            print(refusal(STACK, losses), file=sys.stderr)
+            return EXIT_REFUSED
+        outputs = json.loads(terraform(stack_dir, "output", "-json", env=env).stdout)
+    except (SettingsError, ToolchainError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"\n{STACK} outputs:")

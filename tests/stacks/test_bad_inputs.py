@@ -173,3 +173,25 @@ def test_cli_config_missing(tmp_path):
     proc = _wrapper(tmp_path, {"IMAGE_SERVICE_TF_CLI_CONFIG": str(tmp_path / "nope.tfrc")})
     assert proc.returncode == 2
     assert "does not exist" in proc.stderr and "Fix:" in proc.stderr
+
+
+# The project's other commands: (case id, command, text the error must contain)
+OPS_CASES = [
+    ("guard-unknown-stack", [sys.executable, "-m", "ops.plan_guard", "image-service-qa"],
+     "image-service-qa/cdk.tf.json does not exist. Fix:"),
+    ("guard-no-arguments", [sys.executable, "-m", "ops.plan_guard"],
+     "give either STACK or --plan-json FILE"),
+    ("guard-plan-file-missing", [sys.executable, "-m", "ops.plan_guard", "--plan-json",
+                                 "no-such-plan.json"], "cannot read a JSON plan"),
+    ("wrapper-deploy-unknown-stack", [str(ROOT / "bin" / "cdktf"), "deploy", "image-service-qa",
+                                      "--skip-synth"], "image-service-qa/cdk.tf.json does not exist"),
+]
+
+
+@pytest.mark.parametrize("command,expected", [c[1:] for c in OPS_CASES],
+                         ids=[c[0] for c in OPS_CASES])
+def test_project_commands_refuse_bad_arguments_clearly(tmp_path, command, expected):
+    proc = subprocess.run(command, cwd=ROOT, env=project_env(), text=True, capture_output=True)
+    assert proc.returncode == 2
+    assert expected in proc.stderr
+    assert "Traceback" not in proc.stderr

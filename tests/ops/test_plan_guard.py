@@ -1,0 +1,84 @@
+"""The plan guard on plans in `terraform show -json` form: what it refuses, what it lets through,
+and the named override. (On the emulator it is also run against real plans: tests/deploy.)"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ops.plan_guard import EXIT_REFUSED, find_data_loss, main, prevent_destroy_losses, refusal
+
+
+def change(address: str, actions: list[str], mode: str = "managed") -> dict:
+    tf_type = address.split(".")[-2]
+    return {"address": address, "mode": mode, "type": tf_type, "change": {"actions": actions}}
+
+
+TABLE = "aws_dynamodb_table.MetadataTable_62E6394A"
+BUCKET = "aws_s3_bucket.ImageBucket_EBEB496F"
+POOL = "aws_cognito_user_pool.UserAuth_UserPool_DC3198B1"
+STATE_BUCKET = "aws_s3_bucket.StateBucket"
+
+# (case id, resource changes, expected (address, action) refusals)
+CASES = [
+    ("table-replaced", [change(TABLE, ["delete", "create"])], [(TABLE, "replace")]),
+    ("table-replaced-create-first", [change(TABLE, ["create", "delete"])], [(TABLE, "replace")]),
+    ("bucket-deleted", [change(BUCKET, ["delete"])], [(BUCKET, "delete")]),
+    ("user-pool-deleted", [change(POOL, ["delete"])], [(POOL, "delete")]),
+    ("state-bucket-deleted", [change(STATE_BUCKET, ["delete"])], [(STATE_BUCKET, "delete")]),
+    ("table-updated-in-place", [change(TABLE, ["update"])], []),
+    ("everything-created", [change(TABLE, ["create"]), change(BUCKET, ["create"])], []),
+    ("no-op", [change(TABLE, ["no-op"])], []),
+    ("stateless-resource-replaced",
+     [change("aws_cloudfront_distribution.ImageCdn_Distribution", ["delete", "create"])], []),
+    ("api-route-deleted", [change("aws_apigatewayv2_route.ImageApi_Route", ["delete"])], []),
+    ("data-source-read", [change("data.aws_iam_policy_document.Doc", ["read"], mode="data")], []),
+]
+
+
+@pytest.mark.parametrize("changes,expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_what_the_guard_refuses(changes, expected):
+    losses = find_data_loss({"resource_changes": changes})
+    assert [(loss.address, loss.action) for loss in losses] == expected
+
+
+@pytest.fixture
+def replace_plan(tmp_path):
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"resource_changes": [change(TABLE, ["delete", "create"]),
+                                                     change(BUCKET, ["update"])]}))
+    return path
+
+
+def test_the_command_refuses_naming_resource_and_action(replace_plan, capsys):
+    assert main(["--plan-json", str(replace_plan)]) == EXIT_REFUSED
+    err = capsys.readouterr().err
+    assert f"replace {TABLE} (metadata table)" in err
+    assert "--allow-data-loss" in err and BUCKET not in err
+
+
+def test_the_named_override_lets_exactly_that_resource_through(replace_plan, capsys):
+    assert main(["--plan-json", str(replace_plan), "--allow-data-loss", TABLE]) == 0
+    assert "no stateful resource is deleted or replaced" in capsys.readouterr().out
+    assert main(["--plan-json", str(replace_plan), "--allow-data-loss", BUCKET]) == EXIT_REFUSED
+
+
+TERRAFORM_PREVENT_DESTROY = f"""
+Error: Instance cannot be destroyed
+
+  on cdk.tf.json line 484, in resource.aws_dynamodb_table:
+ 484:       "MetadataTable_62E6394A": {{
+
+Resource {TABLE} has
+lifecycle.prevent_destroy set, but the plan calls for this resource to be
+destroyed.
+"""
+
+
+def test_a_plan_terraform_refuses_for_prevent_destroy_is_reported_as_such():
+    losses = prevent_destroy_losses(TERRAFORM_PREVENT_DESTROY)
+    assert [(loss.address, loss.action, loss.prevent_destroy) for loss in losses] == [
+        (TABLE, "delete", True)]
+    message = refusal("image-service-production", losses)
+    assert "--allow-data-loss cannot override that" in message
+    assert prevent_destroy_losses("Error: Invalid reference") == []
