@@ -1,31 +1,13 @@
 """Builds the cdktf App: one image-service stack per stage plus the state-bucket bootstraps."""
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 from cdktf import App
 
-from stacks.errors import SettingsError
 from stacks.image_service_stack import ImageServiceStack
-from stacks.settings import ALL_STAGES, StageSettings, load_stages
+from stacks.settings import StageSettings, load_stages, selected_stages
 from stacks.state_bootstrap_stack import StateBootstrapStack
-
-# Restricts which stages are synthesized (comma-separated), e.g. for a quick local loop.
-STAGES_ENV = "IMAGE_SERVICE_STAGES"
-
-
-def selected_stages() -> tuple[str, ...]:
-    raw = os.environ.get(STAGES_ENV, "").strip()
-    if not raw:
-        return ALL_STAGES
-    names = tuple(n.strip() for n in raw.split(",") if n.strip())
-    for name in names:
-        if name not in ALL_STAGES:
-            raise SettingsError(name, STAGES_ENV, f"'{name}' is not a known stage",
-                                f"set {STAGES_ENV} to a comma-separated subset of "
-                                + ", ".join(ALL_STAGES) + ", or unset it")
-    return names
 
 
 def bootstrap_stack_name(settings: StageSettings) -> str:

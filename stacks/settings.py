@@ -347,17 +347,17 @@ def _stage(stage: str, *, app_origin: Optional[str], production: bool,
     )
 
 
-def _local_stage() -> StageSettings:
-    """Dev-like settings that the local emulator (moto) can apply; each gap is named."""
-    dev = STAGES_BASE["dev"]
+def _on_emulator(base: StageSettings, stage: str) -> StageSettings:
+    """`base` as the local emulator (moto) can apply it, data protection unchanged; each gap
+    between moto and AWS is named here."""
     return replace(
-        dev,
-        stage="local",
+        base,
+        stage=stage,
         state=LOCAL_STATE,
-        table=replace(dev.table, name="ImageMetadata-local"),
-        bucket=replace(dev.bucket, name="images-lego-moc-local"),
+        table=replace(base.table, name=f"ImageMetadata-{stage}"),
+        bucket=replace(base.bucket, name=f"images-lego-moc-{stage}"),
         # moto has no CloudFront cache-policy or OAI API: OAC + AWS's managed CachingOptimized.
-        cdn=replace(dev.cdn, origin_access="OAC", cache_policy="managed-caching-optimized",
+        cdn=replace(base.cdn, origin_access="OAC", cache_policy="managed-caching-optimized",
                     wait_for_deployment=False,
                     # moto 5.2 reads back a distribution unlike AWS: it returns an empty
                     # forwarded_values block although a cache policy is set, drops the origin's
@@ -365,9 +365,9 @@ def _local_stage() -> StageSettings:
                     # default certificate. None can be fixed in configuration AWS accepts.
                     ignore_drift_in=("origin", "default_cache_behavior[0].forwarded_values",
                                      "viewer_certificate[0].ssl_support_method")),
-        auth=replace(dev.auth, user_pool_name="image-service-local"),
+        auth=replace(base.auth, user_pool_name=f"image-service-{stage}"),
         # moto cannot issue ACM certificates, so no custom domains.
-        domains=replace(dev.domains, enabled=False),
+        domains=replace(base.domains, enabled=False),
         emulator=EmulatorSettings(
             endpoint=os.environ.get(LOCAL_ENDPOINT_ENV) or DEFAULT_LOCAL_ENDPOINT),
     )
@@ -386,17 +386,38 @@ STAGES_BASE: dict[str, StageSettings] = {
 }
 
 DEPLOYED_STAGES = ("dev", "staging", "production")
-ALL_STAGES = DEPLOYED_STAGES + ("local",)
+# On the local emulator: `local` is dev (the README's `make up`); `local-production` carries
+# production's data protection (prevent_destroy, deletion protection, PITR, versioning), to
+# prove on the emulator that no routine command can destroy production data.
+EMULATOR_STAGES = {"local": "dev", "local-production": "production"}
+ALL_STAGES = DEPLOYED_STAGES + tuple(EMULATOR_STAGES)
 
 
 def stage_settings(stage: str) -> StageSettings:
     """The validated settings of one stage; an unknown stage is a SettingsError."""
-    if stage == "local":
-        return validate_stage(_local_stage())
+    if stage in EMULATOR_STAGES:
+        return validate_stage(_on_emulator(STAGES_BASE[EMULATOR_STAGES[stage]], stage))
     if stage not in STAGES_BASE:
         raise SettingsError(stage, "stage", f"'{stage}' is not a known stage",
                             "use one of " + ", ".join(ALL_STAGES))
     return validate_stage(STAGES_BASE[stage])
+
+
+# Restricts which stages are synthesized (comma-separated), e.g. for a quick local loop.
+STAGES_ENV = "IMAGE_SERVICE_STAGES"
+
+
+def selected_stages() -> tuple[str, ...]:
+    raw = os.environ.get(STAGES_ENV, "").strip()
+    if not raw:
+        return ALL_STAGES
+    names = tuple(n.strip() for n in raw.split(",") if n.strip())
+    for name in names:
+        if name not in ALL_STAGES:
+            raise SettingsError(name, STAGES_ENV, f"'{name}' is not a known stage",
+                                f"set {STAGES_ENV} to a comma-separated subset of "
+                                + ", ".join(ALL_STAGES) + ", or unset it")
+    return names
 
 
 def load_stages(names: tuple[str, ...] = ALL_STAGES) -> list[StageSettings]:

@@ -1,59 +1,69 @@
-"""The local emulator for the deployment tests: started on a free port, stopped at the end."""
+"""Local emulators for the deployment tests: each deployment test module gets its own moto
+server on a free port (so modules can run in parallel), stopped when the module ends."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import boto3
 import pytest
 
 from ops import local_aws
-from ops.toolchain import ROOT, project_env
+from ops.toolchain import ROOT, project_env, terraform
 from stacks.settings import LOCAL_ENDPOINT_ENV
-from tests.conftest import terraform
+
+BOOTSTRAP = "image-service-state-local"
 
 
-@pytest.fixture(scope="session")
-def emulator(tmp_path_factory):
+@dataclass
+class Deployment:
+    """An emulator, the env that points every tool at it, and the app synthesized for it."""
+    endpoint: str
+    env: dict[str, str]
+    outdir: Path
+
+    def stack_dir(self, stack: str) -> Path:
+        return self.outdir / "stacks" / stack
+
+    def client(self, service: str):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@pytest.fixture(scope="module")
+def deployment(request, tmp_path_factory) -> Deployment:
+    """Emulator + synth of the module's STAGES + the emulator's state bucket."""
+    stages = getattr(request.module, "STAGES", "local")
     run_dir = tmp_path_factory.mktemp("local-aws")
-    emu = local_aws.up(run_dir, port=local_aws.free_port())
-    yield emu
+    emulator = local_aws.up(run_dir, port=local_aws.free_port())
+    env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, "IMAGE_SERVICE_STAGES": stages,
+                       "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1"})
+    outdir = tmp_path_factory.mktemp("deploy") / "cdktf.out"
+    subprocess.run([sys.executable, "main.py"], cwd=ROOT, check=True,
+                   env=dict(env, CDKTF_OUTDIR=str(outdir)))
+    bootstrap = outdir / "stacks" / BOOTSTRAP
+    terraform(bootstrap, "init", "-input=false", "-no-color", env=env)
+    terraform(bootstrap, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
+    yield Deployment(emulator.endpoint, env, outdir)
     local_aws.down(run_dir)
     assert local_aws.status(run_dir) is None
 
 
-@pytest.fixture(scope="session")
-def emulator_env(emulator, tmp_path_factory) -> dict[str, str]:
-    env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint,
-                       "IMAGE_SERVICE_STAGES": "local",
-                       "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1"})
-    return env
+@pytest.fixture(scope="module")
+def emulator_env(deployment) -> dict[str, str]:
+    return deployment.env
 
 
-@pytest.fixture(scope="session")
-def aws(emulator):
-    """boto3 clients against the emulator only."""
-    def client(service: str):
-        return boto3.client(service, endpoint_url=emulator.endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-    return client
+@pytest.fixture(scope="module")
+def local_outdir(deployment) -> Path:
+    return deployment.outdir
 
 
-def synth_local(outdir: Path, env: dict[str, str]) -> Path:
-    subprocess.run([sys.executable, "main.py"], cwd=ROOT, check=True,
-                   env=dict(env, CDKTF_OUTDIR=str(outdir)))
-    return outdir / "stacks"
-
-
-@pytest.fixture(scope="session")
-def local_outdir(emulator_env, tmp_path_factory) -> Path:
-    """image-service-local synthesized for the test emulator, with its state bucket created."""
-    outdir = tmp_path_factory.mktemp("deploy") / "cdktf.out"
-    stacks = synth_local(outdir, emulator_env)
-    bootstrap = stacks / "image-service-state-local"
-    terraform(bootstrap, "init", "-input=false", "-no-color", env=emulator_env)
-    terraform(bootstrap, "apply", "-auto-approve", "-input=false", "-no-color", env=emulator_env)
-    return outdir
+@pytest.fixture(scope="module")
+def aws(deployment) -> Callable:
+    """boto3 clients against the module's emulator only."""
+    return deployment.client

@@ -1,4 +1,6 @@
-"""image-service-local applied for real to the emulator, inspected, re-planned, locked, destroyed.
+"""image-service-local applied for real to the emulator, inspected, re-planned through the cdktf
+CLI, locked, guarded, and destroyed through the project's cdktf wrapper. (Object round trip,
+drift repair and a bare re-plan run on the production-like stack: test_protected_deploy.py.)
 
 Tests run in file order; the last one destroys the stack.
 """
@@ -10,9 +12,8 @@ import time
 
 import pytest
 
-from ops.plan_guard import find_data_loss, plan_json
-from ops.toolchain import CDKTF_BIN, ROOT
-from tests.conftest import terraform
+from ops.plan_guard import EXIT_REFUSED, find_data_loss, guarded_apply, plan_json
+from ops.toolchain import CDKTF_BIN, ROOT, terraform
 
 pytestmark = pytest.mark.emulator
 STACK = "image-service-local"
@@ -25,10 +26,8 @@ def stack_dir(local_outdir):
 
 @pytest.fixture(scope="module")
 def outputs(stack_dir, emulator_env):
-    terraform(stack_dir, "init", "-input=false", "-no-color", env=emulator_env)
-    # The guard runs before every deploy: a first deploy deletes nothing.
-    assert find_data_loss(plan_json(stack_dir, emulator_env)) == []
-    terraform(stack_dir, "apply", "-auto-approve", "-input=false", "-no-color", env=emulator_env)
+    # As `make up` does it: plan, guard the plan (a first deploy deletes nothing), apply it.
+    assert guarded_apply(stack_dir, set(), emulator_env) == []
     out = json.loads(terraform(stack_dir, "output", "-json", env=emulator_env).stdout)
     return {k: v["value"] for k, v in out.items()}
 
@@ -84,6 +83,7 @@ def test_distribution_as_specified(outputs, aws):
     behavior = config["DefaultCacheBehavior"]
     assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
     assert behavior["CachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"
+    assert behavior["ResponseHeadersPolicyId"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
     origin = config["Origins"]["Items"][0]
     assert origin["DomainName"].startswith(outputs["BucketName"] + ".s3")
     oacs = aws("cloudfront").list_origin_access_controls()["OriginAccessControlList"]["Items"]
@@ -144,54 +144,41 @@ def test_an_item_round_trips_through_the_user_index(outputs, aws):
     assert [i["PK"]["S"] for i in by_user["Items"]] == ["IMAGE#1"]
 
 
-def test_an_object_round_trips_and_apply_restores_a_removed_policy(outputs, aws, stack_dir,
-                                                                   emulator_env):
-    s3, bucket = aws("s3"), outputs["BucketName"]
-    # moto evaluates bucket policies without their conditions, so the deny-non-TLS statement
-    # refuses every object request on the emulator (on AWS it refuses only plain HTTP).
-    with pytest.raises(s3.exceptions.ClientError, match="403"):
-        s3.put_object(Bucket=bucket, Key="images/1.png", Body=b"png")
-    s3.delete_bucket_policy(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key="images/1.png", Body=b"\x89PNG-bytes")
-    assert s3.get_object(Bucket=bucket, Key="images/1.png")["Body"].read() == b"\x89PNG-bytes"
-    # Terraform sees the removed policy as drift and puts it back.
-    terraform(stack_dir, "apply", "-auto-approve", "-input=false", "-no-color", env=emulator_env)
-    sids = {st["Sid"] for st in json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]}
-    assert sids == {"DenyInsecureTransport", "AllowCloudFrontRead"}
-
-
-def test_no_drift_after_apply(stack_dir, emulator_env, outputs):
-    proc = terraform(stack_dir, "plan", "-detailed-exitcode", "-input=false", "-no-color",
-                     env=emulator_env, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
 def test_cdktf_diff_through_the_real_cli_reports_no_changes(stack_dir, emulator_env, outputs,
-                                                           local_outdir):
-    proc = subprocess.run(
-        [str(CDKTF_BIN), "diff", STACK, "--skip-synth", "--skip-provider-lock", "--no-color",
-         "--output", str(local_outdir)],
-        cwd=ROOT, env=emulator_env, text=True, capture_output=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "No changes" in proc.stdout
+                                                           local_outdir, tmp_path):
+    log = tmp_path / "cdktf-diff.log"  # a file, not a pipe: see test_protected_deploy
+    with log.open("w") as out:
+        proc = subprocess.run(
+            [str(CDKTF_BIN), "diff", STACK, "--skip-synth", "--skip-provider-lock", "--no-color",
+             "--output", str(local_outdir)],
+            cwd=ROOT, env=emulator_env, stdout=out, stderr=subprocess.STDOUT)
+    assert proc.returncode == 0, log.read_text()
+    assert "No changes" in log.read_text()
 
 
-def test_a_second_plan_fails_while_the_state_is_locked(stack_dir, emulator_env, outputs):
-    # `terraform console` holds the state lock for as long as it runs.
+def test_a_second_plan_fails_while_the_state_is_locked(stack_dir, emulator_env, outputs, aws):
+    s3, lock_key = aws("s3"), "image-service/local/terraform.tfstate.tflock"
+
+    def locked() -> bool:
+        listed = s3.list_objects_v2(Bucket="image-service-tfstate-local", Prefix=lock_key)
+        return listed.get("KeyCount", 0) > 0
+
+    # `terraform console` holds the state lock (an S3 lock file) for as long as it runs.
     holder = subprocess.Popen(["terraform", "console"], cwd=stack_dir, env=emulator_env,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(4)
-        assert holder.poll() is None
+        deadline = time.monotonic() + 30
+        while not locked() and time.monotonic() < deadline and holder.poll() is None:
+            time.sleep(0.2)
+        assert locked(), "terraform console did not take the lock"
         proc = terraform(stack_dir, "plan", "-input=false", "-no-color", "-lock-timeout=0s",
                          env=emulator_env, check=False)
         assert proc.returncode != 0
         assert "Error acquiring the state lock" in proc.stderr
     finally:
         holder.communicate("exit\n", timeout=30)
-    proc = terraform(stack_dir, "plan", "-input=false", "-no-color", env=emulator_env, check=False)
-    assert proc.returncode == 0, proc.stderr
+    assert not locked(), "the lock file outlived the process holding it"
 
 
 def test_guard_refuses_a_key_schema_change_that_replaces_the_table(stack_dir, emulator_env,
@@ -212,12 +199,41 @@ def test_guard_refuses_a_key_schema_change_that_replaces_the_table(stack_dir, em
         (f"aws_dynamodb_table.{next(iter(config['resource']['aws_dynamodb_table']))}", "replace")]
 
 
-def test_destroy_removes_everything_but_the_state_bucket(stack_dir, emulator_env, outputs, aws,
-                                                         local_outdir):
-    terraform(stack_dir, "destroy", "-auto-approve", "-input=false", "-no-color", env=emulator_env)
+@pytest.fixture(scope="module")
+def stateful(stack_dir):
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    return sorted(f"{t}.{name}" for t in ("aws_cognito_user_pool", "aws_dynamodb_table",
+                                          "aws_s3_bucket") for name in config["resource"][t])
+
+
+def destroy(local_outdir, env, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(ROOT / "bin" / "cdktf"), "destroy", STACK, "--auto-approve", "--skip-synth",
+         "--output", str(local_outdir), *extra],
+        cwd=ROOT, env=env, text=True, capture_output=True)
+
+
+def test_wrapper_destroy_is_refused_until_each_loss_is_named(stack_dir, emulator_env, outputs,
+                                                            local_outdir, stateful):
+    proc = destroy(local_outdir, emulator_env, "--allow-data-loss", stateful[0])
+    assert proc.returncode == EXIT_REFUSED
+    assert f"refusing the plan for {STACK}" in proc.stderr
+    for address in stateful[1:]:
+        assert f"delete {address}" in proc.stderr
+    assert f"delete {stateful[0]}" not in proc.stderr
+    state = terraform(stack_dir, "state", "list", env=emulator_env).stdout.split()
+    assert set(stateful) <= set(state)
+
+
+def test_with_every_loss_named_destroy_removes_everything_but_the_state_bucket(
+        stack_dir, emulator_env, outputs, aws, local_outdir, stateful):
+    named = [arg for address in stateful for arg in ("--allow-data-loss", address)]
+    proc = destroy(local_outdir, emulator_env, *named)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     assert terraform(stack_dir, "state", "list", env=emulator_env).stdout.strip() == ""
     assert outputs["TableName"] not in aws("dynamodb").list_tables()["TableNames"]
     buckets = [b["Name"] for b in aws("s3").list_buckets()["Buckets"]]
     assert outputs["BucketName"] not in buckets
     assert "image-service-tfstate-local" in buckets
     assert aws("apigatewayv2").get_apis()["Items"] == []
+    assert aws("cognito-idp").list_user_pools(MaxResults=10)["UserPools"] == []

@@ -4,7 +4,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import ALL_STACKS, terraform
+from ops.toolchain import terraform
+from tests.conftest import ALL_STACKS
 
 STAGES = ("dev", "staging", "production", "local")
 OUTPUTS = {"TableName", "TableArn", "TableStreamArn", "BucketName", "BucketArn",
@@ -46,8 +47,9 @@ def test_real_stages_talk_to_aws_not_an_emulator(stage, name):
     assert "endpoints" not in synth.json["terraform"]["backend"]["s3"]
 
 
-def test_local_stage_sends_everything_to_the_loopback_emulator(stage):
-    synth = stage("local")
+@pytest.mark.parametrize("name", ("local", "local-production"))
+def test_emulator_stages_send_everything_to_the_loopback_emulator(stage, name):
+    synth = stage(name)
     for p in synth.json["provider"]["aws"]:  # every alias, not just the default provider
         endpoints = p["endpoints"][0]
         assert set(endpoints) >= {"s3", "dynamodb", "cloudfront", "apigatewayv2", "cognitoidp",
@@ -58,6 +60,20 @@ def test_local_stage_sends_everything_to_the_loopback_emulator(stage):
     backend = synth.json["terraform"]["backend"]["s3"]
     assert backend["endpoints"]["s3"].startswith("http://127.0.0.1:")
     assert backend["use_path_style"] is True
+
+
+def test_local_production_carries_productions_data_protection(stage):
+    twin, production = stage("local-production"), stage("production")
+    for tf_type in ("aws_dynamodb_table", "aws_s3_bucket", "aws_cognito_user_pool"):
+        assert twin.one(tf_type)["lifecycle"] == production.one(tf_type)["lifecycle"] == {
+            "prevent_destroy": True}
+    for key in ("deletion_protection_enabled", "point_in_time_recovery"):
+        assert twin.one("aws_dynamodb_table")[key] == production.one("aws_dynamodb_table")[key]
+    assert twin.one("aws_s3_bucket")["force_destroy"] is False
+    assert twin.one("aws_cognito_user_pool")["deletion_protection"] == "ACTIVE"
+    assert twin.resources("aws_s3_bucket_versioning") != {}
+    assert twin.json["terraform"]["backend"]["s3"]["key"] == (
+        "image-service/local-production/terraform.tfstate")
 
 
 @pytest.mark.parametrize("name", STAGES)
@@ -87,20 +103,23 @@ def test_state_bootstrap_bucket_is_versioned_encrypted_private(stacks):
                                         "ignore_public_acls", "restrict_public_buckets"))
 
 
-def _validate(directory):
-    # The S3 backend needs the network; -backend=false checks everything else offline.
-    terraform(directory, "init", "-backend=false", "-input=false", "-no-color")
-    return terraform(directory, "validate", "-no-color", check=False)
-
-
 def test_terraform_validate_accepts_every_stack(stacks, tmp_path):
+    # Every stack uses the same provider, so one `terraform init` serves them all: the others
+    # share its .terraform directory and lock file. (Parallel inits also race on Terraform's
+    # plugin cache.) The S3 backend needs the network; -backend=false checks the rest offline.
     dirs = []
     for name, synth in stacks.items():
         d = tmp_path / name
         shutil.copytree(synth.directory, d)
         dirs.append(d)
+    first = dirs[0]
+    terraform(first, "init", "-backend=false", "-input=false", "-no-color")
+    for d in dirs[1:]:
+        (d / ".terraform").symlink_to(first / ".terraform")
+        shutil.copy(first / ".terraform.lock.hcl", d)
     with ThreadPoolExecutor(max_workers=3) as pool:
-        results = dict(zip((d.name for d in dirs), pool.map(_validate, dirs)))
+        results = dict(zip((d.name for d in dirs), pool.map(
+            lambda d: terraform(d, "validate", "-no-color", check=False), dirs)))
     failures = {n: r.stdout + r.stderr for n, r in results.items() if r.returncode != 0}
     assert failures == {}
     assert all("The configuration is valid" in r.stdout for r in results.values())
