@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from ops.toolchain import ROOT, project_env
+from ops.toolchain import project_env
 
 os.environ.update({k: v for k, v in project_env().items()
                    if k in ("TF_CLI_CONFIG_FILE", "CHECKPOINT_DISABLE",
@@ -90,15 +89,19 @@ def variant(tmp_path_factory) -> Callable[..., Synth]:
     return make
 
 
-def terraform(cwd: Path, *args: str, check: bool = True,
-              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["terraform", *args], cwd=cwd, env=env or project_env(), text=True,
-                          capture_output=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"terraform {' '.join(args)} failed in {cwd}:\n{proc.stdout}\n"
-                             f"{proc.stderr}")
-    return proc
-
-
 ALL_STACKS = tuple(f"image-service-{s}" for s in ALL_STAGES) + (
     "image-service-state", "image-service-state-local")
+
+
+# The two deployment modules spend most of their time waiting on AWS-provider waiters (≈55 s
+# for a bucket lifecycle configuration, ≈45 s to delete a distribution). They start first, one
+# per pytest-xdist worker (pytest.ini: -n 2 --dist loadfile --no-loadscope-reorder); the quick
+# modules follow on whichever worker frees up first.
+SLOW_FIRST = ("tests/deploy/test_local_deploy.py", "tests/deploy/test_protected_deploy.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
+    items.sort(key=rank)  # stable: file order is kept within each rank

@@ -1,5 +1,4 @@
 """The lazy provider import (constructs_lib/__init__.py) must not change what is synthesized."""
-import os
 import subprocess
 import sys
 from pathlib import Path
