@@ -93,11 +93,13 @@ ALL_STACKS = tuple(f"image-service-{s}" for s in ALL_STAGES) + (
     "image-service-state", "image-service-state-local")
 
 
-# The two deployment modules spend most of their time waiting on AWS-provider waiters (≈55 s
-# for a bucket lifecycle configuration, ≈45 s to delete a distribution). They start first, one
-# per pytest-xdist worker (pytest.ini: -n 2 --dist loadfile --no-loadscope-reorder); the quick
-# modules follow on whichever worker frees up first.
-SLOW_FIRST = ("tests/deploy/test_local_deploy.py", "tests/deploy/test_protected_deploy.py")
+# Modules that take longest start first, one per pytest-xdist worker (pytest.ini: -n 2 --dist
+# loadfile --no-loadscope-reorder); the quick modules follow on whichever worker frees up first.
+# The two deployment modules mostly wait on AWS-provider waiters (~55 s for a bucket lifecycle
+# configuration, ~45 s to delete a distribution); the next two are the heaviest without the
+# emulator (an eager import of all provider bindings; terraform validate of every stack).
+SLOW_FIRST = ("tests/deploy/test_local_deploy.py", "tests/deploy/test_protected_deploy.py",
+              "tests/stacks/test_lazy_bindings.py", "tests/stacks/test_image_service_stacks.py")
 
 
 def pytest_collection_modifyitems(items):
