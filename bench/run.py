@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ops import local_aws  # noqa: E402
-from ops.toolchain import CDKTF_BIN, project_env, terraform  # noqa: E402
+from ops.toolchain import CDKTF_BIN, project_env, synthesize, terraform  # noqa: E402
+from ops.up import create_state_bucket  # noqa: E402
 from stacks.settings import LOCAL_ENDPOINT_ENV  # noqa: E402
 
 PY = sys.executable
@@ -163,8 +164,10 @@ class Bench:
 
     def synthesized(self, stages: str) -> Path:
         env = self.synth_env(stages)
-        subprocess.run([PY, "main.py"], cwd=ROOT, env=env, check=True)
-        return Path(env["CDKTF_OUTDIR"])
+        outdir = Path(env["CDKTF_OUTDIR"])
+        if synthesize(outdir, env) != 0:
+            raise SystemExit("bench: synthesis failed")
+        return outdir
 
     def levers(self) -> None:
         """Each lever measured against its absence, same machine, same run."""
@@ -213,11 +216,10 @@ class Bench:
             env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint,
                                "IMAGE_SERVICE_STAGES": "local"})
             out = Path(tempfile.mkdtemp(prefix="bench-deploy-"))
-            subprocess.run([PY, "main.py"], cwd=ROOT, check=True,
-                           env=dict(env, CDKTF_OUTDIR=str(out)))
-            boot, stack = out / "stacks" / "image-service-state-local", out / "stacks" / "image-service-local"
-            terraform(boot, "init", "-input=false", "-no-color", env=env)
-            terraform(boot, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
+            if synthesize(out, env) != 0:
+                raise SystemExit("bench: synthesis failed")
+            create_state_bucket(out, env)
+            stack = out / "stacks" / "image-service-local"
             terraform(stack, "init", "-input=false", "-no-color", env=env)  # needs the bucket
             for _ in range(self.deploy_runs):
                 self.add("terraform apply (bare, same stack, initialised)", *measure(

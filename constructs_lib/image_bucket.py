@@ -82,7 +82,6 @@ class ImageBucket(Construct):
             depends_on=[versioning] if versioning else None,
         )
 
-
     @staticmethod
     def _lifecycle_rules(props: ImageBucketProps) -> list[S3BucketLifecycleConfigurationRule]:
         # An empty prefix filter is the canonical "whole bucket" form S3 returns on read-back.

@@ -323,11 +323,12 @@ class OrganisationPolicy:
             Annotations.of(node).add_info(f"policy {rule} waived for this stack: {reason}")
 
 
-def violations_in(scope: IConstruct) -> list[Violation]:
-    """The violations found by every OrganisationPolicy under `scope` (after synthesis).
+def violations_in(app: IConstruct) -> list[Violation]:
+    """The violations found by the OrganisationPolicy of each of the app's stacks (after synth).
 
     Callers check this rather than rely on cdktf's error annotations alone, which cdktf skips
-    when CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS is set.
+    when CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS is set. The policy is added to stacks, so
+    only the app's children are asked (walking every construct costs ~0.14 s of jsii calls).
     """
-    return [v for c in scope.node.find_all() for aspect in Aspects.of(c).all
+    return [v for stack in app.node.children for aspect in Aspects.of(stack).all
             if isinstance(aspect, OrganisationPolicy) for v in aspect.violations]

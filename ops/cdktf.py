@@ -12,11 +12,11 @@ import os
 import subprocess
 import sys
 
-from ops import local_aws
 from pathlib import Path
 
+from ops import local_aws
 from ops.plan_guard import EXIT_REFUSED, guard, refusal
-from ops.toolchain import CDKTF_BIN, ROOT, check_toolchain, project_env
+from ops.toolchain import CDKTF_BIN, ROOT, check_toolchain, project_env, synthesize
 from stacks.errors import SettingsError, ToolchainError
 from stacks.settings import LOCAL_ENDPOINT_ENV
 
@@ -58,13 +58,6 @@ def output_dir(args: list[str]) -> Path:
     return ROOT / "cdktf.out"
 
 
-def synth(env: dict[str, str], outdir: Path) -> None:
-    proc = subprocess.run([sys.executable, "main.py"], cwd=ROOT,
-                          env=dict(env, CDKTF_OUTDIR=str(outdir)))
-    if proc.returncode != 0:
-        sys.exit(proc.returncode)
-
-
 def run(argv: list[str]) -> int:
     args, allowed = split_args(argv)
     if not args:
@@ -80,7 +73,9 @@ def run(argv: list[str]) -> int:
     if command in GUARDED_COMMANDS:
         outdir = output_dir(args)
         if "--skip-synth" not in args:
-            synth(env, outdir)
+            code = synthesize(outdir, env)
+            if code != 0:
+                return code
         for stack in stacks:
             losses = guard(stack, allowed, env=env, outdir=outdir,
                            destroy=command == "destroy")

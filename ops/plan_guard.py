@@ -88,7 +88,7 @@ def refusal(stack: str, losses: list[DataLoss]) -> str:
     return "\n".join(lines)
 
 
-def check(stack: str, plan: dict, allowed: set[str]) -> list[DataLoss]:
+def check(plan: dict, allowed: set[str]) -> list[DataLoss]:
     """The losses not explicitly allowed."""
     return [loss for loss in find_data_loss(plan) if loss.address not in allowed]
 
@@ -121,7 +121,7 @@ def plan_json(stack_dir: Path, env: dict[str, str], destroy: bool = False,
 def guarded_apply(stack_dir: Path, allowed: set[str], env: dict[str, str]) -> list[DataLoss]:
     """Plan, check, and apply exactly the plan that was checked; returns refused losses."""
     try:
-        losses = check(stack_dir.name, plan_json(stack_dir, env, keep_plan=True), allowed)
+        losses = check(plan_json(stack_dir, env, keep_plan=True), allowed)
         if not losses:
             terraform(stack_dir, "apply", "-input=false", "-no-color", PLAN_FILE, env=env,
                       capture=False)
@@ -142,7 +142,7 @@ def guard(stack: str, allowed: set[str], env: dict[str, str] | None = None,
         plan = plan_json(stack_dir, env or project_env(), destroy)
     except PreventDestroyRefusal as refused:
         return refused.losses  # no override: Terraform will not plan these anyway
-    return check(stack, plan, allowed)
+    return check(plan, allowed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ToolchainError(f"--plan-json {args.plan_json}: cannot read a JSON plan "
                                      f"({exc}). Fix: write one with `terraform show -json "
                                      "PLANFILE > plan.json` and pass its path.") from None
-            losses = check(str(args.plan_json), plan, allowed)
+            losses = check(plan, allowed)
         else:
             losses = guard(args.stack, allowed, destroy=args.destroy)
     except ToolchainError as exc:

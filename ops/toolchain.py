@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from stacks.errors import ToolchainError
@@ -80,6 +81,12 @@ def check_toolchain(need_cdktf: bool = False) -> str:
         raise ToolchainError(
             f"The cdktf CLI was not found at {CDKTF_BIN}. Fix: run `make deps` (npm ci).")
     return terraform
+
+
+def synthesize(outdir: Path, env: dict[str, str]) -> int:
+    """`python main.py` into `outdir` (its errors go to the terminal); returns its exit code."""
+    return subprocess.run([sys.executable, "main.py"], cwd=ROOT,
+                          env=dict(env, CDKTF_OUTDIR=str(outdir))).returncode
 
 
 def terraform(cwd: Path, *args: str, env: dict[str, str] | None = None, check: bool = True,

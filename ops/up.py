@@ -9,18 +9,25 @@ Safe to re-run: the emulator is reused, the state bucket and the stack converge.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
+from pathlib import Path
 
 from ops import local_aws
 from ops.plan_guard import EXIT_REFUSED, guarded_apply, refusal
-from ops.toolchain import ROOT, check_toolchain, project_env, terraform
+from ops.toolchain import ROOT, check_toolchain, project_env, synthesize, terraform
 from stacks.errors import SettingsError, ToolchainError
 from stacks.settings import LOCAL_ENDPOINT_ENV
 
 STACK = "image-service-local"
 BOOTSTRAP = "image-service-state-local"
 OUTDIR = ROOT / "cdktf.out"
+
+
+def create_state_bucket(outdir: Path, env: dict[str, str]) -> None:
+    """The emulator's state bucket (image-service-state-local), which the stacks' backend needs."""
+    bootstrap = outdir / "stacks" / BOOTSTRAP
+    terraform(bootstrap, "init", "-input=false", "-no-color", env=env)
+    terraform(bootstrap, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
 
 
 def main() -> int:
@@ -31,14 +38,11 @@ def main() -> int:
         env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint,
                            "IMAGE_SERVICE_STAGES": "local"})
         print("==> synthesizing", flush=True)
-        synth = subprocess.run([sys.executable, "main.py"], cwd=ROOT,
-                               env=dict(env, CDKTF_OUTDIR=str(OUTDIR)))
-        if synth.returncode != 0:
-            return synth.returncode
-        bootstrap = OUTDIR / "stacks" / BOOTSTRAP
+        code = synthesize(OUTDIR, env)
+        if code != 0:
+            return code
         print(f"==> {BOOTSTRAP}: the emulator's state bucket", flush=True)
-        terraform(bootstrap, "init", "-input=false", "-no-color", env=env)
-        terraform(bootstrap, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
+        create_state_bucket(OUTDIR, env)
         stack_dir = OUTDIR / "stacks" / STACK
         print(f"==> {STACK}: plan, plan guard, apply the checked plan", flush=True)
         losses = guarded_apply(stack_dir, set(), env)

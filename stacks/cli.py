@@ -58,13 +58,15 @@ def synth(outdir: Path) -> None:
         try:
             app.synth()
         except Exception as exc:  # jsii re-raises errors from Node as RuntimeError
-            if violations_in(app):
-                raise PolicyViolation(violations_in(app)) from None
+            violations = violations_in(app)
+            if violations:
+                raise PolicyViolation(violations) from None
             raise SynthError(str(exc).strip()) from None
         # cdktf writes despite error annotations if CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS is
         # set; the policy is not optional, so check again (the scratch output is then discarded).
-        if violations_in(app):
-            raise PolicyViolation(violations_in(app))
+        violations = violations_in(app)
+        if violations:
+            raise PolicyViolation(violations)
         publish(scratch, outdir)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

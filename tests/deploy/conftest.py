@@ -2,8 +2,7 @@
 server on a free port (so modules can run in parallel), stopped when the module ends."""
 from __future__ import annotations
 
-import subprocess
-import sys
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -12,10 +11,10 @@ import boto3
 import pytest
 
 from ops import local_aws
-from ops.toolchain import ROOT, project_env, terraform
+from ops.plan_guard import STATEFUL_TYPES
+from ops.toolchain import project_env, synthesize
+from ops.up import create_state_bucket
 from stacks.settings import LOCAL_ENDPOINT_ENV
-
-BOOTSTRAP = "image-service-state-local"
 
 
 @dataclass
@@ -27,6 +26,12 @@ class Deployment:
 
     def stack_dir(self, stack: str) -> Path:
         return self.outdir / "stacks" / stack
+
+    def stateful_addresses(self, stack: str) -> list[str]:
+        """The addresses of the stack's tables, buckets and user pools, from its cdk.tf.json."""
+        config = json.loads((self.stack_dir(stack) / "cdk.tf.json").read_text())
+        return sorted(f"{tf_type}.{name}" for tf_type in STATEFUL_TYPES
+                      for name in config["resource"].get(tf_type, {}))
 
     def client(self, service: str):
         return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
@@ -43,11 +48,8 @@ def deployment(request, tmp_path_factory) -> Deployment:
                        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "us-east-1"})
     outdir = tmp_path_factory.mktemp("deploy") / "cdktf.out"
-    subprocess.run([sys.executable, "main.py"], cwd=ROOT, check=True,
-                   env=dict(env, CDKTF_OUTDIR=str(outdir)))
-    bootstrap = outdir / "stacks" / BOOTSTRAP
-    terraform(bootstrap, "init", "-input=false", "-no-color", env=env)
-    terraform(bootstrap, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
+    assert synthesize(outdir, env) == 0
+    create_state_bucket(outdir, env)
     yield Deployment(emulator.endpoint, env, outdir)
     local_aws.down(run_dir)
     assert local_aws.status(run_dir) is None

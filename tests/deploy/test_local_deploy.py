@@ -200,10 +200,8 @@ def test_guard_refuses_a_key_schema_change_that_replaces_the_table(stack_dir, em
 
 
 @pytest.fixture(scope="module")
-def stateful(stack_dir):
-    config = json.loads((stack_dir / "cdk.tf.json").read_text())
-    return sorted(f"{t}.{name}" for t in ("aws_cognito_user_pool", "aws_dynamodb_table",
-                                          "aws_s3_bucket") for name in config["resource"][t])
+def stateful(deployment):
+    return deployment.stateful_addresses(STACK)
 
 
 def destroy(local_outdir, env, *extra: str) -> subprocess.CompletedProcess:

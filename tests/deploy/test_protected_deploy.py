@@ -39,12 +39,8 @@ def outputs(deployment, stack_dir):
 
 
 @pytest.fixture(scope="module")
-def protected(stack_dir, deployment):
-    """The stateful resources' addresses, read from the synthesized stack."""
-    config = json.loads((stack_dir / "cdk.tf.json").read_text())
-    return sorted(f"{tf_type}.{name}"
-                  for tf_type in ("aws_dynamodb_table", "aws_s3_bucket", "aws_cognito_user_pool")
-                  for name in config["resource"][tf_type])
+def protected(deployment):
+    return deployment.stateful_addresses(STACK)
 
 
 def test_the_stack_carries_productions_protection(outputs, aws, protected):
