@@ -1,0 +1,54 @@
+"""The real stages' synthesized JSON, byte for byte, against the reviewed copy in golden/.
+
+Emulator settings (stacks/settings.py, `_on_emulator`) must never change what dev, staging,
+production or the state bootstrap synthesize. Any change to these files is a change to real
+infrastructure: it fails here until the golden copy is updated in the same commit, so the
+review sees the synthesized difference next to the code that caused it.
+
+    .venv/bin/python -m tests.stacks.test_golden_json     # rewrite golden/ from a fresh synth
+"""
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+
+import pytest
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+REAL_STACKS = ("image-service-dev", "image-service-staging", "image-service-production",
+               "image-service-state")
+
+
+@pytest.mark.parametrize("name", REAL_STACKS)
+def test_real_stage_json_is_unchanged(stacks, name):
+    expected = (GOLDEN / f"{name}.tf.json").read_text()
+    actual = stacks[name].text
+    if actual != expected:
+        diff = "".join(difflib.unified_diff(
+            expected.splitlines(keepends=True), actual.splitlines(keepends=True),
+            f"golden/{name}.tf.json", f"synthesized {name}", n=2))
+        pytest.fail(f"{name} synthesizes differently from tests/stacks/golden/{name}.tf.json. "
+                    "If the change to real infrastructure is intended, rewrite the golden copy "
+                    "with `.venv/bin/python -m tests.stacks.test_golden_json` and commit it with "
+                    f"the change.\n{diff[:6000]}")
+
+
+def main() -> int:
+    import tempfile
+
+    from ops.toolchain import project_env, synthesize
+    outdir = Path(tempfile.mkdtemp(prefix="golden-")) / "cdktf.out"
+    env = project_env({"IMAGE_SERVICE_STAGES": "dev,staging,production",
+                       "CDKTF_OUTDIR": str(outdir)})
+    if synthesize(outdir, env) != 0:
+        return 2
+    for name in REAL_STACKS:
+        (GOLDEN / f"{name}.tf.json").write_text(
+            (outdir / "stacks" / name / "cdk.tf.json").read_text())
+        print(f"wrote tests/stacks/golden/{name}.tf.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
