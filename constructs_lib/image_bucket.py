@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
-from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket import (
+    S3Bucket,
+    S3BucketLifecycleRule,
+    S3BucketLifecycleRuleNoncurrentVersionExpiration,
+    S3BucketLifecycleRuleTransition,
+)
 from cdktf_cdktf_provider_aws.s3_bucket_cors_configuration import (
     S3BucketCorsConfiguration,
     S3BucketCorsConfigurationCorsRule,
@@ -40,6 +46,35 @@ class ImageBucketProps:
     abort_multipart_days: int
     # Production data: prevent_destroy, and Terraform may not empty the bucket to delete it.
     protect_from_deletion: bool
+    # The same rules as aws_s3_bucket's deprecated inline `lifecycle_rule` blocks instead of an
+    # aws_s3_bucket_lifecycle_configuration resource. Only for an emulator: the provider waits
+    # 55 s after creating that resource, not after the inline form (stacks/settings.py).
+    inline_lifecycle_rules: bool = False
+
+
+@dataclass(frozen=True)
+class LifecycleRule:
+    """One lifecycle rule over the whole bucket, whichever form Terraform is given it in."""
+    id: str
+    intelligent_tiering_after_days: Optional[int] = None
+    abort_multipart_upload_after_days: Optional[int] = None
+    noncurrent_versions_expire_after_days: Optional[int] = None
+
+
+def lifecycle_rules(props: ImageBucketProps) -> list[LifecycleRule]:
+    """Tier images to Intelligent-Tiering, abort stale multipart uploads, and (versioned)
+    expire noncurrent versions."""
+    rules = [
+        LifecycleRule("intelligent-tiering",
+                      intelligent_tiering_after_days=props.intelligent_tiering_days),
+        LifecycleRule("abort-incomplete-multipart-uploads",
+                      abort_multipart_upload_after_days=props.abort_multipart_days),
+    ]
+    if props.versioning:
+        rules.append(LifecycleRule(
+            "expire-noncurrent-versions",
+            noncurrent_versions_expire_after_days=props.noncurrent_version_expiration_days))
+    return rules
 
 
 class ImageBucket(Construct):
@@ -47,11 +82,13 @@ class ImageBucket(Construct):
 
     def __init__(self, scope: Construct, id_: str, props: ImageBucketProps):
         super().__init__(scope, id_)
+        rules = lifecycle_rules(props)
         self.bucket = S3Bucket(
             self, "Bucket",
             bucket=props.name,
             force_destroy=not props.protect_from_deletion,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_from_deletion),
+            lifecycle_rule=self._inline_rules(rules) if props.inline_lifecycle_rules else None,
         )
         bucket_id = self.bucket.id
 
@@ -74,45 +111,54 @@ class ImageBucket(Construct):
                 versioning_configuration=S3BucketVersioningVersioningConfiguration(
                     status="Enabled"),
             )
-        self.lifecycle_configuration = S3BucketLifecycleConfiguration(
-            self, "Lifecycle",
-            bucket=bucket_id,
-            rule=self._lifecycle_rules(props),
-            # S3 rejects noncurrent-version rules applied before versioning is on.
-            depends_on=[versioning] if versioning else None,
-        )
+        self.lifecycle_configuration: Optional[S3BucketLifecycleConfiguration] = None
+        if not props.inline_lifecycle_rules:
+            self.lifecycle_configuration = S3BucketLifecycleConfiguration(
+                self, "Lifecycle",
+                bucket=bucket_id,
+                rule=self._configuration_rules(rules),
+                # S3 rejects noncurrent-version rules applied before versioning is on.
+                depends_on=[versioning] if versioning else None,
+            )
 
     @staticmethod
-    def _lifecycle_rules(props: ImageBucketProps) -> list[S3BucketLifecycleConfigurationRule]:
+    def _configuration_rules(rules: list[LifecycleRule]) -> list[S3BucketLifecycleConfigurationRule]:
         # An empty prefix filter is the canonical "whole bucket" form S3 returns on read-back.
         whole_bucket = S3BucketLifecycleConfigurationRuleFilter(prefix="")
-        rules = [
-            S3BucketLifecycleConfigurationRule(
-                id="intelligent-tiering",
+        out = []
+        for rule in rules:
+            out.append(S3BucketLifecycleConfigurationRule(
+                id=rule.id,
                 status="Enabled",
                 filter=[whole_bucket],
                 transition=[S3BucketLifecycleConfigurationRuleTransition(
-                    days=props.intelligent_tiering_days, storage_class="INTELLIGENT_TIERING")],
-            ),
-            S3BucketLifecycleConfigurationRule(
-                id="abort-incomplete-multipart-uploads",
-                status="Enabled",
-                filter=[whole_bucket],
+                    days=rule.intelligent_tiering_after_days, storage_class="INTELLIGENT_TIERING")]
+                if rule.intelligent_tiering_after_days is not None else None,
                 abort_incomplete_multipart_upload=[
                     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                        days_after_initiation=props.abort_multipart_days)],
-            ),
-        ]
-        if props.versioning:
-            rules.append(S3BucketLifecycleConfigurationRule(
-                id="expire-noncurrent-versions",
-                status="Enabled",
-                filter=[whole_bucket],
+                        days_after_initiation=rule.abort_multipart_upload_after_days)]
+                if rule.abort_multipart_upload_after_days is not None else None,
                 noncurrent_version_expiration=[
                     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                        noncurrent_days=props.noncurrent_version_expiration_days)],
+                        noncurrent_days=rule.noncurrent_versions_expire_after_days)]
+                if rule.noncurrent_versions_expire_after_days is not None else None,
             ))
-        return rules
+        return out
+
+    @staticmethod
+    def _inline_rules(rules: list[LifecycleRule]) -> list[S3BucketLifecycleRule]:
+        # No prefix: the whole bucket, as in the resource form.
+        return [S3BucketLifecycleRule(
+            id=rule.id,
+            enabled=True,
+            transition=[S3BucketLifecycleRuleTransition(
+                days=rule.intelligent_tiering_after_days, storage_class="INTELLIGENT_TIERING")]
+            if rule.intelligent_tiering_after_days is not None else None,
+            abort_incomplete_multipart_upload_days=rule.abort_multipart_upload_after_days,
+            noncurrent_version_expiration=S3BucketLifecycleRuleNoncurrentVersionExpiration(
+                days=rule.noncurrent_versions_expire_after_days)
+            if rule.noncurrent_versions_expire_after_days is not None else None,
+        ) for rule in rules]
 
     def add_policy_statement(self, statement: DataAwsIamPolicyDocumentStatement) -> None:
         """Add a statement to the bucket policy (e.g. a read grant for the CDN)."""

@@ -68,6 +68,12 @@ class ImageCdnProps:
     response_headers_policy_id: str = MANAGED_SECURITY_HEADERS_POLICY_ID
     # Attributes an emulator reports differently from AWS (see stacks/settings.py); empty on AWS.
     ignore_changes: tuple[str, ...] = ()
+    # False creates the distribution disabled: it serves nothing. Only for an emulator, which
+    # serves nothing anyway; destroying a disabled distribution skips the provider's 30 s wait.
+    enabled: bool = True
+    # `terraform destroy` forgets the distribution instead of deleting it (no 15 s wait). Only for
+    # an emulator, whose memory goes with it; on AWS it would leave the distribution behind.
+    retain_on_delete: bool = False
 
 
 class ImageCdn(Construct):
@@ -134,7 +140,9 @@ class ImageCdn(Construct):
 
         self.distribution = CloudfrontDistribution(
             self, "Distribution",
-            enabled=True,
+            enabled=props.enabled,
+            # Left out unless set, so the synthesized JSON of the real stages stays as it was.
+            retain_on_delete=True if props.retain_on_delete else None,
             comment=f"{props.name} images",
             is_ipv6_enabled=True,
             http_version="http2and3",

@@ -1,17 +1,27 @@
 """The image-service stack of one stage: providers, remote state, constructs, outputs."""
 from __future__ import annotations
 
+import atexit
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Optional
+from urllib.parse import urlsplit
 
-from cdktf import Aspects, S3Backend, S3BackendEndpointConfig, TerraformOutput, TerraformStack
+from cdktf import (
+    AssetType,
+    Aspects,
+    S3Backend,
+    S3BackendEndpointConfig,
+    TerraformAsset,
+    TerraformOutput,
+    TerraformStack,
+)
 from constructs import Construct
 
 import constructs_lib  # noqa: F401  (makes the provider bindings cheap to import; see there)
-from cdktf_cdktf_provider_aws.provider import (
-    AwsProvider,
-    AwsProviderDefaultTags,
-    AwsProviderEndpoints,
-)
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 
 from constructs_lib.domains import (
     DnsValidatedCertificate,
@@ -31,20 +41,46 @@ from stacks.settings import EmulatorSettings, StageSettings, StateBackendSetting
 # Fake credentials for the local emulator; moto accepts any.
 EMULATOR_ACCESS_KEY = "testing"
 EMULATOR_SECRET_KEY = "testing"
-# Every service the stacks call, so no request can fall through to a real AWS endpoint.
-EMULATOR_SERVICES = ("acm", "apigatewayv2", "cloudfront", "cloudwatchlogs", "cognitoidp",
-                     "dynamodb", "iam", "kms", "route53", "s3", "sts")
+# The emulator's endpoint reaches the provider through a profile in a shared config file that is
+# synthesized beside the stack (`endpoint_url`: every service, one URL), not through the
+# provider's `endpoints` block: provider 5.100 spends ~6 s of CPU on that block in every plan,
+# apply and destroy (measured: plan of image-service-local 7.5 s with it, 3.2 s without; apply
+# 11.7 s -> 4.3 s).
+EMULATOR_PROFILE = "image-service-emulator"
+EMULATOR_CONFIG_ASSET = "EmulatorAwsConfig"
+# Every request that is not for the emulator's host goes to this proxy, where nothing listens:
+# if the profile's endpoint were ever lost, requests fail on the machine instead of reaching AWS.
+EMULATOR_DEAD_END_PROXY = "http://127.0.0.1:9"
 
 
 def default_tags(stage: str) -> dict[str, str]:
     return {"Service": "image-service", "Stage": stage, "ManagedBy": "cdktf"}
 
 
+def emulator_config_text(emulator: EmulatorSettings) -> str:
+    return f"[profile {EMULATOR_PROFILE}]\nendpoint_url = {emulator.endpoint}\n"
+
+
+def emulator_config_path(stack: TerraformStack, emulator: EmulatorSettings) -> str:
+    """The stack's shared AWS config file (one per stack, as a cdktf asset), relative to the
+    stack's directory, where Terraform runs."""
+    existing = stack.node.try_find_child(EMULATOR_CONFIG_ASSET)
+    if isinstance(existing, TerraformAsset):
+        return existing.path
+    text = emulator_config_text(emulator)
+    source = Path(tempfile.mkdtemp(prefix="image-service-emulator-")) / "aws-emulator.config"
+    source.write_text(text)
+    atexit.register(shutil.rmtree, source.parent, ignore_errors=True)
+    return TerraformAsset(stack, EMULATOR_CONFIG_ASSET, path=str(source), type=AssetType.FILE,
+                          asset_hash=hashlib.sha256(text.encode()).hexdigest()[:16]).path
+
+
 def aws_provider(scope: Construct, id_: str, *, region: str, stage: str,
                  emulator: Optional[EmulatorSettings], alias: Optional[str] = None) -> AwsProvider:
-    """An AWS provider with the default tags; on the emulator, every endpoint points there."""
+    """An AWS provider with the default tags; on the emulator, every request goes there."""
     emulator_args: dict = {}
     if emulator:
+        emulator_host = urlsplit(emulator.endpoint).hostname or ""
         emulator_args = dict(
             access_key=EMULATOR_ACCESS_KEY,
             secret_key=EMULATOR_SECRET_KEY,
@@ -53,8 +89,11 @@ def aws_provider(scope: Construct, id_: str, *, region: str, stage: str,
             skip_metadata_api_check="true",
             skip_region_validation=True,
             s3_use_path_style=True,
-            endpoints=[AwsProviderEndpoints(
-                **{service: emulator.endpoint for service in EMULATOR_SERVICES})],
+            shared_config_files=[emulator_config_path(TerraformStack.of(scope), emulator)],
+            profile=EMULATOR_PROFILE,
+            http_proxy=EMULATOR_DEAD_END_PROXY,
+            https_proxy=EMULATOR_DEAD_END_PROXY,
+            no_proxy=emulator_host,
         )
     return AwsProvider(
         scope, id_,
@@ -114,6 +153,7 @@ class ImageServiceStack(TerraformStack):
             noncurrent_version_expiration_days=s.bucket.noncurrent_version_expiration_days,
             abort_multipart_days=s.bucket.abort_multipart_days,
             protect_from_deletion=s.protect_data,
+            inline_lifecycle_rules=s.bucket.inline_lifecycle_rules,
         ))
 
         zone_id = None
@@ -139,6 +179,8 @@ class ImageServiceStack(TerraformStack):
             wait_for_deployment=s.cdn.wait_for_deployment,
             custom_domain=cdn_domain,
             ignore_changes=s.cdn.ignore_drift_in,
+            enabled=s.cdn.enabled,
+            retain_on_delete=s.cdn.retain_on_delete,
         ))
         self.auth = UserAuth(self, "UserAuth", UserAuthProps(
             name=s.auth.user_pool_name,

@@ -63,6 +63,34 @@ def test_intelligent_tiering_immediately_and_multipart_abort_after_one_day(stage
         {"days_after_initiation": 1}]
 
 
+@pytest.mark.parametrize("name", STAGES + ("local-production",))
+def test_rules_are_a_lifecycle_configuration_resource(stage, name):
+    synth = stage(name)
+    assert "lifecycle_rule" not in synth.one("aws_s3_bucket")
+    assert all(rule["filter"] == [{"prefix": ""}] and rule["status"] == "Enabled"
+               for rule in rules_by_id(synth).values())
+
+
+def test_fast_emulator_stage_gives_the_same_rules_inline(stage):
+    # The deprecated inline form has no 55 s read-back wait (stacks/settings.py, _on_emulator).
+    local, dev = stage("local"), stage("dev")
+    assert local.resources("aws_s3_bucket_lifecycle_configuration") == {}
+    inline = {r["id"]: r for r in local.one("aws_s3_bucket")["lifecycle_rule"]}
+    assert all(r["enabled"] is True and "prefix" not in r for r in inline.values())
+    assert sorted(inline) == sorted(rules_by_id(dev)) == [
+        "abort-incomplete-multipart-uploads", "intelligent-tiering"]
+    assert inline["intelligent-tiering"]["transition"] == rules_by_id(dev)[
+        "intelligent-tiering"]["transition"] == [{"days": 0, "storage_class": "INTELLIGENT_TIERING"}]
+    assert inline["abort-incomplete-multipart-uploads"]["abort_incomplete_multipart_upload_days"] == 1
+
+
+def test_inline_rules_carry_noncurrent_version_expiry_when_versioned(variant):
+    local = stage_settings("local")
+    synth = variant("local", bucket=replace(local.bucket, versioning=True))
+    inline = {r["id"]: r for r in synth.one("aws_s3_bucket")["lifecycle_rule"]}
+    assert inline["expire-noncurrent-versions"]["noncurrent_version_expiration"] == {"days": 30}
+
+
 def test_tiering_days_is_one_setting_away(variant):
     dev = stage_settings("dev")
     synth = variant("dev", bucket=replace(dev.bucket, intelligent_tiering_days=30))

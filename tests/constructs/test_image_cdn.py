@@ -21,10 +21,9 @@ def oai_dev(variant):
     return variant("dev", cdn=replace(stage_settings("dev").cdn, origin_access="OAI"))
 
 
-@pytest.mark.parametrize("name", REAL + ("local",))
+@pytest.mark.parametrize("name", REAL + ("local", "local-production"))
 def test_distribution_basics(stage, name):
     dist = stage(name).one("aws_cloudfront_distribution")
-    assert dist["enabled"] is True
     assert dist["price_class"] == "PriceClass_100"
     assert dist["http_version"] == "http2and3"
     assert dist["is_ipv6_enabled"] is True
@@ -52,6 +51,20 @@ def test_custom_cache_policy_ttls_and_compression(stage, name):
         }})
     policy_id = synth.one("aws_cloudfront_distribution")["default_cache_behavior"]["cache_policy_id"]
     assert policy_id.startswith("${aws_cloudfront_cache_policy.")
+
+
+@pytest.mark.parametrize("name", REAL + ("local-production",))
+def test_distribution_is_enabled_and_deleted_on_destroy(stage, name):
+    dist = stage(name).one("aws_cloudfront_distribution")
+    assert dist["enabled"] is True
+    assert "retain_on_delete" not in dist
+
+
+def test_fast_emulator_stage_creates_it_disabled_and_retained(stage):
+    # No 30 s disable and 15 s delete wait on destroy (stacks/settings.py, _on_emulator).
+    dist = stage("local").one("aws_cloudfront_distribution")
+    assert dist["enabled"] is False
+    assert dist["retain_on_delete"] is True
 
 
 def test_local_stage_uses_the_managed_caching_optimized_policy(stage):

@@ -52,6 +52,8 @@ def test_table_as_specified(outputs, aws):
 
 def test_bucket_as_specified(outputs, aws):
     s3, bucket = aws("s3"), outputs["BucketName"]
+    # Given inline on the bucket here (no 55 s read-back wait), read back as the same rules;
+    # local-production applies them as aws_s3_bucket_lifecycle_configuration.
     cors = s3.get_bucket_cors(Bucket=bucket)["CORSRules"][0]
     assert sorted(cors["AllowedMethods"]) == sorted(["GET", "PUT", "POST", "DELETE", "HEAD"])
     assert cors["AllowedOrigins"] == ["https://lego-moc.com", "https://*.lego-moc.com"]
@@ -77,6 +79,9 @@ def test_bucket_as_specified(outputs, aws):
 def test_distribution_as_specified(outputs, aws):
     config = aws("cloudfront").get_distribution_config(
         Id=outputs["CloudFrontDistributionId"])["DistributionConfig"]
+    # The fast stage creates it disabled (no disable wait on destroy); local-production proves
+    # the enabled one (test_protected_deploy.py).
+    assert config["Enabled"] is False
     assert config["PriceClass"] == "PriceClass_100"
     assert config["HttpVersion"] == "http2and3"
     assert config["IsIPV6Enabled"] is True
@@ -192,7 +197,7 @@ def test_guard_refuses_a_key_schema_change_that_replaces_the_table(stack_dir, em
     changed = tmp_path / STACK
     changed.mkdir()
     (changed / "cdk.tf.json").write_text(json.dumps(config))
-    for name in (".terraform", ".terraform.lock.hcl"):
+    for name in (".terraform", ".terraform.lock.hcl", "assets"):
         (changed / name).symlink_to(stack_dir / name)
     losses = find_data_loss(plan_json(changed, emulator_env))
     assert [(l.address, l.action) for l in losses] == [
@@ -235,3 +240,7 @@ def test_with_every_loss_named_destroy_removes_everything_but_the_state_bucket(
     assert "image-service-tfstate-local" in buckets
     assert aws("apigatewayv2").get_apis()["Items"] == []
     assert aws("cognito-idp").list_user_pools(MaxResults=10)["UserPools"] == []
+    # retain_on_delete: Terraform forgot the (disabled) distribution instead of deleting it.
+    listed = aws("cloudfront").list_distributions()["DistributionList"]["Items"]
+    assert [(d["Id"], d["Enabled"]) for d in listed] == [
+        (outputs["CloudFrontDistributionId"], False)]

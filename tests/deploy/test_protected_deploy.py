@@ -56,6 +56,24 @@ def test_the_stack_carries_productions_protection(outputs, aws, protected):
     assert len(protected) == 3
 
 
+def test_productions_resource_shapes_apply_as_they_are(stack_dir, deployment, outputs, aws):
+    # The shapes the fast `local` stage swaps out (stacks/settings.py, _on_emulator) are applied
+    # here as dev, staging and production use them; the last test re-plans them empty.
+    state = terraform(stack_dir, "state", "list", env=deployment.env).stdout.split()
+    assert [a for a in state if a.startswith("aws_s3_bucket_lifecycle_configuration.")]
+    rules = {r["ID"]: r for r in aws("s3").get_bucket_lifecycle_configuration(
+        Bucket=outputs["BucketName"])["Rules"]}
+    assert rules["intelligent-tiering"]["Transitions"] == [
+        {"Days": 0, "StorageClass": "INTELLIGENT_TIERING"}]
+    assert rules["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {
+        "DaysAfterInitiation": 1}
+    assert rules["expire-noncurrent-versions"]["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": 30}
+    config = aws("cloudfront").get_distribution_config(
+        Id=outputs["CloudFrontDistributionId"])["DistributionConfig"]
+    assert config["Enabled"] is True
+
+
 def test_the_stack_holds_data(outputs, aws):
     aws("dynamodb").put_item(TableName=outputs["TableName"], Item=ITEM)
     s3, bucket = aws("s3"), outputs["BucketName"]

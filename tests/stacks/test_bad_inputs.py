@@ -62,6 +62,11 @@ SETTINGS_CASES = [
     ("origin-access-unknown", _cdn(origin_access="PUBLIC"), "cdn.origin_access"),
     ("cache-policy-unknown", _cdn(cache_policy="none"), "cdn.cache_policy"),
     ("price-class-unknown", _cdn(price_class="PriceClass_50"), "cdn.price_class"),
+    # The emulator's shortcuts around provider waits, on a real stage.
+    ("inline-lifecycle-rules-on-aws", _bucket(inline_lifecycle_rules=True),
+     "bucket.inline_lifecycle_rules"),
+    ("cdn-disabled-on-aws", _cdn(enabled=False), "cdn.enabled"),
+    ("cdn-retained-on-aws", _cdn(retain_on_delete=True), "cdn.retain_on_delete"),
     ("api-origin-wildcard-subdomain", _api(cors_origins=("https://*.lego-moc.com",)),
      "api.cors_origins"),
     ("api-origins-empty", _api(cors_origins=()), "api.cors_origins"),
