@@ -94,37 +94,93 @@ def check(plan: dict, allowed: set[str]) -> list[DataLoss]:
 
 
 PLAN_FILE = "plan-guard.tfplan"
+# Terraform's machine-readable UI (`plan -json`): each planned_change's action, as the
+# `actions` list of `terraform show -json`.
+_UI_ACTIONS = {"noop": ["no-op"], "create": ["create"], "read": ["read"], "update": ["update"],
+               "replace": ["delete", "create"], "delete": ["delete"]}
 
 
-def plan_json(stack_dir: Path, env: dict[str, str], destroy: bool = False,
-              keep_plan: bool = False) -> dict:
-    """Plan the stack and return `terraform show -json` of it; keep_plan leaves PLAN_FILE."""
+@dataclass(frozen=True)
+class Plan:
+    """A saved plan: its resource changes in `terraform show -json` form, and whether it
+    changes anything at all (`-detailed-exitcode`)."""
+    resource_changes: list[dict]
+    has_changes: bool
+
+    def as_json(self) -> dict:
+        return {"resource_changes": self.resource_changes}
+
+
+def parse_ui_stream(stdout: str) -> tuple[list[dict], list[dict]]:
+    """(resource changes, error diagnostics) from the JSON lines of `terraform plan -json`."""
+    changes, errors = [], []
+    for line in stdout.splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if message.get("type") == "planned_change":
+            change = message["change"]
+            resource = change["resource"]
+            address = resource["addr"]
+            changes.append({"address": address, "type": resource["resource_type"],
+                            "mode": "data" if address.startswith("data.")
+                            or ".data." in address else "managed",
+                            "change": {"actions": _UI_ACTIONS.get(change["action"],
+                                                                  [change["action"]])}})
+        elif message.get("type") == "diagnostic" and message.get("@level") == "error":
+            errors.append(message.get("diagnostic", {}))
+    return changes, errors
+
+
+def _diagnostics_text(errors: list[dict]) -> str:
+    return "\n".join(f"Error: {d.get('summary', '')}\n{d.get('detail', '')}".strip()
+                     for d in errors)
+
+
+def plan(stack_dir: Path, env: dict[str, str], destroy: bool = False,
+         keep_plan: bool = False) -> Plan:
+    """Plan the stack once (saved as PLAN_FILE when keep_plan) and read the planned changes from
+    Terraform's JSON UI stream: no second `terraform show -json` run, which would load the
+    provider's schema again (~1.5 s)."""
     check_toolchain()
     if not (stack_dir / ".terraform").is_dir():
         terraform(stack_dir, "init", "-input=false", "-no-color", env=env)
-    proc = terraform(stack_dir, "plan", "-input=false", "-no-color", "-lock-timeout=60s",
-                     f"-out={PLAN_FILE}", *(["-destroy"] if destroy else []), env=env,
-                     check=False)
-    if proc.returncode != 0:
-        blocked = prevent_destroy_losses(proc.stderr)
-        if blocked:
-            raise PreventDestroyRefusal(blocked)
-        raise ToolchainError(f"terraform plan failed in {stack_dir}:\n"
-                             f"{proc.stderr.strip() or proc.stdout.strip()}")
+    proc = terraform(stack_dir, "plan", "-json", "-input=false", "-lock-timeout=60s",
+                     "-detailed-exitcode", f"-out={PLAN_FILE}",
+                     *(["-destroy"] if destroy else []), env=env, check=False)
     try:
-        return json.loads(terraform(stack_dir, "show", "-json", PLAN_FILE, env=env).stdout)
+        changes, errors = parse_ui_stream(proc.stdout)
+        if proc.returncode not in (0, 2):
+            text = _diagnostics_text(errors) or proc.stderr.strip() or proc.stdout.strip()[-3000:]
+            blocked = prevent_destroy_losses(text)
+            if blocked:
+                raise PreventDestroyRefusal(blocked)
+            raise ToolchainError(f"terraform plan failed in {stack_dir}:\n{text}")
+        return Plan(changes, has_changes=proc.returncode == 2)
     finally:
-        if not keep_plan:
+        if not keep_plan or proc.returncode not in (0, 2):
             (stack_dir / PLAN_FILE).unlink(missing_ok=True)
 
 
+def plan_json(stack_dir: Path, env: dict[str, str], destroy: bool = False) -> dict:
+    """The stack's planned resource changes, in `terraform show -json` form."""
+    return plan(stack_dir, env, destroy).as_json()
+
+
 def guarded_apply(stack_dir: Path, allowed: set[str], env: dict[str, str]) -> list[DataLoss]:
-    """Plan, check, and apply exactly the plan that was checked; returns refused losses."""
+    """Plan, check, and apply exactly the plan that was checked (nothing when the plan is
+    empty); returns refused losses."""
     try:
-        losses = check(plan_json(stack_dir, env, keep_plan=True), allowed)
+        planned = plan(stack_dir, env, keep_plan=True)
+        losses = check(planned.as_json(), allowed)
         if not losses:
-            terraform(stack_dir, "apply", "-input=false", "-no-color", PLAN_FILE, env=env,
-                      capture=False)
+            if planned.has_changes:
+                terraform(stack_dir, "apply", "-input=false", "-no-color", PLAN_FILE, env=env,
+                          capture=False)
+            else:
+                print("No changes: the deployment already matches the configuration.",
+                      flush=True)
         return losses
     except PreventDestroyRefusal as refused:
         return refused.losses
@@ -139,10 +195,10 @@ def guard(stack: str, allowed: set[str], env: dict[str, str] | None = None,
         raise ToolchainError(f"{stack_dir}/cdk.tf.json does not exist. Fix: synthesize first "
                              "(`bin/cdktf synth`), and check the stack name.")
     try:
-        plan = plan_json(stack_dir, env or project_env(), destroy)
+        planned = plan_json(stack_dir, env or project_env(), destroy)
     except PreventDestroyRefusal as refused:
         return refused.losses  # no override: Terraform will not plan these anyway
-    return check(plan, allowed)
+    return check(planned, allowed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,12 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.plan_json:
             try:
-                plan = json.loads(args.plan_json.read_text())
+                plan_doc = json.loads(args.plan_json.read_text())
             except (OSError, ValueError) as exc:
                 raise ToolchainError(f"--plan-json {args.plan_json}: cannot read a JSON plan "
                                      f"({exc}). Fix: write one with `terraform show -json "
                                      "PLANFILE > plan.json` and pass its path.") from None
-            losses = check(plan, allowed)
+            losses = check(plan_doc, allowed)
         else:
             losses = guard(args.stack, allowed, destroy=args.destroy)
     except ToolchainError as exc:

@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from ops.plan_guard import EXIT_REFUSED, find_data_loss, main, prevent_destroy_losses, refusal
+from ops.plan_guard import (
+    EXIT_REFUSED,
+    find_data_loss,
+    main,
+    parse_ui_stream,
+    prevent_destroy_losses,
+    refusal,
+)
 
 
 def change(address: str, actions: list[str], mode: str = "managed") -> dict:
@@ -82,3 +89,36 @@ def test_a_plan_terraform_refuses_for_prevent_destroy_is_reported_as_such():
     message = refusal("image-service-production", losses)
     assert "--allow-data-loss cannot override that" in message
     assert prevent_destroy_losses("Error: Invalid reference") == []
+
+
+def test_the_json_ui_stream_gives_the_same_changes_as_show_json():
+    # `terraform plan -json` lines (Terraform's documented machine-readable UI), as the guard
+    # reads them instead of running `terraform show -json` on the saved plan.
+    def planned(addr: str, action: str) -> str:
+        tf_type = addr.split(".")[-2]
+        return json.dumps({"@level": "info", "type": "planned_change", "change": {
+            "resource": {"addr": addr, "resource_type": tf_type}, "action": action}})
+    stream = "\n".join([
+        json.dumps({"@level": "info", "type": "version", "terraform": "1.11.4"}),
+        planned(TABLE, "replace"), planned(BUCKET, "update"), planned(POOL, "delete"),
+        planned("data.aws_iam_policy_document.Doc", "read"),
+        json.dumps({"@level": "info", "type": "change_summary",
+                    "changes": {"add": 1, "change": 1, "remove": 2}}),
+        "not json: ignored"])
+    changes, errors = parse_ui_stream(stream)
+    assert errors == []
+    assert [(c["address"], c["mode"], c["change"]["actions"]) for c in changes] == [
+        (TABLE, "managed", ["delete", "create"]), (BUCKET, "managed", ["update"]),
+        (POOL, "managed", ["delete"]), ("data.aws_iam_policy_document.Doc", "data", ["read"])]
+    assert [(l.address, l.action) for l in find_data_loss({"resource_changes": changes})] == [
+        (TABLE, "replace"), (POOL, "delete")]
+
+
+def test_error_diagnostics_in_the_stream_name_prevent_destroy():
+    stream = json.dumps({"@level": "error", "type": "diagnostic", "diagnostic": {
+        "severity": "error", "summary": "Instance cannot be destroyed",
+        "detail": f"Resource {TABLE} has lifecycle.prevent_destroy set, but the plan calls for "
+                  "this resource to be destroyed."}})
+    _, errors = parse_ui_stream(stream)
+    assert [e["summary"] for e in errors] == ["Instance cannot be destroyed"]
+    assert [l.address for l in prevent_destroy_losses(errors[0]["detail"])] == [TABLE]
