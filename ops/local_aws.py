@@ -88,6 +88,11 @@ def status(run_dir: Path = DEFAULT_RUN_DIR) -> Emulator | None:
     return None
 
 
+def choose_port() -> int:
+    """The port a new emulator would use: the preferred one if free, else any free one."""
+    return PREFERRED_PORT if _port_free(PREFERRED_PORT) else free_port()
+
+
 def up(run_dir: Path = DEFAULT_RUN_DIR, port: int | None = None,
        timeout: float = 30.0) -> Emulator:
     running = status(run_dir)
@@ -96,7 +101,7 @@ def up(run_dir: Path = DEFAULT_RUN_DIR, port: int | None = None,
     _clear(run_dir)  # stale record, if any
     run_dir.mkdir(parents=True, exist_ok=True)
     if port is None:
-        port = PREFERRED_PORT if _port_free(PREFERRED_PORT) else free_port()
+        port = choose_port()
     moto = Path(sys.executable).with_name("moto_server")
     log = open(run_dir / "log", "ab")
     proc = subprocess.Popen(
