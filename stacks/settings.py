@@ -447,12 +447,23 @@ EMULATOR_STAGES = {
 ALL_STAGES = DEPLOYED_STAGES + tuple(EMULATOR_STAGES)
 
 
+def emulator_stage_settings(stage: str, *, endpoint: Optional[str] = None,
+                            skip_provider_waits: Optional[bool] = None) -> StageSettings:
+    """An emulator stage's validated settings; `endpoint` and `skip_provider_waits` override the
+    environment's endpoint and the stage's own choice (the deployment tests use both)."""
+    twin = EMULATOR_STAGES[stage]
+    settings = _on_emulator(STAGES_BASE[twin.base], stage,
+                            skip_provider_waits=twin.skip_provider_waits
+                            if skip_provider_waits is None else skip_provider_waits)
+    if endpoint is not None:
+        settings = replace(settings, emulator=EmulatorSettings(endpoint=endpoint))
+    return validate_stage(settings)
+
+
 def stage_settings(stage: str) -> StageSettings:
     """The validated settings of one stage; an unknown stage is a SettingsError."""
     if stage in EMULATOR_STAGES:
-        twin = EMULATOR_STAGES[stage]
-        return validate_stage(_on_emulator(STAGES_BASE[twin.base], stage,
-                                           skip_provider_waits=twin.skip_provider_waits))
+        return emulator_stage_settings(stage)
     if stage not in STAGES_BASE:
         raise SettingsError(stage, "stage", f"'{stage}' is not a known stage",
                             "use one of " + ", ".join(ALL_STAGES))

@@ -93,13 +93,17 @@ ALL_STACKS = tuple(f"image-service-{s}" for s in ALL_STAGES) + (
     "image-service-state", "image-service-state-local")
 
 
-# Modules that take longest start first, one per pytest-xdist worker (pytest.ini: -n 2 --dist
-# loadfile --no-loadscope-reorder); the quick modules follow on whichever worker frees up first.
-# The two deployment modules mostly wait on AWS-provider waiters (~55 s for a bucket lifecycle
-# configuration, ~45 s to delete a distribution); the next two are the heaviest without the
-# emulator (an eager import of all provider bindings; terraform validate of every stack).
-SLOW_FIRST = ("tests/deploy/test_local_deploy.py", "tests/deploy/test_protected_deploy.py",
-              "tests/stacks/test_lazy_bindings.py", "tests/stacks/test_image_service_stacks.py")
+# Modules that take longest start first (pytest.ini: --dist loadfile --no-loadscope-reorder).
+# xdist hands the first 2 x workers files out round-robin, then one file to whichever worker
+# frees up. The faithful deployment holds its worker for ~75 s, mostly sleeping in the AWS
+# provider's lifecycle-configuration poll, so the file dealt to that worker second
+# (position = number of workers) must be a quick one; the other deployments and the heavy
+# modules without the emulator (an eager import of all provider bindings; terraform validate)
+# go to the other workers first.
+SLOW_FIRST = ("tests/deploy/test_faithful_deploy.py", "tests/deploy/test_protected_deploy.py",
+              "tests/deploy/test_local_deploy.py", "tests/stacks/test_lazy_bindings.py",
+              "tests/deploy/test_local_aws.py", "tests/stacks/test_image_service_stacks.py",
+              "tests/policies/test_organisation_policy.py")
 
 
 def pytest_collection_modifyitems(items):
