@@ -18,6 +18,7 @@ PROVIDER = ("registry.terraform.io", "hashicorp", "aws")
 PROVIDER_VERSION = "5.100.0"
 CDKTF_BIN = ROOT / "node_modules" / ".bin" / "cdktf"
 RUN_DIR = ROOT / ".run"
+GO_GC_PERCENT = "400"
 
 
 def tf_cli_config() -> Path:
@@ -37,6 +38,11 @@ def project_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         # The CLI otherwise checks npm for a newer release on every run.
         "DISABLE_VERSION_CHECK": "1",
     })
+    # Terraform and the AWS provider are Go programs whose runs are short and whose CPU goes
+    # largely into building the provider's schema at every start; collecting garbage 4x less
+    # often cuts their CPU by ~15% (4 re-plans of image-service-local: 20.2-22.4 -> 17.7 CPU-s)
+    # for ~6% more memory (~650 MB per provider process). A GOGC the user set is kept.
+    env.setdefault("GOGC", GO_GC_PERCENT)
     # A shared plugin cache makes `terraform init` of each stack a link, not a copy.
     cache = RUN_DIR / "plugin-cache"
     cache.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ import pytest
 from ops.toolchain import project_env
 
 os.environ.update({k: v for k, v in project_env().items()
-                   if k in ("TF_CLI_CONFIG_FILE", "CHECKPOINT_DISABLE",
+                   if k in ("TF_CLI_CONFIG_FILE", "CHECKPOINT_DISABLE", "GOGC",
                             "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "TF_PLUGIN_CACHE_DIR")})
 
 from cdktf import App  # noqa: E402
@@ -94,15 +94,14 @@ ALL_STACKS = tuple(f"image-service-{s}" for s in ALL_STAGES) + (
 
 
 # Modules that take longest start first (pytest.ini: --dist loadfile --no-loadscope-reorder).
-# xdist hands the first 2 x workers files out round-robin, then one file to whichever worker
-# frees up. The faithful deployment holds its worker for ~75 s, mostly sleeping in the AWS
-# provider's lifecycle-configuration poll, so the file dealt to that worker second
-# (position = number of workers) must be a quick one; the other deployments and the heavy
-# modules without the emulator (an eager import of all provider bindings; terraform validate)
-# go to the other workers first.
+# xdist deals the first 2 x workers files round-robin, then one file to whichever worker frees
+# up. The faithful deployment holds its worker for ~75 s, mostly asleep in the AWS provider's
+# lifecycle-configuration poll, so the file dealt to that worker second (position = number of
+# workers, 3) is a quick one; the other deployments and the heaviest module without the
+# emulator (terraform validate) go to the other workers first.
 SLOW_FIRST = ("tests/deploy/test_faithful_deploy.py", "tests/deploy/test_protected_deploy.py",
-              "tests/deploy/test_local_deploy.py", "tests/stacks/test_lazy_bindings.py",
-              "tests/deploy/test_local_aws.py", "tests/stacks/test_image_service_stacks.py",
+              "tests/deploy/test_local_deploy.py", "tests/deploy/test_local_aws.py",
+              "tests/stacks/test_image_service_stacks.py",
               "tests/policies/test_organisation_policy.py")
 
 
