@@ -191,20 +191,45 @@ run_synth()
 """
 
 
-@pytest.mark.parametrize("continue_env", [None, "true"], ids=["plain", "cdktf-continue-flag-set"])
-def test_main_refuses_a_violating_app_and_writes_nothing(tmp_path, continue_env):
+def _refused_the_dev_bucket(stderr: str) -> None:
+    assert "synthesis refused by policy" in stderr
+    assert "[image-service-dev/ImageBucket/Bucket] policy bucket-public-access-block" in stderr
+    assert "not true: block_public_policy" in stderr
+    assert "CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS" not in stderr
+
+
+def test_main_refuses_a_violating_app_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    # What main.py runs (stacks.cli.run_synth), in this process: cdktf is loaded already.
+    import stacks.app
+    from stacks.cli import run_synth
+    build = stacks.app.build_app
+
+    def breaking(*args, **kwargs):
+        app = build(*args, **kwargs)
+        app.node.find_child("image-service-dev").bucket.public_access_block.add_override(
+            "block_public_policy", False)
+        return app
     outdir = tmp_path / "cdktf.out"
-    env = project_env({"CDKTF_OUTDIR": str(outdir), "IMAGE_SERVICE_STAGES": "dev"})
-    if continue_env:
-        # cdktf's own switch to write despite errors; the project ignores it.
-        env["CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS"] = continue_env
+    monkeypatch.setattr(stacks.app, "build_app", breaking)
+    monkeypatch.setenv("CDKTF_OUTDIR", str(outdir))
+    monkeypatch.setenv("IMAGE_SERVICE_STAGES", "dev")
+    with pytest.raises(SystemExit) as exit_:
+        run_synth()
+    assert exit_.value.code == 2
+    _refused_the_dev_bucket(capsys.readouterr().err)
+    assert not outdir.exists()
+    assert not list(tmp_path.glob(".synth-*"))
+
+
+def test_main_ignores_cdktfs_switch_to_write_despite_errors(tmp_path):
+    # cdktf's own switch to write despite error annotations is read by its Node process, so
+    # this runs main.py's code in a process of its own with the switch set.
+    outdir = tmp_path / "cdktf.out"
+    env = project_env({"CDKTF_OUTDIR": str(outdir), "IMAGE_SERVICE_STAGES": "dev",
+                       "CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS": "true"})
     proc = subprocess.run([sys.executable, "-c", BREAK_THE_DEV_BUCKET], cwd=ROOT, env=env,
                           text=True, capture_output=True)
     assert proc.returncode == 2, proc.stderr
-    assert "synthesis refused by policy" in proc.stderr
-    assert ("[image-service-dev/ImageBucket/Bucket] policy bucket-public-access-block"
-            in proc.stderr)
-    assert "not true: block_public_policy" in proc.stderr
-    assert "CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS" not in proc.stderr
+    _refused_the_dev_bucket(proc.stderr)
     assert not outdir.exists()
     assert not list(tmp_path.glob(".synth-*"))
