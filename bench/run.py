@@ -5,6 +5,9 @@
     .venv/bin/python bench/run.py --only synth,validate     (sections: see SECTIONS)
     .venv/bin/python bench/run.py --report-only             (results.md from results.json)
 
+bench/baseline-2026-11-25.json holds the figures measured before the emulator's fixed waits were
+removed (issue 12); rows of the same name are reported as "before".
+
 Prints a table of median and max wall time (and peak RSS of the whole process tree, Python and
 Node together) per measurement, the target ratios, and writes the same to bench/results.md.
 The deploy section stops the project's local emulator (`make down`) and leaves none running.
@@ -26,6 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# The emulator section synthesizes in this process; jsii would print Node 20's end-of-life banner.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from ops import local_aws  # noqa: E402
 from ops.toolchain import CDKTF_BIN, project_env, synthesize, terraform  # noqa: E402
@@ -33,7 +38,9 @@ from ops.up import create_state_bucket  # noqa: E402
 from stacks.settings import LOCAL_ENDPOINT_ENV  # noqa: E402
 
 PY = sys.executable
-SECTIONS = ("floor", "synth", "validate", "levers", "deploy", "tests")
+SECTIONS = ("floor", "synth", "validate", "levers", "deploy", "emulator", "tests")
+BASELINE = ROOT / "bench" / "baseline-2026-11-25.json"
+LOCAL = "image-service-local"
 
 # The floor: import cdktf, load the provider's jsii assembly, create one resource, synthesize.
 # Only the two modules every app needs are imported from the provider package (the provider and
@@ -52,6 +59,34 @@ AwsProvider(stack, "aws", region="us-east-1")
 S3Bucket(stack, "Bucket", bucket="floor-bucket")
 app.synth()
 """
+
+
+def _with_endpoints_block(config_file: Path, endpoint: str) -> None:
+    """The emulator provider as it was configured before: every service in an `endpoints`
+    block instead of the profile's endpoint_url."""
+    services = ("acm", "apigatewayv2", "cloudfront", "cloudwatchlogs", "cognitoidp", "dynamodb",
+                "iam", "kms", "route53", "s3", "sts")
+    config = json.loads(config_file.read_text())
+    for provider in config["provider"]["aws"]:
+        for key in ("shared_config_files", "profile", "http_proxy", "https_proxy", "no_proxy"):
+            provider.pop(key, None)
+        provider["endpoints"] = [{service: endpoint for service in services}]
+    config_file.write_text(json.dumps(config, indent=2))
+
+
+def _bare_bucket_stack(directory: Path, like: Path) -> Path:
+    """A stack of one S3 bucket with `like`'s providers, backend (own state key) and assets."""
+    source = json.loads((like / "cdk.tf.json").read_text())
+    directory.mkdir(parents=True, exist_ok=True)
+    backend = dict(source["terraform"]["backend"]["s3"], key="bench/bare-bucket.tfstate")
+    config = {"terraform": {"required_providers": source["terraform"]["required_providers"],
+                            "backend": {"s3": backend}},
+              "provider": {"aws": [p for p in source["provider"]["aws"] if "alias" not in p]},
+              "resource": {"aws_s3_bucket": {"bare": {"bucket": "bench-bare-bucket",
+                                                       "force_destroy": True}}}}
+    (directory / "cdk.tf.json").write_text(json.dumps(config, indent=2))
+    shutil.copytree(like / "assets", directory / "assets", dirs_exist_ok=True)
+    return directory
 
 
 @dataclass
@@ -171,8 +206,10 @@ class Bench:
 
     def levers(self) -> None:
         """Each lever measured against its absence, same machine, same run."""
+        eager_env = self.synth_env("", IMAGE_SERVICE_EAGER_PROVIDER_IMPORT="1")
         self.repeat("lever off: all stacks, provider __init__ imported eagerly", [PY, "main.py"],
-                    env=self.synth_env("", IMAGE_SERVICE_EAGER_PROVIDER_IMPORT="1"))
+                    env=eager_env)
+        self.check_lazy_equals_eager(Path(eager_env["CDKTF_OUTDIR"]))
         self.validate(use_cache=False, label="lever off: init + validate, no plugin cache")
         self.repeat("bad setting rejected (validated before cdktf is imported)",
                     [PY, "main.py"], env=self.synth_env("nope"), expect=2)
@@ -181,6 +218,19 @@ class Bench:
                     runs=self.suite_runs)
         self.repeat("lever off: full test suite, one process", [PY, "-m", "pytest", "-q", "-n", "0"],
                     runs=self.suite_runs)
+
+    def check_lazy_equals_eager(self, eager: Path) -> None:
+        """The lazy provider import must not change what is synthesized (the static half of this
+        proof is tests/stacks/test_lazy_bindings.py): every stack, byte for byte."""
+        lazy = self.synthesized("")
+        names = sorted(p.parent.name for p in (eager / "stacks").glob("*/cdk.tf.json"))
+        differ = [n for n in names
+                  if (eager / "stacks" / n / "cdk.tf.json").read_text().replace(str(eager), "")
+                  != (lazy / "stacks" / n / "cdk.tf.json").read_text().replace(str(lazy), "")]
+        if len(names) < 7 or differ:
+            raise SystemExit(f"bench: eager and lazy provider imports synthesize differently: "
+                             f"{differ or names}")
+        print(f"  lazy == eager synthesis for all {len(names)} stacks", flush=True)
 
     def deploy(self) -> None:
         subprocess.run(["make", "-s", "down"], cwd=ROOT, check=False)
@@ -191,7 +241,6 @@ class Bench:
             if _ == 0:
                 self.replan()
             subprocess.run(["make", "-s", "down"], cwd=ROOT, check=True)
-        self.bare_deploys()
 
     def replan(self) -> None:
         emulator = local_aws.status()
@@ -208,28 +257,62 @@ class Bench:
         self.repeat("bin/cdktf diff (synth + diff, as users run it)",
                     [str(ROOT / "bin" / "cdktf"), "diff", "image-service-local"], env=env)
 
-    def bare_deploys(self) -> None:
-        """terraform apply/destroy of the same synthesized stack, without any project code."""
+    def emulator(self) -> None:
+        """init + apply + re-plan + destroy of image-service-local on one fresh emulator: as
+        shipped, with each emulator lever turned off in turn, and a stack of one bare bucket
+        with the same provider and backend settings (the floor of any deployment there)."""
+        from stacks.settings import emulator_stage_settings  # noqa: E402 (imports no cdktf)
         run_dir = Path(tempfile.mkdtemp(prefix="bench-emulator-"))
         emulator = local_aws.up(run_dir, port=local_aws.free_port())
         try:
             env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint,
                                "IMAGE_SERVICE_STAGES": "local"})
-            out = Path(tempfile.mkdtemp(prefix="bench-deploy-"))
-            if synthesize(out, env) != 0:
-                raise SystemExit("bench: synthesis failed")
-            create_state_bucket(out, env)
-            stack = out / "stacks" / "image-service-local"
-            terraform(stack, "init", "-input=false", "-no-color", env=env)  # needs the bucket
-            for _ in range(self.deploy_runs):
-                self.add("terraform apply (bare, same stack, initialised)", *measure(
-                    ["terraform", "apply", "-auto-approve", "-input=false", "-no-color"],
-                    cwd=stack, env=env))
-                self.add("terraform destroy (bare)", *measure(
-                    ["terraform", "destroy", "-auto-approve", "-input=false", "-no-color"],
-                    cwd=stack, env=env))
+            fast = emulator_stage_settings("local", endpoint=emulator.endpoint)
+            faithful = emulator_stage_settings("local", endpoint=emulator.endpoint,
+                                               skip_provider_waits=False)
+            from dataclasses import replace
+            variants = {
+                "as shipped": (fast, None),
+                "lever off: lifecycle configuration resource (no inline rules)": (
+                    replace(fast, bucket=faithful.bucket), None),
+                "lever off: distribution enabled and deleted on destroy": (
+                    replace(fast, cdn=faithful.cdn), None),
+                "lever off: provider `endpoints` block instead of the profile": (
+                    fast, _with_endpoints_block),
+            }
+            out = Path(tempfile.mkdtemp(prefix="bench-emulator-synth-"))
+            stacks = {label: self._synth_local(settings, out / f"variant-{i}")
+                      for i, (label, (settings, _)) in enumerate(variants.items())}
+            shipped = stacks["as shipped"]
+            create_state_bucket(shipped.parent.parent, env)
+            bare = _bare_bucket_stack(out / "bare", shipped)
+            for label, (_, rewrite) in variants.items():
+                if rewrite:
+                    rewrite(stacks[label] / "cdk.tf.json", emulator.endpoint)
+                self._deploy_cycle(f"{LOCAL}, {label}", stacks[label], env)
+            self._deploy_cycle("one bare S3 bucket, same provider and backend", bare, env)
         finally:
             local_aws.down(run_dir)
+
+    def _synth_local(self, settings, outdir: Path) -> Path:
+        from stacks.app import build_app
+        build_app([settings], outdir=str(outdir)).synth()
+        return outdir / "stacks" / LOCAL
+
+    def _deploy_cycle(self, label: str, stack: Path, env: dict[str, str]) -> None:
+        for _ in range(self.deploy_runs):
+            shutil.rmtree(stack / ".terraform", ignore_errors=True)
+            steps = {}
+            for step, args in (("init", ["init", "-input=false", "-no-color"]),
+                               ("apply", ["apply", "-auto-approve", "-input=false", "-no-color"]),
+                               ("re-plan", ["plan", "-input=false", "-no-color",
+                                            "-detailed-exitcode"]),
+                               ("destroy", ["destroy", "-auto-approve", "-input=false",
+                                            "-no-color"])):
+                steps[step], rss = measure(["terraform", *args], cwd=stack, env=env)
+                self.add(f"{label}: {step}", steps[step], rss)
+            self.add(f"{label}: init + apply + destroy",
+                     steps["init"] + steps["apply"] + steps["destroy"])
 
     def tests(self) -> None:
         self.repeat("tests without emulator (make test-fast)",
@@ -265,11 +348,14 @@ class Bench:
         ratio("bin/cdktf diff (with synth) / terraform plan",
               "bin/cdktf diff (synth + diff, as users run it)",
               "terraform plan (re-plan, no changes)", 1.3)
-        limit("tests without emulator", "tests without emulator (make test-fast)", 30)
-        limit("full test suite", "full test suite (make test)", 180)
-        ratio("make up (fresh) / bare terraform apply",
-              "make up (README main command), fresh emulator",
-              "terraform apply (bare, same stack, initialised)", 1.2)
+        limit("make up, fresh emulator", "make up (README main command), fresh emulator", 20)
+        limit("make up again, no changes", "make up again (no changes)", 10)
+        limit("tests without emulator (make test-fast)", "tests without emulator (make test-fast)",
+              20)
+        limit("full test suite (make test)", "full test suite (make test)", 90)
+        ratio("image-service-local / one bare bucket, init + apply + destroy",
+              "image-service-local, as shipped: init + apply + destroy",
+              "one bare S3 bucket, same provider and backend: init + apply + destroy", 2.5)
         return out
 
     def report(self) -> str:
@@ -282,26 +368,43 @@ class Bench:
                  "Peak RSS is the whole process tree (Python + Node/jsii, or terraform + "
                  "provider), sampled every 50 ms.",
                  "",
-                 "| measurement | runs | median s | max s | peak RSS MB (median) |",
-                 "|---|---:|---:|---:|---:|"]
+                 "| measurement | runs | median s | max s | peak RSS MB (median) | before s |",
+                 "|---|---:|---:|---:|---:|---:|"]
+        before = baseline()
         for row in self.rows.values():
             rss = f"{statistics.median(row.rss_mb):.0f}" if row.rss_mb else ""
+            was = before.get(BEFORE_ALIASES.get(row.name, row.name))
             lines.append(f"| {row.name} | {len(row.seconds)} | {row.median:.2f} | "
-                         f"{row.max:.2f} | {rss} |")
+                         f"{row.max:.2f} | {rss} | {f'{was:.2f}' if was else ''} |")
         lines += ["", "## Targets", "", "| target | measured | goal | verdict |",
                   "|---|---:|---:|---|"]
         lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self.ratios()]
         lines += ["", "How to read it:",
+                  "- *before* is the median of the same measurement on 2026-11-25 "
+                  "(bench/baseline-2026-11-25.json), before the emulator's fixed waits were "
+                  "removed; the *image-service-local, as shipped* apply and destroy compare with "
+                  "that run's bare terraform apply/destroy of the same stack.",
                   "- *one stage* synthesizes dev plus its state-bucket stack (the app always adds "
                   "the bootstrap of the stages it builds); *all stacks* is all 7.",
-                  "- *bare terraform apply* applies the same synthesized image-service-local in an "
-                  "initialised directory whose state bucket already exists. *make up* (fresh) also "
-                  "starts the emulator, synthesizes, creates the state bucket and runs the plan "
-                  "guard on the plan it applies.",
-                  "- Two AWS-provider waiters set the floor of every emulator deploy: ~55 s for a "
-                  "new bucket lifecycle configuration to read back stable, ~45 s to disable and "
-                  "delete a distribution. The full suite contains two deployments and one destroy.",
+                  "- The *image-service-local* rows deploy the stack on one fresh emulator as "
+                  "shipped, then with each emulator lever turned off in turn; *one bare S3 "
+                  "bucket* uses the same provider settings and S3 backend, the floor of any "
+                  "deployment there.",
+                  "- *make up* (fresh) also starts the emulator, synthesizes, creates the state "
+                  "bucket and runs the plan guard on the plan it applies; *again* re-plans "
+                  "and applies nothing.",
+                  "- The full suite applies local (fast shapes), local-production twice (once "
+                  "with production's exact shapes, which includes the provider's ~55 s "
+                  "lifecycle-configuration poll, once for the protection tests) and destroys "
+                  "local.",
                   "- The cdktf diff ratios compare medians of the same re-plan with no changes."]
+        emulator_levers = self.emulator_levers_table()
+        if emulator_levers:
+            lines += ["", "## Emulator levers (image-service-local, each off against as shipped)",
+                      "", "| lever off | step | off s | as shipped s | saved s |",
+                      "|---|---|---:|---:|---:|"]
+            lines += [f"| {a} | {b} | {c:.2f} | {d:.2f} | {c - d:.2f} |"
+                      for a, b, c, d in emulator_levers]
         levers = self.levers_table()
         if levers:
             lines += ["", "## Levers (each against its absence, medians of this run)", "",
@@ -309,6 +412,18 @@ class Bench:
             lines += [f"| {a} | {b:.2f} s | {c:.2f} s | {b - c:.2f} s ({(b - c) / b:.0%}) |"
                       for a, b, c in levers]
         return "\n".join(lines) + "\n"
+
+    def emulator_levers_table(self) -> list[tuple[str, str, float, float]]:
+        out = []
+        shipped = f"{LOCAL}, as shipped"
+        for name, row in self.rows.items():
+            if not name.startswith(f"{LOCAL}, lever off: "):
+                continue
+            label, step = name[len(f"{LOCAL}, "):].rsplit(": ", 1)
+            base = self.rows.get(f"{shipped}: {step}")
+            if base:
+                out.append((label.removeprefix("lever off: "), step, row.median, base.median))
+        return out
 
     def levers_table(self) -> list[tuple[str, float, float]]:
         pairs = [
@@ -342,6 +457,20 @@ class Bench:
         for r in data["rows"]:
             bench.rows[r["name"]] = Row(r["name"], r["seconds"], r["rss_mb"])
         return bench
+
+
+BEFORE_ALIASES = {
+    f"{LOCAL}, as shipped: apply": "terraform apply (bare, same stack, initialised)",
+    f"{LOCAL}, as shipped: destroy": "terraform destroy (bare)",
+}
+
+
+def baseline() -> dict[str, float]:
+    """Medians of the run before issue 12, by measurement name."""
+    if not BASELINE.exists():
+        return {}
+    return {r["name"]: statistics.median(r["seconds"])
+            for r in json.loads(BASELINE.read_text())["rows"]}
 
 
 def platform_line() -> str:
