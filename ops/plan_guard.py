@@ -176,8 +176,10 @@ def guarded_apply(stack_dir: Path, allowed: set[str], env: dict[str, str]) -> li
         losses = check(planned.as_json(), allowed)
         if not losses:
             if planned.has_changes:
-                terraform(stack_dir, "apply", "-input=false", "-no-color", PLAN_FILE, env=env,
-                          capture=False)
+                # Warnings in one line each: on the fast emulator stage Terraform warns that
+                # the inline lifecycle rules are deprecated, on purpose (stacks/settings.py).
+                terraform(stack_dir, "apply", "-input=false", "-no-color", "-compact-warnings",
+                          PLAN_FILE, env=env, capture=False)
             else:
                 print("No changes: the deployment already matches the configuration.",
                       flush=True)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
@@ -20,6 +22,9 @@ from cdktf import App  # noqa: E402
 from stacks.app import build_app  # noqa: E402
 from stacks.image_service_stack import ImageServiceStack  # noqa: E402
 from stacks.settings import ALL_STAGES, StageSettings, stage_settings  # noqa: E402
+from tests.deploy import faithful  # noqa: E402
+
+_FAITHFUL = pytest.StashKey[tuple]()
 
 
 class Synth:
@@ -93,20 +98,56 @@ ALL_STACKS = tuple(f"image-service-{s}" for s in ALL_STAGES) + (
     "image-service-state", "image-service-state-local")
 
 
-# Modules that take longest start first (pytest.ini: --dist loadfile --no-loadscope-reorder).
-# xdist deals the first 2 x workers files round-robin, then one file to whichever worker frees
-# up. The faithful deployment holds its worker for ~75 s, mostly asleep in the AWS provider's
-# lifecycle-configuration poll, so the file dealt to that worker second (position = number of
-# workers, 3) is a quick one; the other deployments and the heaviest module without the
-# emulator (terraform validate) go to the other workers first.
-SLOW_FIRST = ("tests/deploy/test_faithful_deploy.py", "tests/deploy/test_protected_deploy.py",
-              "tests/deploy/test_local_deploy.py", "tests/deploy/test_local_aws.py",
+# Modules that take longest start first (pytest.ini: -n 2 --dist loadfile
+# --no-loadscope-reorder): the two deployments, one per worker, then the heaviest modules without
+# the emulator; the rest follow on whichever worker frees up first. The faithful deployment runs
+# in the background from the session's start (below), so its module, which only inspects it,
+# comes last.
+SLOW_FIRST = ("tests/deploy/test_protected_deploy.py", "tests/deploy/test_local_deploy.py",
               "tests/stacks/test_image_service_stacks.py",
               "tests/policies/test_organisation_policy.py")
+LAST = (faithful.MODULE,)
 
 
 def pytest_collection_modifyitems(items):
     def rank(item) -> int:
         path = item.nodeid.split("::", 1)[0]
+        if path in LAST:
+            return len(SLOW_FIRST) + 1
         return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
     items.sort(key=rank)  # stable: file order is kept within each rank
+
+
+def _faithful_selected(config) -> bool:
+    """Whether this run collects tests/deploy/test_faithful_deploy.py with its emulator mark."""
+    if "not emulator" in " ".join((config.option.markexpr or "").split()):
+        return False
+    target = (config.rootpath / faithful.MODULE).resolve()
+    for arg in config.args:
+        path = Path(arg.split("::", 1)[0])
+        for base in (config.invocation_params.dir, config.rootpath):
+            candidate = (base / path).resolve()
+            if candidate.exists():
+                if candidate == target or candidate in target.parents:
+                    return True
+                break
+    return False
+
+
+def pytest_configure(config):
+    """Start the faithful deployment in the background (tests/deploy/faithful.py) before the
+    xdist workers start, which inherit where it runs through the environment."""
+    if hasattr(config, "workerinput") or not _faithful_selected(config):
+        return
+    run_dir = Path(tempfile.mkdtemp(prefix="image-service-faithful-"))
+    os.environ[faithful.RUN_ENV] = str(run_dir)
+    config.stash[_FAITHFUL] = (faithful.start(run_dir), run_dir)
+
+
+def pytest_unconfigure(config):
+    started = config.stash.get(_FAITHFUL, None)
+    if started:
+        process, run_dir = started
+        faithful.stop(process, run_dir)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        os.environ.pop(faithful.RUN_ENV, None)

@@ -4,40 +4,64 @@ fixed waits (stacks/settings.py, _on_emulator): the bucket's lifecycle rules as 
 aws_s3_bucket_lifecycle_configuration resource (~55 s of read-back polling on create) and an
 enabled distribution that a destroy would disable and delete. Re-planned empty.
 
-This module is mostly waiting on that poll, so it starts first and the rest of the suite runs
-beside it (tests/conftest.py, SLOW_FIRST).
+The apply runs in the background from the start of the session (tests/deploy/faithful.py), so
+its ~55 s of waiting costs no pytest worker; this module, scheduled last, inspects the result.
 """
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
+import boto3
 import pytest
 
-from ops.toolchain import terraform
+from ops.toolchain import project_env, terraform
+from stacks.settings import LOCAL_ENDPOINT_ENV, STAGES_ENV
+from tests.deploy import faithful
 
 pytestmark = pytest.mark.emulator
-STAGES = ("local-production",)
-APPLY_STATE_BOOTSTRAP = False  # test_local_deploy.py applies it as `make up` does
-STACK = "image-service-local-production"
+STACK = faithful.STACK
 
 
 @pytest.fixture(scope="module")
-def stack_dir(deployment):
-    return deployment.stack_dir(STACK)
+def run() -> dict:
+    run_dir = os.environ.get(faithful.RUN_ENV)
+    if not run_dir:
+        pytest.fail(f"{faithful.RUN_ENV} is not set: the session starts the faithful deployment "
+                    "when this module is selected (tests/conftest.py, pytest_configure)")
+    outcome = faithful.result(Path(run_dir))
+    assert "error" not in outcome, outcome["error"]
+    return outcome
 
 
 @pytest.fixture(scope="module")
-def outputs(deployment, stack_dir):
-    env = deployment.env
-    terraform(stack_dir, "init", "-input=false", "-no-color", env=env)
-    terraform(stack_dir, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
+def env(run) -> dict[str, str]:
+    return project_env({LOCAL_ENDPOINT_ENV: run["endpoint"], STAGES_ENV: faithful.STAGE})
+
+
+@pytest.fixture(scope="module")
+def stack_dir(run) -> Path:
+    return Path(run["outdir"]) / "stacks" / STACK
+
+
+@pytest.fixture(scope="module")
+def aws(run):
+    def client(service: str):
+        return boto3.client(service, endpoint_url=run["endpoint"], region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+    return client
+
+
+@pytest.fixture(scope="module")
+def outputs(stack_dir, env):
     out = json.loads(terraform(stack_dir, "output", "-json", env=env).stdout)
     return {k: v["value"] for k, v in out.items()}
 
 
-def test_the_lifecycle_rules_are_a_lifecycle_configuration_resource(stack_dir, deployment,
-                                                                   outputs, aws):
-    state = terraform(stack_dir, "state", "list", env=deployment.env).stdout.split()
+def test_the_lifecycle_rules_are_a_lifecycle_configuration_resource(stack_dir, env, outputs,
+                                                                   aws):
+    state = terraform(stack_dir, "state", "list", env=env).stdout.split()
     assert [a for a in state if a.startswith("aws_s3_bucket_lifecycle_configuration.")]
     assert "lifecycle_rule" not in json.loads(
         (stack_dir / "cdk.tf.json").read_text())["resource"]["aws_s3_bucket"][
@@ -61,7 +85,7 @@ def test_the_distribution_is_enabled_and_not_retained(stack_dir, outputs, aws):
     assert distribution["enabled"] is True and "retain_on_delete" not in distribution
 
 
-def test_a_re_plan_finds_nothing_to_change(stack_dir, deployment, outputs):
+def test_a_re_plan_finds_nothing_to_change(stack_dir, env, outputs):
     proc = terraform(stack_dir, "plan", "-detailed-exitcode", "-input=false", "-no-color",
-                     env=deployment.env, check=False)
+                     env=env, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr

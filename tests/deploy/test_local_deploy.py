@@ -7,7 +7,9 @@ Tests run in file order; the last one destroys the stack.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -202,6 +204,56 @@ def test_guard_refuses_a_key_schema_change_that_replaces_the_table(stack_dir, em
     losses = find_data_loss(plan_json(changed, emulator_env))
     assert [(l.address, l.action) for l in losses] == [
         (f"aws_dynamodb_table.{next(iter(config['resource']['aws_dynamodb_table']))}", "replace")]
+
+
+def test_without_the_emulator_profile_nothing_leaves_the_machine(stack_dir, emulator_env,
+                                                                 outputs, tmp_path):
+    # The providers take the emulator's endpoint from a profile; every other host goes to a
+    # proxy on loopback. Lose the profile's endpoint and each AWS request must end at that proxy
+    # (here a listener that records it and refuses), never on the network.
+    seen: list[str] = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                seen.append(conn.recv(4096).decode(errors="replace").split("\r\n", 1)[0])
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    proxy = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    for provider in config["provider"]["aws"]:
+        assert provider["https_proxy"] == "http://127.0.0.1:9"
+        provider.update(shared_config_files=["no-endpoint.config"], http_proxy=proxy,
+                        https_proxy=proxy, max_retries=1)
+    copy = tmp_path / STACK
+    copy.mkdir()
+    (copy / "cdk.tf.json").write_text(json.dumps(config))
+    (copy / "no-endpoint.config").write_text("[profile image-service-emulator]\n")
+    for name in (".terraform", ".terraform.lock.hcl"):
+        (copy / name).symlink_to(stack_dir / name)
+    try:
+        proc = terraform(copy, "plan", "-input=false", "-no-color", "-lock=false",
+                         env=emulator_env, check=False)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+    assert proc.returncode != 0
+    assert seen, proc.stderr[-2000:]
+    hosts = {line.split()[1] for line in seen}
+    assert all(line.startswith("CONNECT ") for line in seen), seen
+    assert all(host.endswith(".amazonaws.com:443") for host in hosts), hosts
+    assert {"dynamodb.us-east-1.amazonaws.com:443", "s3.amazonaws.com:443"} <= hosts, hosts
 
 
 @pytest.fixture(scope="module")
