@@ -251,6 +251,9 @@ class Bench:
         self.repeat("terraform plan (re-plan, no changes)",
                     ["terraform", "plan", "-input=false", "-no-color", "-detailed-exitcode"],
                     cwd=stack_dir, env=env)
+        self.repeat("lever off: terraform plan (re-plan) with Go's default GOGC=100",
+                    ["terraform", "plan", "-input=false", "-no-color", "-detailed-exitcode"],
+                    cwd=stack_dir, env=dict(env, GOGC="100"))
         self.repeat("cdktf diff --skip-synth (same stack)",
                     [str(CDKTF_BIN), "diff", "image-service-local", "--skip-synth",
                      "--skip-provider-lock"], env=env)
@@ -316,7 +319,8 @@ class Bench:
 
     def tests(self) -> None:
         self.repeat("tests without emulator (make test-fast)",
-                    [PY, "-m", "pytest", "-q", "-m", "not emulator"], runs=self.suite_runs)
+                    [PY, "-m", "pytest", "-q", "-m", "not emulator", "-n", "2"],
+                    runs=self.suite_runs)
         self.repeat("full test suite (make test)", [PY, "-m", "pytest", "-q"],
                     runs=self.suite_runs)
 
@@ -435,8 +439,11 @@ class Bench:
             ("pytest-xdist -n 2, tests without emulator",
              "lever off: tests without emulator, one process",
              "tests without emulator (make test-fast)"),
-            ("pytest-xdist -n 2 + deployment modules first, full suite",
+            ("pytest-xdist -n 2, deployments first, faithful one in the background, full suite",
              "lever off: full test suite, one process", "full test suite (make test)"),
+            ("GOGC=400 for Terraform and the provider, re-plan of image-service-local",
+             "lever off: terraform plan (re-plan) with Go's default GOGC=100",
+             "terraform plan (re-plan, no changes)"),
         ]
         out = []
         for label, off, on in pairs:

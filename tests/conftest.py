@@ -1,4 +1,7 @@
-"""Shared fixtures: each stage is synthesized once per test session and shared."""
+"""Shared fixtures: each stage is synthesized once per test session and shared.
+
+cdktf is imported inside the fixtures, not here: the pytest-xdist controller loads this file too
+and needs no jsii runtime (~3 s before the workers could start)."""
 from __future__ import annotations
 
 import json
@@ -17,10 +20,6 @@ os.environ.update({k: v for k, v in project_env().items()
                    if k in ("TF_CLI_CONFIG_FILE", "CHECKPOINT_DISABLE", "GOGC",
                             "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "TF_PLUGIN_CACHE_DIR")})
 
-from cdktf import App  # noqa: E402
-
-from stacks.app import build_app  # noqa: E402
-from stacks.image_service_stack import ImageServiceStack  # noqa: E402
 from stacks.settings import ALL_STAGES, StageSettings, stage_settings  # noqa: E402
 from tests.deploy import faithful  # noqa: E402
 
@@ -50,6 +49,7 @@ class Synth:
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory) -> Path:
     """Every stack of the real app, synthesized once."""
+    from stacks.app import build_app
     outdir = tmp_path_factory.mktemp("cdktf.out")
     build_app(outdir=str(outdir)).synth()
     return outdir
@@ -73,6 +73,9 @@ _variant_cache: dict[tuple, Synth] = {}
 
 def synth_settings(settings: StageSettings, tmp_root: Path) -> Synth:
     """Synthesize one ImageServiceStack from (possibly edited) settings; cached per settings."""
+    from cdktf import App
+
+    from stacks.image_service_stack import ImageServiceStack
     key = (repr(settings),)
     if key not in _variant_cache:
         outdir = tmp_root / f"variant-{len(_variant_cache)}"
