@@ -34,7 +34,7 @@ test: deps
 	$(PY) -m pytest
 
 test-fast: deps
-	$(PY) -m pytest -m "not emulator" -n 2
+	$(PY) -m pytest -m "not emulator"
 
 # checkov lives in its own virtualenv: it pins boto3/packaging versions that clash with ours.
 .venv-checkov/.installed: tools/checkov-requirements.txt
