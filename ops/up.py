@@ -2,9 +2,12 @@
 
     python -m ops.up        (the README's `make up`)
 
-Steps: start (or reuse) the emulator while synthesizing, create the emulator's state bucket
-(unless this emulator already has it from the same configuration), then plan the stack, run the
-plan guard on that plan and apply exactly the plan that was checked (nothing if it is empty).
+Steps: start (or reuse) the emulator while synthesizing, and meanwhile apply the state-bucket
+stack synthesized last time if it targets this emulator; then make sure the emulator's state
+bucket matches this synthesis (nothing to do if the emulator already got exactly it). Plan the
+stack, run the plan guard on that plan and apply exactly the plan that was checked (nothing if
+it is empty); a first deployment into an empty state cannot lose anything and is applied
+directly.
 Safe to re-run: the emulator is reused, the state bucket and the stack converge.
 """
 from __future__ import annotations
@@ -13,7 +16,9 @@ import hashlib
 import json
 import subprocess
 import sys
+import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -21,11 +26,12 @@ from ops import local_aws
 from ops.plan_guard import EXIT_REFUSED, guarded_apply, refusal
 from ops.toolchain import ROOT, check_toolchain, project_env, terraform
 from stacks.errors import SettingsError, ToolchainError
-from stacks.settings import LOCAL_ENDPOINT_ENV, LOCAL_STATE, STAGES_ENV
+from stacks.settings import LOCAL_ENDPOINT_ENV, LOCAL_STATE, STAGES_ENV, stage_settings
 
 STACK = "image-service-local"
 BOOTSTRAP = "image-service-state-local"
 OUTDIR = ROOT / "cdktf.out"
+STATE_KEY = stage_settings("local").state_key
 # Which bootstrap configuration was applied to which emulator process: "<pid> <sha256>".
 BOOTSTRAP_RECORD = "state-bucket.applied"
 
@@ -37,13 +43,18 @@ def create_state_bucket(outdir: Path, env: dict[str, str]) -> None:
     terraform(bootstrap, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
 
 
-def _bucket_exists(endpoint: str, bucket: str) -> bool:
-    request = urllib.request.Request(f"{endpoint}/{bucket}", method="HEAD")
+def _exists(endpoint: str, path: str) -> bool:
+    """HEAD on the emulator's S3 (path-style): a bucket, or bucket/key."""
+    request = urllib.request.Request(f"{endpoint}/{path}", method="HEAD")
     try:
         with urllib.request.urlopen(request, timeout=5) as resp:
             return resp.status == 200
     except (urllib.error.URLError, OSError):
         return False
+
+
+def _bucket_exists(endpoint: str, bucket: str) -> bool:
+    return _exists(endpoint, bucket)
 
 
 def ensure_state_bucket(outdir: Path, env: dict[str, str], emulator: local_aws.Emulator,
@@ -63,20 +74,60 @@ def ensure_state_bucket(outdir: Path, env: dict[str, str], emulator: local_aws.E
     return True
 
 
+def _targets(stack_dir: Path, endpoint: str) -> bool:
+    """Whether the stack synthesized last time in stack_dir sends its requests to endpoint."""
+    try:
+        config = json.loads((stack_dir / "cdk.tf.json").read_text())
+        [profile] = config["provider"]["aws"][0]["shared_config_files"]
+        return f"endpoint_url = {endpoint}\n" in (stack_dir / profile).read_text()
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return False
+
+
 def synthesize_while_starting_emulator(outdir: Path) -> tuple[local_aws.Emulator, int]:
-    """Synthesize for the emulator's endpoint while the emulator starts (both take seconds)."""
+    """Synthesize for the emulator's endpoint while the emulator starts, and meanwhile apply
+    the state-bucket stack from the last synthesis if it targets this emulator (the usual case
+    after `make down`): synthesis and that apply each take seconds, mostly on different cores.
+    main() then checks the bucket against the new synthesis, so a changed one is re-applied."""
     running = local_aws.status()
     port = running.port if running else local_aws.choose_port()
-    env = project_env({LOCAL_ENDPOINT_ENV: f"http://{local_aws.HOST}:{port}",
-                       STAGES_ENV: "local", "CDKTF_OUTDIR": str(outdir)})
+    endpoint = f"http://{local_aws.HOST}:{port}"
+    env = project_env({LOCAL_ENDPOINT_ENV: endpoint, STAGES_ENV: "local",
+                       "CDKTF_OUTDIR": str(outdir)})
     synth = subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=env)
     try:
         emulator = running or local_aws.up(port=port)
+        early = None
+        if _targets(outdir / "stacks" / BOOTSTRAP, endpoint):
+            def apply_last_bootstrap() -> None:
+                try:
+                    ensure_state_bucket(outdir, env, emulator)
+                except ToolchainError:
+                    pass  # main() applies the new synthesis and reports its errors
+            early = threading.Thread(target=apply_last_bootstrap)
+            early.start()
+        code = synth.wait()
+        if early:
+            early.join()
     except BaseException:
         synth.terminate()
         synth.wait()
         raise
-    return emulator, synth.wait()
+    return emulator, code
+
+
+def first_deployment(emulator: local_aws.Emulator) -> bool:
+    """No state object yet for the stack: a plan could only create, so there is nothing to
+    guard. Asked with a bucket listing (moto checks object requests against the bucket policy
+    without a request context, listings not); any doubt answers False, the guarded path."""
+    query = urllib.parse.urlencode({"list-type": "2", "prefix": STATE_KEY})
+    try:
+        with urllib.request.urlopen(f"{emulator.endpoint}/{LOCAL_STATE.bucket}?{query}",
+                                    timeout=5) as resp:
+            listing = resp.read().decode()
+    except (OSError, ValueError):
+        return False
+    return "<KeyCount>0</KeyCount>" in listing
 
 
 def main() -> int:
@@ -91,13 +142,21 @@ def main() -> int:
         if ensure_state_bucket(OUTDIR, env, emulator):
             print(f"==> {BOOTSTRAP}: created the emulator's state bucket", flush=True)
         else:
-            print(f"==> {BOOTSTRAP}: the emulator's state bucket is in place", flush=True)
+            print(f"==> {BOOTSTRAP}: the emulator's state bucket is ready", flush=True)
         stack_dir = OUTDIR / "stacks" / STACK
-        print(f"==> {STACK}: plan, plan guard, apply the checked plan", flush=True)
-        losses = guarded_apply(stack_dir, set(), env)
-        if losses:
-            print(refusal(STACK, losses), file=sys.stderr)
-            return EXIT_REFUSED
+        if first_deployment(emulator):
+            print(f"==> {STACK}: first deployment into an empty state (nothing to guard): apply",
+                  flush=True)
+            if not (stack_dir / ".terraform").is_dir():
+                terraform(stack_dir, "init", "-input=false", "-no-color", env=env)
+            terraform(stack_dir, "apply", "-auto-approve", "-input=false", "-no-color",
+                      "-compact-warnings", env=env, capture=False)
+        else:
+            print(f"==> {STACK}: plan, plan guard, apply the checked plan", flush=True)
+            losses = guarded_apply(stack_dir, set(), env)
+            if losses:
+                print(refusal(STACK, losses), file=sys.stderr)
+                return EXIT_REFUSED
         outputs = json.loads(terraform(stack_dir, "output", "-json", env=env).stdout)
     except (SettingsError, ToolchainError) as exc:
         print(f"error: {exc}", file=sys.stderr)

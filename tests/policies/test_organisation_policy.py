@@ -177,16 +177,24 @@ def test_the_aspect_fails_synthesis_naming_path_and_rule(tmp_path):
     assert not (tmp_path / "stacks" / "image-service-production" / "cdk.tf.json").exists()
 
 
+def break_the_dev_bucket() -> None:
+    """From now on build_app gives dev's bucket a public access block allowing public policies."""
+    import stacks.app
+    build = stacks.app.build_app
+
+    def breaking(*args, **kwargs):
+        app = build(*args, **kwargs)
+        app.node.find_child("image-service-dev").bucket.public_access_block.add_override(
+            "block_public_policy", False)
+        return app
+    stacks.app.build_app = breaking
+
+
+# main.py, with the bucket broken first, in a process of its own.
 BREAK_THE_DEV_BUCKET = """
-import stacks.app
+from tests.policies.test_organisation_policy import break_the_dev_bucket
 from stacks.cli import run_synth
-build = stacks.app.build_app
-def breaking(*args, **kwargs):
-    app = build(*args, **kwargs)
-    app.node.find_child("image-service-dev").bucket.public_access_block.add_override(
-        "block_public_policy", False)
-    return app
-stacks.app.build_app = breaking
+break_the_dev_bucket()
 run_synth()
 """
 
@@ -202,15 +210,9 @@ def test_main_refuses_a_violating_app_and_writes_nothing(tmp_path, monkeypatch, 
     # What main.py runs (stacks.cli.run_synth), in this process: cdktf is loaded already.
     import stacks.app
     from stacks.cli import run_synth
-    build = stacks.app.build_app
-
-    def breaking(*args, **kwargs):
-        app = build(*args, **kwargs)
-        app.node.find_child("image-service-dev").bucket.public_access_block.add_override(
-            "block_public_policy", False)
-        return app
+    monkeypatch.setattr(stacks.app, "build_app", stacks.app.build_app)  # restored afterwards
+    break_the_dev_bucket()
     outdir = tmp_path / "cdktf.out"
-    monkeypatch.setattr(stacks.app, "build_app", breaking)
     monkeypatch.setenv("CDKTF_OUTDIR", str(outdir))
     monkeypatch.setenv("IMAGE_SERVICE_STAGES", "dev")
     with pytest.raises(SystemExit) as exit_:
