@@ -89,10 +89,15 @@ def check_toolchain(need_cdktf: bool = False) -> str:
     return terraform
 
 
+def start_synthesis(outdir: Path, env: dict[str, str]) -> subprocess.Popen:
+    """`python main.py` into `outdir`, running (its errors go to the terminal)."""
+    return subprocess.Popen([sys.executable, "main.py"], cwd=ROOT,
+                            env=dict(env, CDKTF_OUTDIR=str(outdir)))
+
+
 def synthesize(outdir: Path, env: dict[str, str]) -> int:
     """`python main.py` into `outdir` (its errors go to the terminal); returns its exit code."""
-    return subprocess.run([sys.executable, "main.py"], cwd=ROOT,
-                          env=dict(env, CDKTF_OUTDIR=str(outdir))).returncode
+    return start_synthesis(outdir, env).wait()
 
 
 def terraform(cwd: Path, *args: str, env: dict[str, str] | None = None, check: bool = True,

@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import sys
 import threading
-import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 from ops import local_aws
 from ops.plan_guard import EXIT_REFUSED, guarded_apply, refusal
-from ops.toolchain import ROOT, check_toolchain, project_env, terraform
+from ops.toolchain import ROOT, check_toolchain, project_env, start_synthesis, terraform
 from stacks.errors import SettingsError, ToolchainError
 from stacks.settings import LOCAL_ENDPOINT_ENV, LOCAL_STATE, STAGES_ENV, stage_settings
 
@@ -43,18 +41,14 @@ def create_state_bucket(outdir: Path, env: dict[str, str]) -> None:
     terraform(bootstrap, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
 
 
-def _exists(endpoint: str, path: str) -> bool:
-    """HEAD on the emulator's S3 (path-style): a bucket, or bucket/key."""
-    request = urllib.request.Request(f"{endpoint}/{path}", method="HEAD")
+def _bucket_exists(endpoint: str, bucket: str) -> bool:
+    """HEAD on the bucket in the emulator's S3 (path-style)."""
+    request = urllib.request.Request(f"{endpoint}/{bucket}", method="HEAD")
     try:
         with urllib.request.urlopen(request, timeout=5) as resp:
             return resp.status == 200
-    except (urllib.error.URLError, OSError):
+    except OSError:  # URLError and HTTPError included
         return False
-
-
-def _bucket_exists(endpoint: str, bucket: str) -> bool:
-    return _exists(endpoint, bucket)
 
 
 def ensure_state_bucket(outdir: Path, env: dict[str, str], emulator: local_aws.Emulator,
@@ -92,9 +86,8 @@ def synthesize_while_starting_emulator(outdir: Path) -> tuple[local_aws.Emulator
     running = local_aws.status()
     port = running.port if running else local_aws.choose_port()
     endpoint = f"http://{local_aws.HOST}:{port}"
-    env = project_env({LOCAL_ENDPOINT_ENV: endpoint, STAGES_ENV: "local",
-                       "CDKTF_OUTDIR": str(outdir)})
-    synth = subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=env)
+    env = project_env({LOCAL_ENDPOINT_ENV: endpoint, STAGES_ENV: "local"})
+    synth = start_synthesis(outdir, env)
     try:
         emulator = running or local_aws.up(port=port)
         early = None
@@ -102,8 +95,8 @@ def synthesize_while_starting_emulator(outdir: Path) -> tuple[local_aws.Emulator
             def apply_last_bootstrap() -> None:
                 try:
                     ensure_state_bucket(outdir, env, emulator)
-                except ToolchainError:
-                    pass  # main() applies the new synthesis and reports its errors
+                except Exception:  # noqa: BLE001  main() applies the new synthesis and
+                    pass           # reports its errors
             early = threading.Thread(target=apply_last_bootstrap)
             early.start()
         code = synth.wait()
