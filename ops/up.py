@@ -24,7 +24,13 @@ from ops import local_aws
 from ops.plan_guard import EXIT_REFUSED, guarded_apply, refusal
 from ops.toolchain import ROOT, check_toolchain, project_env, start_synthesis, terraform
 from stacks.errors import SettingsError, ToolchainError
-from stacks.settings import LOCAL_ENDPOINT_ENV, LOCAL_STATE, STAGES_ENV, stage_settings
+from stacks.settings import (
+    LOCAL_ENDPOINT_ENV,
+    LOCAL_STATE,
+    STAGES_ENV,
+    EmulatorSettings,
+    stage_settings,
+)
 
 STACK = "image-service-local"
 BOOTSTRAP = "image-service-state-local"
@@ -73,7 +79,7 @@ def _targets(stack_dir: Path, endpoint: str) -> bool:
     try:
         config = json.loads((stack_dir / "cdk.tf.json").read_text())
         [profile] = config["provider"]["aws"][0]["shared_config_files"]
-        return f"endpoint_url = {endpoint}\n" in (stack_dir / profile).read_text()
+        return (stack_dir / profile).read_text() == EmulatorSettings(endpoint).aws_config()
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return False
 

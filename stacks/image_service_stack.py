@@ -36,7 +36,12 @@ from constructs_lib.image_cdn import CdnCustomDomain, ImageCdn, ImageCdnProps
 from constructs_lib.policies import OrganisationPolicy, PolicyProps
 from constructs_lib.metadata_table import MetadataTable, MetadataTableProps
 from constructs_lib.user_auth import UserAuth, UserAuthProps
-from stacks.settings import EmulatorSettings, StageSettings, StateBackendSettings
+from stacks.settings import (
+    EMULATOR_PROFILE,
+    EmulatorSettings,
+    StageSettings,
+    StateBackendSettings,
+)
 
 # Fake credentials for the local emulator; moto accepts any.
 EMULATOR_ACCESS_KEY = "testing"
@@ -46,7 +51,6 @@ EMULATOR_SECRET_KEY = "testing"
 # provider's `endpoints` block: provider 5.100 spends ~6 s of CPU on that block in every plan,
 # apply and destroy (measured: plan of image-service-local 7.5 s with it, 3.2 s without; apply
 # 11.7 s -> 4.3 s).
-EMULATOR_PROFILE = "image-service-emulator"
 EMULATOR_CONFIG_ASSET = "EmulatorAwsConfig"
 # Every request that is not for the emulator's host goes to this proxy, where nothing listens:
 # if the profile's endpoint were ever lost, requests fail on the machine instead of reaching AWS.
@@ -57,17 +61,13 @@ def default_tags(stage: str) -> dict[str, str]:
     return {"Service": "image-service", "Stage": stage, "ManagedBy": "cdktf"}
 
 
-def emulator_config_text(emulator: EmulatorSettings) -> str:
-    return f"[profile {EMULATOR_PROFILE}]\nendpoint_url = {emulator.endpoint}\n"
-
-
 def emulator_config_path(stack: TerraformStack, emulator: EmulatorSettings) -> str:
     """The stack's shared AWS config file (one per stack, as a cdktf asset), relative to the
     stack's directory, where Terraform runs."""
     existing = stack.node.try_find_child(EMULATOR_CONFIG_ASSET)
     if isinstance(existing, TerraformAsset):
         return existing.path
-    text = emulator_config_text(emulator)
+    text = emulator.aws_config()
     source = Path(tempfile.mkdtemp(prefix="image-service-emulator-")) / "aws-emulator.config"
     source.write_text(text)
     atexit.register(shutil.rmtree, source.parent, ignore_errors=True)

@@ -101,10 +101,18 @@ class DomainSettings:
     cdn_hostname: str = ""
 
 
+# The AWS config profile through which the emulator stages' providers reach the emulator.
+EMULATOR_PROFILE = "image-service-emulator"
+
+
 @dataclass(frozen=True)
 class EmulatorSettings:
     """Points every provider and the backend at a local AWS emulator instead of AWS."""
     endpoint: str
+
+    def aws_config(self) -> str:
+        """The shared AWS config file the providers read: every service at `endpoint`."""
+        return f"[profile {EMULATOR_PROFILE}]\nendpoint_url = {self.endpoint}\n"
 
 
 @dataclass(frozen=True)
