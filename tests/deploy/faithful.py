@@ -57,24 +57,17 @@ def stop(process: subprocess.Popen, run_dir: Path) -> None:
 
 def deploy(run_dir: Path) -> dict:
     # Imported here: the session only needs start/result/stop, this process needs cdktf.
-    from ops.toolchain import project_env, terraform
-    from stacks.app import build_app
-    from stacks.settings import LOCAL_ENDPOINT_ENV, LOCAL_STATE, STAGES_ENV, emulator_stage_settings
-    import boto3
+    from ops.toolchain import terraform
+    from tests.deploy.deployment import prepare
 
-    emulator = local_aws.up(run_dir / "local-aws", port=local_aws.free_port())
-    outdir = run_dir / "cdktf.out"
-    build_app([emulator_stage_settings(STAGE, endpoint=emulator.endpoint)],
-              outdir=str(outdir)).synth()
     # The bootstrap stack itself is applied by test_local_deploy.py, as `make up` does.
-    boto3.client("s3", endpoint_url=emulator.endpoint, region_name="us-east-1",
-                 aws_access_key_id="testing", aws_secret_access_key="testing"
-                 ).create_bucket(Bucket=LOCAL_STATE.bucket)
-    env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, STAGES_ENV: STAGE})
-    stack_dir = outdir / "stacks" / STACK
-    terraform(stack_dir, "init", "-input=false", "-no-color", env=env)
-    terraform(stack_dir, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
-    return {"endpoint": emulator.endpoint, "outdir": str(outdir)}
+    deployment = prepare(run_dir / "local-aws", run_dir / "cdktf.out", (STAGE,),
+                         apply_state_bootstrap=False)
+    stack_dir = deployment.stack_dir(STACK)
+    terraform(stack_dir, "init", "-input=false", "-no-color", env=deployment.env)
+    terraform(stack_dir, "apply", "-auto-approve", "-input=false", "-no-color",
+              env=deployment.env)
+    return {"endpoint": deployment.endpoint, "outdir": str(deployment.outdir)}
 
 
 def main(argv: list[str]) -> int:

@@ -13,55 +13,42 @@ import json
 import os
 from pathlib import Path
 
-import boto3
 import pytest
 
-from ops.toolchain import project_env, terraform
-from stacks.settings import LOCAL_ENDPOINT_ENV, STAGES_ENV
+from ops.toolchain import terraform
 from tests.deploy import faithful
+from tests.deploy.deployment import Deployment
 
 pytestmark = pytest.mark.emulator
 STACK = faithful.STACK
 
 
 @pytest.fixture(scope="module")
-def run() -> dict:
+def deployment() -> Deployment:
+    """The background deployment's emulator and synthesis (overrides conftest's fixture)."""
     run_dir = os.environ.get(faithful.RUN_ENV)
     if not run_dir:
         pytest.fail(f"{faithful.RUN_ENV} is not set: the session starts the faithful deployment "
                     "when this module is selected (tests/conftest.py, pytest_configure)")
     outcome = faithful.result(Path(run_dir))
     assert "error" not in outcome, outcome["error"]
-    return outcome
+    return Deployment.at(outcome["endpoint"], Path(outcome["outdir"]), (faithful.STAGE,))
 
 
 @pytest.fixture(scope="module")
-def env(run) -> dict[str, str]:
-    return project_env({LOCAL_ENDPOINT_ENV: run["endpoint"], STAGES_ENV: faithful.STAGE})
+def stack_dir(deployment) -> Path:
+    return deployment.stack_dir(STACK)
 
 
 @pytest.fixture(scope="module")
-def stack_dir(run) -> Path:
-    return Path(run["outdir"]) / "stacks" / STACK
-
-
-@pytest.fixture(scope="module")
-def aws(run):
-    def client(service: str):
-        return boto3.client(service, endpoint_url=run["endpoint"], region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-    return client
-
-
-@pytest.fixture(scope="module")
-def outputs(stack_dir, env):
-    out = json.loads(terraform(stack_dir, "output", "-json", env=env).stdout)
+def outputs(stack_dir, emulator_env):
+    out = json.loads(terraform(stack_dir, "output", "-json", env=emulator_env).stdout)
     return {k: v["value"] for k, v in out.items()}
 
 
-def test_the_lifecycle_rules_are_a_lifecycle_configuration_resource(stack_dir, env, outputs,
-                                                                   aws):
-    state = terraform(stack_dir, "state", "list", env=env).stdout.split()
+def test_the_lifecycle_rules_are_a_lifecycle_configuration_resource(stack_dir, emulator_env,
+                                                                   outputs, aws):
+    state = terraform(stack_dir, "state", "list", env=emulator_env).stdout.split()
     assert [a for a in state if a.startswith("aws_s3_bucket_lifecycle_configuration.")]
     assert "lifecycle_rule" not in json.loads(
         (stack_dir / "cdk.tf.json").read_text())["resource"]["aws_s3_bucket"][
@@ -85,7 +72,7 @@ def test_the_distribution_is_enabled_and_not_retained(stack_dir, outputs, aws):
     assert distribution["enabled"] is True and "retain_on_delete" not in distribution
 
 
-def test_a_re_plan_finds_nothing_to_change(stack_dir, env, outputs):
+def test_a_re_plan_finds_nothing_to_change(stack_dir, emulator_env, outputs):
     proc = terraform(stack_dir, "plan", "-detailed-exitcode", "-input=false", "-no-color",
-                     env=env, check=False)
+                     env=emulator_env, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -188,6 +188,16 @@ def test_a_second_plan_fails_while_the_state_is_locked(stack_dir, emulator_env, 
     assert not locked(), "the lock file outlived the process holding it"
 
 
+def variant_of(stack_dir, config: dict, tmp_path):
+    """The stack with another cdk.tf.json, sharing its initialised .terraform and assets."""
+    variant = tmp_path / STACK
+    variant.mkdir()
+    (variant / "cdk.tf.json").write_text(json.dumps(config))
+    for name in (".terraform", ".terraform.lock.hcl", "assets"):
+        (variant / name).symlink_to(stack_dir / name)
+    return variant
+
+
 def test_guard_refuses_a_key_schema_change_that_replaces_the_table(stack_dir, emulator_env,
                                                                   outputs, tmp_path):
     config = json.loads((stack_dir / "cdk.tf.json").read_text())
@@ -196,12 +206,7 @@ def test_guard_refuses_a_key_schema_change_that_replaces_the_table(stack_dir, em
     table["hash_key"] = "ImageId"
     table["attribute"] = [a if a["name"] != "PK" else {"name": "ImageId", "type": "S"}
                           for a in table["attribute"]]
-    changed = tmp_path / STACK
-    changed.mkdir()
-    (changed / "cdk.tf.json").write_text(json.dumps(config))
-    for name in (".terraform", ".terraform.lock.hcl", "assets"):
-        (changed / name).symlink_to(stack_dir / name)
-    losses = find_data_loss(plan_json(changed, emulator_env))
+    losses = find_data_loss(plan_json(variant_of(stack_dir, config, tmp_path), emulator_env))
     assert [(l.address, l.action) for l in losses] == [
         (f"aws_dynamodb_table.{next(iter(config['resource']['aws_dynamodb_table']))}", "replace")]
 
@@ -235,12 +240,8 @@ def test_without_the_emulator_profile_nothing_leaves_the_machine(stack_dir, emul
         assert provider["https_proxy"] == "http://127.0.0.1:9"
         provider.update(shared_config_files=["no-endpoint.config"], http_proxy=proxy,
                         https_proxy=proxy, max_retries=1)
-    copy = tmp_path / STACK
-    copy.mkdir()
-    (copy / "cdk.tf.json").write_text(json.dumps(config))
+    copy = variant_of(stack_dir, config, tmp_path)
     (copy / "no-endpoint.config").write_text("[profile image-service-emulator]\n")
-    for name in (".terraform", ".terraform.lock.hcl"):
-        (copy / name).symlink_to(stack_dir / name)
     try:
         proc = terraform(copy, "plan", "-input=false", "-no-color", "-lock=false",
                          env=emulator_env, check=False)
