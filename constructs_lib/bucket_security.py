@@ -34,8 +34,9 @@ DENY_INSECURE_TRANSPORT_SID = "DenyInsecureTransport"
 class BucketSecurity:
     """Hardens `bucket`; `add_policy_statement` grants access through the same bucket policy.
 
-    `deny_insecure_transport=False` exists for one case only: the emulator's state bucket, because
-    moto ignores policy conditions and the deny would refuse Terraform's own state reads there.
+    `deny_insecure_transport=False` exists for the local emulator only: moto checks bucket
+    policies without the request's context, so the deny would refuse every object request there
+    (Terraform's own state reads, uploads, downloads).
     """
 
     def __init__(self, scope: Construct, bucket: S3Bucket, *, deny_insecure_transport: bool = True):

@@ -50,6 +50,10 @@ class ImageBucketProps:
     # aws_s3_bucket_lifecycle_configuration resource. Only for an emulator: the provider waits
     # 55 s after creating that resource, not after the inline form (stacks/settings.py).
     inline_lifecycle_rules: bool = False
+    # The bucket policy denies every request not made over TLS. False only for an emulator that
+    # cannot evaluate that condition (stacks/settings.py); the organisation policy then needs a
+    # waiver with the reason.
+    deny_insecure_transport: bool = True
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,8 @@ class ImageBucket(Construct):
         )
         bucket_id = self.bucket.id
 
-        self.security = BucketSecurity(self, self.bucket)
+        self.security = BucketSecurity(self, self.bucket,
+                                       deny_insecure_transport=props.deny_insecure_transport)
         self.public_access_block = self.security.public_access_block
         S3BucketCorsConfiguration(
             self, "Cors",

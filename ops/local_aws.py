@@ -17,13 +17,22 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ops.toolchain import ROOT, RUN_DIR
-from stacks.settings import DEFAULT_LOCAL_ENDPOINT
+from stacks.settings import (
+    DEFAULT_LOCAL_ENDPOINT,
+    EMULATOR_ACCESS_KEY,
+    EMULATOR_SECRET_KEY,
+    LOCAL_STATE,
+)
 
 DEFAULT_RUN_DIR = RUN_DIR / "local-aws"
 HOST = "127.0.0.1"
 PREFERRED_PORT = int(DEFAULT_LOCAL_ENDPOINT.rsplit(":", 1)[1])
+# moto's own settings for the server: ACM issues a requested certificate at once (default: after
+# 60 s), so DNS-validated certificates apply as on AWS without the wait.
+MOTO_ENV = {"MOTO_ACM_VALIDATION_WAIT": "0"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,32 @@ class Emulator:
     @property
     def endpoint(self) -> str:
         return f"http://{HOST}:{self.port}"
+
+
+def client_env(endpoint: str) -> dict[str, str]:
+    """The environment that points the AWS CLI and SDKs (boto3, AWS SDK for JavaScript v3, ...)
+    at the emulator, with its fake credentials."""
+    return {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": EMULATOR_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": EMULATOR_SECRET_KEY, "AWS_DEFAULT_REGION": LOCAL_STATE.region}
+
+
+def write_client_env(emulator: Emulator, run_dir: Path = DEFAULT_RUN_DIR) -> Path:
+    """<run_dir>/env: `export` lines of client_env, for `source` in a developer's shell."""
+    path = run_dir / "env"
+    path.write_text("".join(f"export {name}={value}\n"
+                            for name, value in client_env(emulator.endpoint).items()))
+    return path
+
+
+def client(service: str, endpoint: str, region: str = LOCAL_STATE.region) -> Any:
+    """A boto3 client for one service of the emulator at `endpoint` (S3 path-style: moto serves
+    no bucket subdomains of 127.0.0.1)."""
+    import boto3  # a dev dependency, only for the commands that talk to the emulator
+    from botocore.config import Config
+    return boto3.client(service, endpoint_url=endpoint, region_name=region,
+                        aws_access_key_id=EMULATOR_ACCESS_KEY,
+                        aws_secret_access_key=EMULATOR_SECRET_KEY,
+                        config=Config(s3={"addressing_style": "path"}))
 
 
 def _answers(port: int, timeout: float = 1.0) -> bool:
@@ -107,7 +142,7 @@ def up(run_dir: Path = DEFAULT_RUN_DIR, port: int | None = None,
     proc = subprocess.Popen(
         [str(moto), "-H", HOST, "-p", str(port)],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        cwd=ROOT, start_new_session=True)
+        cwd=ROOT, env=dict(os.environ, **MOTO_ENV), start_new_session=True)
     (run_dir / "pid").write_text(str(proc.pid))
     (run_dir / "port").write_text(str(port))
     deadline = time.monotonic() + timeout
@@ -147,7 +182,7 @@ def _stop(pid: int, timeout: float = 10.0) -> None:
 
 
 def _clear(run_dir: Path) -> None:
-    for name in ("pid", "port", "endpoint"):
+    for name in ("pid", "port", "endpoint", "env"):
         (run_dir / name).unlink(missing_ok=True)
 
 

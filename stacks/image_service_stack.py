@@ -33,19 +33,18 @@ from constructs_lib.domains import (
 from constructs_lib.image_api import ApiCustomDomain, ImageApi, ImageApiProps
 from constructs_lib.image_bucket import ImageBucket, ImageBucketProps
 from constructs_lib.image_cdn import CdnCustomDomain, ImageCdn, ImageCdnProps
-from constructs_lib.policies import OrganisationPolicy, PolicyProps
+from constructs_lib.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from constructs_lib.metadata_table import MetadataTable, MetadataTableProps
 from constructs_lib.user_auth import UserAuth, UserAuthProps
 from stacks.settings import (
+    EMULATOR_ACCESS_KEY,
     EMULATOR_PROFILE,
+    EMULATOR_SECRET_KEY,
     EmulatorSettings,
     StageSettings,
     StateBackendSettings,
 )
 
-# Fake credentials for the local emulator; moto accepts any.
-EMULATOR_ACCESS_KEY = "testing"
-EMULATOR_SECRET_KEY = "testing"
 # The emulator's endpoint reaches the provider through a profile in a shared config file that is
 # synthesized beside the stack (`endpoint_url`: every service, one URL), not through the
 # provider's `endpoints` block: provider 5.100 spends ~6 s of CPU on that block in every plan,
@@ -137,7 +136,11 @@ class ImageServiceStack(TerraformStack):
                                  emulator=s.emulator, alias="us_east_1")
         s3_backend(self, s.state, s.state_key, s.emulator)
         # Checked when the stack is synthesized; a violation stops synthesis.
-        self.policy = OrganisationPolicy(PolicyProps(protected_data=s.protect_data))
+        insecure_transport_reason = s.bucket.insecure_transport_allowed_because
+        self.policy = OrganisationPolicy(PolicyProps(
+            protected_data=s.protect_data,
+            waivers={BUCKET_DENY_INSECURE_TRANSPORT: insecure_transport_reason}
+            if insecure_transport_reason else {}))
         Aspects.of(self).add(self.policy)
 
         self.table = MetadataTable(self, "MetadataTable", MetadataTableProps(
@@ -154,6 +157,7 @@ class ImageServiceStack(TerraformStack):
             abort_multipart_days=s.bucket.abort_multipart_days,
             protect_from_deletion=s.protect_data,
             inline_lifecycle_rules=s.bucket.inline_lifecycle_rules,
+            deny_insecure_transport=insecure_transport_reason is None,
         ))
 
         zone_id = None
@@ -166,7 +170,8 @@ class ImageServiceStack(TerraformStack):
             api_cert = DnsValidatedCertificate(self, "ApiCertificate", DnsValidatedCertificateProps(
                 domain_name=s.domains.api_hostname, zone_id=zone_id))
             cdn_domain = CdnCustomDomain(s.domains.cdn_hostname, cdn_cert.certificate_arn)
-            api_domain = ApiCustomDomain(s.domains.api_hostname, api_cert.certificate_arn)
+            if s.domains.api_domain_omitted_because is None:
+                api_domain = ApiCustomDomain(s.domains.api_hostname, api_cert.certificate_arn)
 
         self.cdn = ImageCdn(self, "ImageCdn", self.bucket, ImageCdnProps(
             name=s.stack_name,
@@ -198,10 +203,11 @@ class ImageServiceStack(TerraformStack):
             custom_domain=api_domain,
         ))
 
-        if zone_id is not None and cdn_domain and api_domain and self.api.domain_name:
+        if zone_id is not None and cdn_domain:
             alias_records(self, "CdnAlias", zone_id=zone_id, name=cdn_domain.hostname,
                           target_name=self.cdn.domain_name,
                           target_zone_id=self.cdn.hosted_zone_id, ipv6=True)
+        if zone_id is not None and api_domain and self.api.domain_name:
             target = self.api.domain_name.domain_name_configuration
             alias_records(self, "ApiAlias", zone_id=zone_id, name=api_domain.hostname,
                           target_name=target.target_domain_name,
@@ -220,8 +226,9 @@ class ImageServiceStack(TerraformStack):
             "UserPoolId": self.auth.user_pool_id,
             "UserPoolClientId": self.auth.audience[0],
         }
-        if cdn_domain and api_domain:
+        if cdn_domain:
             outputs["CdnCustomDomain"] = cdn_domain.hostname
+        if api_domain:
             outputs["ApiCustomDomain"] = api_domain.hostname
         for name, value in outputs.items():
             TerraformOutput(self, name, value=value)

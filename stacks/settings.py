@@ -54,6 +54,9 @@ class BucketSettings:
     # Emulator only (see `_on_emulator`): the same rules as the deprecated inline
     # `lifecycle_rule` blocks of aws_s3_bucket instead of aws_s3_bucket_lifecycle_configuration.
     inline_lifecycle_rules: bool = False
+    # Emulator only: why the bucket policy leaves out the statement that denies requests not
+    # made over TLS (None: the statement is there, and the organisation policy requires it).
+    insecure_transport_allowed_because: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -99,10 +102,27 @@ class DomainSettings:
     create_hosted_zone: bool = False
     api_hostname: str = ""
     cdn_hostname: str = ""
+    # Emulator only: why the API's custom domain (domain name, API mapping, alias record) is
+    # left out while the certificates, the CDN's alias and its records are applied.
+    api_domain_omitted_because: Optional[str] = None
 
 
 # The AWS config profile through which the emulator stages' providers reach the emulator.
 EMULATOR_PROFILE = "image-service-emulator"
+# The emulator's credentials and account: moto accepts any key pair and answers as this account.
+EMULATOR_ACCESS_KEY = "testing"
+EMULATOR_SECRET_KEY = "testing"
+EMULATOR_ACCOUNT_ID = "123456789012"
+
+# What the local emulator (moto 5.2) cannot do like AWS, with the reasons (measured facts:
+# ../shared/EMULATOR.md). `_on_emulator` applies them; validation refuses them on real stages.
+EMULATOR_BUCKET_POLICY_GAP = (
+    "moto checks a bucket policy on every object request without the request's context, so a "
+    "statement denying requests not made over TLS denies every upload and download; the "
+    "emulator listens on 127.0.0.1 only")
+EMULATOR_API_DOMAIN_GAP = (
+    "moto never reports an API Gateway custom domain name as AVAILABLE (it returns no "
+    "DomainNameStatus), so the AWS provider's wait for it fails")
 
 
 @dataclass(frozen=True)
@@ -322,7 +342,12 @@ def validate_stage(s: StageSettings) -> StageSettings:
                  "the lifecycle rules would use aws_s3_bucket's deprecated inline block"),
                 ("cdn.enabled", c.enabled, True, "the CDN would serve no images"),
                 ("cdn.retain_on_delete", c.retain_on_delete, False,
-                 "a destroyed stack would leave its distribution behind in the account")):
+                 "a destroyed stack would leave its distribution behind in the account"),
+                ("bucket.insecure_transport_allowed_because",
+                 b.insecure_transport_allowed_because, None,
+                 "the bucket would accept requests not made over TLS"),
+                ("domains.api_domain_omitted_because", s.domains.api_domain_omitted_because,
+                 None, "the API would have no custom domain")):
             if value != default:
                 _fail(st, setting,
                       f"{value!r} is a shortcut for the local emulator only; on AWS {on_aws}",
@@ -334,9 +359,15 @@ def validate_stage(s: StageSettings) -> StageSettings:
                   f"'{s.emulator.endpoint}' is not a loopback URL; the local target must never "
                   "send traffic anywhere else",
                   f"use http://127.0.0.1:<port> (or unset {LOCAL_ENDPOINT_ENV})")
-        if d.enabled:
-            _fail(st, "domains.enabled", "the emulator cannot issue ACM certificates",
-                  "set domains.enabled=False for an emulator stage")
+        if d.enabled and not d.create_hosted_zone:
+            _fail(st, "domains.create_hosted_zone",
+                  "the emulator starts empty, so it has no hosted zone to look up",
+                  "set domains.create_hosted_zone=True for an emulator stage")
+        if d.enabled and d.api_domain_omitted_because is None:
+            _fail(st, "domains.api_domain_omitted_because",
+                  "the emulator cannot apply an API custom domain: " + EMULATOR_API_DOMAIN_GAP,
+                  "set domains.api_domain_omitted_because (see _on_emulator), or "
+                  "domains.enabled=False")
         if c.origin_access == "OAI" or c.cache_policy == "custom":
             _fail(st, "cdn.origin_access/cdn.cache_policy",
                   "the emulator has no API for origin access identities or cache policies",
@@ -390,34 +421,46 @@ def _on_emulator(base: StageSettings, stage: str, *, skip_provider_waits: bool) 
       disabled there is nothing to disable, and retained on delete Terraform only forgets it: 0 s.
       moto serves no content from a distribution, so a disabled one loses nothing here, and the
       emulator keeps everything in memory, so a forgotten one is gone with it.
+    - Route53: every zone and record change waits for INSYNC, 10-30 s each, one wait per
+      dependency level (zone, validation records, alias records), though moto is in sync at
+      once. The fast stage leaves custom domains out.
     Measured (bench/results.md): apply of image-service-local 60.5 s -> 6.4 s with the inline
     rules, destroy 50.4 s -> 5.9 s with the disabled, retained distribution.
     The faithful twin (skip_provider_waits=False) keeps `base`'s shapes, so the deployment tests
-    still apply the lifecycle configuration resource and an enabled distribution.
+    still apply the lifecycle configuration resource, an enabled distribution and the custom
+    domains (certificates issued at once: ops/local_aws.py starts moto with
+    MOTO_ACM_VALIDATION_WAIT=0).
     """
-    bucket = replace(base.bucket, name=f"images-lego-moc-{stage}")
+    bucket = replace(base.bucket, name=f"images-lego-moc-{stage}",
+                     insecure_transport_allowed_because=EMULATOR_BUCKET_POLICY_GAP)
+    # The emulator starts empty, so the stack creates the zone the real stages look up.
+    domains = replace(base.domains, create_hosted_zone=True,
+                      api_domain_omitted_because=EMULATOR_API_DOMAIN_GAP)
+    # moto 5.2 reads back a distribution unlike AWS: it returns an empty forwarded_values block
+    # although a cache policy is set, drops the origin's origin_access_control_id, reports
+    # ssl_support_method "sni-only" for the default certificate, and adds
+    # cloudfront_default_certificate=true to a viewer certificate that names an ACM certificate.
+    # None can be fixed in configuration AWS accepts.
+    drift = ("origin", "default_cache_behavior[0].forwarded_values",
+             "viewer_certificate[0].ssl_support_method")
     # moto has no CloudFront cache-policy or OAI API: OAC + AWS's managed CachingOptimized.
     cdn = replace(base.cdn, origin_access="OAC", cache_policy="managed-caching-optimized",
-                  wait_for_deployment=False,
-                  # moto 5.2 reads back a distribution unlike AWS: it returns an empty
-                  # forwarded_values block although a cache policy is set, drops the origin's
-                  # origin_access_control_id and reports ssl_support_method "sni-only" for the
-                  # default certificate. None can be fixed in configuration AWS accepts.
-                  ignore_drift_in=("origin", "default_cache_behavior[0].forwarded_values",
-                                   "viewer_certificate[0].ssl_support_method"))
+                  wait_for_deployment=False)
     if skip_provider_waits:
         bucket = replace(bucket, inline_lifecycle_rules=True)
         cdn = replace(cdn, enabled=False, retain_on_delete=True)
+        domains = replace(domains, enabled=False)
+    if domains.enabled:
+        drift += ("viewer_certificate[0].cloudfront_default_certificate",)
     return replace(
         base,
         stage=stage,
         state=LOCAL_STATE,
         table=replace(base.table, name=f"ImageMetadata-{stage}"),
         bucket=bucket,
-        cdn=cdn,
+        cdn=replace(cdn, ignore_drift_in=drift),
         auth=replace(base.auth, user_pool_name=f"image-service-{stage}"),
-        # moto cannot issue ACM certificates, so no custom domains.
-        domains=replace(base.domains, enabled=False),
+        domains=domains,
         emulator=EmulatorSettings(
             endpoint=os.environ.get(LOCAL_ENDPOINT_ENV) or DEFAULT_LOCAL_ENDPOINT),
     )

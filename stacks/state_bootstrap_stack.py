@@ -20,7 +20,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from constructs_lib.bucket_security import BucketSecurity
 from constructs_lib.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from stacks.image_service_stack import aws_provider
-from stacks.settings import EmulatorSettings, StateBackendSettings
+from stacks.settings import EMULATOR_BUCKET_POLICY_GAP, EmulatorSettings, StateBackendSettings
 
 
 class StateBootstrapStack(TerraformStack):
@@ -44,12 +44,11 @@ class StateBootstrapStack(TerraformStack):
         S3BucketVersioningA(
             self, "Versioning", bucket=bucket.id,
             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"))
-        # moto ignores policy conditions, so on the emulator the deny-non-TLS statement would
-        # also refuse Terraform's own (plain HTTP, local-only) state reads and writes.
+        # On the emulator the deny-non-TLS statement would refuse Terraform's own state reads
+        # and writes (EMULATOR_BUCKET_POLICY_GAP).
         BucketSecurity(self, bucket, deny_insecure_transport=emulator is None)
         Aspects.of(self).add(OrganisationPolicy(PolicyProps(
             protected_data=protect,
-            waivers={BUCKET_DENY_INSECURE_TRANSPORT: "moto ignores policy conditions; the "
-                     "emulator's state bucket is reachable from 127.0.0.1 only"}
+            waivers={BUCKET_DENY_INSECURE_TRANSPORT: EMULATOR_BUCKET_POLICY_GAP}
             if emulator else {})))
         TerraformOutput(self, "StateBucketName", value=bucket.bucket)

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import boto3
-
 from ops import local_aws
 from ops.plan_guard import STATEFUL_TYPES
 from ops.toolchain import project_env
@@ -31,10 +29,12 @@ class Deployment:
 
     @classmethod
     def at(cls, endpoint: str, outdir: Path, stages: tuple[str, ...]) -> "Deployment":
+        # The emulator's credentials, but not AWS_ENDPOINT_URL: Terraform must reach the
+        # emulator through the stack's own configuration (test_local_deploy tests that).
+        credentials = {k: v for k, v in local_aws.client_env(endpoint).items()
+                       if k != "AWS_ENDPOINT_URL"}
         return cls(endpoint, project_env({
-            LOCAL_ENDPOINT_ENV: endpoint, STAGES_ENV: ",".join(stages),
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1"}), outdir)
+            LOCAL_ENDPOINT_ENV: endpoint, STAGES_ENV: ",".join(stages), **credentials}), outdir)
 
     def stack_dir(self, stack: str) -> Path:
         return self.outdir / "stacks" / stack
@@ -46,8 +46,7 @@ class Deployment:
                       for name in config["resource"].get(tf_type, {}))
 
     def client(self, service: str):
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return local_aws.client(service, self.endpoint)
 
 
 def prepare(run_dir: Path, outdir: Path, stages: tuple[str, ...],

@@ -1,8 +1,10 @@
 """The faithful emulator stage: image-service-local-production applied with production's exact
-resource shapes, including the two the fast `local` stage swaps out to skip the AWS provider's
+resource shapes, including those the fast `local` stage leaves out to skip the AWS provider's
 fixed waits (stacks/settings.py, _on_emulator): the bucket's lifecycle rules as an
-aws_s3_bucket_lifecycle_configuration resource (~55 s of read-back polling on create) and an
-enabled distribution that a destroy would disable and delete. Re-planned empty.
+aws_s3_bucket_lifecycle_configuration resource (~55 s of read-back polling on create), an
+enabled distribution that a destroy would disable and delete, and the custom-domain path (hosted
+zone, DNS-validated certificates, the distribution's alias and its A/AAAA records; only the API's
+custom domain is left out, which moto cannot apply). Re-planned empty.
 
 The apply runs in the background from the start of the session (tests/deploy/faithful.py), so
 its ~55 s of waiting costs no pytest worker; this module, scheduled last, inspects the result.
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from ops.toolchain import terraform
+from stacks.settings import EMULATOR_API_DOMAIN_GAP, stage_settings
 from tests.deploy import faithful
 from tests.deploy.deployment import Deployment
 
@@ -76,3 +79,78 @@ def test_a_re_plan_finds_nothing_to_change(stack_dir, emulator_env, outputs):
     proc = terraform(stack_dir, "plan", "-detailed-exitcode", "-input=false", "-no-color",
                      env=emulator_env, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ---- the custom-domain path (story acceptance criterion 4) -----------------------------------
+@pytest.fixture(scope="module")
+def certificates(aws) -> dict[str, dict]:
+    """The stack's ACM certificates by domain name (the emulator holds no others)."""
+    acm = aws("acm")
+    return {c["DomainName"]: c for c in (
+        acm.describe_certificate(CertificateArn=s["CertificateArn"])["Certificate"]
+        for s in acm.list_certificates()["CertificateSummaryList"])}
+
+
+@pytest.fixture(scope="module")
+def zone_records(aws, outputs) -> dict[tuple[str, str], dict]:
+    """The hosted zone's records by (name without the final dot, type)."""
+    r53 = aws("route53")
+    [zone] = [z for z in r53.list_hosted_zones()["HostedZones"] if z["Name"] == "lego-api.com."]
+    records = r53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+    return {(r["Name"].rstrip("."), r["Type"]): r for r in records}
+
+
+def test_the_cdn_and_api_certificates_are_issued_for_their_hostnames(certificates, outputs):
+    production = stage_settings("production").domains
+    assert outputs["CdnCustomDomain"] == production.cdn_hostname == "cdn.images.lego-api.com"
+    assert sorted(certificates) == sorted([production.cdn_hostname, production.api_hostname])
+    for hostname, certificate in certificates.items():
+        assert certificate["Status"] == "ISSUED"
+        assert certificate["Type"] == "AMAZON_ISSUED"
+        assert certificate["SubjectAlternativeNames"] == [hostname]
+        [validation] = certificate["DomainValidationOptions"]
+        assert validation["ValidationMethod"] == "DNS"
+        assert validation["ValidationStatus"] == "SUCCESS"
+    # CloudFront only takes certificates from us-east-1 (the aliased provider).
+    assert certificates[production.cdn_hostname]["CertificateArn"].startswith(
+        "arn:aws:acm:us-east-1:")
+
+
+def test_the_zone_holds_each_certificates_validation_record(certificates, zone_records):
+    for certificate in certificates.values():
+        record = certificate["DomainValidationOptions"][0]["ResourceRecord"]
+        assert record["Type"] == "CNAME"
+        stored = zone_records[(record["Name"].rstrip("."), "CNAME")]
+        assert stored["ResourceRecords"] == [{"Value": record["Value"]}]
+
+
+def test_the_distribution_answers_to_its_alias_with_the_issued_certificate(
+        aws, outputs, certificates):
+    hostname = outputs["CdnCustomDomain"]
+    config = aws("cloudfront").get_distribution_config(
+        Id=outputs["CloudFrontDistributionId"])["DistributionConfig"]
+    assert config["Aliases"] == {"Quantity": 1, "Items": [hostname]}
+    viewer = config["ViewerCertificate"]
+    assert viewer["ACMCertificateArn"] == certificates[hostname]["CertificateArn"]
+    assert viewer["SSLSupportMethod"] == "sni-only"
+    assert viewer["MinimumProtocolVersion"] == "TLSv1.2_2021"
+
+
+def test_the_zone_aliases_the_cdn_hostname_to_the_distribution(zone_records, outputs):
+    for record_type in ("A", "AAAA"):
+        alias = zone_records[(outputs["CdnCustomDomain"], record_type)]["AliasTarget"]
+        assert alias == {"HostedZoneId": "Z2FDTNDATAQYW2",  # CloudFront's alias zone
+                         "DNSName": outputs["CloudFrontDomain"],
+                         "EvaluateTargetHealth": False}
+
+
+def test_only_the_api_custom_domain_is_left_out_and_says_why(aws, outputs, stack_dir):
+    settings = stage_settings("local-production").domains
+    assert settings.enabled and settings.api_domain_omitted_because == EMULATOR_API_DOMAIN_GAP
+    assert "ApiCustomDomain" not in outputs
+    assert aws("apigatewayv2").get_domain_names()["Items"] == []
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())["resource"]
+    assert "aws_apigatewayv2_domain_name" not in config
+    assert "aws_apigatewayv2_api_mapping" not in config
+    # Production itself has all three.
+    assert stage_settings("production").domains.api_domain_omitted_because is None

@@ -9,7 +9,7 @@ import pytest
 
 from ops.toolchain import ROOT, project_env
 from stacks.errors import SettingsError
-from stacks.settings import EmulatorSettings, stage_settings, validate_stage
+from stacks.settings import ALL_STAGES, EmulatorSettings, stage_settings, validate_stage
 
 dev = stage_settings("dev")
 
@@ -92,9 +92,21 @@ SETTINGS_CASES = [
                                "domains": replace(dev.domains, enabled=False),
                                "cdn": replace(dev.cdn, cache_policy="managed-caching-optimized")},
      "emulator.endpoint"),
-    ("emulator-with-domains", {"emulator": EmulatorSettings("http://127.0.0.1:5000"),
-                               "cdn": replace(dev.cdn, cache_policy="managed-caching-optimized")},
-     "domains.enabled"),
+    ("emulator-looking-up-a-zone", {
+        "emulator": EmulatorSettings("http://127.0.0.1:5000"),
+        "cdn": replace(dev.cdn, cache_policy="managed-caching-optimized"),
+        "domains": replace(dev.domains, api_domain_omitted_because="moto")},
+     "domains.create_hosted_zone"),
+    ("emulator-with-an-api-domain", {
+        "emulator": EmulatorSettings("http://127.0.0.1:5000"),
+        "cdn": replace(dev.cdn, cache_policy="managed-caching-optimized"),
+        "domains": replace(dev.domains, create_hosted_zone=True)},
+     "domains.api_domain_omitted_because"),
+    ("real-stage-allowing-insecure-transport",
+     _bucket(insecure_transport_allowed_because="faster"),
+     "bucket.insecure_transport_allowed_because"),
+    ("real-stage-without-api-domain", _domains(api_domain_omitted_because="cheaper"),
+     "domains.api_domain_omitted_because"),
 ]
 
 
@@ -110,7 +122,7 @@ def test_bad_setting_names_the_setting_and_the_fix(changes, setting):
 
 
 def test_every_shipped_stage_is_valid():
-    for name in ("dev", "staging", "production", "local"):
+    for name in ALL_STAGES:
         assert validate_stage(stage_settings(name)).stage == name
 
 

@@ -1,10 +1,12 @@
 """The stacks: one per stage, providers, remote state, outputs, and `terraform validate`."""
+import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from ops.toolchain import terraform
+from stacks.settings import EMULATOR_BUCKET_POLICY_GAP, stage_settings
 from tests.conftest import ALL_STACKS
 
 STAGES = ("dev", "staging", "production", "local")
@@ -79,6 +81,64 @@ def test_local_production_carries_productions_data_protection(stage):
     assert twin.resources("aws_s3_bucket_versioning") != {}
     assert twin.json["terraform"]["backend"]["s3"]["key"] == (
         "image-service/local-production/terraform.tfstate")
+
+
+def _bucket_policy_sids(synth) -> list[str]:
+    [document] = synth.data("aws_iam_policy_document").values()
+    return sorted(statement["sid"] for statement in document["statement"])
+
+
+@pytest.mark.parametrize("name", ("dev", "staging", "production"))
+def test_real_stages_refuse_requests_not_made_over_tls(stage, name):
+    assert _bucket_policy_sids(stage(name)) == ["AllowCloudFrontRead", "DenyInsecureTransport"]
+    assert stage_settings(name).bucket.insecure_transport_allowed_because is None
+
+
+@pytest.mark.parametrize("name", ("local", "local-production"))
+def test_emulator_stages_leave_out_only_the_tls_deny_and_record_why(stage, synth_dir, name):
+    # moto would apply the deny to every object request (EMULATOR_BUCKET_POLICY_GAP).
+    assert _bucket_policy_sids(stage(name)) == ["AllowCloudFrontRead"]
+    assert stage_settings(name).bucket.insecure_transport_allowed_because == (
+        EMULATOR_BUCKET_POLICY_GAP)
+    annotations = json.loads((synth_dir / "manifest.json").read_text())["stacks"][
+        f"image-service-{name}"]["annotations"]
+    assert [(a["level"], a["message"]) for a in annotations] == [(
+        "@cdktf/info", "policy bucket-deny-insecure-transport waived for this stack: "
+        + EMULATOR_BUCKET_POLICY_GAP)]
+
+
+def test_local_production_has_the_custom_domain_path_except_the_api_domain(stage):
+    twin, production = stage("local-production"), stage("production")
+    # The emulator starts empty: the stack creates the zone production looks up.
+    assert twin.one("aws_route53_zone")["name"] == "lego-api.com"
+    assert twin.data("aws_route53_zone") == {} and production.resources("aws_route53_zone") == {}
+    assert sorted(c["domain_name"] for c in twin.resources("aws_acm_certificate").values()) == [
+        "cdn.images.lego-api.com", "images.lego-api.com"]
+    assert len(twin.resources("aws_acm_certificate_validation")) == 2
+    distribution = twin.one("aws_cloudfront_distribution")
+    assert distribution["aliases"] == ["cdn.images.lego-api.com"]
+    assert distribution["viewer_certificate"] == production.one("aws_cloudfront_distribution")[
+        "viewer_certificate"]
+    # moto adds cloudfront_default_certificate=true to an ACM viewer certificate.
+    assert "viewer_certificate[0].cloudfront_default_certificate" in distribution["lifecycle"][
+        "ignore_changes"]
+    aliases = {name: r["type"] for name, r in twin.resources("aws_route53_record").items()
+               if "alias" in r}
+    assert aliases == {"CdnAliasA": "A", "CdnAliasAAAA": "AAAA"}
+    # What moto cannot apply, and only that, is left out (EMULATOR_API_DOMAIN_GAP).
+    for tf_type in ("aws_apigatewayv2_domain_name", "aws_apigatewayv2_api_mapping"):
+        assert twin.resources(tf_type) == {} and len(production.resources(tf_type)) == 1
+    assert "ApiCustomDomain" not in twin.json["output"]
+    assert twin.json["output"]["CdnCustomDomain"]["value"] == "cdn.images.lego-api.com"
+
+
+def test_the_fast_local_stage_leaves_the_custom_domains_out(stage):
+    # Every Route53 change waits 10-30 s for INSYNC in the provider (stacks/settings.py).
+    local = stage("local")
+    for tf_type in ("aws_route53_zone", "aws_route53_record", "aws_acm_certificate"):
+        assert local.resources(tf_type) == {}
+    assert local.one("aws_cloudfront_distribution")["viewer_certificate"] == {
+        "cloudfront_default_certificate": True}
 
 
 @pytest.mark.parametrize("name", STAGES)
