@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 PY := .venv/bin/python
 PIPENV_VERSION := 2026.10.3
 
-.PHONY: deps up down test test-fast synth checkov bench clean
+.PHONY: deps up down smoke test test-fast synth checkov bench clean
 
 deps: .venv/.synced node_modules/.installed
 
@@ -26,6 +26,10 @@ up: deps
 
 down:
 	@$(PY) -m ops.local_aws down
+
+# What the next epics' handlers will do, against the stack `make up` deployed (ops/smoke.py).
+smoke: deps
+	@$(PY) -m ops.smoke
 
 synth: deps
 	bin/cdktf synth

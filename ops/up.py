@@ -163,7 +163,14 @@ def main() -> int:
     print(f"\n{STACK} outputs:")
     for name, out in sorted(outputs.items()):
         print(f"  {name:26} {out['value']}")
+    client_env = local_aws.write_client_env(emulator)
+    exports = " ".join(f"{k}={v}" for k, v in local_aws.client_env(emulator.endpoint).items())
     print(f"""
+Use it:         export {exports}
+                (or `source {client_env.relative_to(ROOT)}`), then the aws CLI or any AWS SDK,
+                e.g. aws s3 ls s3://{outputs['BucketName']['value']}
+                ApiEndpoint and CloudFrontDomain are names only: the emulator serves neither.
+Smoke test:     make smoke   (upload, metadata queries, sign-in, TTL: ops/smoke.py)
 Inspect state:  cd cdktf.out/stacks/{STACK} && TF_CLI_CONFIG_FILE=$PWD/../../../terraform/cli.tfrc terraform state list
 Re-plan:        bin/cdktf diff {STACK}
 Stop:           make down   (the emulator keeps everything in memory: stopping it forgets the deploy)""")

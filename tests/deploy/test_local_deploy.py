@@ -1,6 +1,7 @@
-"""image-service-local applied for real to the emulator, inspected, re-planned through the cdktf
-CLI, locked, guarded, and destroyed through the project's cdktf wrapper. (Object round trip,
-drift repair and a bare re-plan run on the production-like stack: test_protected_deploy.py.)
+"""image-service-local applied for real to the emulator, inspected, used as the next epics'
+handlers will use it (uploads, metadata queries, sign-in: `make smoke`), re-planned through the
+cdktf CLI, locked, guarded, and destroyed through the project's cdktf wrapper. (Drift repair and
+a bare re-plan run on the production-like stack: test_protected_deploy.py.)
 
 Tests run in file order; the last one destroys the stack.
 """
@@ -9,16 +10,19 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
+from ops import smoke
 from ops.plan_guard import EXIT_REFUSED, find_data_loss, guarded_apply, plan_json
 from ops.toolchain import CDKTF_BIN, ROOT, terraform
 
 pytestmark = pytest.mark.emulator
 STACK = "image-service-local"
+PNG = smoke.tiny_png()
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +155,63 @@ def test_an_item_round_trips_through_the_user_index(outputs, aws):
                         KeyConditionExpression="GSI1PK = :u",
                         ExpressionAttributeValues={":u": {"S": "USER#u1"}})
     assert [i["PK"]["S"] for i in by_user["Items"]] == ["IMAGE#1"]
+
+
+def test_an_image_round_trips_through_put_object_and_get_object(outputs, aws):
+    s3, bucket = aws("s3"), outputs["BucketName"]
+    s3.put_object(Bucket=bucket, Key="images/7.png", Body=PNG, ContentType="image/png")
+    stored = s3.get_object(Bucket=bucket, Key="images/7.png")
+    assert (stored["Body"].read(), stored["ContentType"]) == (PNG, "image/png")
+    assert stored["ServerSideEncryption"] == "AES256"
+    s3.delete_object(Bucket=bucket, Key="images/7.png")
+
+
+def test_make_smoke_uploads_queries_signs_in_and_cleans_up(deployment, outputs, aws):
+    proc = subprocess.run([sys.executable, "-m", "ops.smoke", "--endpoint", deployment.endpoint,
+                           "--outdir", str(deployment.outdir)],
+                          cwd=ROOT, env=deployment.env, text=True, capture_output=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split()[:2] for line in lines[1:-1]] == [
+        ["upload", "ok"], ["metadata", "ok"], ["sign-in", "ok"], ["ttl", "ok"],
+        ["cleanup", "ok"]]
+    assert lines[-1] == "smoke: every step passed"
+    # Nothing of the run is left beside the developer's data.
+    assert aws("s3").list_objects_v2(Bucket=outputs["BucketName"], Prefix="smoke/")[
+        "KeyCount"] == 0
+    items = aws("dynamodb").scan(TableName=outputs["TableName"])["Items"]
+    assert not [i for i in items if i["PK"]["S"].startswith("IMAGE#smoke-")]
+    assert aws("cognito-idp").list_users(UserPoolId=outputs["UserPoolId"])["Users"] == []
+
+
+def test_smoke_names_the_failing_step_with_the_real_stages_policy(deployment, outputs, aws,
+                                                                  capsys):
+    # The real stages' deny-non-TLS statement, as moto evaluates it: every upload is refused.
+    s3, bucket = aws("s3"), outputs["BucketName"]
+    shipped = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    policy = json.loads(shipped)
+    policy["Statement"].append({
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    try:
+        code = smoke.main(["--endpoint", deployment.endpoint, "--outdir",
+                           str(deployment.outdir)])
+    finally:
+        s3.put_bucket_policy(Bucket=bucket, Policy=shipped)
+    out, err = capsys.readouterr()
+    assert code == smoke.EXIT_FAILED
+    assert "upload    FAILED  S3 refused the presigned PUT" in out and "HTTP 403" in out
+    assert "metadata" not in out
+    assert err.strip().startswith("smoke: step 'upload' failed:") and "Traceback" not in err
+
+
+def test_smoke_without_a_deployed_stack_says_to_run_make_up(deployment, tmp_path, capsys):
+    code = smoke.main(["--endpoint", deployment.endpoint, "--outdir", str(tmp_path)])
+    assert code == smoke.EXIT_NOTHING_TO_TEST
+    err = capsys.readouterr().err
+    assert "has not been deployed" in err and "Fix: run `make up`" in err
 
 
 def test_cdktf_diff_through_the_real_cli_reports_no_changes(stack_dir, emulator_env, outputs,
