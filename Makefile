@@ -53,5 +53,7 @@ checkov: deps .venv-checkov/.installed
 bench: deps
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+# The emulator is stopped first: its record lives in .run.
 clean:
+	@if [ -x $(PY) ]; then $(PY) -m ops.local_aws down; fi
 	rm -rf cdktf.out .run .venv-checkov

@@ -4,21 +4,42 @@ Adds what the bare CLI needs here: the project's Terraform CLI config (offline p
 mirror), `--skip-provider-lock` on diff/deploy/destroy (the CLI's `terraform providers lock`
 ignores the mirror and fails offline), the local emulator's endpoint for the local stack, and
 the plan guard before every deploy and destroy: `--allow-data-loss ADDRESS` is passed to the
-guard only.
+guard only. It synthesizes itself (`python main.py`, so a bad setting exits 2 as everywhere),
+holds each named stack's run lock, re-initialises an emulator stack whose endpoint changed, and
+passes Ctrl-C on to the CLI and Terraform and waits for them.
+
+Exit codes: the CLI's own; 2 a setting or the toolchain is wrong (or the emulator a local stack
+needs is not running); 3 the plan guard refused; 4 another command holds the stack or its state
+lock; 130 interrupted.
 """
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-
+from contextlib import ExitStack
 from pathlib import Path
 
 from ops import local_aws
 from ops.plan_guard import EXIT_REFUSED, guard, refusal
-from ops.toolchain import CDKTF_BIN, ROOT, check_toolchain, project_env, synthesize
+from ops.toolchain import (
+    CDKTF_BIN,
+    EXIT_INTERRUPTED,
+    ROOT,
+    Child,
+    Interrupted,
+    check_toolchain,
+    graceful_interrupts,
+    project_env,
+    synthesize,
+)
+from ops.workdir import EXIT_BUSY, Busy, StateLocked, ensure_initialised, run_lock
 from stacks.errors import SettingsError, ToolchainError
-from stacks.settings import LOCAL_ENDPOINT_ENV
+from stacks.settings import (
+    EMULATOR_STAGES,
+    LOCAL_ENDPOINT_ENV,
+    emulator_stage_settings,
+    selected_stages,
+)
 
 SKIP_LOCK_COMMANDS = {"diff", "deploy", "destroy", "apply", "plan"}
 GUARDED_COMMANDS = {"deploy", "destroy"}
@@ -58,38 +79,75 @@ def output_dir(args: list[str]) -> Path:
     return ROOT / "cdktf.out"
 
 
+EMULATOR_STACKS = {f"image-service-{stage}" for stage in EMULATOR_STAGES}
+
+
+def check_environment() -> None:
+    """The stage selection and the emulator endpoint from the environment, refused the same way
+    as by `python main.py` and `make up` (SettingsError, exit 2) before the CLI starts."""
+    selected_stages()
+    endpoint = os.environ.get(LOCAL_ENDPOINT_ENV, "").strip()
+    if endpoint:
+        emulator_stage_settings("local", endpoint=endpoint)
+
+
 def run(argv: list[str]) -> int:
     args, allowed = split_args(argv)
     if not args:
         print(__doc__)
         return 2
+    check_environment()
     check_toolchain(need_cdktf=True)
     env = cdktf_env()
     command = args[0]
     stacks = [a for prev, a in zip(args, args[1:])
               if not a.startswith("-") and prev not in OPTIONS_WITH_VALUE]
+    outdir = output_dir(args)
+    if command == "synth":
+        return synthesize(outdir, env)
     if command in SKIP_LOCK_COMMANDS and "--skip-provider-lock" not in args:
         args.append("--skip-provider-lock")
-    if command in GUARDED_COMMANDS:
-        outdir = output_dir(args)
-        if "--skip-synth" not in args:
-            code = synthesize(outdir, env)
-            if code != 0:
-                return code
+    on_emulator = [stack for stack in stacks if stack in EMULATOR_STACKS]
+    if on_emulator and LOCAL_ENDPOINT_ENV not in env:
+        raise ToolchainError(
+            f"{' and '.join(on_emulator)} {'live' if len(on_emulator) > 1 else 'lives'} in the "
+            "local AWS emulator, which is not running. "
+            "Fix: run `make up` first (it starts the emulator and deploys image-service-local).")
+    if command in SKIP_LOCK_COMMANDS and "--skip-synth" not in args:
+        code = synthesize(outdir, env)
+        if code != 0:
+            return code
+        args.append("--skip-synth")
+    with ExitStack() as held:
         for stack in stacks:
-            losses = guard(stack, allowed, env=env, outdir=outdir,
-                           destroy=command == "destroy")
-            if losses:
-                print(refusal(stack, losses), file=sys.stderr)
-                return EXIT_REFUSED
-        if "--skip-synth" not in args:
-            args.append("--skip-synth")
-    return subprocess.run([str(CDKTF_BIN), *args], cwd=ROOT, env=env).returncode
+            stack_dir = outdir / "stacks" / stack
+            held.enter_context(run_lock(stack_dir, f"bin/cdktf {command} {stack}"))
+            if stack in EMULATOR_STACKS and (stack_dir / "cdk.tf.json").is_file():
+                # A new emulator port changes the backend: init again (-reconfigure).
+                ensure_initialised(stack_dir, env)
+        if command in GUARDED_COMMANDS:
+            for stack in stacks:
+                losses = guard(stack, allowed, env=env, outdir=outdir,
+                               destroy=command == "destroy")
+                if losses:
+                    print(refusal(stack, losses), file=sys.stderr)
+                    return EXIT_REFUSED
+        return Child([str(CDKTF_BIN), *args], what=f"cdktf {command}", cwd=ROOT, env=env,
+                     capture=False).wait().returncode
 
 
 def main() -> int:
     try:
-        return run(sys.argv[1:])
+        with graceful_interrupts():
+            return run(sys.argv[1:])
+    except Interrupted as exc:
+        print(f"\ninterrupted: bin/cdktf stopped during {exc}; Terraform was given the interrupt "
+              "and waited for (it saves its state and releases its lock). Run the command again "
+              "to continue.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (Busy, StateLocked) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except (SettingsError, ToolchainError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

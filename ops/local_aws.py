@@ -3,7 +3,10 @@
     python -m ops.local_aws up|down|status [--run-dir DIR]
 
 `up` is idempotent: a running emulator recorded in the run directory is reused; a stale record
-(process gone or not answering) is replaced. The record is <run-dir>/{pid,port,endpoint,log}.
+(process gone or not answering) is replaced. The record is <run-dir>/{pid,port,endpoint,log},
+each file written atomically. The emulator process also carries its run directory in its
+environment (RUN_DIR_MARKER), so an emulator whose record was damaged or deleted is still found
+(Linux /proc): `status` and `up` adopt it, `down` stops it; it is never orphaned.
 """
 from __future__ import annotations
 
@@ -33,6 +36,12 @@ PREFERRED_PORT = int(DEFAULT_LOCAL_ENDPOINT.rsplit(":", 1)[1])
 # moto's own settings for the server: ACM issues a requested certificate at once (default: after
 # 60 s), so DNS-validated certificates apply as on AWS without the wait.
 MOTO_ENV = {"MOTO_ACM_VALIDATION_WAIT": "0"}
+# In the emulator's environment: the run directory whose emulator it is.
+RUN_DIR_MARKER = "IMAGE_SERVICE_EMULATOR_RUN_DIR"
+
+
+class EmulatorError(Exception):
+    """The emulator could not be started; the message names the problem and the fix."""
 
 
 @dataclass(frozen=True)
@@ -111,21 +120,65 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _write(path: Path, text: str) -> None:
+    """Write a record file atomically (a reader sees the old or the new text, never half)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _record(run_dir: Path, emulator: Emulator) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write(run_dir / "port", str(emulator.port))
+    _write(run_dir / "endpoint", emulator.endpoint)
+    _write(run_dir / "pid", str(emulator.pid))  # last: the record is complete once it exists
+
+
+def _is_moto(pid: int) -> bool:
+    try:
+        return b"moto_server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc (not Linux): trust the record
+
+
+def find_unrecorded(run_dir: Path) -> list[Emulator]:
+    """Emulators started for run_dir that are still running, found by RUN_DIR_MARKER in their
+    environment (Linux /proc; empty elsewhere)."""
+    marker = f"{RUN_DIR_MARKER}={run_dir.resolve()}".encode()
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+            port = int(args[args.index(b"-p") + 1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if _alive(int(entry.name)):
+            found.append(Emulator(int(entry.name), port))
+    return found
+
+
 def status(run_dir: Path = DEFAULT_RUN_DIR) -> Emulator | None:
-    """The recorded emulator if it is alive and answering, else None."""
+    """The run directory's emulator if it is alive and answering, else None. A damaged or
+    missing record of a running emulator is rewritten."""
     try:
         pid = int((run_dir / "pid").read_text())
         port = int((run_dir / "port").read_text())
     except (OSError, ValueError):
-        return None
-    if _alive(pid) and _answers(port):
+        pid = port = 0
+    if pid > 0 and 0 < port < 65536 and _alive(pid) and _is_moto(pid) and _answers(port):
         return Emulator(pid, port)
+    for emulator in find_unrecorded(run_dir):
+        if _answers(emulator.port):
+            _record(run_dir, emulator)
+            return emulator
     return None
 
 
-def choose_port() -> int:
+def choose_port(preferred: int = PREFERRED_PORT) -> int:
     """The port a new emulator would use: the preferred one if free, else any free one."""
-    return PREFERRED_PORT if _port_free(PREFERRED_PORT) else free_port()
+    return preferred if _port_free(preferred) else free_port()
 
 
 def up(run_dir: Path = DEFAULT_RUN_DIR, port: int | None = None,
@@ -133,32 +186,37 @@ def up(run_dir: Path = DEFAULT_RUN_DIR, port: int | None = None,
     running = status(run_dir)
     if running:
         return running
+    for stuck in find_unrecorded(run_dir):  # alive but not answering: replaced
+        _stop(stuck.pid)
     _clear(run_dir)  # stale record, if any
     run_dir.mkdir(parents=True, exist_ok=True)
     if port is None:
         port = choose_port()
     moto = Path(sys.executable).with_name("moto_server")
+    if not moto.exists():
+        raise EmulatorError(f"the emulator program {moto} is missing. Fix: run `make deps` "
+                            "(moto is a dev dependency in the Pipfile).")
     log = open(run_dir / "log", "ab")
     proc = subprocess.Popen(
         [str(moto), "-H", HOST, "-p", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        cwd=ROOT, env=dict(os.environ, **MOTO_ENV), start_new_session=True)
-    (run_dir / "pid").write_text(str(proc.pid))
-    (run_dir / "port").write_text(str(port))
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
+        env=dict(os.environ, **MOTO_ENV, **{RUN_DIR_MARKER: str(run_dir.resolve())}),
+        start_new_session=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            _clear(run_dir)
-            raise RuntimeError(f"moto_server exited with {proc.returncode}; see {run_dir}/log")
+            raise EmulatorError(
+                f"the local AWS emulator (moto_server on {HOST}:{port}) exited at once with "
+                f"code {proc.returncode}. Fix: read {run_dir / 'log'}; if the port is taken, "
+                "free it or run again (a free port is chosen when 5050 is taken).")
         if _answers(port):
             emulator = Emulator(proc.pid, port)
-            (run_dir / "endpoint").write_text(emulator.endpoint)
+            _record(run_dir, emulator)
             return emulator
         time.sleep(0.2)
     _stop(proc.pid)
-    _clear(run_dir)
-    raise RuntimeError(f"moto_server did not answer on {HOST}:{port} within {timeout:.0f} s; "
-                       f"see {run_dir}/log")
+    raise EmulatorError(f"the local AWS emulator did not answer on {HOST}:{port} within "
+                        f"{timeout:.0f} s. Fix: read {run_dir / 'log'}, then run again.")
 
 
 def _stop(pid: int, timeout: float = 10.0) -> None:
@@ -187,17 +245,18 @@ def _clear(run_dir: Path) -> None:
 
 
 def down(run_dir: Path = DEFAULT_RUN_DIR) -> bool:
-    """Stop the recorded emulator; True if one was running."""
+    """Stop the run directory's emulator, recorded or not; True if one was running."""
+    pids = {emulator.pid for emulator in find_unrecorded(run_dir)}
     try:
-        pid = int((run_dir / "pid").read_text())
+        recorded = int((run_dir / "pid").read_text())
+        if recorded > 0 and _alive(recorded) and _is_moto(recorded):
+            pids.add(recorded)
     except (OSError, ValueError):
-        _clear(run_dir)
-        return False
-    was_alive = _alive(pid)
-    if was_alive:
+        pass
+    for pid in pids:
         _stop(pid)
     _clear(run_dir)
-    return was_alive
+    return bool(pids)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,7 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR)
     args = parser.parse_args(argv)
     if args.action == "up":
-        emulator = up(args.run_dir)
+        try:
+            emulator = up(args.run_dir)
+        except EmulatorError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         print(f"local AWS emulator: {emulator.endpoint} (pid {emulator.pid}, "
               f"log {args.run_dir / 'log'})")
     elif args.action == "down":

@@ -17,6 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ops.toolchain import ROOT, check_toolchain, project_env, terraform
+from ops.workdir import (
+    EXIT_BUSY,
+    LockInfo,
+    StateLocked,
+    ensure_initialised,
+    force_unlock,
+    is_emulator_stack,
+    lock_holders,
+)
 from stacks.errors import ToolchainError
 
 # Resource types whose deletion loses data that Terraform cannot recreate.
@@ -35,6 +44,8 @@ class DataLoss:
     action: str  # "delete" or "replace"
     # Terraform itself refused to plan it: the resource has lifecycle.prevent_destroy.
     prevent_destroy: bool = False
+    # Replaced because it is tainted: an interrupted or failed apply left it half-created.
+    tainted: bool = False
 
 
 class PreventDestroyRefusal(Exception):
@@ -65,7 +76,8 @@ def find_data_loss(plan: dict) -> list[DataLoss]:
         if kind is None or change.get("mode") == "data" or "delete" not in actions:
             continue
         action = "replace" if "create" in actions else "delete"
-        losses.append(DataLoss(change["address"], kind, action))
+        losses.append(DataLoss(change["address"], kind, action,
+                               tainted=change.get("action_reason") == "replace_because_tainted"))
     return losses
 
 
@@ -74,8 +86,14 @@ def refusal(stack: str, losses: list[DataLoss]) -> str:
              f"{len(losses)} stateful resource(s):"]
     for loss in losses:
         lines.append(f"  - {loss.action} {loss.address} ({loss.kind})"
-                     + (" [lifecycle.prevent_destroy]" if loss.prevent_destroy else ""))
+                     + (" [lifecycle.prevent_destroy]" if loss.prevent_destroy else "")
+                     + (" [tainted]" if loss.tainted else ""))
     lines.append("Nothing was applied.")
+    if any(loss.tainted for loss in losses):
+        lines.append("Resources marked [tainted] were left half-created by an interrupted or "
+                     "failed apply, so Terraform replaces them. Check that they hold no data "
+                     "(or `terraform untaint ADDRESS` in the stack directory if they are "
+                     "complete), then re-run with --allow-data-loss ADDRESS.")
     if any(loss.prevent_destroy for loss in losses):
         lines.append("Resources marked [lifecycle.prevent_destroy] hold production data: "
                      "Terraform itself refuses to destroy them and --allow-data-loss cannot "
@@ -123,11 +141,14 @@ def parse_ui_stream(stdout: str) -> tuple[list[dict], list[dict]]:
             change = message["change"]
             resource = change["resource"]
             address = resource["addr"]
-            changes.append({"address": address, "type": resource["resource_type"],
-                            "mode": "data" if address.startswith("data.")
-                            or ".data." in address else "managed",
-                            "change": {"actions": _UI_ACTIONS.get(change["action"],
-                                                                  [change["action"]])}})
+            entry = {"address": address, "type": resource["resource_type"],
+                     "mode": "data" if address.startswith("data.") or ".data." in address
+                     else "managed",
+                     "change": {"actions": _UI_ACTIONS.get(change["action"],
+                                                           [change["action"]])}}
+            if change.get("reason") == "tainted":
+                entry["action_reason"] = "replace_because_tainted"
+            changes.append(entry)
         elif message.get("type") == "diagnostic" and message.get("@level") == "error":
             errors.append(message.get("diagnostic", {}))
     return changes, errors
@@ -144,23 +165,38 @@ def plan(stack_dir: Path, env: dict[str, str], destroy: bool = False,
     Terraform's JSON UI stream: no second `terraform show -json` run, which would load the
     provider's schema again (~1.5 s)."""
     check_toolchain()
-    if not (stack_dir / ".terraform").is_dir():
-        terraform(stack_dir, "init", "-input=false", "-no-color", env=env)
-    proc = terraform(stack_dir, "plan", "-json", "-input=false", "-lock-timeout=60s",
-                     "-detailed-exitcode", f"-out={PLAN_FILE}",
-                     *(["-destroy"] if destroy else []), env=env, check=False)
-    try:
-        changes, errors = parse_ui_stream(proc.stdout)
-        if proc.returncode not in (0, 2):
+    ensure_initialised(stack_dir, env)
+    for attempt in (1, 2):
+        # A held lock is reported at once, not after a minute of silence (see StateLocked).
+        proc = terraform(stack_dir, "plan", "-json", "-input=false", "-lock-timeout=0s",
+                         "-detailed-exitcode", f"-out={PLAN_FILE}",
+                         *(["-destroy"] if destroy else []), env=env, check=False)
+        try:
+            changes, errors = parse_ui_stream(proc.stdout)
+            if proc.returncode in (0, 2):
+                return Plan(changes, has_changes=proc.returncode == 2)
             text = _diagnostics_text(errors) or proc.stderr.strip() or proc.stdout.strip()[-3000:]
+            lock = LockInfo.parse(text)
+            if lock:
+                holders = lock_holders(stack_dir)
+                # On the emulator the project holds every lock (ops/up.py and bin/cdktf hold the
+                # stack's run lock meanwhile): a lock without a live Terraform process in the
+                # stack's directory was left by an interrupted run and is released.
+                if attempt == 1 and not holders and is_emulator_stack(stack_dir):
+                    force_unlock(stack_dir, lock, env)
+                    print(f"plan guard: released the state lock of {stack_dir.name} left by an "
+                          f"interrupted `terraform {lock.operation}` ({lock.created})",
+                          flush=True)
+                    continue
+                raise StateLocked(stack_dir, lock, holders)
             blocked = prevent_destroy_losses(text)
             if blocked:
                 raise PreventDestroyRefusal(blocked)
             raise ToolchainError(f"terraform plan failed in {stack_dir}:\n{text}")
-        return Plan(changes, has_changes=proc.returncode == 2)
-    finally:
-        if not keep_plan or proc.returncode not in (0, 2):
-            (stack_dir / PLAN_FILE).unlink(missing_ok=True)
+        finally:
+            if not keep_plan or proc.returncode not in (0, 2):
+                (stack_dir / PLAN_FILE).unlink(missing_ok=True)
+    raise AssertionError("unreachable")
 
 
 def plan_json(stack_dir: Path, env: dict[str, str], destroy: bool = False) -> dict:
@@ -168,18 +204,29 @@ def plan_json(stack_dir: Path, env: dict[str, str], destroy: bool = False) -> di
     return plan(stack_dir, env, destroy).as_json()
 
 
-def guarded_apply(stack_dir: Path, allowed: set[str], env: dict[str, str]) -> list[DataLoss]:
+def guarded_apply(stack_dir: Path, allowed: set[str], env: dict[str, str],
+                  recreate_tainted: bool = False) -> list[DataLoss]:
     """Plan, check, and apply exactly the plan that was checked (nothing when the plan is
-    empty); returns refused losses."""
+    empty); returns refused losses. recreate_tainted (the emulator's local loop only): a
+    stateful resource left tainted by an interrupted apply is replaced without being named."""
     try:
         planned = plan(stack_dir, env, keep_plan=True)
         losses = check(planned.as_json(), allowed)
+        if recreate_tainted:
+            for loss in losses:
+                if loss.tainted:
+                    print(f"plan guard: recreating {loss.address} ({loss.kind}): an interrupted "
+                          "apply left it tainted (half-created)", flush=True)
+            losses = [loss for loss in losses if not loss.tainted]
         if not losses:
             if planned.has_changes:
                 # Warnings in one line each: on the fast emulator stage Terraform warns that
                 # the inline lifecycle rules are deprecated, on purpose (stacks/settings.py).
+                # On the emulator an interrupt lets the apply finish (seconds): Terraform
+                # interrupted mid-create loses track of what it was creating.
                 terraform(stack_dir, "apply", "-input=false", "-no-color", "-compact-warnings",
-                          PLAN_FILE, env=env, capture=False)
+                          PLAN_FILE, env=env, capture="tee",
+                          finish_on_interrupt=is_emulator_stack(stack_dir))
             else:
                 print("No changes: the deployment already matches the configuration.",
                       flush=True)
@@ -228,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     except ToolchainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except StateLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     name = args.stack or str(args.plan_json)
     if losses:
         print(refusal(name, losses), file=sys.stderr)

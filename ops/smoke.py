@@ -38,8 +38,8 @@ from typing import Any, Callable
 
 from ops import local_aws
 from ops.toolchain import ROOT, project_env, terraform
-from stacks.errors import ToolchainError
-from stacks.settings import LOCAL_ENDPOINT_ENV, STAGES_ENV, stage_settings
+from stacks.errors import SettingsError, ToolchainError
+from stacks.settings import LOCAL_ENDPOINT_ENV, STAGES_ENV, emulator_stage_settings
 
 STAGE = "local"
 EXIT_FAILED = 1
@@ -231,7 +231,7 @@ STEPS: tuple[tuple[str, Callable[[Smoke], str]], ...] = (
 
 def stack_outputs(outdir: Path, endpoint: str) -> dict[str, str]:
     """The deployed stack's outputs, from its state in the emulator (`terraform output`)."""
-    stack = stage_settings(STAGE).stack_name
+    stack = emulator_stage_settings(STAGE, endpoint=endpoint).stack_name
     stack_dir = outdir / "stacks" / stack
     env = project_env({LOCAL_ENDPOINT_ENV: endpoint, STAGES_ENV: STAGE})
     if not (stack_dir / ".terraform").is_dir():
@@ -257,8 +257,8 @@ def run(endpoint: str, outputs: dict[str, str], region: str,
     from botocore.exceptions import BotoCoreError, ClientError
 
     smoke = Smoke(endpoint, outputs, region)
-    print(f"smoke test of {stage_settings(STAGE).stack_name} at {endpoint} (run {smoke.run_id})",
-          flush=True)
+    stack = emulator_stage_settings(STAGE, endpoint=endpoint).stack_name
+    print(f"smoke test of {stack} at {endpoint} (run {smoke.run_id})", flush=True)
     for name, step in steps:
         try:
             detail = step(smoke)
@@ -300,11 +300,15 @@ def main(argv: list[str] | None = None) -> int:
                                     f"recorded in {local_aws.DEFAULT_RUN_DIR}). Fix: run "
                                     "`make up`, then `make smoke`.")
             endpoint = emulator.endpoint
+        region = emulator_stage_settings(STAGE, endpoint=endpoint).region
         outputs = stack_outputs(args.outdir, endpoint)
     except NothingToTest as exc:
         print(f"smoke: nothing to test: {exc}", file=sys.stderr)
         return EXIT_NOTHING_TO_TEST
-    return run(endpoint, outputs, stage_settings(STAGE).region)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_NOTHING_TO_TEST
+    return run(endpoint, outputs, region)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from stacks.errors import ToolchainError
 
@@ -89,28 +94,193 @@ def check_toolchain(need_cdktf: bool = False) -> str:
     return terraform
 
 
-def start_synthesis(outdir: Path, env: dict[str, str]) -> subprocess.Popen:
+# --------------------------------------------------------------------------------------------
+# Child processes that survive Ctrl-C properly.
+#
+# Each child (Terraform, the cdktf CLI, a synthesis) runs in a process group of its own, so a
+# Ctrl-C in the terminal reaches only the project's Python process. Inside `graceful_interrupts`
+# its handler passes the interrupt on, once per Ctrl-C, to every running child's group:
+# Terraform then saves its state and releases its lock before it exits (a second Ctrl-C makes it
+# stop at once), and the command waits for that instead of killing it as `subprocess.run` does.
+# When the children have exited, `Child.wait` raises Interrupted, which the entry points report
+# in one line with exit code EXIT_INTERRUPTED.
+# --------------------------------------------------------------------------------------------
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report an interrupted command
+
+
+class Interrupted(Exception):
+    """The user interrupted the command; every child it ran has exited."""
+
+
+_running: dict[int, tuple[subprocess.Popen, int, str, bool]] = {}
+# Re-entrant: the signal handler may run in the main thread while it holds the lock.
+_running_lock = threading.RLock()
+_interrupts = 0
+
+
+def _on_interrupt(signum: int, frame: object) -> None:
+    global _interrupts
+    _interrupts += 1
+    with _running_lock:
+        children = list(_running.values())
+    if not children:
+        raise Interrupted("interrupted")
+    finishing = [what for _, _, what, finish in children if finish and _interrupts == 1]
+    stopping = [(proc, sig, what) for proc, sig, what, finish in children
+                if not (finish and _interrupts == 1)]
+    if finishing:
+        note = (f"\ninterrupt: letting {', '.join(finishing)} finish (seconds on the emulator), "
+                "so that nothing is left half-created; Ctrl-C again to interrupt it\n")
+    elif _interrupts <= 2:
+        note = (f"\ninterrupt: waiting for {', '.join(w for _, _, w in stopping)} to stop "
+                "cleanly (Terraform saves its state and releases its lock; Ctrl-C again to stop "
+                "at once)\n")
+    else:
+        note = f"\ninterrupt: stopping {', '.join(w for _, _, w in stopping)} at once\n"
+    os.write(2, note.encode())
+    for proc, stop_signal, _ in stopping:
+        try:
+            os.killpg(proc.pid, stop_signal)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+@contextmanager
+def graceful_interrupts() -> Iterator[None]:
+    """Within: SIGINT and SIGTERM are passed on to the running children and waited for."""
+    global _interrupts
+    _interrupts = 0
+    previous = {sig: signal.signal(sig, _on_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def interrupted() -> bool:
+    return _interrupts > 0
+
+
+def kill_children() -> None:
+    """Stop every running child at once (SIGKILL), e.g. when the emulator they talk to died:
+    there is no state left to save, and Terraform would otherwise retry for a minute."""
+    with _running_lock:
+        children = list(_running.values())
+    for proc, _, _, _ in children:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class Child:
+    """A child process in its own process group (see above). `stop_signal` is what it gets
+    when the user interrupts: SIGINT for Terraform and the cdktf CLI (graceful), SIGTERM for a
+    synthesis (whose output is published all-or-nothing). finish_on_interrupt: the first
+    interrupt lets it run to its end (an apply on the emulator takes seconds, and Terraform
+    interrupted mid-create loses track of what it was creating); the second one is passed on.
+    capture: True keeps the output, False shows it, "tee" does both (stdout and stderr merged).
+    """
+
+    def __init__(self, args: list[str], *, what: str, cwd: Path, env: dict[str, str],
+                 capture: bool | str = True, stop_signal: int = signal.SIGINT,
+                 finish_on_interrupt: bool = False):
+        self.args, self.what = args, what
+        tee = capture == "tee"
+        self._out = tempfile.TemporaryFile() if capture is True else None
+        self._err = tempfile.TemporaryFile() if capture is True else None
+        self._teed: list[bytes] = []
+        with _running_lock:
+            self.proc = subprocess.Popen(
+                args, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if tee else self._out,
+                stderr=subprocess.STDOUT if tee else self._err, process_group=0)
+            _running[self.proc.pid] = (self.proc, stop_signal, what, finish_on_interrupt)
+        self._tee = threading.Thread(target=self._copy, daemon=True) if tee else None
+        if self._tee:
+            self._tee.start()
+
+    def _copy(self) -> None:
+        assert self.proc.stdout is not None
+        for line in iter(self.proc.stdout.readline, b""):
+            self._teed.append(line)
+            sys.stdout.buffer.write(line)
+            sys.stdout.flush()
+
+    def wait(self) -> subprocess.CompletedProcess:
+        """Wait until the child exits; Interrupted if the user interrupted meanwhile."""
+        while True:
+            try:
+                code = self.proc.wait()
+                if self._tee:
+                    self._tee.join()
+                break
+            except Interrupted:
+                continue  # raised by the handler in the gap before registration; keep waiting
+        with _running_lock:
+            _running.pop(self.proc.pid, None)
+        stdout, stderr = (self._read(f) for f in (self._out, self._err))
+        if self._tee:
+            stdout = b"".join(self._teed).decode(errors="replace")
+        if interrupted():
+            raise Interrupted(self.what)
+        return subprocess.CompletedProcess(self.args, code, stdout, stderr)
+
+    def terminate(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        with _running_lock:
+            _running.pop(self.proc.pid, None)
+
+    @staticmethod
+    def _read(handle: object) -> str | None:
+        if handle is None:
+            return None
+        handle.seek(0)  # type: ignore[attr-defined]
+        text = handle.read().decode(errors="replace")  # type: ignore[attr-defined]
+        handle.close()  # type: ignore[attr-defined]
+        return text
+
+
+def start_synthesis(outdir: Path, env: dict[str, str]) -> Child:
     """`python main.py` into `outdir`, running (its errors go to the terminal)."""
-    return subprocess.Popen([sys.executable, "main.py"], cwd=ROOT,
-                            env=dict(env, CDKTF_OUTDIR=str(outdir)))
+    return Child([sys.executable, "main.py"], what="the synthesis", cwd=ROOT,
+                 env=dict(env, CDKTF_OUTDIR=str(outdir)), capture=False,
+                 stop_signal=signal.SIGTERM)
 
 
 def synthesize(outdir: Path, env: dict[str, str]) -> int:
     """`python main.py` into `outdir` (its errors go to the terminal); returns its exit code."""
-    return start_synthesis(outdir, env).wait()
+    return start_synthesis(outdir, env).wait().returncode
 
 
 def terraform(cwd: Path, *args: str, env: dict[str, str] | None = None, check: bool = True,
-              capture: bool = True) -> subprocess.CompletedProcess:
-    """Run terraform in `cwd` with the project environment.
+              capture: bool | str = True, finish_on_interrupt: bool = False
+              ) -> subprocess.CompletedProcess:
+    """Run terraform in `cwd` with the project environment (a Child: see above).
 
-    check=True raises ToolchainError carrying Terraform's own message; capture=False streams
-    Terraform's output to the terminal instead of returning it.
+    check=True raises ToolchainError carrying Terraform's own message (TerraformFailed);
+    capture=False streams Terraform's output to the terminal instead of returning it, "tee"
+    streams it and keeps it.
     """
-    proc = subprocess.run(["terraform", *args], cwd=cwd, env=env or project_env(), text=True,
-                          capture_output=capture)
+    what = f"terraform {args[0] if args else ''} in {cwd.name}"
+    proc = Child(["terraform", *args], what=what, cwd=cwd, env=env or project_env(),
+                 capture=capture, finish_on_interrupt=finish_on_interrupt).wait()
     if check and proc.returncode != 0:
-        detail = ((proc.stderr or "").strip() or (proc.stdout or "").strip()) if capture else ""
-        raise ToolchainError(f"terraform {' '.join(args)} failed in {cwd}"
-                             + (f":\n{detail}" if detail else " (see its output above)"))
+        detail = ((proc.stderr or "").strip() or (proc.stdout or "").strip()) if capture is True else ""
+        raise TerraformFailed(f"terraform {' '.join(args)} failed in {cwd}"
+                              + (f":\n{detail}" if detail else " (see its output above)"),
+                              output=(proc.stdout or "") + (proc.stderr or ""))
     return proc
+
+
+class TerraformFailed(ToolchainError):
+    """A Terraform command failed; `output` is what it printed (when it was captured)."""
+
+    def __init__(self, message: str, output: str = ""):
+        super().__init__(message)
+        self.output = output

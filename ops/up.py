@@ -8,12 +8,21 @@ bucket matches this synthesis (nothing to do if the emulator already got exactly
 stack, run the plan guard on that plan and apply exactly the plan that was checked (nothing if
 it is empty); a first deployment into an empty state cannot lose anything and is applied
 directly.
-Safe to re-run: the emulator is reused, the state bucket and the stack converge.
+Safe to re-run: the emulator is reused, the state bucket and the stack converge, also after
+a fault: Ctrl-C waits for Terraform to save its state and release its lock (exit 130); a lock
+or tainted resource left by an interrupted run is released or recreated; a new emulator port
+re-initialises the stack; a stopped emulator is named as the cause.
+
+Exit codes: 0 deployed; 2 a setting, the toolchain or the emulator failed (the message names
+the fix); 3 the plan guard refused the plan; 4 another command is working on the stack;
+130 interrupted.
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
+import os
 import sys
 import threading
 import urllib.parse
@@ -22,20 +31,42 @@ from pathlib import Path
 
 from ops import local_aws
 from ops.plan_guard import EXIT_REFUSED, guarded_apply, refusal
-from ops.toolchain import ROOT, check_toolchain, project_env, start_synthesis, terraform
+from ops.toolchain import (
+    EXIT_INTERRUPTED,
+    ROOT,
+    Interrupted,
+    check_toolchain,
+    graceful_interrupts,
+    kill_children,
+    project_env,
+    start_synthesis,
+    terraform,
+    tf_cli_config,
+)
+from ops.workdir import (
+    ERRORED_STATE,
+    EXIT_BUSY,
+    Busy,
+    StateLocked,
+    ensure_initialised,
+    errored_state,
+    run_lock,
+    untracked_resources,
+)
 from stacks.errors import SettingsError, ToolchainError
 from stacks.settings import (
     LOCAL_ENDPOINT_ENV,
     LOCAL_STATE,
     STAGES_ENV,
     EmulatorSettings,
-    stage_settings,
+    emulator_stage_settings,
+    selected_stages,
 )
 
+STAGE = "local"
 STACK = "image-service-local"
 BOOTSTRAP = "image-service-state-local"
 OUTDIR = ROOT / "cdktf.out"
-STATE_KEY = stage_settings("local").state_key
 # Which bootstrap configuration was applied to which emulator process: "<pid> <sha256>".
 BOOTSTRAP_RECORD = "state-bucket.applied"
 
@@ -43,7 +74,7 @@ BOOTSTRAP_RECORD = "state-bucket.applied"
 def create_state_bucket(outdir: Path, env: dict[str, str]) -> None:
     """The emulator's state bucket (image-service-state-local), which the stacks' backend needs."""
     bootstrap = outdir / "stacks" / BOOTSTRAP
-    terraform(bootstrap, "init", "-input=false", "-no-color", env=env)
+    ensure_initialised(bootstrap, env)
     terraform(bootstrap, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
 
 
@@ -84,42 +115,93 @@ def _targets(stack_dir: Path, endpoint: str) -> bool:
         return False
 
 
-def synthesize_while_starting_emulator(outdir: Path) -> tuple[local_aws.Emulator, int]:
-    """Synthesize for the emulator's endpoint while the emulator starts, and meanwhile apply
-    the state-bucket stack from the last synthesis if it targets this emulator (the usual case
-    after `make down`): synthesis and that apply each take seconds, mostly on different cores.
-    main() then checks the bucket against the new synthesis, so a changed one is re-applied."""
-    running = local_aws.status()
-    port = running.port if running else local_aws.choose_port()
-    endpoint = f"http://{local_aws.HOST}:{port}"
-    env = project_env({LOCAL_ENDPOINT_ENV: endpoint, STAGES_ENV: "local"})
-    synth = start_synthesis(outdir, env)
+# What synthesizing the local stage reads. With none of it changed, and the output as that
+# synthesis wrote it, the output is current and `make up` skips synthesis (~5 s).
+SYNTH_INPUTS = ("main.py", "cdktf.json", "Pipfile.lock", "package-lock.json", "stacks/*.py",
+                "constructs_lib/*.py")
+SYNTH_KEY = ".synthesis-local.key"
+
+
+def synthesis_key(outdir: Path, endpoint: str) -> str | None:
+    """A digest of the synthesis inputs, the endpoint and the current output (None if the
+    output is incomplete)."""
+    digest = hashlib.sha256(endpoint.encode())
     try:
-        emulator = running or local_aws.up(port=port)
-        early = None
+        for pattern in SYNTH_INPUTS:
+            for path in sorted(ROOT.glob(pattern)):
+                digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes())
+        for stack in (STACK, BOOTSTRAP):
+            stack_dir = outdir / "stacks" / stack
+            for path in [stack_dir / "cdk.tf.json", *sorted((stack_dir / "assets").rglob("*"))]:
+                if path.is_file():
+                    digest.update(path.read_bytes())
+            if not (stack_dir / "cdk.tf.json").is_file():
+                return None
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def synthesis_is_current(outdir: Path, endpoint: str) -> bool:
+    try:
+        return (outdir / SYNTH_KEY).read_text() == synthesis_key(outdir, endpoint)
+    except OSError:
+        return False
+
+
+def synthesize_while_starting_emulator(outdir: Path, run_dir: Path, preferred_port: int
+                                       ) -> tuple[local_aws.Emulator, int]:
+    """Synthesize for the emulator's endpoint while the emulator starts (unless the last
+    synthesis is current), and meanwhile apply the state-bucket stack from the last synthesis
+    if it targets this emulator (the usual case after `make down`): synthesis and that apply
+    each take seconds, mostly on different cores. main() then checks the bucket against the new
+    synthesis, so a changed one is re-applied."""
+    running = local_aws.status(run_dir)
+    port = running.port if running else local_aws.choose_port(preferred_port)
+    endpoint = f"http://{local_aws.HOST}:{port}"
+    env = project_env({LOCAL_ENDPOINT_ENV: endpoint, STAGES_ENV: STAGE})
+    current = synthesis_is_current(outdir, endpoint)
+    print("==> " + ("starting" if running is None else "reusing") + " the local AWS emulator"
+          + (" (the last synthesis is current: no source changed)" if current
+             else " and synthesizing"), flush=True)
+    if not current:
+        (outdir / SYNTH_KEY).unlink(missing_ok=True)
+    synth = None if current else start_synthesis(outdir, env)
+    early = None
+    try:
+        emulator = running or local_aws.up(run_dir, port=port)
         if _targets(outdir / "stacks" / BOOTSTRAP, endpoint):
             def apply_last_bootstrap() -> None:
                 try:
-                    ensure_state_bucket(outdir, env, emulator)
+                    ensure_state_bucket(outdir, env, emulator, run_dir)
                 except Exception:  # noqa: BLE001  main() applies the new synthesis and
-                    pass           # reports its errors
+                    pass           # reports its errors (an interrupt included)
             early = threading.Thread(target=apply_last_bootstrap)
             early.start()
-        code = synth.wait()
+        code = synth.wait().returncode if synth else 0
+        if synth and code == 0:
+            key = synthesis_key(outdir, endpoint)
+            if key:
+                (outdir / SYNTH_KEY).write_text(key)
+    except BaseException:
+        if synth:
+            synth.terminate()
+        raise
+    finally:
         if early:
             early.join()
-    except BaseException:
-        synth.terminate()
-        synth.wait()
-        raise
     return emulator, code
 
 
 def first_deployment(emulator: local_aws.Emulator) -> bool:
-    """No state object yet for the stack: a plan could only create, so there is nothing to
-    guard. Asked with a bucket listing (moto checks object requests against the bucket policy
-    without a request context, listings not); any doubt answers False, the guarded path."""
-    query = urllib.parse.urlencode({"list-type": "2", "prefix": STATE_KEY})
+    """No state object and no lock yet for the stack: a plan could only create, so there is
+    nothing to guard. Asked with a bucket listing (moto checks object requests against the
+    bucket policy without a request context, listings not); the prefix also matches the lock
+    file, so a lock left by an interrupted run takes the guarded path, which releases it. Any
+    doubt answers False, the guarded path."""
+    state_key = emulator_stage_settings(STAGE, endpoint=emulator.endpoint).state_key
+    query = urllib.parse.urlencode({"list-type": "2", "prefix": state_key})
     try:
         with urllib.request.urlopen(f"{emulator.endpoint}/{LOCAL_STATE.bucket}?{query}",
                                     timeout=5) as resp:
@@ -129,45 +211,180 @@ def first_deployment(emulator: local_aws.Emulator) -> bool:
     return "<KeyCount>0</KeyCount>" in listing
 
 
-def main() -> int:
+def check_environment() -> None:
+    """The user's settings in the environment are honoured or refused, never replaced."""
+    raw = os.environ.get(STAGES_ENV, "").strip()
+    if raw and STAGE not in selected_stages():  # selected_stages() refuses unknown names
+        raise SettingsError(STAGE, STAGES_ENV,
+                            f"it is set to '{raw}', which leaves out the stage `make up` deploys",
+                            f"unset {STAGES_ENV} (it selects the stages `bin/cdktf synth` "
+                            "writes), or include 'local'")
+    endpoint = os.environ.get(LOCAL_ENDPOINT_ENV, "").strip()
+    if endpoint:
+        emulator_stage_settings(STAGE, endpoint=endpoint)  # refuses a non-loopback URL
+        raise SettingsError(STAGE, LOCAL_ENDPOINT_ENV,
+                            f"it is set to '{endpoint}', but `make up` runs the project's own "
+                            "emulator and chooses its endpoint",
+                            f"unset {LOCAL_ENDPOINT_ENV} (it points bin/cdktf at another "
+                            "emulator)")
+
+
+def remove_errored_state(stack_dir: Path, run_dir: Path) -> None:
+    """errored.tfstate: Terraform could not save state to the emulator. If the emulator has
+    been restarted since, that state described resources that died with the old one."""
+    errored = errored_state(stack_dir)
+    if errored is None:
+        return
     try:
-        check_toolchain()
-        print("==> starting the local AWS emulator and synthesizing", flush=True)
-        emulator, code = synthesize_while_starting_emulator(OUTDIR)
-        print(f"==> local AWS emulator at {emulator.endpoint} (pid {emulator.pid})", flush=True)
-        if code != 0:
-            return code
-        env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, STAGES_ENV: "local"})
-        if ensure_state_bucket(OUTDIR, env, emulator):
+        started = (run_dir / "pid").stat().st_mtime
+    except OSError:
+        return
+    if errored.stat().st_mtime < started:
+        errored.unlink()
+        print(f"==> {stack_dir.name}: removed {ERRORED_STATE}, left by a run whose emulator "
+              "stopped (the resources it describes stopped with that emulator)", flush=True)
+    else:
+        raise ToolchainError(
+            f"{errored} holds state Terraform could not save to the emulator, which is still "
+            f"running. Fix: cd {stack_dir} && TF_CLI_CONFIG_FILE={tf_cli_config()} terraform "
+            f"state push {ERRORED_STATE} && rm {ERRORED_STATE}; or start over with `make down "
+            "&& make up`.")
+
+
+def deploy(outdir: Path, run_dir: Path,
+           preferred_port: int = local_aws.PREFERRED_PORT) -> tuple[local_aws.Emulator, dict]:
+    """Everything `make up` does after its checks; returns the emulator and the outputs."""
+    emulator, code = synthesize_while_starting_emulator(outdir, run_dir, preferred_port)
+    print(f"==> local AWS emulator at {emulator.endpoint} (pid {emulator.pid})", flush=True)
+    if code != 0:
+        raise SynthesisFailed(code)
+    env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, STAGES_ENV: STAGE})
+    watchdog = EmulatorWatchdog(emulator)
+    try:
+        if ensure_state_bucket(outdir, env, emulator, run_dir):
             print(f"==> {BOOTSTRAP}: created the emulator's state bucket", flush=True)
         else:
             print(f"==> {BOOTSTRAP}: the emulator's state bucket is ready", flush=True)
-        stack_dir = OUTDIR / "stacks" / STACK
+        stack_dir = outdir / "stacks" / STACK
+        remove_errored_state(stack_dir, run_dir)
         if first_deployment(emulator):
             print(f"==> {STACK}: first deployment into an empty state (nothing to guard): apply",
                   flush=True)
-            if not (stack_dir / ".terraform").is_dir():
-                terraform(stack_dir, "init", "-input=false", "-no-color", env=env)
+            ensure_initialised(stack_dir, env)
             terraform(stack_dir, "apply", "-auto-approve", "-input=false", "-no-color",
-                      "-compact-warnings", env=env, capture=False)
+                      "-compact-warnings", env=env, capture="tee", finish_on_interrupt=True)
         else:
             print(f"==> {STACK}: plan, plan guard, apply the checked plan", flush=True)
-            losses = guarded_apply(stack_dir, set(), env)
+            losses = guarded_apply(stack_dir, set(), env, recreate_tainted=True)
             if losses:
-                print(refusal(STACK, losses), file=sys.stderr)
-                return EXIT_REFUSED
+                raise Refused(losses)
         outputs = json.loads(terraform(stack_dir, "output", "-json", env=env).stdout)
-    except (SettingsError, ToolchainError) as exc:
+    except ToolchainError as exc:
+        if watchdog.saw_it_stop or not local_aws._alive(emulator.pid):
+            raise EmulatorStopped(emulator) from None
+        untracked = untracked_resources(getattr(exc, "output", ""))
+        if untracked:
+            raise ToolchainError(
+                f"the emulator holds resources of {STACK} that its Terraform state does not "
+                f"know: {', '.join(untracked)}. An apply that was interrupted (or killed) while "
+                "creating them lost track of them. Fix: `make down && make up` starts a clean "
+                "emulator and deploys from scratch (what you stored in the emulator goes "
+                "with it).") from None
+        raise
+    finally:
+        watchdog.stop()
+    return emulator, outputs
+
+
+class EmulatorWatchdog:
+    """Watches the emulator while Terraform works against it: if it dies, Terraform is
+    stopped at once (instead of retrying for about a minute and printing a wall of connection
+    errors) and `make up` names the cause."""
+
+    def __init__(self, emulator: local_aws.Emulator, interval: float = 0.5):
+        self.saw_it_stop = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, args=(emulator.pid, interval),
+                                        daemon=True)
+        self._thread.start()
+
+    def _watch(self, pid: int, interval: float) -> None:
+        while not self._done.wait(interval):
+            if not local_aws._alive(pid):
+                self.saw_it_stop = True
+                kill_children()
+                return
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+class SynthesisFailed(Exception):
+    """main.py failed; it has printed why."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+class Refused(Exception):
+    def __init__(self, losses: list):
+        super().__init__(len(losses))
+        self.losses = losses
+
+
+class EmulatorStopped(Exception):
+    def __init__(self, emulator: local_aws.Emulator):
+        super().__init__(
+            f"the local AWS emulator (pid {emulator.pid}, {emulator.endpoint}) stopped while "
+            "`make up` was deploying; everything deployed to it is gone with it, and nothing "
+            "else was affected. Fix: run `make up` again (it starts a new emulator and deploys "
+            f"from scratch); if it stops again, read {local_aws.DEFAULT_RUN_DIR / 'log'}.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ops.up", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    # For the tests, which run `make up` against emulators and outputs of their own.
+    parser.add_argument("--run-dir", type=Path, default=local_aws.DEFAULT_RUN_DIR,
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--outdir", type=Path, default=OUTDIR, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=local_aws.PREFERRED_PORT,
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    outdir = args.outdir.resolve()
+    try:
+        with graceful_interrupts():
+            check_environment()
+            check_toolchain()
+            with run_lock(outdir / "stacks" / STACK, "make up"):
+                emulator, outputs = deploy(outdir, args.run_dir, args.port)
+    except Interrupted as exc:
+        print(f"\ninterrupted: `make up` stopped during {exc}; every command it ran has "
+              "stopped cleanly (Terraform saved its state and released its lock). Run `make up` "
+              "again to continue.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SynthesisFailed as exc:
+        return exc.code
+    except Refused as exc:
+        print(refusal(STACK, exc.losses), file=sys.stderr)
+        return EXIT_REFUSED
+    except (Busy, StateLocked) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    except (SettingsError, ToolchainError, local_aws.EmulatorError, EmulatorStopped) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"\n{STACK} outputs:")
     for name, out in sorted(outputs.items()):
         print(f"  {name:26} {out['value']}")
-    client_env = local_aws.write_client_env(emulator)
+    client_env = local_aws.write_client_env(emulator, args.run_dir)
     exports = " ".join(f"{k}={v}" for k, v in local_aws.client_env(emulator.endpoint).items())
+    shown = client_env.relative_to(ROOT) if client_env.is_relative_to(ROOT) else client_env
     print(f"""
 Use it:         export {exports}
-                (or `source {client_env.relative_to(ROOT)}`), then the aws CLI or any AWS SDK,
+                (or `source {shown}`), then the aws CLI or any AWS SDK,
                 e.g. aws s3 ls s3://{outputs['BucketName']['value']}
                 ApiEndpoint and CloudFrontDomain are names only: the emulator serves neither.
 Smoke test:     make smoke   (upload, metadata queries, sign-in, TTL: ops/smoke.py)

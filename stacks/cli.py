@@ -32,14 +32,45 @@ class SynthError(Exception):
     """cdktf failed to synthesize for another reason (a construct or jsii error)."""
 
 
+class PublishError(Exception):
+    """The synthesized stacks could not be written into the output directory; nothing was
+    changed there."""
+
+
 def publish(scratch: Path, outdir: Path) -> None:
-    """Move every synthesized file into outdir, keeping Terraform's working files there."""
-    for src in sorted(scratch.rglob("*")):
-        if src.is_dir():
-            continue
-        dest = outdir / src.relative_to(scratch)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src, dest)
+    """Move every synthesized file into outdir, keeping Terraform's working files there.
+
+    All or nothing, for I/O errors too: every file replaced is first moved aside, and if any
+    move fails the files already published are put back."""
+    moved: list[tuple[Path, Path | None]] = []  # (published file, the file it replaced)
+    backups = scratch / ".replaced"
+    try:
+        for src in sorted(p for p in scratch.rglob("*")
+                          if p.is_file() and backups not in p.parents):
+            dest = outdir / src.relative_to(scratch)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            backup = None
+            if dest.exists():
+                backup = backups / src.relative_to(scratch)
+                backup.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(dest, backup)
+            moved.append((dest, backup))
+            os.replace(src, dest)
+    except OSError as exc:
+        for dest, backup in reversed(moved):
+            try:
+                if backup is not None and backup.exists():
+                    os.replace(backup, dest)
+                elif backup is None:
+                    dest.unlink(missing_ok=True)
+            except OSError:
+                pass
+        where = Path(exc.filename).parent if exc.filename else outdir
+        raise PublishError(
+            f"cannot write the synthesized stacks into {outdir}: {exc.strerror} ({where}). "
+            f"Nothing in {outdir} was changed. Fix: make {where} a writable directory "
+            f"(chmod -R u+w {outdir}), or remove {outdir} (`make clean`), then run again."
+            ) from None
 
 
 def synth(outdir: Path) -> None:
@@ -51,8 +82,13 @@ def synth(outdir: Path) -> None:
     from stacks.app import build_app
 
     outdir = outdir.resolve()
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".synth-", dir=outdir.parent))
+    try:
+        outdir.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=".synth-", dir=outdir.parent))
+    except OSError as exc:
+        raise PublishError(f"cannot write beside {outdir}: {exc.strerror}. Nothing was "
+                           f"written. Fix: make {outdir.parent} writable, or set CDKTF_OUTDIR "
+                           "to a writable directory.") from None
     try:
         app = build_app(stages, outdir=str(scratch))
         try:
@@ -84,4 +120,7 @@ def run_synth() -> None:
         sys.exit(2)
     except SynthError as exc:
         print(f"error: synthesis failed: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except PublishError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

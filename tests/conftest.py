@@ -102,12 +102,12 @@ ALL_STACKS = tuple(f"image-service-{s}" for s in ALL_STAGES) + (
 
 
 # Modules that take longest start first (pytest.ini: -n 2 --dist loadfile
-# --no-loadscope-reorder): the two deployments, one per worker, then the heaviest modules without
+# --no-loadscope-reorder): the faults (one worker), the two deployments, then the heaviest without
 # the emulator; the rest follow on whichever worker frees up first. The faithful deployment runs
 # in the background from the session's start (below), so its module, which only inspects it,
 # comes last.
-SLOW_FIRST = ("tests/deploy/test_protected_deploy.py", "tests/deploy/test_local_deploy.py",
-              "tests/stacks/test_image_service_stacks.py",
+SLOW_FIRST = ("tests/deploy/test_faults.py", "tests/deploy/test_protected_deploy.py",
+              "tests/deploy/test_local_deploy.py", "tests/stacks/test_image_service_stacks.py",
               "tests/policies/test_organisation_policy.py")
 LAST = (faithful.MODULE,)
 

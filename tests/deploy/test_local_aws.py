@@ -31,3 +31,18 @@ def test_a_stale_pid_file_is_replaced(tmp_path):
         assert local_aws.status(tmp_path) == emulator
     finally:
         local_aws.down(tmp_path)
+
+
+def test_a_damaged_or_deleted_record_never_orphans_the_emulator(tmp_path):
+    emulator = local_aws.up(tmp_path, port=local_aws.free_port())
+    try:
+        (tmp_path / "pid").write_text("not a pid")
+        assert local_aws.status(tmp_path) == emulator  # found by its run-dir marker
+        assert (tmp_path / "pid").read_text() == str(emulator.pid)  # and recorded again
+        assert local_aws.up(tmp_path) == emulator  # no second emulator
+        for name in ("pid", "port", "endpoint"):
+            (tmp_path / name).unlink()
+    finally:
+        assert local_aws.down(tmp_path) is True
+    assert not local_aws._alive(emulator.pid)
+    assert local_aws.find_unrecorded(tmp_path) == []

@@ -1,6 +1,6 @@
 """image-service-local applied for real to the emulator, inspected, used as the next epics'
 handlers will use it (uploads, metadata queries, sign-in: `make smoke`), re-planned through the
-cdktf CLI, locked, guarded, and destroyed through the project's cdktf wrapper. (Drift repair and
+cdktf CLI, guarded, and destroyed through the project's cdktf wrapper. (Drift repair and
 a bare re-plan run on the production-like stack: test_protected_deploy.py.)
 
 Tests run in file order; the last one destroys the stack.
@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
@@ -224,31 +223,6 @@ def test_cdktf_diff_through_the_real_cli_reports_no_changes(stack_dir, emulator_
             cwd=ROOT, env=emulator_env, stdout=out, stderr=subprocess.STDOUT)
     assert proc.returncode == 0, log.read_text()
     assert "No changes" in log.read_text()
-
-
-def test_a_second_plan_fails_while_the_state_is_locked(stack_dir, emulator_env, outputs, aws):
-    s3, lock_key = aws("s3"), "image-service/local/terraform.tfstate.tflock"
-
-    def locked() -> bool:
-        listed = s3.list_objects_v2(Bucket="image-service-tfstate-local", Prefix=lock_key)
-        return listed.get("KeyCount", 0) > 0
-
-    # `terraform console` holds the state lock (an S3 lock file) for as long as it runs.
-    holder = subprocess.Popen(["terraform", "console"], cwd=stack_dir, env=emulator_env,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while not locked() and time.monotonic() < deadline and holder.poll() is None:
-            time.sleep(0.2)
-        assert locked(), "terraform console did not take the lock"
-        proc = terraform(stack_dir, "plan", "-input=false", "-no-color", "-lock-timeout=0s",
-                         env=emulator_env, check=False)
-        assert proc.returncode != 0
-        assert "Error acquiring the state lock" in proc.stderr
-    finally:
-        holder.communicate("exit\n", timeout=30)
-    assert not locked(), "the lock file outlived the process holding it"
 
 
 def variant_of(stack_dir, config: dict, tmp_path):

@@ -8,12 +8,16 @@ import pytest
 
 from ops.plan_guard import (
     EXIT_REFUSED,
+    LockInfo,
+    StateLocked,
     find_data_loss,
     main,
     parse_ui_stream,
     prevent_destroy_losses,
     refusal,
 )
+from ops.toolchain import ROOT
+from ops.workdir import untracked_resources
 
 
 def change(address: str, actions: list[str], mode: str = "managed") -> dict:
@@ -122,3 +126,46 @@ def test_error_diagnostics_in_the_stream_name_prevent_destroy():
     _, errors = parse_ui_stream(stream)
     assert [e["summary"] for e in errors] == ["Instance cannot be destroyed"]
     assert [l.address for l in prevent_destroy_losses(errors[0]["detail"])] == [TABLE]
+
+
+def test_a_tainted_replacement_is_named_as_such():
+    stream = json.dumps({"type": "planned_change", "change": {
+        "resource": {"addr": TABLE, "resource_type": "aws_dynamodb_table"},
+        "action": "replace", "reason": "tainted"}})
+    changes, _ = parse_ui_stream(stream)
+    [loss] = find_data_loss({"resource_changes": changes})
+    assert (loss.address, loss.action, loss.tainted) == (TABLE, "replace", True)
+    text = refusal("image-service-dev", [loss])
+    assert f"replace {TABLE} (metadata table) [tainted]" in text
+    assert "interrupted or failed apply" in text and "--allow-data-loss" in text
+
+
+def test_a_lock_error_is_read_for_its_holder():
+    output = """Error: Error acquiring the state lock
+Lock Info:
+  ID:        2b8b1f3c-1e0e-4b43-9a3c-5c8f5b0c7d11
+  Path:      image-service-tfstate-local/image-service/local/terraform.tfstate
+  Operation: OperationTypeApply
+  Who:       dev@laptop
+  Version:   1.11.4
+  Created:   2026-11-28 08:00:00.1 +0000 UTC
+  Info:
+"""
+    lock = LockInfo.parse(output)
+    assert lock == LockInfo("2b8b1f3c-1e0e-4b43-9a3c-5c8f5b0c7d11", "apply", "dev@laptop",
+                            "2026-11-28 08:00:00.1 +0000 UTC")
+    assert LockInfo.parse("Error: something else") is None
+    message = str(StateLocked(ROOT / "cdktf.out" / "stacks" / "image-service-dev", lock, []))
+    assert "terraform force-unlock 2b8b1f3c-1e0e-4b43-9a3c-5c8f5b0c7d11" in message
+    assert "cd cdktf.out/stacks/image-service-dev" in message
+
+
+def test_resources_an_interrupted_apply_lost_track_of_are_named():
+    output = ("Error: creating AWS DynamoDB Table (ImageMetadata-local): operation error "
+              "DynamoDB: CreateTable, https response error StatusCode: 400, RequestID: x,\n"
+              "ResourceInUseException: Table already exists: ImageMetadata-local\n"
+              "Error: creating S3 Bucket (images-lego-moc-local): operation error S3: "
+              "CreateBucket, BucketAlreadyOwnedByYou: Your previous request succeeded\n"
+              "Error: creating Cognito User Pool (x): InvalidParameter: bad value\n")
+    assert untracked_resources(output) == ["AWS DynamoDB Table (ImageMetadata-local)",
+                                           "S3 Bucket (images-lego-moc-local)"]

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from ops.toolchain import ROOT, project_env
+from stacks.cli import PublishError, publish
 from stacks.errors import SettingsError
 from stacks.settings import ALL_STAGES, EmulatorSettings, stage_settings, validate_stage
 
@@ -212,3 +213,50 @@ def test_project_commands_refuse_bad_arguments_clearly(tmp_path, command, expect
     assert proc.returncode == 2
     assert expected in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _up(env):
+    return subprocess.run([sys.executable, "-m", "ops.up"], cwd=ROOT, text=True,
+                          capture_output=True, env=dict(project_env(), **env), timeout=60)
+
+
+@pytest.mark.parametrize("env,expected", [
+    ({"IMAGE_SERVICE_STAGES": "nope"}, "'nope' is not a known stage"),
+    ({"IMAGE_SERVICE_STAGES": "dev"}, "leaves out the stage `make up` deploys"),
+    ({"IMAGE_SERVICE_LOCAL_ENDPOINT": "http://10.0.0.1:5050"}, "is not a loopback URL"),
+    ({"IMAGE_SERVICE_LOCAL_ENDPOINT": "http://127.0.0.1:6000"},
+     "`make up` runs the project's own emulator"),
+], ids=["unknown-stage", "stage-without-local", "endpoint-not-loopback", "endpoint-of-its-own"])
+def test_make_up_refuses_environment_settings_instead_of_replacing_them(env, expected):
+    proc = _up(env)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("error: Invalid setting `") and expected in proc.stderr
+    assert "Fix:" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout == ""  # refused before anything started
+
+
+def test_publishing_is_all_or_nothing_when_a_directory_cannot_be_written(tmp_path):
+    outdir, scratch = tmp_path / "cdktf.out", tmp_path / ".synth-x"
+    for stack in ("a", "b"):
+        (outdir / "stacks" / stack).mkdir(parents=True)
+        (outdir / "stacks" / stack / "cdk.tf.json").write_text("old")
+        (scratch / "stacks" / stack / "assets").mkdir(parents=True)
+        (scratch / "stacks" / stack / "cdk.tf.json").write_text("new")
+        (scratch / "stacks" / stack / "assets" / "x.config").write_text("new")
+    (outdir / "stacks" / "b" / "assets").write_text("a file where a directory must go")
+    with pytest.raises(PublishError) as err:
+        publish(scratch, outdir)
+    assert "Nothing in" in str(err.value) and "Fix:" in str(err.value)
+    assert [(outdir / "stacks" / s / "cdk.tf.json").read_text() for s in "ab"] == ["old", "old"]
+    assert not (outdir / "stacks" / "a" / "assets" / "x.config").exists()
+
+
+def test_synth_into_an_unwritable_place_is_one_clear_error(tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    proc = subprocess.run([sys.executable, "main.py"], cwd=ROOT, text=True, capture_output=True,
+                          env=project_env({"CDKTF_OUTDIR": str(blocker / "cdktf.out"),
+                                           "IMAGE_SERVICE_STAGES": "local"}))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"error: cannot write beside {blocker / 'cdktf.out'}")
+    assert "Traceback" not in proc.stderr and "Fix:" in proc.stderr

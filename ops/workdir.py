@@ -1,0 +1,184 @@
+"""A stack's Terraform working directory (cdktf.out/stacks/<stack>): initialised for the backend
+it is synthesized with, its state lock, and what an interrupted run leaves behind.
+
+- `ensure_initialised`: `terraform init` runs again whenever the directory was never initialised,
+  a previous init failed half-way, or the backend configuration changed since (on the emulator
+  stacks that happens with every new emulator port; they re-initialise with `-reconfigure`: their
+  state lives and dies with the emulator, there is nothing to migrate).
+- `StateLocked` and `lock_holders`: who holds a stack's state lock, and whether they still run.
+- `errored_state`: the `errored.tfstate` Terraform writes when it cannot save state.
+- `run_lock`: one project command at a time per stack directory (`Busy` otherwise).
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from ops.toolchain import ROOT, terraform, tf_cli_config
+
+EXIT_BUSY = 4  # another run holds the stack (a project lock or Terraform's state lock)
+ERRORED_STATE = "errored.tfstate"
+
+
+def _backend(stack_dir: Path) -> dict:
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    return config.get("terraform", {}).get("backend", {})
+
+
+def is_emulator_stack(stack_dir: Path) -> bool:
+    """A stack whose S3 backend points at an endpoint of its own: the local emulator."""
+    try:
+        return "endpoints" in _backend(stack_dir).get("s3", {})
+    except (OSError, ValueError):
+        return False
+
+
+def _matches(wanted: object, initialised: object) -> bool:
+    if isinstance(wanted, dict):
+        return isinstance(initialised, dict) and all(
+            _matches(value, initialised.get(key)) for key, value in wanted.items())
+    return wanted == initialised
+
+
+def initialised_for_its_backend(stack_dir: Path) -> bool:
+    """Whether `terraform init` completed here for the backend in cdk.tf.json."""
+    try:
+        recorded = json.loads((stack_dir / ".terraform" / "terraform.tfstate").read_text())
+        [(kind, wanted)] = _backend(stack_dir).items()
+    except (OSError, ValueError):
+        return False
+    backend = recorded.get("backend", {})
+    return (backend.get("type") == kind and _matches(wanted, backend.get("config", {}))
+            and (stack_dir / ".terraform" / "providers").is_dir())
+
+
+def ensure_initialised(stack_dir: Path, env: dict[str, str]) -> bool:
+    """Run `terraform init` unless the directory is initialised for its backend; True if it
+    ran."""
+    if initialised_for_its_backend(stack_dir):
+        return False
+    args = ["init", "-input=false", "-no-color"]
+    if is_emulator_stack(stack_dir):
+        args.append("-reconfigure")
+    terraform(stack_dir, *args, env=env)
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# State locks
+# --------------------------------------------------------------------------------------------
+_LOCK_FIELDS = ("ID", "Path", "Operation", "Who", "Created")
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    id: str
+    operation: str
+    who: str
+    created: str
+
+    @classmethod
+    def parse(cls, terraform_output: str) -> "LockInfo | None":
+        """The lock Terraform reports in "Error acquiring the state lock", if that is the error."""
+        if "Error acquiring the state lock" not in terraform_output:
+            return None
+        found = {name: (re.search(rf"^\s*{name}:\s*(.*?)\s*$", terraform_output, re.M))
+                 for name in _LOCK_FIELDS}
+        value = {name: match.group(1) if match else "?" for name, match in found.items()}
+        return cls(value["ID"], value["Operation"].removeprefix("OperationType").lower(),
+                   value["Who"], value["Created"])
+
+
+def lock_holders(stack_dir: Path) -> list[int]:
+    """Terraform processes still running in stack_dir (Linux /proc; empty elsewhere)."""
+    target = stack_dir.resolve()
+    holders = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if Path(os.readlink(entry / "cwd")) != target:
+                continue
+            command = (entry / "cmdline").read_bytes().split(b"\0")[0]
+        except OSError:
+            continue
+        if os.path.basename(command).startswith(b"terraform"):
+            holders.append(int(entry.name))
+    return holders
+
+
+def force_unlock(stack_dir: Path, lock: LockInfo, env: dict[str, str]) -> None:
+    terraform(stack_dir, "force-unlock", "-force", lock.id, env=env)
+
+
+class StateLocked(Exception):
+    """The stack's state is locked by a run that is still going, or that we may not release."""
+
+    def __init__(self, stack_dir: Path, lock: LockInfo, holders: list[int]):
+        self.stack_dir, self.lock, self.holders = stack_dir, lock, holders
+        stack = stack_dir.name
+        try:
+            where = stack_dir.resolve().relative_to(ROOT)
+        except ValueError:
+            where = stack_dir.resolve()
+        running = (f", still running as pid {', '.join(map(str, holders))}" if holders else "")
+        super().__init__(
+            f"the Terraform state of {stack} is locked by another run: `terraform "
+            f"{lock.operation}` by {lock.who} since {lock.created} (lock ID {lock.id}"
+            f"{running}). Nothing was planned or applied. Fix: if that run is still going, wait "
+            "for it and run again. If it was interrupted and its process is gone, release the "
+            f"lock, then run again: cd {where} && TF_CLI_CONFIG_FILE={tf_cli_config()} "
+            f"terraform force-unlock {lock.id}")
+
+
+def errored_state(stack_dir: Path) -> Path | None:
+    path = stack_dir / ERRORED_STATE
+    return path if path.is_file() else None
+
+
+# --------------------------------------------------------------------------------------------
+# The project's run lock: one command at a time per stack directory
+# --------------------------------------------------------------------------------------------
+class Busy(Exception):
+    """Another project command is working on the same stack right now."""
+
+
+@contextmanager
+def run_lock(stack_dir: Path, what: str) -> Iterator[None]:
+    """Hold the stack's run lock (an flock on <outdir>/.locks/<stack>.lock, released by the OS
+    whatever happens to the holder) or raise Busy naming the holder at once."""
+    locks = stack_dir.parent.parent / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    path = locks / f"{stack_dir.name}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "another process"
+            raise Busy(f"{stack_dir.name} is busy: {holder} is working on it. Nothing was done. "
+                       "Fix: wait for that command to finish (or stop it), then run again."
+                       ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"`{what}` (pid {os.getpid()}, started "
+                      f"{time.strftime('%H:%M:%S')})".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+_ALREADY_EXISTS = re.compile(
+    r"Error: creating (.+?) \(([^)]*)\):.*?(?:already exists|AlreadyExists|AlreadyOwnedByYou)")
+
+
+def untracked_resources(terraform_output: str) -> list[str]:
+    """Resources an apply failed to create because they exist already: created by an earlier,
+    interrupted apply that lost track of them. E.g. ["AWS DynamoDB Table (ImageMetadata-local)"].
+    """
+    text = " ".join(terraform_output.split())
+    return list(dict.fromkeys(f"{kind} ({name})" for kind, name in _ALREADY_EXISTS.findall(text)))
