@@ -214,6 +214,8 @@ def test_the_emulator_dying_mid_apply_is_named_and_a_taken_port_is_survived(up):
     # Another program takes the port; the next run starts an emulator on another port (a
     # changed backend: re-initialised) and deploys from scratch.
     squatter = socket.socket()
+    # (the killed emulator's connections may still be in TIME_WAIT on that port)
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     squatter.bind(("127.0.0.1", emulator.port))
     squatter.listen(1)
     try:
