@@ -20,7 +20,6 @@ from cdktf import (
 )
 from constructs import Construct
 
-import constructs_lib  # noqa: F401  (makes the provider bindings cheap to import; see there)
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 
 from constructs_lib.domains import (
