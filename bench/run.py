@@ -12,6 +12,7 @@ Prints a table of median and max wall time (and peak RSS of the whole process tr
 Node together) per measurement, the target ratios, and writes the same to bench/results.md.
 The deploy section stops the project's local emulator (`make down`) and leaves none running.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,8 +65,19 @@ app.synth()
 def _with_endpoints_block(config_file: Path, endpoint: str) -> None:
     """The emulator provider as it was configured before: every service in an `endpoints`
     block instead of the profile's endpoint_url."""
-    services = ("acm", "apigatewayv2", "cloudfront", "cloudwatchlogs", "cognitoidp", "dynamodb",
-                "iam", "kms", "route53", "s3", "sts")
+    services = (
+        "acm",
+        "apigatewayv2",
+        "cloudfront",
+        "cloudwatchlogs",
+        "cognitoidp",
+        "dynamodb",
+        "iam",
+        "kms",
+        "route53",
+        "s3",
+        "sts",
+    )
     config = json.loads(config_file.read_text())
     for provider in config["provider"]["aws"]:
         for key in ("shared_config_files", "profile", "http_proxy", "https_proxy", "no_proxy"):
@@ -79,11 +91,16 @@ def _bare_bucket_stack(directory: Path, like: Path) -> Path:
     source = json.loads((like / "cdk.tf.json").read_text())
     directory.mkdir(parents=True, exist_ok=True)
     backend = dict(source["terraform"]["backend"]["s3"], key="bench/bare-bucket.tfstate")
-    config = {"terraform": {"required_providers": source["terraform"]["required_providers"],
-                            "backend": {"s3": backend}},
-              "provider": {"aws": [p for p in source["provider"]["aws"] if "alias" not in p]},
-              "resource": {"aws_s3_bucket": {"bare": {"bucket": "bench-bare-bucket",
-                                                       "force_destroy": True}}}}
+    config = {
+        "terraform": {
+            "required_providers": source["terraform"]["required_providers"],
+            "backend": {"s3": backend},
+        },
+        "provider": {"aws": [p for p in source["provider"]["aws"] if "alias" not in p]},
+        "resource": {
+            "aws_s3_bucket": {"bare": {"bucket": "bench-bare-bucket", "force_destroy": True}}
+        },
+    }
     (directory / "cdk.tf.json").write_text(json.dumps(config, indent=2))
     shutil.copytree(like / "assets", directory / "assets", dirs_exist_ok=True)
     return directory
@@ -127,12 +144,19 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def measure(cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None,
-            expect: int = 0) -> tuple[float, float]:
+def measure(
+    cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None, expect: int = 0
+) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of the process tree, sampled every 50 ms."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env or project_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env or project_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     peak = 0
     while proc.poll() is None:
         peak = max(peak, _tree_rss_kb(proc.pid))
@@ -140,8 +164,10 @@ def measure(cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = No
     elapsed = time.perf_counter() - start
     output = proc.stdout.read() if proc.stdout else ""
     if proc.returncode != expect:
-        raise SystemExit(f"bench: {' '.join(cmd)} exited {proc.returncode} (expected {expect}):"
-                         f"\n{output[-3000:]}")
+        raise SystemExit(
+            f"bench: {' '.join(cmd)} exited {proc.returncode} (expected {expect}):"
+            f"\n{output[-3000:]}"
+        )
     return elapsed, peak / 1024
 
 
@@ -157,8 +183,9 @@ class Bench:
             row.rss_mb.append(rss)
         print(f"  {name:58} {seconds:7.2f} s" + (f"  {rss:7.0f} MB" if rss else ""), flush=True)
 
-    def repeat(self, name: str, cmd: list[str], runs: int | None = None, note: str = "",
-               **kw) -> None:
+    def repeat(
+        self, name: str, cmd: list[str], runs: int | None = None, note: str = "", **kw
+    ) -> None:
         for _ in range(runs or self.runs):
             self.add(name, *measure(cmd, **kw), note=note)
 
@@ -167,20 +194,27 @@ class Bench:
         self.repeat("floor: import cdktf + provider assembly + 1 resource", [PY, "-c", FLOOR])
 
     def synth(self) -> None:
-        self.repeat("python main.py, one stage (dev + its state stack)", [PY, "main.py"],
-                    env=self.synth_env("dev"))
+        self.repeat(
+            "python main.py, one stage (dev + its state stack)",
+            [PY, "main.py"],
+            env=self.synth_env("dev"),
+        )
         self.repeat("python main.py, all stacks", [PY, "main.py"], env=self.synth_env(""))
         # The CLI chooses the output directory itself (it overrides CDKTF_OUTDIR): --output keeps
         # it away from the project's cdktf.out.
         for stages, label in (("dev", "one stage (dev + its state stack)"), ("", "all stacks")):
             env = self.synth_env(stages)
-            self.repeat(f"cdktf synth, {label}",
-                        [str(CDKTF_BIN), "synth", "--output", env["CDKTF_OUTDIR"]], env=env)
+            self.repeat(
+                f"cdktf synth, {label}",
+                [str(CDKTF_BIN), "synth", "--output", env["CDKTF_OUTDIR"]],
+                env=env,
+            )
 
     def synth_env(self, stages: str, **extra: str) -> dict[str, str]:
         out = Path(tempfile.mkdtemp(prefix="bench-synth-"))
-        return project_env({"IMAGE_SERVICE_STAGES": stages, "CDKTF_OUTDIR": str(out / "o"),
-                            **extra})
+        return project_env(
+            {"IMAGE_SERVICE_STAGES": stages, "CDKTF_OUTDIR": str(out / "o"), **extra}
+        )
 
     def validate(self, use_cache: bool = True, label: str = "") -> None:
         src = self.synthesized("dev") / "stacks" / "image-service-dev"
@@ -207,36 +241,53 @@ class Bench:
     def levers(self) -> None:
         """Each lever measured against its absence, same machine, same run."""
         eager_env = self.synth_env("", IMAGE_SERVICE_EAGER_PROVIDER_IMPORT="1")
-        self.repeat("lever off: all stacks, provider __init__ imported eagerly", [PY, "main.py"],
-                    env=eager_env)
+        self.repeat(
+            "lever off: all stacks, provider __init__ imported eagerly",
+            [PY, "main.py"],
+            env=eager_env,
+        )
         self.check_lazy_equals_eager(Path(eager_env["CDKTF_OUTDIR"]))
         self.validate(use_cache=False, label="lever off: init + validate, no plugin cache")
-        self.repeat("bad setting rejected (validated before cdktf is imported)",
-                    [PY, "main.py"], env=self.synth_env("nope"), expect=2)
-        self.repeat("lever off: tests without emulator, one process",
-                    [PY, "-m", "pytest", "-q", "-m", "not emulator", "-n", "0"],
-                    runs=self.suite_runs)
-        self.repeat("lever off: full test suite, one process", [PY, "-m", "pytest", "-q", "-n", "0"],
-                    runs=self.suite_runs)
+        self.repeat(
+            "bad setting rejected (validated before cdktf is imported)",
+            [PY, "main.py"],
+            env=self.synth_env("nope"),
+            expect=2,
+        )
+        self.repeat(
+            "lever off: tests without emulator, one process",
+            [PY, "-m", "pytest", "-q", "-m", "not emulator", "-n", "0"],
+            runs=self.suite_runs,
+        )
+        self.repeat(
+            "lever off: full test suite, one process",
+            [PY, "-m", "pytest", "-q", "-n", "0"],
+            runs=self.suite_runs,
+        )
 
     def check_lazy_equals_eager(self, eager: Path) -> None:
         """The lazy provider import must not change what is synthesized (the static half of this
         proof is tests/stacks/test_lazy_bindings.py): every stack, byte for byte."""
         lazy = self.synthesized("")
         names = sorted(p.parent.name for p in (eager / "stacks").glob("*/cdk.tf.json"))
-        differ = [n for n in names
-                  if (eager / "stacks" / n / "cdk.tf.json").read_text().replace(str(eager), "")
-                  != (lazy / "stacks" / n / "cdk.tf.json").read_text().replace(str(lazy), "")]
+        differ = [
+            n
+            for n in names
+            if (eager / "stacks" / n / "cdk.tf.json").read_text().replace(str(eager), "")
+            != (lazy / "stacks" / n / "cdk.tf.json").read_text().replace(str(lazy), "")
+        ]
         if len(names) < 7 or differ:
-            raise SystemExit(f"bench: eager and lazy provider imports synthesize differently: "
-                             f"{differ or names}")
+            raise SystemExit(
+                f"bench: eager and lazy provider imports synthesize differently: {differ or names}"
+            )
         print(f"  lazy == eager synthesis for all {len(names)} stacks", flush=True)
 
     def deploy(self) -> None:
         subprocess.run(["make", "-s", "down"], cwd=ROOT, check=False)
         for _ in range(self.deploy_runs):
-            self.repeat("make up (README main command), fresh emulator",
-                        ["make", "-s", "up"], runs=1)
+            self.repeat(
+                "make up (README main command), fresh emulator", ["make", "-s", "up"], runs=1
+            )
             self.repeat("make up again (no changes)", ["make", "-s", "up"], runs=1)
             if _ == 0:
                 self.replan()
@@ -245,47 +296,69 @@ class Bench:
     def replan(self) -> None:
         emulator = local_aws.status()
         assert emulator, "make up left no emulator running"
-        env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint,
-                           "IMAGE_SERVICE_STAGES": "local"})
+        env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, "IMAGE_SERVICE_STAGES": "local"})
         stack_dir = ROOT / "cdktf.out" / "stacks" / "image-service-local"
-        self.repeat("terraform plan (re-plan, no changes)",
-                    ["terraform", "plan", "-input=false", "-no-color", "-detailed-exitcode"],
-                    cwd=stack_dir, env=env)
-        self.repeat("lever off: terraform plan (re-plan) with Go's default GOGC=100",
-                    ["terraform", "plan", "-input=false", "-no-color", "-detailed-exitcode"],
-                    cwd=stack_dir, env=dict(env, GOGC="100"))
-        self.repeat("cdktf diff --skip-synth (same stack)",
-                    [str(CDKTF_BIN), "diff", "image-service-local", "--skip-synth",
-                     "--skip-provider-lock"], env=env)
-        self.repeat("bin/cdktf diff (synth + diff, as users run it)",
-                    [str(ROOT / "bin" / "cdktf"), "diff", "image-service-local"], env=env)
+        self.repeat(
+            "terraform plan (re-plan, no changes)",
+            ["terraform", "plan", "-input=false", "-no-color", "-detailed-exitcode"],
+            cwd=stack_dir,
+            env=env,
+        )
+        self.repeat(
+            "lever off: terraform plan (re-plan) with Go's default GOGC=100",
+            ["terraform", "plan", "-input=false", "-no-color", "-detailed-exitcode"],
+            cwd=stack_dir,
+            env=dict(env, GOGC="100"),
+        )
+        self.repeat(
+            "cdktf diff --skip-synth (same stack)",
+            [str(CDKTF_BIN), "diff", "image-service-local", "--skip-synth", "--skip-provider-lock"],
+            env=env,
+        )
+        self.repeat(
+            "bin/cdktf diff (synth + diff, as users run it)",
+            [str(ROOT / "bin" / "cdktf"), "diff", "image-service-local"],
+            env=env,
+        )
 
     def emulator(self) -> None:
         """init + apply + re-plan + destroy of image-service-local on one fresh emulator: as
         shipped, with each emulator lever turned off in turn, and a stack of one bare bucket
         with the same provider and backend settings (the floor of any deployment there)."""
         from stacks.settings import emulator_stage_settings  # noqa: E402 (imports no cdktf)
+
         run_dir = Path(tempfile.mkdtemp(prefix="bench-emulator-"))
         emulator = local_aws.up(run_dir, port=local_aws.free_port())
         try:
-            env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint,
-                               "IMAGE_SERVICE_STAGES": "local"})
+            env = project_env(
+                {LOCAL_ENDPOINT_ENV: emulator.endpoint, "IMAGE_SERVICE_STAGES": "local"}
+            )
             fast = emulator_stage_settings("local", endpoint=emulator.endpoint)
-            faithful = emulator_stage_settings("local", endpoint=emulator.endpoint,
-                                               skip_provider_waits=False)
+            faithful = emulator_stage_settings(
+                "local", endpoint=emulator.endpoint, skip_provider_waits=False
+            )
             from dataclasses import replace
+
             variants = {
                 "as shipped": (fast, None),
                 "lever off: lifecycle configuration resource (no inline rules)": (
-                    replace(fast, bucket=faithful.bucket), None),
+                    replace(fast, bucket=faithful.bucket),
+                    None,
+                ),
                 "lever off: distribution enabled and deleted on destroy": (
-                    replace(fast, cdn=faithful.cdn), None),
+                    replace(fast, cdn=faithful.cdn),
+                    None,
+                ),
                 "lever off: provider `endpoints` block instead of the profile": (
-                    fast, _with_endpoints_block),
+                    fast,
+                    _with_endpoints_block,
+                ),
             }
             out = Path(tempfile.mkdtemp(prefix="bench-emulator-synth-"))
-            stacks = {label: self._synth_local(settings, out / f"variant-{i}")
-                      for i, (label, (settings, _)) in enumerate(variants.items())}
+            stacks = {
+                label: self._synth_local(settings, out / f"variant-{i}")
+                for i, (label, (settings, _)) in enumerate(variants.items())
+            }
             shipped = stacks["as shipped"]
             create_state_bucket(shipped.parent.parent, env)
             bare = _bare_bucket_stack(out / "bare", shipped)
@@ -299,6 +372,7 @@ class Bench:
 
     def _synth_local(self, settings, outdir: Path) -> Path:
         from stacks.app import build_app
+
         build_app([settings], outdir=str(outdir)).synth()
         return outdir / "stacks" / LOCAL
 
@@ -306,23 +380,26 @@ class Bench:
         for _ in range(self.deploy_runs):
             shutil.rmtree(stack / ".terraform", ignore_errors=True)
             steps = {}
-            for step, args in (("init", ["init", "-input=false", "-no-color"]),
-                               ("apply", ["apply", "-auto-approve", "-input=false", "-no-color"]),
-                               ("re-plan", ["plan", "-input=false", "-no-color",
-                                            "-detailed-exitcode"]),
-                               ("destroy", ["destroy", "-auto-approve", "-input=false",
-                                            "-no-color"])):
+            for step, args in (
+                ("init", ["init", "-input=false", "-no-color"]),
+                ("apply", ["apply", "-auto-approve", "-input=false", "-no-color"]),
+                ("re-plan", ["plan", "-input=false", "-no-color", "-detailed-exitcode"]),
+                ("destroy", ["destroy", "-auto-approve", "-input=false", "-no-color"]),
+            ):
                 steps[step], rss = measure(["terraform", *args], cwd=stack, env=env)
                 self.add(f"{label}: {step}", steps[step], rss)
-            self.add(f"{label}: init + apply + destroy",
-                     steps["init"] + steps["apply"] + steps["destroy"])
+            self.add(
+                f"{label}: init + apply + destroy",
+                steps["init"] + steps["apply"] + steps["destroy"],
+            )
 
     def tests(self) -> None:
-        self.repeat("tests without emulator (make test-fast)",
-                    [PY, "-m", "pytest", "-q", "-m", "not emulator", "-n", "2"],
-                    runs=self.suite_runs)
-        self.repeat("full test suite (make test)", [PY, "-m", "pytest", "-q"],
-                    runs=self.suite_runs)
+        self.repeat(
+            "tests without emulator (make test-fast)",
+            [PY, "-m", "pytest", "-q", "-m", "not emulator", "-n", "2"],
+            runs=self.suite_runs,
+        )
+        self.repeat("full test suite (make test)", [PY, "-m", "pytest", "-q"], runs=self.suite_runs)
 
     # ------------------------------------------------------------------------------------
     def ratios(self) -> list[tuple[str, str, str, str]]:
@@ -342,84 +419,129 @@ class Bench:
         def limit(label: str, a: str, seconds: float) -> None:
             x = m(a)
             if x is not None:
-                out.append((label, f"{x:.1f} s", f"<= {seconds:.0f} s",
-                            "met" if x <= seconds else "NOT met"))
+                out.append(
+                    (
+                        label,
+                        f"{x:.1f} s",
+                        f"<= {seconds:.0f} s",
+                        "met" if x <= seconds else "NOT met",
+                    )
+                )
 
-        ratio("synth all stacks / floor", "python main.py, all stacks",
-              "floor: import cdktf + provider assembly + 1 resource", 1.5)
-        ratio("cdktf diff --skip-synth / terraform plan", "cdktf diff --skip-synth (same stack)",
-              "terraform plan (re-plan, no changes)", 1.3)
-        ratio("bin/cdktf diff (with synth) / terraform plan",
-              "bin/cdktf diff (synth + diff, as users run it)",
-              "terraform plan (re-plan, no changes)", 1.3)
+        ratio(
+            "synth all stacks / floor",
+            "python main.py, all stacks",
+            "floor: import cdktf + provider assembly + 1 resource",
+            1.5,
+        )
+        ratio(
+            "cdktf diff --skip-synth / terraform plan",
+            "cdktf diff --skip-synth (same stack)",
+            "terraform plan (re-plan, no changes)",
+            1.3,
+        )
+        ratio(
+            "bin/cdktf diff (with synth) / terraform plan",
+            "bin/cdktf diff (synth + diff, as users run it)",
+            "terraform plan (re-plan, no changes)",
+            1.3,
+        )
         limit("make up, fresh emulator", "make up (README main command), fresh emulator", 20)
         limit("make up again, no changes", "make up again (no changes)", 10)
-        limit("tests without emulator (make test-fast)", "tests without emulator (make test-fast)",
-              20)
+        limit(
+            "tests without emulator (make test-fast)", "tests without emulator (make test-fast)", 20
+        )
         limit("full test suite (make test)", "full test suite (make test)", 90)
-        ratio("image-service-local / one bare bucket, init + apply + destroy",
-              "image-service-local, as shipped: init + apply + destroy",
-              "one bare S3 bucket, same provider and backend: init + apply + destroy", 2.5)
+        ratio(
+            "image-service-local / one bare bucket, init + apply + destroy",
+            "image-service-local, as shipped: init + apply + destroy",
+            "one bare S3 bucket, same provider and backend: init + apply + destroy",
+            2.5,
+        )
         return out
 
     def report(self) -> str:
         cores = os.cpu_count()
-        lines = ["# Benchmark results",
-                 "",
-                 f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} on {cores} cores "
-                 f"({platform_line()}); runs: {self.runs} (deploy {self.deploy_runs}, "
-                 f"suites {self.suite_runs}). Produced by `make bench` (bench/run.py).",
-                 "Peak RSS is the whole process tree (Python + Node/jsii, or terraform + "
-                 "provider), sampled every 50 ms.",
-                 "",
-                 "| measurement | runs | median s | max s | peak RSS MB (median) | before s |",
-                 "|---|---:|---:|---:|---:|---:|"]
+        lines = [
+            "# Benchmark results",
+            "",
+            f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} on {cores} cores "
+            f"({platform_line()}); runs: {self.runs} (deploy {self.deploy_runs}, "
+            f"suites {self.suite_runs}). Produced by `make bench` (bench/run.py).",
+            "Peak RSS is the whole process tree (Python + Node/jsii, or terraform + "
+            "provider), sampled every 50 ms.",
+            "",
+            "| measurement | runs | median s | max s | peak RSS MB (median) | before s |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         before = baseline()
         for row in self.rows.values():
             rss = f"{statistics.median(row.rss_mb):.0f}" if row.rss_mb else ""
             was = before.get(BEFORE_ALIASES.get(row.name, row.name))
-            lines.append(f"| {row.name} | {len(row.seconds)} | {row.median:.2f} | "
-                         f"{row.max:.2f} | {rss} | {f'{was:.2f}' if was else ''} |")
-        lines += ["", "## Targets", "", "| target | measured | goal | verdict |",
-                  "|---|---:|---:|---|"]
+            lines.append(
+                f"| {row.name} | {len(row.seconds)} | {row.median:.2f} | "
+                f"{row.max:.2f} | {rss} | {f'{was:.2f}' if was else ''} |"
+            )
+        lines += [
+            "",
+            "## Targets",
+            "",
+            "| target | measured | goal | verdict |",
+            "|---|---:|---:|---|",
+        ]
         targets = self.ratios()
         lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in targets]
         missed = [a for a, _, _, d in targets if d != "met" and a in MISSED_BECAUSE]
         if missed:
             lines += ["", "Where a target is missed, what the measurements show stands in the way:"]
             lines += [f"- *{a}*: {MISSED_BECAUSE[a]}" for a in missed]
-        lines += ["", "How to read it:",
-                  "- *before* is the median of the same measurement on 2026-11-25 "
-                  "(bench/baseline-2026-11-25.json), before the emulator's fixed waits were "
-                  "removed; the *image-service-local, as shipped* apply and destroy compare with "
-                  "that run's bare terraform apply/destroy of the same stack.",
-                  "- *one stage* synthesizes dev plus its state-bucket stack (the app always adds "
-                  "the bootstrap of the stages it builds); *all stacks* is all 7.",
-                  "- The *image-service-local* rows deploy the stack on one fresh emulator as "
-                  "shipped, then with each emulator lever turned off in turn; *one bare S3 "
-                  "bucket* uses the same provider settings and S3 backend, the floor of any "
-                  "deployment there.",
-                  "- *make up* (fresh) also starts the emulator, synthesizes, creates the state "
-                  "bucket and runs the plan guard on the plan it applies; *again* re-plans "
-                  "and applies nothing.",
-                  "- The full suite applies local (fast shapes), local-production twice (once "
-                  "with production's exact shapes, which includes the provider's ~55 s "
-                  "lifecycle-configuration poll, once for the protection tests) and destroys "
-                  "local.",
-                  "- The cdktf diff ratios compare medians of the same re-plan with no changes."]
+        lines += [
+            "",
+            "How to read it:",
+            "- *before* is the median of the same measurement on 2026-11-25 "
+            "(bench/baseline-2026-11-25.json), before the emulator's fixed waits were "
+            "removed; the *image-service-local, as shipped* apply and destroy compare with "
+            "that run's bare terraform apply/destroy of the same stack.",
+            "- *one stage* synthesizes dev plus its state-bucket stack (the app always adds "
+            "the bootstrap of the stages it builds); *all stacks* is all 7.",
+            "- The *image-service-local* rows deploy the stack on one fresh emulator as "
+            "shipped, then with each emulator lever turned off in turn; *one bare S3 "
+            "bucket* uses the same provider settings and S3 backend, the floor of any "
+            "deployment there.",
+            "- *make up* (fresh) also starts the emulator, synthesizes, creates the state "
+            "bucket and runs the plan guard on the plan it applies; *again* re-plans "
+            "and applies nothing.",
+            "- The full suite applies local (fast shapes), local-production twice (once "
+            "with production's exact shapes, which includes the provider's ~55 s "
+            "lifecycle-configuration poll, once for the protection tests) and destroys "
+            "local.",
+            "- The cdktf diff ratios compare medians of the same re-plan with no changes.",
+        ]
         emulator_levers = self.emulator_levers_table()
         if emulator_levers:
-            lines += ["", "## Emulator levers (image-service-local, each off against as shipped)",
-                      "", "| lever off | step | off s | as shipped s | saved s |",
-                      "|---|---|---:|---:|---:|"]
-            lines += [f"| {a} | {b} | {c:.2f} | {d:.2f} | {c - d:.2f} |"
-                      for a, b, c, d in emulator_levers]
+            lines += [
+                "",
+                "## Emulator levers (image-service-local, each off against as shipped)",
+                "",
+                "| lever off | step | off s | as shipped s | saved s |",
+                "|---|---|---:|---:|---:|",
+            ]
+            lines += [
+                f"| {a} | {b} | {c:.2f} | {d:.2f} | {c - d:.2f} |" for a, b, c, d in emulator_levers
+            ]
         levers = self.levers_table()
         if levers:
-            lines += ["", "## Levers (each against its absence, medians of this run)", "",
-                      "| lever | without | with | saved |", "|---|---:|---:|---:|"]
-            lines += [f"| {a} | {b:.2f} s | {c:.2f} s | {b - c:.2f} s ({(b - c) / b:.0%}) |"
-                      for a, b, c in levers]
+            lines += [
+                "",
+                "## Levers (each against its absence, medians of this run)",
+                "",
+                "| lever | without | with | saved |",
+                "|---|---:|---:|---:|",
+            ]
+            lines += [
+                f"| {a} | {b:.2f} s | {c:.2f} s | {b - c:.2f} s ({(b - c) / b:.0%}) |"
+                for a, b, c in levers
+            ]
         return "\n".join(lines) + "\n"
 
     def emulator_levers_table(self) -> list[tuple[str, str, float, float]]:
@@ -428,7 +550,7 @@ class Bench:
         for name, row in self.rows.items():
             if not name.startswith(f"{LOCAL}, lever off: "):
                 continue
-            label, step = name[len(f"{LOCAL}, "):].rsplit(": ", 1)
+            label, step = name[len(f"{LOCAL}, ") :].rsplit(": ", 1)
             base = self.rows.get(f"{shipped}: {step}")
             if base:
                 out.append((label.removeprefix("lever off: "), step, row.median, base.median))
@@ -436,19 +558,31 @@ class Bench:
 
     def levers_table(self) -> list[tuple[str, float, float]]:
         pairs = [
-            ("lazy provider import (constructs_lib/__init__.py), all stacks",
-             "lever off: all stacks, provider __init__ imported eagerly",
-             "python main.py, all stacks"),
-            ("Terraform plugin cache (TF_PLUGIN_CACHE_DIR), init + validate",
-             "lever off: init + validate, no plugin cache", "terraform init + validate, one stack"),
-            ("pytest-xdist -n 2, tests without emulator",
-             "lever off: tests without emulator, one process",
-             "tests without emulator (make test-fast)"),
-            ("pytest-xdist -n 2, deployments first, faithful one in the background, full suite",
-             "lever off: full test suite, one process", "full test suite (make test)"),
-            ("GOGC=400 for Terraform and the provider, re-plan of image-service-local",
-             "lever off: terraform plan (re-plan) with Go's default GOGC=100",
-             "terraform plan (re-plan, no changes)"),
+            (
+                "lazy provider import (constructs_lib/__init__.py), all stacks",
+                "lever off: all stacks, provider __init__ imported eagerly",
+                "python main.py, all stacks",
+            ),
+            (
+                "Terraform plugin cache (TF_PLUGIN_CACHE_DIR), init + validate",
+                "lever off: init + validate, no plugin cache",
+                "terraform init + validate, one stack",
+            ),
+            (
+                "pytest-xdist -n 2, tests without emulator",
+                "lever off: tests without emulator, one process",
+                "tests without emulator (make test-fast)",
+            ),
+            (
+                "pytest-xdist -n 2, deployments first, faithful one in the background, full suite",
+                "lever off: full test suite, one process",
+                "full test suite (make test)",
+            ),
+            (
+                "GOGC=400 for Terraform and the provider, re-plan of image-service-local",
+                "lever off: terraform plan (re-plan) with Go's default GOGC=100",
+                "terraform plan (re-plan, no changes)",
+            ),
         ]
         out = []
         for label, off, on in pairs:
@@ -457,13 +591,22 @@ class Bench:
         return out
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps({
-            "runs": [self.runs, self.deploy_runs, self.suite_runs],
-            "rows": [{"name": r.name, "seconds": r.seconds, "rss_mb": r.rss_mb}
-                     for r in self.rows.values()]}, indent=1) + "\n")
+        path.write_text(
+            json.dumps(
+                {
+                    "runs": [self.runs, self.deploy_runs, self.suite_runs],
+                    "rows": [
+                        {"name": r.name, "seconds": r.seconds, "rss_mb": r.rss_mb}
+                        for r in self.rows.values()
+                    ],
+                },
+                indent=1,
+            )
+            + "\n"
+        )
 
     @classmethod
-    def load(cls, path: Path) -> "Bench":
+    def load(cls, path: Path) -> Bench:
         data = json.loads(path.read_text())
         bench = cls(*data["runs"])
         for r in data["rows"]:
@@ -473,22 +616,26 @@ class Bench:
 
 # What the measurements show stands in the way of a target, printed only when it is missed.
 MISSED_BECAUSE = {
-    "cdktf diff --skip-synth / terraform plan":
+    "cdktf diff --skip-synth / terraform plan": (
         "the cdktf CLI starts Node and runs `terraform init` before its plan (~3 s on top of "
-        "the plan itself); the ratio shrinks as the plan gets longer, not by anything here.",
-    "bin/cdktf diff (with synth) / terraform plan":
-        "as above, plus one synthesis (~3 s: Node, the jsii assemblies, 2 stacks).",
-    "full test suite (make test)":
+        "the plan itself); the ratio shrinks as the plan gets longer, not by anything here."
+    ),
+    "bin/cdktf diff (with synth) / terraform plan": (
+        "as above, plus one synthesis (~3 s: Node, the jsii assemblies, 2 stacks)."
+    ),
+    "full test suite (make test)": (
         "CPU-bound on 2 cores: Terraform starts the AWS provider three times per plan and four "
         "per apply or destroy, ~1.2 s of CPU each to build its schema; the suite's ~40 Terraform "
         "runs through four routes (terraform, the cdktf CLI, bin/cdktf, make up's path) and "
         "two workers' jsii runtimes add up to ~150 CPU-s (lever rows above). Since issue 14 "
         "tests/deploy/test_faults.py runs `make up` nine times under faults (two fresh "
         "deployments, two syntheses): ~90 s of serial work, ~65 s more for the suite (93 -> ~150 "
-        "s); issue 13 added ~4 s (make smoke, the custom-domain path on local-production).",
-    "tests without emulator (make test-fast)":
+        "s); issue 13 added ~4 s (make smoke, the custom-domain path on local-production)."
+    ),
+    "tests without emulator (make test-fast)": (
         "two workers each load the jsii runtime and collect (~6.5 CPU-s each), and terraform "
-        "validate of the four real stacks starts the provider 12 times (~12 CPU-s).",
+        "validate of the four real stacks starts the provider 12 times (~12 CPU-s)."
+    ),
 }
 
 BEFORE_ALIASES = {
@@ -501,8 +648,9 @@ def baseline() -> dict[str, float]:
     """Medians of the run before issue 12, by measurement name."""
     if not BASELINE.exists():
         return {}
-    return {r["name"]: statistics.median(r["seconds"])
-            for r in json.loads(BASELINE.read_text())["rows"]}
+    return {
+        r["name"]: statistics.median(r["seconds"]) for r in json.loads(BASELINE.read_text())["rows"]
+    }
 
 
 def platform_line() -> str:
@@ -511,21 +659,26 @@ def platform_line() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--deploy-runs", type=int, default=2)
     parser.add_argument("--suite-runs", type=int, default=1)
     parser.add_argument("--only", default=",".join(SECTIONS))
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.md")
-    parser.add_argument("--report-only", action="store_true",
-                        help="rewrite results.md from the raw figures in results.json")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite results.md from the raw figures in results.json",
+    )
     args = parser.parse_args()
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(sections) - set(SECTIONS)
     if unknown:
-        parser.error(f"unknown section(s) {', '.join(sorted(unknown))}; "
-                     f"choose from {', '.join(SECTIONS)}")
+        parser.error(
+            f"unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}"
+        )
     raw = args.output.with_suffix(".json")
     if args.report_only:
         bench = Bench.load(raw)

@@ -3,6 +3,7 @@
 Importing this package first makes the AWS provider bindings cheap to import; see
 `_lazy_provider_bindings` below.
 """
+
 import importlib.util
 import os
 import sys

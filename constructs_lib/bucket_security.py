@@ -5,9 +5,8 @@ default, and a bucket policy that refuses any request not made over TLS. The res
 created directly in the caller's scope with fixed ids, so a bucket's resource addresses do not
 depend on whether it uses this helper.
 """
-from __future__ import annotations
 
-from constructs import Construct
+from __future__ import annotations
 
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
@@ -27,6 +26,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
     S3BucketServerSideEncryptionConfigurationRuleA,
     S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
 )
+from constructs import Construct
 
 DENY_INSECURE_TRANSPORT_SID = "DenyInsecureTransport"
 
@@ -42,7 +42,8 @@ class BucketSecurity:
     def __init__(self, scope: Construct, bucket: S3Bucket, *, deny_insecure_transport: bool = True):
         self.bucket = bucket
         self.public_access_block = S3BucketPublicAccessBlock(
-            scope, "PublicAccessBlock",
+            scope,
+            "PublicAccessBlock",
             bucket=bucket.id,
             block_public_acls=True,
             block_public_policy=True,
@@ -50,41 +51,56 @@ class BucketSecurity:
             restrict_public_buckets=True,
         )
         self.ownership_controls = S3BucketOwnershipControls(
-            scope, "OwnershipControls",
+            scope,
+            "OwnershipControls",
             bucket=bucket.id,
             rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
         )
         self.encryption = S3BucketServerSideEncryptionConfigurationA(
-            scope, "Encryption",
+            scope,
+            "Encryption",
             bucket=bucket.id,
-            rule=[S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=(
-                    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="AES256")))],
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=(
+                        S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                            sse_algorithm="AES256"
+                        )
+                    )
+                )
+            ],
         )
         self._statements: list[DataAwsIamPolicyDocumentStatement] = []
-        self._policy_document = None
+        self._policy_document: DataAwsIamPolicyDocument | None = None
         self._scope = scope
         if deny_insecure_transport:
-            self.add_policy_statement(DataAwsIamPolicyDocumentStatement(
-                sid=DENY_INSECURE_TRANSPORT_SID,
-                effect="Deny",
-                principals=[DataAwsIamPolicyDocumentStatementPrincipals(
-                    type="*", identifiers=["*"])],
-                actions=["s3:*"],
-                resources=[bucket.arn, f"{bucket.arn}/*"],
-                condition=[DataAwsIamPolicyDocumentStatementCondition(
-                    test="Bool", variable="aws:SecureTransport", values=["false"])],
-            ))
+            self.add_policy_statement(
+                DataAwsIamPolicyDocumentStatement(
+                    sid=DENY_INSECURE_TRANSPORT_SID,
+                    effect="Deny",
+                    principals=[
+                        DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])
+                    ],
+                    actions=["s3:*"],
+                    resources=[bucket.arn, f"{bucket.arn}/*"],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="Bool", variable="aws:SecureTransport", values=["false"]
+                        )
+                    ],
+                )
+            )
 
     def add_policy_statement(self, statement: DataAwsIamPolicyDocumentStatement) -> None:
         """Add a statement to the bucket policy, creating the policy on first use."""
         self._statements.append(statement)
         if self._policy_document is None:
             self._policy_document = DataAwsIamPolicyDocument(
-                self._scope, "PolicyDocument", statement=self._statements)
+                self._scope, "PolicyDocument", statement=self._statements
+            )
             S3BucketPolicy(
-                self._scope, "Policy",
+                self._scope,
+                "Policy",
                 bucket=self.bucket.id,
                 policy=self._policy_document.json,
                 # S3 refuses concurrent changes to one bucket's access settings.

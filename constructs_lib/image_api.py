@@ -1,11 +1,9 @@
 """The Image Service's HTTP API: JWT-protected routes, CORS, throttling and access logs."""
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Optional
-
-from constructs import Construct
 
 from cdktf_cdktf_provider_aws.apigatewayv2_api import (
     Apigatewayv2Api,
@@ -27,6 +25,7 @@ from cdktf_cdktf_provider_aws.apigatewayv2_stage import (
     Apigatewayv2StageDefaultRouteSettings,
 )
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from constructs import Construct
 
 from constructs_lib.user_auth import UserAuth
 
@@ -41,18 +40,21 @@ IMAGE_ROUTES = (
     "DELETE /images/{imageId}",
 )
 # One JSON object per request: fields CloudWatch Logs Insights can query directly.
-ACCESS_LOG_FORMAT = json.dumps({
-    "requestId": "$context.requestId",
-    "ip": "$context.identity.sourceIp",
-    "requestTime": "$context.requestTime",
-    "httpMethod": "$context.httpMethod",
-    "routeKey": "$context.routeKey",
-    "status": "$context.status",
-    "protocol": "$context.protocol",
-    "responseLength": "$context.responseLength",
-    "integrationError": "$context.integrationErrorMessage",
-    "authorizerError": "$context.authorizer.error",
-}, separators=(",", ":"))
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "routeKey": "$context.routeKey",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "integrationError": "$context.integrationErrorMessage",
+        "authorizerError": "$context.authorizer.error",
+    },
+    separators=(",", ":"),
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class ImageApiProps:
     throttling_burst_limit: int
     throttling_rate_limit: float
     access_log_retention_days: int
-    custom_domain: Optional[ApiCustomDomain] = None
+    custom_domain: ApiCustomDomain | None = None
 
 
 class ImageApi(Construct):
@@ -78,7 +80,8 @@ class ImageApi(Construct):
     def __init__(self, scope: Construct, id_: str, auth: UserAuth, props: ImageApiProps):
         super().__init__(scope, id_)
         self.api = Apigatewayv2Api(
-            self, "Api",
+            self,
+            "Api",
             name=props.name,
             protocol_type="HTTP",
             cors_configuration=Apigatewayv2ApiCorsConfiguration(
@@ -89,25 +92,29 @@ class ImageApi(Construct):
             ),
         )
         self.authorizer = Apigatewayv2Authorizer(
-            self, "JwtAuthorizer",
+            self,
+            "JwtAuthorizer",
             api_id=self.api.id,
             name="cognito-jwt",
             authorizer_type="JWT",
             identity_sources=["$request.header.Authorization"],
             jwt_configuration=Apigatewayv2AuthorizerJwtConfiguration(
-                issuer=auth.issuer, audience=auth.audience),
+                issuer=auth.issuer, audience=auth.audience
+            ),
         )
         self.routes: dict[str, Apigatewayv2Route] = {}
         for route_key in IMAGE_ROUTES:
             self.add_route(route_key)
 
         self.access_logs = CloudwatchLogGroup(
-            self, "AccessLogs",
+            self,
+            "AccessLogs",
             name=f"/aws/apigateway/{props.name}/access",
             retention_in_days=props.access_log_retention_days,
         )
         self.stage = Apigatewayv2Stage(
-            self, "DefaultStage",
+            self,
+            "DefaultStage",
             api_id=self.api.id,
             name="$default",
             auto_deploy=True,
@@ -121,10 +128,11 @@ class ImageApi(Construct):
             ),
         )
 
-        self.domain_name: Optional[Apigatewayv2DomainName] = None
+        self.domain_name: Apigatewayv2DomainName | None = None
         if props.custom_domain:
             self.domain_name = Apigatewayv2DomainName(
-                self, "DomainName",
+                self,
+                "DomainName",
                 domain_name=props.custom_domain.hostname,
                 domain_name_configuration=Apigatewayv2DomainNameDomainNameConfiguration(
                     certificate_arn=props.custom_domain.certificate_arn,
@@ -133,16 +141,18 @@ class ImageApi(Construct):
                 ),
             )
             Apigatewayv2ApiMapping(
-                self, "DomainMapping",
+                self,
+                "DomainMapping",
                 api_id=self.api.id,
                 domain_name=self.domain_name.id,
                 stage=self.stage.id,
             )
 
-    def add_route(self, route_key: str, integration_id: Optional[str] = None) -> Apigatewayv2Route:
+    def add_route(self, route_key: str, integration_id: str | None = None) -> Apigatewayv2Route:
         """Add a JWT-protected route; pass an integration id once a handler exists."""
         route = Apigatewayv2Route(
-            self, "Route" + "".join(ch for ch in route_key.title() if ch.isalnum()),
+            self,
+            "Route" + "".join(ch for ch in route_key.title() if ch.isalnum()),
             api_id=self.api.id,
             route_key=route_key,
             authorization_type="JWT",

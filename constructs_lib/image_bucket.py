@@ -1,12 +1,10 @@
 """The private S3 bucket that stores image bytes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from cdktf import TerraformResourceLifecycle
-from constructs import Construct
-
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
 from cdktf_cdktf_provider_aws.s3_bucket import (
     S3Bucket,
@@ -30,6 +28,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
 )
+from constructs import Construct
 
 from constructs_lib.bucket_security import BucketSecurity
 
@@ -59,25 +58,32 @@ class ImageBucketProps:
 @dataclass(frozen=True)
 class LifecycleRule:
     """One lifecycle rule over the whole bucket, whichever form Terraform is given it in."""
+
     id: str
-    intelligent_tiering_after_days: Optional[int] = None
-    abort_multipart_upload_after_days: Optional[int] = None
-    noncurrent_versions_expire_after_days: Optional[int] = None
+    intelligent_tiering_after_days: int | None = None
+    abort_multipart_upload_after_days: int | None = None
+    noncurrent_versions_expire_after_days: int | None = None
 
 
 def lifecycle_rules(props: ImageBucketProps) -> list[LifecycleRule]:
     """Tier images to Intelligent-Tiering, abort stale multipart uploads, and (versioned)
     expire noncurrent versions."""
     rules = [
-        LifecycleRule("intelligent-tiering",
-                      intelligent_tiering_after_days=props.intelligent_tiering_days),
-        LifecycleRule("abort-incomplete-multipart-uploads",
-                      abort_multipart_upload_after_days=props.abort_multipart_days),
+        LifecycleRule(
+            "intelligent-tiering", intelligent_tiering_after_days=props.intelligent_tiering_days
+        ),
+        LifecycleRule(
+            "abort-incomplete-multipart-uploads",
+            abort_multipart_upload_after_days=props.abort_multipart_days,
+        ),
     ]
     if props.versioning:
-        rules.append(LifecycleRule(
-            "expire-noncurrent-versions",
-            noncurrent_versions_expire_after_days=props.noncurrent_version_expiration_days))
+        rules.append(
+            LifecycleRule(
+                "expire-noncurrent-versions",
+                noncurrent_versions_expire_after_days=props.noncurrent_version_expiration_days,
+            )
+        )
     return rules
 
 
@@ -88,7 +94,8 @@ class ImageBucket(Construct):
         super().__init__(scope, id_)
         rules = lifecycle_rules(props)
         self.bucket = S3Bucket(
-            self, "Bucket",
+            self,
+            "Bucket",
             bucket=props.name,
             force_destroy=not props.protect_from_deletion,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_from_deletion),
@@ -96,30 +103,37 @@ class ImageBucket(Construct):
         )
         bucket_id = self.bucket.id
 
-        self.security = BucketSecurity(self, self.bucket,
-                                       deny_insecure_transport=props.deny_insecure_transport)
+        self.security = BucketSecurity(
+            self, self.bucket, deny_insecure_transport=props.deny_insecure_transport
+        )
         self.public_access_block = self.security.public_access_block
         S3BucketCorsConfiguration(
-            self, "Cors",
+            self,
+            "Cors",
             bucket=bucket_id,
-            cors_rule=[S3BucketCorsConfigurationCorsRule(
-                allowed_methods=list(CORS_METHODS),
-                allowed_origins=list(props.cors_origins),
-                allowed_headers=["*"],
-            )],
+            cors_rule=[
+                S3BucketCorsConfigurationCorsRule(
+                    allowed_methods=list(CORS_METHODS),
+                    allowed_origins=list(props.cors_origins),
+                    allowed_headers=["*"],
+                )
+            ],
         )
         versioning = None
         if props.versioning:
             versioning = S3BucketVersioningA(
-                self, "Versioning",
+                self,
+                "Versioning",
                 bucket=bucket_id,
                 versioning_configuration=S3BucketVersioningVersioningConfiguration(
-                    status="Enabled"),
+                    status="Enabled"
+                ),
             )
-        self.lifecycle_configuration: Optional[S3BucketLifecycleConfiguration] = None
+        self.lifecycle_configuration: S3BucketLifecycleConfiguration | None = None
         if not props.inline_lifecycle_rules:
             self.lifecycle_configuration = S3BucketLifecycleConfiguration(
-                self, "Lifecycle",
+                self,
+                "Lifecycle",
                 bucket=bucket_id,
                 rule=self._configuration_rules(rules),
                 # S3 rejects noncurrent-version rules applied before versioning is on.
@@ -127,43 +141,68 @@ class ImageBucket(Construct):
             )
 
     @staticmethod
-    def _configuration_rules(rules: list[LifecycleRule]) -> list[S3BucketLifecycleConfigurationRule]:
+    def _configuration_rules(
+        rules: list[LifecycleRule],
+    ) -> list[S3BucketLifecycleConfigurationRule]:
         # An empty prefix filter is the canonical "whole bucket" form S3 returns on read-back.
         whole_bucket = S3BucketLifecycleConfigurationRuleFilter(prefix="")
         out = []
         for rule in rules:
-            out.append(S3BucketLifecycleConfigurationRule(
-                id=rule.id,
-                status="Enabled",
-                filter=[whole_bucket],
-                transition=[S3BucketLifecycleConfigurationRuleTransition(
-                    days=rule.intelligent_tiering_after_days, storage_class="INTELLIGENT_TIERING")]
-                if rule.intelligent_tiering_after_days is not None else None,
-                abort_incomplete_multipart_upload=[
-                    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                        days_after_initiation=rule.abort_multipart_upload_after_days)]
-                if rule.abort_multipart_upload_after_days is not None else None,
-                noncurrent_version_expiration=[
-                    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                        noncurrent_days=rule.noncurrent_versions_expire_after_days)]
-                if rule.noncurrent_versions_expire_after_days is not None else None,
-            ))
+            out.append(
+                S3BucketLifecycleConfigurationRule(
+                    id=rule.id,
+                    status="Enabled",
+                    filter=[whole_bucket],
+                    transition=[
+                        S3BucketLifecycleConfigurationRuleTransition(
+                            days=rule.intelligent_tiering_after_days,
+                            storage_class="INTELLIGENT_TIERING",
+                        )
+                    ]
+                    if rule.intelligent_tiering_after_days is not None
+                    else None,
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                            days_after_initiation=rule.abort_multipart_upload_after_days
+                        )
+                    ]
+                    if rule.abort_multipart_upload_after_days is not None
+                    else None,
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=rule.noncurrent_versions_expire_after_days
+                        )
+                    ]
+                    if rule.noncurrent_versions_expire_after_days is not None
+                    else None,
+                )
+            )
         return out
 
     @staticmethod
     def _inline_rules(rules: list[LifecycleRule]) -> list[S3BucketLifecycleRule]:
         # No prefix: the whole bucket, as in the resource form.
-        return [S3BucketLifecycleRule(
-            id=rule.id,
-            enabled=True,
-            transition=[S3BucketLifecycleRuleTransition(
-                days=rule.intelligent_tiering_after_days, storage_class="INTELLIGENT_TIERING")]
-            if rule.intelligent_tiering_after_days is not None else None,
-            abort_incomplete_multipart_upload_days=rule.abort_multipart_upload_after_days,
-            noncurrent_version_expiration=S3BucketLifecycleRuleNoncurrentVersionExpiration(
-                days=rule.noncurrent_versions_expire_after_days)
-            if rule.noncurrent_versions_expire_after_days is not None else None,
-        ) for rule in rules]
+        return [
+            S3BucketLifecycleRule(
+                id=rule.id,
+                enabled=True,
+                transition=[
+                    S3BucketLifecycleRuleTransition(
+                        days=rule.intelligent_tiering_after_days,
+                        storage_class="INTELLIGENT_TIERING",
+                    )
+                ]
+                if rule.intelligent_tiering_after_days is not None
+                else None,
+                abort_incomplete_multipart_upload_days=rule.abort_multipart_upload_after_days,
+                noncurrent_version_expiration=S3BucketLifecycleRuleNoncurrentVersionExpiration(
+                    days=rule.noncurrent_versions_expire_after_days
+                )
+                if rule.noncurrent_versions_expire_after_days is not None
+                else None,
+            )
+            for rule in rules
+        ]
 
     def add_policy_statement(self, statement: DataAwsIamPolicyDocumentStatement) -> None:
         """Add a statement to the bucket policy (e.g. a read grant for the CDN)."""

@@ -1,12 +1,11 @@
 """CloudFront in front of the private image bucket."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal
 
 from cdktf import TerraformResourceLifecycle
-from constructs import Construct
-
 from cdktf_cdktf_provider_aws.cloudfront_cache_policy import (
     CloudfrontCachePolicy,
     CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOrigin,
@@ -34,6 +33,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
+from constructs import Construct
 
 from constructs_lib.image_bucket import ImageBucket
 
@@ -64,7 +64,7 @@ class ImageCdnProps:
     max_ttl: int = 31_536_000
     price_class: str = "PriceClass_100"
     wait_for_deployment: bool = True
-    custom_domain: Optional[CdnCustomDomain] = None
+    custom_domain: CdnCustomDomain | None = None
     response_headers_policy_id: str = MANAGED_SECURITY_HEADERS_POLICY_ID
     # Attributes an emulator reports differently from AWS (see stacks/settings.py); empty on AWS.
     ignore_changes: tuple[str, ...] = ()
@@ -88,7 +88,8 @@ class ImageCdn(Construct):
         oai = None
         if props.origin_access == "OAC":
             origin_access_control_id = CloudfrontOriginAccessControl(
-                self, "OriginAccessControl",
+                self,
+                "OriginAccessControl",
                 name=props.name,
                 description=f"{props.name}: CloudFront reads the image bucket",
                 origin_access_control_origin_type="s3",
@@ -97,13 +98,16 @@ class ImageCdn(Construct):
             ).id
         else:
             oai = CloudfrontOriginAccessIdentity(
-                self, "OriginAccessIdentity", comment=f"{props.name}: reads the image bucket")
+                self, "OriginAccessIdentity", comment=f"{props.name}: reads the image bucket"
+            )
             s3_origin_config = CloudfrontDistributionOriginS3OriginConfig(
-                origin_access_identity=oai.cloudfront_access_identity_path)
+                origin_access_identity=oai.cloudfront_access_identity_path
+            )
 
         if props.cache_policy == "custom":
             self.cache_policy_id = CloudfrontCachePolicy(
-                self, "CachePolicy",
+                self,
+                "CachePolicy",
                 name=f"{props.name}-images",
                 comment="Images are immutable: cache long, compress, ignore cookies and queries",
                 min_ttl=props.min_ttl,
@@ -115,14 +119,21 @@ class ImageCdn(Construct):
                         enable_accept_encoding_gzip=True,
                         cookies_config=(
                             CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfig(
-                                cookie_behavior="none")),
+                                cookie_behavior="none"
+                            )
+                        ),
                         headers_config=(
                             CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfig(
-                                header_behavior="none")),
+                                header_behavior="none"
+                            )
+                        ),
                         query_strings_config=(
                             CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfig(
-                                query_string_behavior="none")),
-                    )),
+                                query_string_behavior="none"
+                            )
+                        ),
+                    )
+                ),
             ).id
         else:
             self.cache_policy_id = MANAGED_CACHING_OPTIMIZED_POLICY_ID
@@ -136,10 +147,12 @@ class ImageCdn(Construct):
             )
         else:
             viewer_certificate = CloudfrontDistributionViewerCertificate(
-                cloudfront_default_certificate=True)
+                cloudfront_default_certificate=True
+            )
 
         self.distribution = CloudfrontDistribution(
-            self, "Distribution",
+            self,
+            "Distribution",
             enabled=props.enabled,
             # Left out unless set, so the synthesized JSON of the real stages stays as it was.
             retain_on_delete=True if props.retain_on_delete else None,
@@ -148,12 +161,14 @@ class ImageCdn(Construct):
             http_version="http2and3",
             price_class=props.price_class,
             aliases=[domain.hostname] if domain else None,
-            origin=[CloudfrontDistributionOrigin(
-                origin_id=self.ORIGIN_ID,
-                domain_name=bucket.regional_domain_name,
-                origin_access_control_id=origin_access_control_id,
-                s3_origin_config=s3_origin_config,
-            )],
+            origin=[
+                CloudfrontDistributionOrigin(
+                    origin_id=self.ORIGIN_ID,
+                    domain_name=bucket.regional_domain_name,
+                    origin_access_control_id=origin_access_control_id,
+                    s3_origin_config=s3_origin_config,
+                )
+            ],
             default_cache_behavior=CloudfrontDistributionDefaultCacheBehavior(
                 target_origin_id=self.ORIGIN_ID,
                 viewer_protocol_policy="redirect-to-https",
@@ -166,31 +181,41 @@ class ImageCdn(Construct):
             ),
             restrictions=CloudfrontDistributionRestrictions(
                 geo_restriction=CloudfrontDistributionRestrictionsGeoRestriction(
-                    restriction_type="none")),
+                    restriction_type="none"
+                )
+            ),
             viewer_certificate=viewer_certificate,
             wait_for_deployment=props.wait_for_deployment,
             lifecycle=TerraformResourceLifecycle(ignore_changes=list(props.ignore_changes))
-            if props.ignore_changes else None,
+            if props.ignore_changes
+            else None,
         )
 
         if oai is not None:
             reader = DataAwsIamPolicyDocumentStatementPrincipals(
-                type="AWS", identifiers=[oai.iam_arn])
+                type="AWS", identifiers=[oai.iam_arn]
+            )
             conditions = None
         else:
             reader = DataAwsIamPolicyDocumentStatementPrincipals(
-                type="Service", identifiers=["cloudfront.amazonaws.com"])
+                type="Service", identifiers=["cloudfront.amazonaws.com"]
+            )
             # Only this distribution, not every CloudFront distribution in AWS.
-            conditions = [DataAwsIamPolicyDocumentStatementCondition(
-                test="StringEquals", variable="AWS:SourceArn", values=[self.distribution.arn])]
-        bucket.add_policy_statement(DataAwsIamPolicyDocumentStatement(
-            sid="AllowCloudFrontRead",
-            effect="Allow",
-            principals=[reader],
-            actions=["s3:GetObject"],
-            resources=[f"{bucket.arn}/*"],
-            condition=conditions,
-        ))
+            conditions = [
+                DataAwsIamPolicyDocumentStatementCondition(
+                    test="StringEquals", variable="AWS:SourceArn", values=[self.distribution.arn]
+                )
+            ]
+        bucket.add_policy_statement(
+            DataAwsIamPolicyDocumentStatement(
+                sid="AllowCloudFrontRead",
+                effect="Allow",
+                principals=[reader],
+                actions=["s3:GetObject"],
+                resources=[f"{bucket.arn}/*"],
+                condition=conditions,
+            )
+        )
 
     @property
     def domain_name(self) -> str:

@@ -1,11 +1,10 @@
 """The DynamoDB table that holds image metadata (single-table design with two GSIs)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from cdktf import TerraformResourceLifecycle
-from constructs import Construct
-
 from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTable,
     DynamodbTableAttribute,
@@ -14,6 +13,7 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTableServerSideEncryption,
     DynamodbTableTtl,
 )
+from constructs import Construct
 
 # (index name, partition key, sort key). GSI1 answers "a user's images by upload time"
 # (GSI1PK=USER#<userId>, GSI1SK=UPLOADED#<timestamp>); GSI2 the same for an album.
@@ -43,7 +43,8 @@ class MetadataTable(Construct):
         for _, pk, sk in GLOBAL_SECONDARY_INDEXES:
             key_attributes += [pk, sk]
         self.table = DynamodbTable(
-            self, "Table",
+            self,
+            "Table",
             name=props.name,
             billing_mode="PAY_PER_REQUEST",
             hash_key=props.partition_key,
@@ -51,8 +52,10 @@ class MetadataTable(Construct):
             attribute=[DynamodbTableAttribute(name=a, type="S") for a in key_attributes],
             global_secondary_index=[
                 DynamodbTableGlobalSecondaryIndex(
-                    name=name, hash_key=pk, range_key=sk, projection_type="ALL")
-                for name, pk, sk in GLOBAL_SECONDARY_INDEXES],
+                    name=name, hash_key=pk, range_key=sk, projection_type="ALL"
+                )
+                for name, pk, sk in GLOBAL_SECONDARY_INDEXES
+            ],
             stream_enabled=True,
             stream_view_type="NEW_AND_OLD_IMAGES",
             ttl=DynamodbTableTtl(attribute_name=TTL_ATTRIBUTE, enabled=True),
@@ -60,7 +63,8 @@ class MetadataTable(Construct):
             # enabled=False would mean the AWS *owned* key, which the account cannot audit.
             server_side_encryption=DynamodbTableServerSideEncryption(enabled=True),
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(
-                enabled=props.point_in_time_recovery),
+                enabled=props.point_in_time_recovery
+            ),
             deletion_protection_enabled=props.protect_from_deletion,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_from_deletion),
         )

@@ -11,12 +11,14 @@ The checks are plain functions of that JSON (`check_stack`), so they are tested 
 A rule can be waived for one stack only with a written reason; waivers are reported as info
 annotations, never silently.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import jsii
 from cdktf import Annotations, Aspects, IAspect, TerraformProvider, TerraformStack
@@ -26,8 +28,12 @@ from constructs import IConstruct
 MANDATORY_TAGS = ("Service", "Stage", "ManagedBy")
 STATEFUL_TYPES = ("aws_dynamodb_table", "aws_s3_bucket", "aws_cognito_user_pool")
 SSE_ALGORITHMS = ("AES256", "aws:kms", "aws:kms:dsse")
-PAB_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls",
-             "restrict_public_buckets")
+PAB_FLAGS = (
+    "block_public_acls",
+    "block_public_policy",
+    "ignore_public_acls",
+    "restrict_public_buckets",
+)
 AUTHORIZED_ROUTE_TYPES = ("JWT", "CUSTOM", "AWS_IAM")
 
 BUCKET_PUBLIC_ACCESS_BLOCK = "bucket-public-access-block"
@@ -40,9 +46,18 @@ TABLE_DELETION_PROTECTION = "table-deletion-protection"
 PREVENT_DESTROY = "protected-data-prevent-destroy"
 DEFAULT_TAGS = "default-tags"
 API_ROUTE_AUTHORIZER = "api-route-authorizer"
-RULES = (BUCKET_PUBLIC_ACCESS_BLOCK, BUCKET_ENCRYPTION, BUCKET_OWNERSHIP_ENFORCED,
-         BUCKET_DENY_INSECURE_TRANSPORT, TABLE_ENCRYPTION, TABLE_POINT_IN_TIME_RECOVERY,
-         TABLE_DELETION_PROTECTION, PREVENT_DESTROY, DEFAULT_TAGS, API_ROUTE_AUTHORIZER)
+RULES = (
+    BUCKET_PUBLIC_ACCESS_BLOCK,
+    BUCKET_ENCRYPTION,
+    BUCKET_OWNERSHIP_ENFORCED,
+    BUCKET_DENY_INSECURE_TRANSPORT,
+    TABLE_ENCRYPTION,
+    TABLE_POINT_IN_TIME_RECOVERY,
+    TABLE_DELETION_PROTECTION,
+    PREVENT_DESTROY,
+    DEFAULT_TAGS,
+    API_ROUTE_AUTHORIZER,
+)
 
 
 @dataclass(frozen=True)
@@ -56,8 +71,8 @@ class PolicyProps:
 
 @dataclass(frozen=True)
 class Violation:
-    path: str      # construct path, e.g. image-service-dev/ImageBucket/Bucket
-    address: str   # Terraform address, e.g. aws_s3_bucket.ImageBucket_EBEB496F
+    path: str  # construct path, e.g. image-service-dev/ImageBucket/Bucket
+    address: str  # Terraform address, e.g. aws_s3_bucket.ImageBucket_EBEB496F
     rule: str
     problem: str
     fix: str
@@ -84,40 +99,50 @@ class _Resource:
 
     @property
     def path(self) -> str:
-        return self.body.get("//", {}).get("metadata", {}).get("path", self.address)
+        return str(self.body.get("//", {}).get("metadata", {}).get("path", self.address))
 
 
-def _resources(config: dict, tf_type: str | None = None, kind: str = "resource"
-               ) -> Iterator[_Resource]:
+def _resources(
+    config: dict[str, Any], tf_type: str | None = None, kind: str = "resource"
+) -> Iterator[_Resource]:
     for type_, items in config.get(kind, {}).items():
         if tf_type is None or type_ == tf_type:
             for name, body in items.items():
                 yield _Resource(type_, name, body)
 
 
-def _blocks(value: Any) -> list[dict]:
+def _blocks(value: Any) -> list[dict[str, Any]]:
     """A nested block as a list, whichever of the two JSON forms cdktf wrote."""
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
 
 
-def _refers_to(value: Any, resource: _Resource, attributes: tuple[str, ...] = ("id", "bucket")
-               ) -> bool:
+def _refers_to(
+    value: Any, resource: _Resource, attributes: tuple[str, ...] = ("id", "bucket")
+) -> bool:
     match = _REF.match(value) if isinstance(value, str) else None
-    return bool(match and not match.group(1) and match.group(2) == resource.type
-                and match.group(3) == resource.name and match.group(4) in attributes
-                and not match.group(5))
+    return bool(
+        match
+        and not match.group(1)
+        and match.group(2) == resource.type
+        and match.group(3) == resource.name
+        and match.group(4) in attributes
+        and not match.group(5)
+    )
 
 
-def _companions(config: dict, tf_type: str, bucket: _Resource) -> list[dict]:
+def _companions(config: dict[str, Any], tf_type: str, bucket: _Resource) -> list[dict[str, Any]]:
     literal_name = bucket.body.get("bucket")
-    return [r.body for r in _resources(config, tf_type)
-            if _refers_to(r.body.get("bucket"), bucket)
-            or (literal_name and r.body.get("bucket") == literal_name)]
+    return [
+        r.body
+        for r in _resources(config, tf_type)
+        if _refers_to(r.body.get("bucket"), bucket)
+        or (literal_name and r.body.get("bucket") == literal_name)
+    ]
 
 
-def _policy_statements(config: dict, policy: Any) -> list[dict]:
+def _policy_statements(config: dict[str, Any], policy: Any) -> list[dict[str, Any]]:
     """Statements of a bucket policy, from an aws_iam_policy_document or literal JSON."""
     match = _REF.match(policy) if isinstance(policy, str) else None
     if match and match.group(1) and match.group(2) == "aws_iam_policy_document":
@@ -130,121 +155,192 @@ def _policy_statements(config: dict, policy: Any) -> list[dict]:
     statements = []
     for st in _blocks((parsed or {}).get("Statement")):
         principal = st.get("Principal")
-        principals = ([{"type": "*", "identifiers": ["*"]}] if principal == "*" else
-                      [{"type": k, "identifiers": _blocks(v) if not isinstance(v, str) else [v]}
-                       for k, v in (principal or {}).items()])
-        statements.append({
-            "effect": st.get("Effect"),
-            "actions": [st["Action"]] if isinstance(st.get("Action"), str) else st.get("Action"),
-            "resources": ([st["Resource"]] if isinstance(st.get("Resource"), str)
-                          else st.get("Resource")),
-            "principals": principals,
-            "condition": [{"test": test, "variable": var,
-                           "values": [vals] if isinstance(vals, str) else vals}
-                          for test, cond in (st.get("Condition") or {}).items()
-                          for var, vals in cond.items()],
-        })
+        principals = (
+            [{"type": "*", "identifiers": ["*"]}]
+            if principal == "*"
+            else [
+                {"type": k, "identifiers": _blocks(v) if not isinstance(v, str) else [v]}
+                for k, v in (principal or {}).items()
+            ]
+        )
+        statements.append(
+            {
+                "effect": st.get("Effect"),
+                "actions": [st["Action"]]
+                if isinstance(st.get("Action"), str)
+                else st.get("Action"),
+                "resources": (
+                    [st["Resource"]] if isinstance(st.get("Resource"), str) else st.get("Resource")
+                ),
+                "principals": principals,
+                "condition": [
+                    {
+                        "test": test,
+                        "variable": var,
+                        "values": [vals] if isinstance(vals, str) else vals,
+                    }
+                    for test, cond in (st.get("Condition") or {}).items()
+                    for var, vals in cond.items()
+                ],
+            }
+        )
     return statements
 
 
-def _denies_insecure_transport(statement: dict, bucket: _Resource) -> bool:
-    everyone = any(p.get("type") in ("*", "AWS") and "*" in (p.get("identifiers") or [])
-                   for p in _blocks(statement.get("principals")))
-    insecure = any(c.get("test") == "Bool" and c.get("variable", "").lower() == "aws:securetransport"
-                   and [str(v).lower() for v in c.get("values") or []] == ["false"]
-                   for c in _blocks(statement.get("condition")))
+def _denies_insecure_transport(statement: dict[str, Any], bucket: _Resource) -> bool:
+    everyone = any(
+        p.get("type") in ("*", "AWS") and "*" in (p.get("identifiers") or [])
+        for p in _blocks(statement.get("principals"))
+    )
+    insecure = any(
+        c.get("test") == "Bool"
+        and c.get("variable", "").lower() == "aws:securetransport"
+        and [str(v).lower() for v in c.get("values") or []] == ["false"]
+        for c in _blocks(statement.get("condition"))
+    )
     arn = f"${{{bucket.type}.{bucket.name}.arn}}"
     literal = f"arn:aws:s3:::{bucket.body.get('bucket')}"
     resources = set(statement.get("resources") or [])
-    covers = "*" in resources or ({arn, arn + "/*"} <= resources) or (
-        {literal, literal + "/*"} <= resources)
-    return (statement.get("effect") == "Deny" and everyone and insecure and covers
-            and any(a in ("s3:*", "*") for a in statement.get("actions") or []))
+    covers = (
+        "*" in resources
+        or ({arn, arn + "/*"} <= resources)
+        or ({literal, literal + "/*"} <= resources)
+    )
+    return (
+        statement.get("effect") == "Deny"
+        and everyone
+        and insecure
+        and covers
+        and any(a in ("s3:*", "*") for a in statement.get("actions") or [])
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # The rules
 # --------------------------------------------------------------------------------------------
-def _check_buckets(config: dict) -> Iterator[Violation]:
+def _check_buckets(config: dict[str, Any]) -> Iterator[Violation]:
     for bucket in _resources(config, "aws_s3_bucket"):
-        def violation(rule: str, problem: str, fix: str) -> Violation:
+
+        def violation(rule: str, problem: str, fix: str, bucket: _Resource = bucket) -> Violation:
             return Violation(bucket.path, bucket.address, rule, problem, fix)
 
         blocks = _companions(config, "aws_s3_bucket_public_access_block", bucket)
         if not any(all(b.get(flag) is True for flag in PAB_FLAGS) for b in blocks):
-            missing = sorted({f for b in blocks for f in PAB_FLAGS if b.get(f) is not True}
-                             or set(PAB_FLAGS))
-            yield violation(BUCKET_PUBLIC_ACCESS_BLOCK,
-                            "has no public access block with all four flags true "
-                            f"(not true: {', '.join(missing)})",
-                            "harden the bucket with constructs_lib.bucket_security.BucketSecurity")
-        sse = [d.get("sse_algorithm")
-               for c in _companions(config, "aws_s3_bucket_server_side_encryption_configuration",
-                                    bucket)
-               for r in _blocks(c.get("rule"))
-               for d in _blocks(r.get("apply_server_side_encryption_by_default"))]
+            missing = sorted(
+                {f for b in blocks for f in PAB_FLAGS if b.get(f) is not True} or set(PAB_FLAGS)
+            )
+            yield violation(
+                BUCKET_PUBLIC_ACCESS_BLOCK,
+                "has no public access block with all four flags true "
+                f"(not true: {', '.join(missing)})",
+                "harden the bucket with constructs_lib.bucket_security.BucketSecurity",
+            )
+        sse = [
+            d.get("sse_algorithm")
+            for c in _companions(
+                config, "aws_s3_bucket_server_side_encryption_configuration", bucket
+            )
+            for r in _blocks(c.get("rule"))
+            for d in _blocks(r.get("apply_server_side_encryption_by_default"))
+        ]
         if not any(alg in SSE_ALGORITHMS for alg in sse):
-            yield violation(BUCKET_ENCRYPTION, "has no default server-side encryption "
-                            f"({' or '.join(SSE_ALGORITHMS)})",
-                            "add an aws_s3_bucket_server_side_encryption_configuration "
-                            "(BucketSecurity does)")
-        owners = [r.get("object_ownership")
-                  for c in _companions(config, "aws_s3_bucket_ownership_controls", bucket)
-                  for r in _blocks(c.get("rule"))]
+            yield violation(
+                BUCKET_ENCRYPTION,
+                f"has no default server-side encryption ({' or '.join(SSE_ALGORITHMS)})",
+                "add an aws_s3_bucket_server_side_encryption_configuration (BucketSecurity does)",
+            )
+        owners = [
+            r.get("object_ownership")
+            for c in _companions(config, "aws_s3_bucket_ownership_controls", bucket)
+            for r in _blocks(c.get("rule"))
+        ]
         if "BucketOwnerEnforced" not in owners:
-            yield violation(BUCKET_OWNERSHIP_ENFORCED,
-                            f"does not enforce bucket-owner object ownership (found {owners or 'none'})",
-                            "add ownership controls with object_ownership=BucketOwnerEnforced "
-                            "(BucketSecurity does)")
-        statements = [st for p in _companions(config, "aws_s3_bucket_policy", bucket)
-                      for st in _policy_statements(config, p.get("policy"))]
+            yield violation(
+                BUCKET_OWNERSHIP_ENFORCED,
+                f"does not enforce bucket-owner object ownership (found {owners or 'none'})",
+                "add ownership controls with object_ownership=BucketOwnerEnforced "
+                "(BucketSecurity does)",
+            )
+        statements = [
+            st
+            for p in _companions(config, "aws_s3_bucket_policy", bucket)
+            for st in _policy_statements(config, p.get("policy"))
+        ]
         if not any(_denies_insecure_transport(st, bucket) for st in statements):
-            yield violation(BUCKET_DENY_INSECURE_TRANSPORT,
-                            "has no bucket policy denying s3:* to everyone when "
-                            "aws:SecureTransport is false, on the bucket and its objects",
-                            "keep the DenyInsecureTransport statement of BucketSecurity")
+            yield violation(
+                BUCKET_DENY_INSECURE_TRANSPORT,
+                "has no bucket policy denying s3:* to everyone when "
+                "aws:SecureTransport is false, on the bucket and its objects",
+                "keep the DenyInsecureTransport statement of BucketSecurity",
+            )
 
 
-def _check_tables(config: dict, protected: bool) -> Iterator[Violation]:
+def _check_tables(config: dict[str, Any], protected: bool) -> Iterator[Violation]:
     for table in _resources(config, "aws_dynamodb_table"):
         body = table.body
         if not any(b.get("enabled") is True for b in _blocks(body.get("server_side_encryption"))):
-            yield Violation(table.path, table.address, TABLE_ENCRYPTION,
-                            "does not enable server-side encryption with a KMS key the account "
-                            "can audit", "set server_side_encryption { enabled = true }")
+            yield Violation(
+                table.path,
+                table.address,
+                TABLE_ENCRYPTION,
+                "does not enable server-side encryption with a KMS key the account can audit",
+                "set server_side_encryption { enabled = true }",
+            )
         if protected:
-            if not any(b.get("enabled") is True
-                       for b in _blocks(body.get("point_in_time_recovery"))):
-                yield Violation(table.path, table.address, TABLE_POINT_IN_TIME_RECOVERY,
-                                "holds production data without point-in-time recovery",
-                                "set point_in_time_recovery { enabled = true }")
+            if not any(
+                b.get("enabled") is True for b in _blocks(body.get("point_in_time_recovery"))
+            ):
+                yield Violation(
+                    table.path,
+                    table.address,
+                    TABLE_POINT_IN_TIME_RECOVERY,
+                    "holds production data without point-in-time recovery",
+                    "set point_in_time_recovery { enabled = true }",
+                )
             if body.get("deletion_protection_enabled") is not True:
-                yield Violation(table.path, table.address, TABLE_DELETION_PROTECTION,
-                                "holds production data without deletion protection",
-                                "set deletion_protection_enabled = true")
+                yield Violation(
+                    table.path,
+                    table.address,
+                    TABLE_DELETION_PROTECTION,
+                    "holds production data without deletion protection",
+                    "set deletion_protection_enabled = true",
+                )
 
 
-def _check_prevent_destroy(config: dict, protected: bool) -> Iterator[Violation]:
+def _check_prevent_destroy(config: dict[str, Any], protected: bool) -> Iterator[Violation]:
     if not protected:
         return
     for tf_type in STATEFUL_TYPES:
         for res in _resources(config, tf_type):
             if res.body.get("lifecycle", {}).get("prevent_destroy") is not True:
-                yield Violation(res.path, res.address, PREVENT_DESTROY,
-                                "holds production data but lacks lifecycle.prevent_destroy",
-                                "pass protect_from_deletion=True to its construct")
+                yield Violation(
+                    res.path,
+                    res.address,
+                    PREVENT_DESTROY,
+                    "holds production data but lacks lifecycle.prevent_destroy",
+                    "pass protect_from_deletion=True to its construct",
+                )
             elif tf_type == "aws_s3_bucket" and res.body.get("force_destroy") is True:
-                yield Violation(res.path, res.address, PREVENT_DESTROY,
-                                "holds production data but force_destroy lets Terraform empty it",
-                                "set force_destroy = false")
+                yield Violation(
+                    res.path,
+                    res.address,
+                    PREVENT_DESTROY,
+                    "holds production data but force_destroy lets Terraform empty it",
+                    "set force_destroy = false",
+                )
 
 
-def _check_default_tags(config: dict, provider_paths: Mapping[str, str]) -> Iterator[Violation]:
-    tags_by_provider: dict[str, dict] = {}
+def _check_default_tags(
+    config: dict[str, Any], provider_paths: Mapping[str, str]
+) -> Iterator[Violation]:
+    tags_by_provider: dict[str, dict[str, Any]] = {}
     for cfg in _blocks(config.get("provider", {}).get("aws")):
         key = "aws" + (f".{cfg['alias']}" if cfg.get("alias") else "")
-        tags_by_provider[key] = {k: v for block in _blocks(cfg.get("default_tags"))
-                                 for k, v in (block.get("tags") or {}).items()}
+        tags_by_provider[key] = {
+            k: v
+            for block in _blocks(cfg.get("default_tags"))
+            for k, v in (block.get("tags") or {}).items()
+        }
     users: dict[str, int] = {}
     for res in _resources(config):
         if not res.type.startswith("aws_"):
@@ -252,45 +348,66 @@ def _check_default_tags(config: dict, provider_paths: Mapping[str, str]) -> Iter
         provider = res.body.get("provider", "aws")
         users[provider] = users.get(provider, 0) + 1
         if provider not in tags_by_provider:
-            yield Violation(res.path, res.address, DEFAULT_TAGS,
-                            f"uses provider {provider}, which this stack does not configure",
-                            "create the provider with stacks.image_service_stack.aws_provider")
-        blanked = [k for k in MANDATORY_TAGS if k in (res.body.get("tags") or {})
-                   and not res.body["tags"][k]]
+            yield Violation(
+                res.path,
+                res.address,
+                DEFAULT_TAGS,
+                f"uses provider {provider}, which this stack does not configure",
+                "create the provider with stacks.image_service_stack.aws_provider",
+            )
+        blanked = [
+            k
+            for k in MANDATORY_TAGS
+            if k in (res.body.get("tags") or {}) and not res.body["tags"][k]
+        ]
         if blanked:
-            yield Violation(res.path, res.address, DEFAULT_TAGS,
-                            f"blanks the mandatory tag(s) {', '.join(blanked)}",
-                            "do not override the default tags on a resource")
+            yield Violation(
+                res.path,
+                res.address,
+                DEFAULT_TAGS,
+                f"blanks the mandatory tag(s) {', '.join(blanked)}",
+                "do not override the default tags on a resource",
+            )
     for provider, tags in tags_by_provider.items():
         missing = [k for k in MANDATORY_TAGS if not tags.get(k)]
         if missing and users.get(provider):
             stack = config.get("//", {}).get("metadata", {}).get("stackName", provider)
-            yield Violation(provider_paths.get(provider, stack), f"provider {provider}",
-                            DEFAULT_TAGS,
-                            f"does not set the mandatory default tag(s) {', '.join(missing)}, "
-                            f"so its {users[provider]} resource(s) would go untagged",
-                            "give the provider default_tags with " + ", ".join(MANDATORY_TAGS))
+            yield Violation(
+                provider_paths.get(provider, stack),
+                f"provider {provider}",
+                DEFAULT_TAGS,
+                f"does not set the mandatory default tag(s) {', '.join(missing)}, "
+                f"so its {users[provider]} resource(s) would go untagged",
+                "give the provider default_tags with " + ", ".join(MANDATORY_TAGS),
+            )
 
 
-def _check_api_routes(config: dict) -> Iterator[Violation]:
+def _check_api_routes(config: dict[str, Any]) -> Iterator[Violation]:
     for route in _resources(config, "aws_apigatewayv2_route"):
         kind = route.body.get("authorization_type", "NONE")
         if kind not in AUTHORIZED_ROUTE_TYPES or (
-                kind != "AWS_IAM" and not route.body.get("authorizer_id")):
-            yield Violation(route.path, route.address, API_ROUTE_AUTHORIZER,
-                            f"({route.body.get('route_key')}) has no authorizer "
-                            f"(authorization_type {kind})",
-                            "add routes with ImageApi.add_route, which attaches the JWT authorizer")
+            kind != "AWS_IAM" and not route.body.get("authorizer_id")
+        ):
+            yield Violation(
+                route.path,
+                route.address,
+                API_ROUTE_AUTHORIZER,
+                f"({route.body.get('route_key')}) has no authorizer (authorization_type {kind})",
+                "add routes with ImageApi.add_route, which attaches the JWT authorizer",
+            )
 
 
-def check_stack(config: dict, props: PolicyProps,
-                provider_paths: Mapping[str, str] | None = None) -> list[Violation]:
+def check_stack(
+    config: dict[str, Any], props: PolicyProps, provider_paths: Mapping[str, str] | None = None
+) -> list[Violation]:
     """Every rule violation in one stack's resolved Terraform JSON (waived rules excluded)."""
-    found = [*_check_buckets(config),
-             *_check_tables(config, props.protected_data),
-             *_check_prevent_destroy(config, props.protected_data),
-             *_check_default_tags(config, provider_paths or {}),
-             *_check_api_routes(config)]
+    found = [
+        *_check_buckets(config),
+        *_check_tables(config, props.protected_data),
+        *_check_prevent_destroy(config, props.protected_data),
+        *_check_default_tags(config, provider_paths or {}),
+        *_check_api_routes(config),
+    ]
     return [v for v in found if v.rule not in props.waivers]
 
 
@@ -301,8 +418,9 @@ class OrganisationPolicy:
     def __init__(self, props: PolicyProps):
         unknown = sorted(set(props.waivers) - set(RULES))
         if unknown:
-            raise ValueError(f"unknown policy rule(s) waived: {', '.join(unknown)}; "
-                             f"rules are {', '.join(RULES)}")
+            raise ValueError(
+                f"unknown policy rule(s) waived: {', '.join(unknown)}; rules are {', '.join(RULES)}"
+            )
         self.props = props
         self.violations: list[Violation] = []
 
@@ -314,8 +432,11 @@ class OrganisationPolicy:
         if self.violations:
             # Walking the tree costs a jsii round trip per construct: only done on failure.
             constructs = {c.node.path: c for c in node.node.find_all()}
-            providers = {("aws" + (f".{c.alias}" if c.alias else "")): c.node.path
-                         for c in constructs.values() if isinstance(c, TerraformProvider)}
+            providers = {
+                ("aws" + (f".{c.alias}" if c.alias else "")): c.node.path
+                for c in constructs.values()
+                if isinstance(c, TerraformProvider)
+            }
             self.violations = check_stack(config, self.props, providers)
             for v in self.violations:
                 Annotations.of(constructs.get(v.path, node)).add_error(v.message())
@@ -330,5 +451,10 @@ def violations_in(app: IConstruct) -> list[Violation]:
     when CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS is set. The policy is added to stacks, so
     only the app's children are asked (walking every construct costs ~0.14 s of jsii calls).
     """
-    return [v for stack in app.node.children for aspect in Aspects.of(stack).all
-            if isinstance(aspect, OrganisationPolicy) for v in aspect.violations]
+    return [
+        v
+        for stack in app.node.children
+        for aspect in Aspects.of(stack).all
+        if isinstance(aspect, OrganisationPolicy)
+        for v in aspect.violations
+    ]

@@ -1,12 +1,10 @@
 """Who may call the API: a Cognito user pool and browser app client, or existing ones."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from cdktf import TerraformResourceLifecycle
-from constructs import Construct
-
 from cdktf_cdktf_provider_aws.cognito_user_pool import (
     CognitoUserPool,
     CognitoUserPoolAccountRecoverySetting,
@@ -15,6 +13,7 @@ from cdktf_cdktf_provider_aws.cognito_user_pool import (
     CognitoUserPoolSoftwareTokenMfaConfiguration,
 )
 from cdktf_cdktf_provider_aws.cognito_user_pool_client import CognitoUserPoolClient
+from constructs import Construct
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class UserAuthProps:
     region: str
     protect_from_deletion: bool
     # Both set: use that pool and those clients instead of creating them.
-    existing_user_pool_id: Optional[str] = None
+    existing_user_pool_id: str | None = None
     existing_client_ids: tuple[str, ...] = ()
 
 
@@ -32,20 +31,22 @@ class UserAuth(Construct):
 
     def __init__(self, scope: Construct, id_: str, props: UserAuthProps):
         super().__init__(scope, id_)
-        self.user_pool: Optional[CognitoUserPool] = None
-        self.client: Optional[CognitoUserPoolClient] = None
+        self.user_pool: CognitoUserPool | None = None
+        self.client: CognitoUserPoolClient | None = None
         if props.existing_user_pool_id:
             self.user_pool_id = props.existing_user_pool_id
             self.audience = list(props.existing_client_ids)
         else:
             self.user_pool = CognitoUserPool(
-                self, "UserPool",
+                self,
+                "UserPool",
                 name=props.name,
                 username_attributes=["email"],
                 auto_verified_attributes=["email"],
                 mfa_configuration="OPTIONAL",
                 software_token_mfa_configuration=CognitoUserPoolSoftwareTokenMfaConfiguration(
-                    enabled=True),
+                    enabled=True
+                ),
                 password_policy=CognitoUserPoolPasswordPolicy(
                     minimum_length=12,
                     require_lowercase=True,
@@ -55,15 +56,19 @@ class UserAuth(Construct):
                     temporary_password_validity_days=7,
                 ),
                 account_recovery_setting=CognitoUserPoolAccountRecoverySetting(
-                    recovery_mechanism=[CognitoUserPoolAccountRecoverySettingRecoveryMechanism(
-                        name="verified_email", priority=1)]),
+                    recovery_mechanism=[
+                        CognitoUserPoolAccountRecoverySettingRecoveryMechanism(
+                            name="verified_email", priority=1
+                        )
+                    ]
+                ),
                 deletion_protection="ACTIVE" if props.protect_from_deletion else "INACTIVE",
-                lifecycle=TerraformResourceLifecycle(
-                    prevent_destroy=props.protect_from_deletion),
+                lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_from_deletion),
             )
             # A browser app cannot keep a secret, so the client has none and uses SRP.
             self.client = CognitoUserPoolClient(
-                self, "WebClient",
+                self,
+                "WebClient",
                 name=f"{props.name}-web",
                 user_pool_id=self.user_pool.id,
                 generate_secret=False,

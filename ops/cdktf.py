@@ -12,6 +12,7 @@ Exit codes: the CLI's own; 2 a setting or the toolchain is wrong (or the emulato
 needs is not running); 3 the plan guard refused; 4 another command holds the stack or its state
 lock; 130 interrupted.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,16 @@ from stacks.settings import (
 
 SKIP_LOCK_COMMANDS = {"diff", "deploy", "destroy", "apply", "plan"}
 GUARDED_COMMANDS = {"deploy", "destroy"}
-OPTIONS_WITH_VALUE = {"--output", "-o", "--app", "-a", "--var", "--var-file", "--parallelism",
-                      "--outputs-file"}
+OPTIONS_WITH_VALUE = {
+    "--output",
+    "-o",
+    "--app",
+    "-a",
+    "--var",
+    "--var-file",
+    "--parallelism",
+    "--outputs-file",
+}
 
 
 def split_args(argv: list[str]) -> tuple[list[str], set[str]]:
@@ -100,8 +109,11 @@ def run(argv: list[str]) -> int:
     check_toolchain(need_cdktf=True)
     env = cdktf_env()
     command = args[0]
-    stacks = [a for prev, a in zip(args, args[1:])
-              if not a.startswith("-") and prev not in OPTIONS_WITH_VALUE]
+    stacks = [
+        a
+        for prev, a in zip(args, args[1:], strict=False)
+        if not a.startswith("-") and prev not in OPTIONS_WITH_VALUE
+    ]
     outdir = output_dir(args)
     if command == "synth":
         return synthesize(outdir, env)
@@ -112,7 +124,8 @@ def run(argv: list[str]) -> int:
         raise ToolchainError(
             f"{' and '.join(on_emulator)} {'live' if len(on_emulator) > 1 else 'lives'} in the "
             "local AWS emulator, which is not running. "
-            "Fix: run `make up` first (it starts the emulator and deploys image-service-local).")
+            "Fix: run `make up` first (it starts the emulator and deploys image-service-local)."
+        )
     if command in SKIP_LOCK_COMMANDS and "--skip-synth" not in args:
         code = synthesize(outdir, env)
         if code != 0:
@@ -127,13 +140,17 @@ def run(argv: list[str]) -> int:
                 ensure_initialised(stack_dir, env)
         if command in GUARDED_COMMANDS:
             for stack in stacks:
-                losses = guard(stack, allowed, env=env, outdir=outdir,
-                               destroy=command == "destroy")
+                losses = guard(stack, allowed, env=env, outdir=outdir, destroy=command == "destroy")
                 if losses:
                     print(refusal(stack, losses), file=sys.stderr)
                     return EXIT_REFUSED
-        return Child([str(CDKTF_BIN), *args], what=f"cdktf {command}", cwd=ROOT, env=env,
-                     capture=False).wait().returncode
+        return (
+            Child(
+                [str(CDKTF_BIN), *args], what=f"cdktf {command}", cwd=ROOT, env=env, capture=False
+            )
+            .wait()
+            .returncode
+        )
 
 
 def main() -> int:
@@ -141,9 +158,12 @@ def main() -> int:
         with graceful_interrupts():
             return run(sys.argv[1:])
     except Interrupted as exc:
-        print(f"\ninterrupted: bin/cdktf stopped during {exc}; Terraform was given the interrupt "
-              "and waited for (it saves its state and releases its lock). Run the command again "
-              "to continue.", file=sys.stderr)
+        print(
+            f"\ninterrupted: bin/cdktf stopped during {exc}; Terraform was given the interrupt "
+            "and waited for (it saves its state and releases its lock). Run the command again "
+            "to continue.",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     except (Busy, StateLocked) as exc:
         print(f"error: {exc}", file=sys.stderr)

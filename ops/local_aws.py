@@ -8,9 +8,11 @@ each file written atomically. The emulator process also carries its run director
 environment (RUN_DIR_MARKER), so an emulator whose record was damaged or deleted is still found
 (Linux /proc): `status` and `up` adopt it, `down` stops it; it is never orphaned.
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -57,15 +59,20 @@ class Emulator:
 def client_env(endpoint: str) -> dict[str, str]:
     """The environment that points the AWS CLI and SDKs (boto3, AWS SDK for JavaScript v3, ...)
     at the emulator, with its fake credentials."""
-    return {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": EMULATOR_ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": EMULATOR_SECRET_KEY, "AWS_DEFAULT_REGION": LOCAL_STATE.region}
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": EMULATOR_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": EMULATOR_SECRET_KEY,
+        "AWS_DEFAULT_REGION": LOCAL_STATE.region,
+    }
 
 
 def write_client_env(emulator: Emulator, run_dir: Path = DEFAULT_RUN_DIR) -> Path:
     """<run_dir>/env: `export` lines of client_env, for `source` in a developer's shell."""
     path = run_dir / "env"
-    path.write_text("".join(f"export {name}={value}\n"
-                            for name, value in client_env(emulator.endpoint).items()))
+    path.write_text(
+        "".join(f"export {name}={value}\n" for name, value in client_env(emulator.endpoint).items())
+    )
     return path
 
 
@@ -74,17 +81,23 @@ def client(service: str, endpoint: str, region: str = LOCAL_STATE.region) -> Any
     no bucket subdomains of 127.0.0.1)."""
     import boto3  # a dev dependency, only for the commands that talk to the emulator
     from botocore.config import Config
-    return boto3.client(service, endpoint_url=endpoint, region_name=region,
-                        aws_access_key_id=EMULATOR_ACCESS_KEY,
-                        aws_secret_access_key=EMULATOR_SECRET_KEY,
-                        config=Config(s3={"addressing_style": "path"}))
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=EMULATOR_ACCESS_KEY,
+        aws_secret_access_key=EMULATOR_SECRET_KEY,
+        config=Config(s3={"addressing_style": "path"}),
+    )
 
 
 def _answers(port: int, timeout: float = 1.0) -> bool:
     try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/moto-api/data.json",
-                                    timeout=timeout) as resp:
-            return resp.status == 200
+        with urllib.request.urlopen(
+            f"http://{HOST}:{port}/moto-api/data.json", timeout=timeout
+        ) as resp:
+            return bool(resp.status == 200)
     except OSError:
         return False
 
@@ -117,7 +130,8 @@ def _port_free(port: int) -> bool:
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _write(path: Path, text: str) -> None:
@@ -181,8 +195,7 @@ def choose_port(preferred: int = PREFERRED_PORT) -> int:
     return preferred if _port_free(preferred) else free_port()
 
 
-def up(run_dir: Path = DEFAULT_RUN_DIR, port: int | None = None,
-       timeout: float = 30.0) -> Emulator:
+def up(run_dir: Path = DEFAULT_RUN_DIR, port: int | None = None, timeout: float = 30.0) -> Emulator:
     running = status(run_dir)
     if running:
         return running
@@ -194,29 +207,38 @@ def up(run_dir: Path = DEFAULT_RUN_DIR, port: int | None = None,
         port = choose_port()
     moto = Path(sys.executable).with_name("moto_server")
     if not moto.exists():
-        raise EmulatorError(f"the emulator program {moto} is missing. Fix: run `make deps` "
-                            "(moto is a dev dependency in the Pipfile).")
-    log = open(run_dir / "log", "ab")
-    proc = subprocess.Popen(
-        [str(moto), "-H", HOST, "-p", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
-        env=dict(os.environ, **MOTO_ENV, **{RUN_DIR_MARKER: str(run_dir.resolve())}),
-        start_new_session=True)
+        raise EmulatorError(
+            f"the emulator program {moto} is missing. Fix: run `make deps` "
+            "(moto is a dev dependency in the Pipfile)."
+        )
+    with open(run_dir / "log", "ab") as log:  # the child keeps its own copy of the handle
+        proc = subprocess.Popen(
+            [str(moto), "-H", HOST, "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=dict(os.environ, **MOTO_ENV, **{RUN_DIR_MARKER: str(run_dir.resolve())}),
+            start_new_session=True,
+        )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise EmulatorError(
                 f"the local AWS emulator (moto_server on {HOST}:{port}) exited at once with "
                 f"code {proc.returncode}. Fix: read {run_dir / 'log'}; if the port is taken, "
-                "free it or run again (a free port is chosen when 5050 is taken).")
+                "free it or run again (a free port is chosen when 5050 is taken)."
+            )
         if _answers(port):
             emulator = Emulator(proc.pid, port)
             _record(run_dir, emulator)
             return emulator
         time.sleep(0.2)
     _stop(proc.pid)
-    raise EmulatorError(f"the local AWS emulator did not answer on {HOST}:{port} within "
-                        f"{timeout:.0f} s. Fix: read {run_dir / 'log'}, then run again.")
+    raise EmulatorError(
+        f"the local AWS emulator did not answer on {HOST}:{port} within "
+        f"{timeout:.0f} s. Fix: read {run_dir / 'log'}, then run again."
+    )
 
 
 def _stop(pid: int, timeout: float = 10.0) -> None:
@@ -226,17 +248,13 @@ def _stop(pid: int, timeout: float = 10.0) -> None:
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         if not _alive(pid):
             return
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _clear(run_dir: Path) -> None:
@@ -260,8 +278,11 @@ def down(run_dir: Path = DEFAULT_RUN_DIR) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ops.local_aws", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m ops.local_aws",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("action", choices=("up", "down", "status"))
     parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR)
     args = parser.parse_args(argv)
@@ -271,15 +292,16 @@ def main(argv: list[str] | None = None) -> int:
         except EmulatorError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        print(f"local AWS emulator: {emulator.endpoint} (pid {emulator.pid}, "
-              f"log {args.run_dir / 'log'})")
+        print(
+            f"local AWS emulator: {emulator.endpoint} (pid {emulator.pid}, "
+            f"log {args.run_dir / 'log'})"
+        )
     elif args.action == "down":
         print("local AWS emulator stopped" if down(args.run_dir) else "no emulator was running")
     else:
-        emulator = status(args.run_dir)
-        print(f"running at {emulator.endpoint} (pid {emulator.pid})" if emulator
-              else "not running")
-        return 0 if emulator else 1
+        found = status(args.run_dir)
+        print(f"running at {found.endpoint} (pid {found.pid})" if found else "not running")
+        return 0 if found else 1
     return 0
 
 

@@ -7,6 +7,7 @@ Plans STACK (already synthesized in cdktf.out), renders it with `terraform show 
 3, naming each resource and action, if the plan would delete or replace a metadata table, image
 bucket, user pool or state bucket. `--allow-data-loss ADDRESS` accepts that one loss knowingly.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,6 +16,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ops.toolchain import ROOT, check_toolchain, project_env, terraform
 from ops.workdir import (
@@ -58,17 +60,25 @@ class PreventDestroyRefusal(Exception):
 
 # Terraform: "Resource aws_s3_bucket.X has lifecycle.prevent_destroy set, but the plan calls for
 # this resource to be destroyed." (wrapped over lines; newer versions add the construct path).
-_PREVENT_DESTROY = re.compile(r"Resource ([\w.-]+)(?: \([^)]*\))? has lifecycle\.prevent_destroy set")
+_PREVENT_DESTROY = re.compile(
+    r"Resource ([\w.-]+)(?: \([^)]*\))? has lifecycle\.prevent_destroy set"
+)
 
 
 def prevent_destroy_losses(terraform_output: str) -> list[DataLoss]:
     text = " ".join(terraform_output.split())
-    return [DataLoss(address, STATEFUL_TYPES.get(address.split(".")[0], "resource"),
-                     "delete", prevent_destroy=True)
-            for address in dict.fromkeys(_PREVENT_DESTROY.findall(text))]
+    return [
+        DataLoss(
+            address,
+            STATEFUL_TYPES.get(address.split(".")[0], "resource"),
+            "delete",
+            prevent_destroy=True,
+        )
+        for address in dict.fromkeys(_PREVENT_DESTROY.findall(text))
+    ]
 
 
-def find_data_loss(plan: dict) -> list[DataLoss]:
+def find_data_loss(plan: dict[str, Any]) -> list[DataLoss]:
     losses = []
     for change in plan.get("resource_changes", []):
         kind = STATEFUL_TYPES.get(change.get("type", ""))
@@ -76,37 +86,53 @@ def find_data_loss(plan: dict) -> list[DataLoss]:
         if kind is None or change.get("mode") == "data" or "delete" not in actions:
             continue
         action = "replace" if "create" in actions else "delete"
-        losses.append(DataLoss(change["address"], kind, action,
-                               tainted=change.get("action_reason") == "replace_because_tainted"))
+        losses.append(
+            DataLoss(
+                change["address"],
+                kind,
+                action,
+                tainted=change.get("action_reason") == "replace_because_tainted",
+            )
+        )
     return losses
 
 
 def refusal(stack: str, losses: list[DataLoss]) -> str:
-    lines = [f"plan guard: refusing the plan for {stack}: it would lose data in "
-             f"{len(losses)} stateful resource(s):"]
+    lines = [
+        f"plan guard: refusing the plan for {stack}: it would lose data in "
+        f"{len(losses)} stateful resource(s):"
+    ]
     for loss in losses:
-        lines.append(f"  - {loss.action} {loss.address} ({loss.kind})"
-                     + (" [lifecycle.prevent_destroy]" if loss.prevent_destroy else "")
-                     + (" [tainted]" if loss.tainted else ""))
+        lines.append(
+            f"  - {loss.action} {loss.address} ({loss.kind})"
+            + (" [lifecycle.prevent_destroy]" if loss.prevent_destroy else "")
+            + (" [tainted]" if loss.tainted else "")
+        )
     lines.append("Nothing was applied.")
     if any(loss.tainted for loss in losses):
-        lines.append("Resources marked [tainted] were left half-created by an interrupted or "
-                     "failed apply, so Terraform replaces them. Check that they hold no data "
-                     "(or `terraform untaint ADDRESS` in the stack directory if they are "
-                     "complete), then re-run with --allow-data-loss ADDRESS.")
+        lines.append(
+            "Resources marked [tainted] were left half-created by an interrupted or "
+            "failed apply, so Terraform replaces them. Check that they hold no data "
+            "(or `terraform untaint ADDRESS` in the stack directory if they are "
+            "complete), then re-run with --allow-data-loss ADDRESS."
+        )
     if any(loss.prevent_destroy for loss in losses):
-        lines.append("Resources marked [lifecycle.prevent_destroy] hold production data: "
-                     "Terraform itself refuses to destroy them and --allow-data-loss cannot "
-                     "override that. Removing them takes a reviewed change to the stage settings.")
+        lines.append(
+            "Resources marked [lifecycle.prevent_destroy] hold production data: "
+            "Terraform itself refuses to destroy them and --allow-data-loss cannot "
+            "override that. Removing them takes a reviewed change to the stage settings."
+        )
     if not all(loss.prevent_destroy for loss in losses):
-        lines.append("If this is really intended (e.g. a dev table you will re-create), re-run "
-                     "with --allow-data-loss ADDRESS for each resource above; otherwise change "
-                     "the configuration so these resources are updated in place (a changed "
-                     "table key schema or bucket name always forces replacement).")
+        lines.append(
+            "If this is really intended (e.g. a dev table you will re-create), re-run "
+            "with --allow-data-loss ADDRESS for each resource above; otherwise change "
+            "the configuration so these resources are updated in place (a changed "
+            "table key schema or bucket name always forces replacement)."
+        )
     return "\n".join(lines)
 
 
-def check(plan: dict, allowed: set[str]) -> list[DataLoss]:
+def check(plan: dict[str, Any], allowed: set[str]) -> list[DataLoss]:
     """The losses not explicitly allowed."""
     return [loss for loss in find_data_loss(plan) if loss.address not in allowed]
 
@@ -114,22 +140,29 @@ def check(plan: dict, allowed: set[str]) -> list[DataLoss]:
 PLAN_FILE = "plan-guard.tfplan"
 # Terraform's machine-readable UI (`plan -json`): each planned_change's action, as the
 # `actions` list of `terraform show -json`.
-_UI_ACTIONS = {"noop": ["no-op"], "create": ["create"], "read": ["read"], "update": ["update"],
-               "replace": ["delete", "create"], "delete": ["delete"]}
+_UI_ACTIONS = {
+    "noop": ["no-op"],
+    "create": ["create"],
+    "read": ["read"],
+    "update": ["update"],
+    "replace": ["delete", "create"],
+    "delete": ["delete"],
+}
 
 
 @dataclass(frozen=True)
 class Plan:
     """A saved plan: its resource changes in `terraform show -json` form, and whether it
     changes anything at all (`-detailed-exitcode`)."""
-    resource_changes: list[dict]
+
+    resource_changes: list[dict[str, Any]]
     has_changes: bool
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"resource_changes": self.resource_changes}
 
 
-def parse_ui_stream(stdout: str) -> tuple[list[dict], list[dict]]:
+def parse_ui_stream(stdout: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(resource changes, error diagnostics) from the JSON lines of `terraform plan -json`."""
     changes, errors = [], []
     for line in stdout.splitlines():
@@ -141,11 +174,12 @@ def parse_ui_stream(stdout: str) -> tuple[list[dict], list[dict]]:
             change = message["change"]
             resource = change["resource"]
             address = resource["addr"]
-            entry = {"address": address, "type": resource["resource_type"],
-                     "mode": "data" if address.startswith("data.") or ".data." in address
-                     else "managed",
-                     "change": {"actions": _UI_ACTIONS.get(change["action"],
-                                                           [change["action"]])}}
+            entry = {
+                "address": address,
+                "type": resource["resource_type"],
+                "mode": "data" if address.startswith("data.") or ".data." in address else "managed",
+                "change": {"actions": _UI_ACTIONS.get(change["action"], [change["action"]])},
+            }
             if change.get("reason") == "tainted":
                 entry["action_reason"] = "replace_because_tainted"
             changes.append(entry)
@@ -154,13 +188,15 @@ def parse_ui_stream(stdout: str) -> tuple[list[dict], list[dict]]:
     return changes, errors
 
 
-def _diagnostics_text(errors: list[dict]) -> str:
-    return "\n".join(f"Error: {d.get('summary', '')}\n{d.get('detail', '')}".strip()
-                     for d in errors)
+def _diagnostics_text(errors: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"Error: {d.get('summary', '')}\n{d.get('detail', '')}".strip() for d in errors
+    )
 
 
-def plan(stack_dir: Path, env: dict[str, str], destroy: bool = False,
-         keep_plan: bool = False) -> Plan:
+def plan(
+    stack_dir: Path, env: dict[str, str], destroy: bool = False, keep_plan: bool = False
+) -> Plan:
     """Plan the stack once (saved as PLAN_FILE when keep_plan) and read the planned changes from
     Terraform's JSON UI stream: no second `terraform show -json` run, which would load the
     provider's schema again (~1.5 s)."""
@@ -168,9 +204,18 @@ def plan(stack_dir: Path, env: dict[str, str], destroy: bool = False,
     ensure_initialised(stack_dir, env)
     for attempt in (1, 2):
         # A held lock is reported at once, not after a minute of silence (see StateLocked).
-        proc = terraform(stack_dir, "plan", "-json", "-input=false", "-lock-timeout=0s",
-                         "-detailed-exitcode", f"-out={PLAN_FILE}",
-                         *(["-destroy"] if destroy else []), env=env, check=False)
+        proc = terraform(
+            stack_dir,
+            "plan",
+            "-json",
+            "-input=false",
+            "-lock-timeout=0s",
+            "-detailed-exitcode",
+            f"-out={PLAN_FILE}",
+            *(["-destroy"] if destroy else []),
+            env=env,
+            check=False,
+        )
         try:
             changes, errors = parse_ui_stream(proc.stdout)
             if proc.returncode in (0, 2):
@@ -184,9 +229,11 @@ def plan(stack_dir: Path, env: dict[str, str], destroy: bool = False,
                 # stack's directory was left by an interrupted run and is released.
                 if attempt == 1 and not holders and is_emulator_stack(stack_dir):
                     force_unlock(stack_dir, lock, env)
-                    print(f"plan guard: released the state lock of {stack_dir.name} left by an "
-                          f"interrupted `terraform {lock.operation}` ({lock.created})",
-                          flush=True)
+                    print(
+                        f"plan guard: released the state lock of {stack_dir.name} left by an "
+                        f"interrupted `terraform {lock.operation}` ({lock.created})",
+                        flush=True,
+                    )
                     continue
                 raise StateLocked(stack_dir, lock, holders)
             blocked = prevent_destroy_losses(text)
@@ -199,13 +246,14 @@ def plan(stack_dir: Path, env: dict[str, str], destroy: bool = False,
     raise AssertionError("unreachable")
 
 
-def plan_json(stack_dir: Path, env: dict[str, str], destroy: bool = False) -> dict:
+def plan_json(stack_dir: Path, env: dict[str, str], destroy: bool = False) -> dict[str, Any]:
     """The stack's planned resource changes, in `terraform show -json` form."""
     return plan(stack_dir, env, destroy).as_json()
 
 
-def guarded_apply(stack_dir: Path, allowed: set[str], env: dict[str, str],
-                  recreate_tainted: bool = False) -> list[DataLoss]:
+def guarded_apply(
+    stack_dir: Path, allowed: set[str], env: dict[str, str], recreate_tainted: bool = False
+) -> list[DataLoss]:
     """Plan, check, and apply exactly the plan that was checked (nothing when the plan is
     empty); returns refused losses. recreate_tainted (the emulator's local loop only): a
     stateful resource left tainted by an interrupted apply is replaced without being named."""
@@ -215,8 +263,11 @@ def guarded_apply(stack_dir: Path, allowed: set[str], env: dict[str, str],
         if recreate_tainted:
             for loss in losses:
                 if loss.tainted:
-                    print(f"plan guard: recreating {loss.address} ({loss.kind}): an interrupted "
-                          "apply left it tainted (half-created)", flush=True)
+                    print(
+                        f"plan guard: recreating {loss.address} ({loss.kind}): an interrupted "
+                        "apply left it tainted (half-created)",
+                        flush=True,
+                    )
             losses = [loss for loss in losses if not loss.tainted]
         if not losses:
             if planned.has_changes:
@@ -224,12 +275,19 @@ def guarded_apply(stack_dir: Path, allowed: set[str], env: dict[str, str],
                 # the inline lifecycle rules are deprecated, on purpose (stacks/settings.py).
                 # On the emulator an interrupt lets the apply finish (seconds): Terraform
                 # interrupted mid-create loses track of what it was creating.
-                terraform(stack_dir, "apply", "-input=false", "-no-color", "-compact-warnings",
-                          PLAN_FILE, env=env, capture="tee",
-                          finish_on_interrupt=is_emulator_stack(stack_dir))
+                terraform(
+                    stack_dir,
+                    "apply",
+                    "-input=false",
+                    "-no-color",
+                    "-compact-warnings",
+                    PLAN_FILE,
+                    env=env,
+                    capture="tee",
+                    finish_on_interrupt=is_emulator_stack(stack_dir),
+                )
             else:
-                print("No changes: the deployment already matches the configuration.",
-                      flush=True)
+                print("No changes: the deployment already matches the configuration.", flush=True)
         return losses
     except PreventDestroyRefusal as refused:
         return refused.losses
@@ -237,12 +295,19 @@ def guarded_apply(stack_dir: Path, allowed: set[str], env: dict[str, str],
         (stack_dir / PLAN_FILE).unlink(missing_ok=True)
 
 
-def guard(stack: str, allowed: set[str], env: dict[str, str] | None = None,
-          outdir: Path = ROOT / "cdktf.out", destroy: bool = False) -> list[DataLoss]:
+def guard(
+    stack: str,
+    allowed: set[str],
+    env: dict[str, str] | None = None,
+    outdir: Path = ROOT / "cdktf.out",
+    destroy: bool = False,
+) -> list[DataLoss]:
     stack_dir = outdir / "stacks" / stack
     if not (stack_dir / "cdk.tf.json").is_file():
-        raise ToolchainError(f"{stack_dir}/cdk.tf.json does not exist. Fix: synthesize first "
-                             "(`bin/cdktf synth`), and check the stack name.")
+        raise ToolchainError(
+            f"{stack_dir}/cdk.tf.json does not exist. Fix: synthesize first "
+            "(`bin/cdktf synth`), and check the stack name."
+        )
     try:
         planned = plan_json(stack_dir, env or project_env(), destroy)
     except PreventDestroyRefusal as refused:
@@ -251,8 +316,11 @@ def guard(stack: str, allowed: set[str], env: dict[str, str] | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ops.plan_guard", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m ops.plan_guard",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("stack", nargs="?")
     parser.add_argument("--plan-json", type=Path, help="check this `terraform show -json` file")
     parser.add_argument("--allow-data-loss", action="append", default=[], metavar="ADDRESS")
@@ -266,9 +334,11 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 plan_doc = json.loads(args.plan_json.read_text())
             except (OSError, ValueError) as exc:
-                raise ToolchainError(f"--plan-json {args.plan_json}: cannot read a JSON plan "
-                                     f"({exc}). Fix: write one with `terraform show -json "
-                                     "PLANFILE > plan.json` and pass its path.") from None
+                raise ToolchainError(
+                    f"--plan-json {args.plan_json}: cannot read a JSON plan "
+                    f"({exc}). Fix: write one with `terraform show -json "
+                    "PLANFILE > plan.json` and pass its path."
+                ) from None
             losses = check(plan_doc, allowed)
         else:
             losses = guard(args.stack, allowed, destroy=args.destroy)

@@ -20,10 +20,13 @@ Every run uses fresh ids, so it can run any number of times beside a developer's
 Exit codes: 0 every step passed; 1 a step failed (the message names it); 2 nothing to test: the
 emulator is not running or the stack is not deployed (run `make up`).
 """
+
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
+import functools
 import json
 import secrets
 import struct
@@ -32,9 +35,10 @@ import time
 import urllib.error
 import urllib.request
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ops import local_aws
 from ops.toolchain import ROOT, project_env, terraform
@@ -58,19 +62,29 @@ class NothingToTest(Exception):
 
 def tiny_png() -> bytes:
     """A valid 1x1 PNG (the bytes a browser would upload)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
     header = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)
     pixels = zlib.compress(b"\x00\xff\x00\x00\xff")
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(
-        b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
 
 
 def jwt_claims(token: str) -> dict[str, Any]:
     """The payload of a JWT (not verified: the API's authorizer verifies signatures on AWS)."""
     payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return claims
 
 
 def expect(condition: bool, problem: str) -> None:
@@ -95,34 +109,48 @@ class Smoke:
         s3, bucket = self.client("s3"), self.outputs["BucketName"]
         key, body = f"smoke/{self.run_id}.png", tiny_png()
         url = s3.generate_presigned_url(
-            "put_object", Params={"Bucket": bucket, "Key": key, "ContentType": "image/png"},
-            ExpiresIn=300)
-        self.created.append((f"s3://{bucket}/{key}",
-                             lambda: s3.delete_object(Bucket=bucket, Key=key)))
+            "put_object",
+            Params={"Bucket": bucket, "Key": key, "ContentType": "image/png"},
+            ExpiresIn=300,
+        )
+        self.created.append(
+            (f"s3://{bucket}/{key}", lambda: s3.delete_object(Bucket=bucket, Key=key))
+        )
         # The content type that was signed must be sent (a browser's fetch does).
-        request = urllib.request.Request(url, data=body, method="PUT",
-                                         headers={"Content-Type": "image/png"})
+        request = urllib.request.Request(
+            url, data=body, method="PUT", headers={"Content-Type": "image/png"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as resp:
                 expect(resp.status == 200, f"the presigned PUT answered HTTP {resp.status}")
         except urllib.error.HTTPError as exc:
-            raise StepFailed(f"S3 refused the presigned PUT of s3://{bucket}/{key} with HTTP "
-                             f"{exc.code} {exc.reason}") from None
+            raise StepFailed(
+                f"S3 refused the presigned PUT of s3://{bucket}/{key} with HTTP "
+                f"{exc.code} {exc.reason}"
+            ) from None
         stored = s3.get_object(Bucket=bucket, Key=key)
         expect(stored["Body"].read() == body, "GetObject returned other bytes than were uploaded")
-        expect(stored["ContentType"] == "image/png",
-               f"the object's content type is {stored['ContentType']!r}, not 'image/png'")
-        download = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
-                                             ExpiresIn=300)
+        expect(
+            stored["ContentType"] == "image/png",
+            f"the object's content type is {stored['ContentType']!r}, not 'image/png'",
+        )
+        download = s3.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=300
+        )
         with urllib.request.urlopen(download, timeout=10) as resp:
             expect(resp.read() == body, "the presigned GET returned other bytes")
-        return f"presigned PUT of s3://{bucket}/{key} ({len(body)} bytes), read back with " \
-               "GetObject and a presigned GET"
+        return (
+            f"presigned PUT of s3://{bucket}/{key} ({len(body)} bytes), read back with "
+            "GetObject and a presigned GET"
+        )
 
     def metadata(self) -> str:
         ddb, table = self.client("dynamodb"), self.outputs["TableName"]
-        user, album, other_album = (f"smoke-user-{self.run_id}", f"smoke-album-{self.run_id}",
-                                    f"smoke-other-{self.run_id}")
+        user, album, other_album = (
+            f"smoke-user-{self.run_id}",
+            f"smoke-album-{self.run_id}",
+            f"smoke-other-{self.run_id}",
+        )
         images = [  # (image id, album, uploaded at), oldest first
             (f"smoke-{self.run_id}-1", album, "2026-11-01T10:00:00Z"),
             (f"smoke-{self.run_id}-2", other_album, "2026-11-02T10:00:00Z"),
@@ -130,20 +158,33 @@ class Smoke:
         ]
         for image_id, image_album, uploaded in images:
             key = {"PK": {"S": f"IMAGE#{image_id}"}, "SK": {"S": "METADATA"}}
-            ddb.put_item(TableName=table, Item={
-                **key,
-                "GSI1PK": {"S": f"USER#{user}"}, "GSI1SK": {"S": f"UPLOADED#{uploaded}"},
-                "GSI2PK": {"S": f"ALBUM#{image_album}"}, "GSI2SK": {"S": f"UPLOADED#{uploaded}"},
-                "title": {"S": f"smoke image {image_id}"},
-            })
-            self.created.append((f"item IMAGE#{image_id}",
-                                 lambda key=key: ddb.delete_item(TableName=table, Key=key)))
+            ddb.put_item(
+                TableName=table,
+                Item={
+                    **key,
+                    "GSI1PK": {"S": f"USER#{user}"},
+                    "GSI1SK": {"S": f"UPLOADED#{uploaded}"},
+                    "GSI2PK": {"S": f"ALBUM#{image_album}"},
+                    "GSI2SK": {"S": f"UPLOADED#{uploaded}"},
+                    "title": {"S": f"smoke image {image_id}"},
+                },
+            )
+            self.created.append(
+                (
+                    f"item IMAGE#{image_id}",
+                    functools.partial(ddb.delete_item, TableName=table, Key=key),
+                )
+            )
 
         def newest_first(index: str, pk_name: str, pk_value: str) -> list[str]:
-            found = ddb.query(TableName=table, IndexName=index, ScanIndexForward=False,
-                              KeyConditionExpression="#pk = :pk",
-                              ExpressionAttributeNames={"#pk": pk_name},
-                              ExpressionAttributeValues={":pk": {"S": pk_value}})["Items"]
+            found = ddb.query(
+                TableName=table,
+                IndexName=index,
+                ScanIndexForward=False,
+                KeyConditionExpression="#pk = :pk",
+                ExpressionAttributeNames={"#pk": pk_name},
+                ExpressionAttributeValues={":pk": {"S": pk_value}},
+            )["Items"]
             return [item["PK"]["S"].removeprefix("IMAGE#") for item in found]
 
         by_user = newest_first("UserIndex", "GSI1PK", f"USER#{user}")
@@ -152,8 +193,10 @@ class Smoke:
         by_album = newest_first("AlbumIndex", "GSI2PK", f"ALBUM#{album}")
         want_album = [image_id for image_id, a, _ in reversed(images) if a == album]
         expect(by_album == want_album, f"AlbumIndex returned {by_album}, expected {want_album}")
-        return (f"3 image items written; UserIndex gave the user's 3 and AlbumIndex the album's "
-                f"2, newest first")
+        return (
+            "3 image items written; UserIndex gave the user's 3 and AlbumIndex the album's "
+            "2, newest first"
+        )
 
     def sign_in(self) -> str:
         from pycognito.aws_srp import AWSSRP  # dev dependency, only this step needs it
@@ -163,14 +206,20 @@ class Smoke:
         email = f"smoke-{self.run_id}@example.com"
         # Meets the pool's password policy: 12+ characters, upper, lower, digit, symbol.
         password = f"Smoke-{secrets.token_hex(8)}-Pw1"
-        idp.sign_up(ClientId=client_id, Username=email, Password=password,
-                    UserAttributes=[{"Name": "email", "Value": email}])
-        self.created.append((f"user {email}",
-                             lambda: idp.admin_delete_user(UserPoolId=pool_id, Username=email)))
+        idp.sign_up(
+            ClientId=client_id,
+            Username=email,
+            Password=password,
+            UserAttributes=[{"Name": "email", "Value": email}],
+        )
+        self.created.append(
+            (f"user {email}", lambda: idp.admin_delete_user(UserPoolId=pool_id, Username=email))
+        )
         # Stands in for the code Cognito would e-mail.
         idp.admin_confirm_sign_up(UserPoolId=pool_id, Username=email)
-        tokens = AWSSRP(username=email, password=password, pool_id=pool_id, client_id=client_id,
-                        client=idp).authenticate_user()
+        tokens = AWSSRP(
+            username=email, password=password, pool_id=pool_id, client_id=client_id, client=idp
+        ).authenticate_user()
         result = tokens.get("AuthenticationResult")
         expect(bool(result), f"SRP sign-in returned no tokens but {sorted(tokens)}")
         claims = jwt_claims(result["AccessToken"])
@@ -179,37 +228,53 @@ class Smoke:
         api_id = self.outputs["ApiId"]
         routes = api.get_routes(ApiId=api_id)["Items"]
         authorizer_ids = {route.get("AuthorizerId") for route in routes}
-        expect(len(routes) > 0 and len(authorizer_ids) == 1 and None not in authorizer_ids,
-               f"the API's routes name authorizers {sorted(map(str, authorizer_ids))}, "
-               "expected exactly one")
+        expect(
+            len(routes) > 0 and len(authorizer_ids) == 1 and None not in authorizer_ids,
+            f"the API's routes name authorizers {sorted(map(str, authorizer_ids))}, "
+            "expected exactly one",
+        )
         jwt = api.get_authorizer(ApiId=api_id, AuthorizerId=authorizer_ids.pop())[
-            "JwtConfiguration"]
-        expect(claims.get("token_use") == "access",
-               f"the access token's token_use is {claims.get('token_use')!r}")
-        expect(claims.get("iss") == jwt["Issuer"],
-               f"the token's issuer {claims.get('iss')!r} is not the authorizer's issuer "
-               f"{jwt['Issuer']!r}")
-        expect(claims.get("client_id") in jwt["Audience"],
-               f"the token's client_id {claims.get('client_id')!r} is not in the authorizer's "
-               f"audience {jwt['Audience']}")
-        return (f"{email} signed up and signed in with SRP; the access token's issuer and "
-                f"client_id match the API's JWT authorizer (moto does not check the password "
-                f"proof; Cognito does)")
+            "JwtConfiguration"
+        ]
+        expect(
+            claims.get("token_use") == "access",
+            f"the access token's token_use is {claims.get('token_use')!r}",
+        )
+        expect(
+            claims.get("iss") == jwt["Issuer"],
+            f"the token's issuer {claims.get('iss')!r} is not the authorizer's issuer "
+            f"{jwt['Issuer']!r}",
+        )
+        expect(
+            claims.get("client_id") in jwt["Audience"],
+            f"the token's client_id {claims.get('client_id')!r} is not in the authorizer's "
+            f"audience {jwt['Audience']}",
+        )
+        return (
+            f"{email} signed up and signed in with SRP; the access token's issuer and "
+            f"client_id match the API's JWT authorizer (moto does not check the password "
+            f"proof; Cognito does)"
+        )
 
     def ttl(self) -> str:
         ddb, table = self.client("dynamodb"), self.outputs["TableName"]
         ttl_config = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
-        expect(ttl_config.get("TimeToLiveStatus") == "ENABLED",
-               f"the table's TTL is {ttl_config.get('TimeToLiveStatus')!r}, not ENABLED")
+        expect(
+            ttl_config.get("TimeToLiveStatus") == "ENABLED",
+            f"the table's TTL is {ttl_config.get('TimeToLiveStatus')!r}, not ENABLED",
+        )
         attribute = ttl_config["AttributeName"]
         expires = int(time.time()) + 3600
         key = {"PK": {"S": f"IMAGE#smoke-{self.run_id}-temporary"}, "SK": {"S": "METADATA"}}
         ddb.put_item(TableName=table, Item={**key, attribute: {"N": str(expires)}})
-        self.created.append(("item IMAGE#...-temporary",
-                             lambda: ddb.delete_item(TableName=table, Key=key)))
+        self.created.append(
+            ("item IMAGE#...-temporary", lambda: ddb.delete_item(TableName=table, Key=key))
+        )
         item = ddb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item", {})
-        expect(item.get(attribute) == {"N": str(expires)},
-               f"the item's {attribute!r} came back as {item.get(attribute)!r}")
+        expect(
+            item.get(attribute) == {"N": str(expires)},
+            f"the item's {attribute!r} came back as {item.get(attribute)!r}",
+        )
         return f"a temporary image's item expires by its numeric '{attribute}' ({expires})"
 
     def cleanup(self) -> str:
@@ -235,25 +300,35 @@ def stack_outputs(outdir: Path, endpoint: str) -> dict[str, str]:
     stack_dir = outdir / "stacks" / stack
     env = project_env({LOCAL_ENDPOINT_ENV: endpoint, STAGES_ENV: STAGE})
     if not (stack_dir / ".terraform").is_dir():
-        raise NothingToTest(f"{stack} has not been deployed from {outdir} (no initialised "
-                            f"{stack_dir}). Fix: run `make up`.")
+        raise NothingToTest(
+            f"{stack} has not been deployed from {outdir} (no initialised "
+            f"{stack_dir}). Fix: run `make up`."
+        )
     try:
         raw = terraform(stack_dir, "output", "-json", "-no-color", env=env).stdout
     except ToolchainError as exc:
-        raise NothingToTest(f"could not read {stack}'s outputs from the emulator at {endpoint} "
-                            f"({exc}). Fix: run `make up`.") from None
+        raise NothingToTest(
+            f"could not read {stack}'s outputs from the emulator at {endpoint} "
+            f"({exc}). Fix: run `make up`."
+        ) from None
     outputs = {name: out["value"] for name, out in json.loads(raw or "{}").items()}
     missing = [name for name in REQUIRED_OUTPUTS if name not in outputs]
     if missing:
-        raise NothingToTest(f"{stack} in the emulator at {endpoint} has no outputs "
-                            f"{', '.join(missing)}: it is not deployed there (the emulator keeps "
-                            "everything in memory, so a restarted emulator is empty). "
-                            "Fix: run `make up`.")
+        raise NothingToTest(
+            f"{stack} in the emulator at {endpoint} has no outputs "
+            f"{', '.join(missing)}: it is not deployed there (the emulator keeps "
+            "everything in memory, so a restarted emulator is empty). "
+            "Fix: run `make up`."
+        )
     return outputs
 
 
-def run(endpoint: str, outputs: dict[str, str], region: str,
-        steps: tuple[tuple[str, Callable[[Smoke], str]], ...] = STEPS) -> int:
+def run(
+    endpoint: str,
+    outputs: dict[str, str],
+    region: str,
+    steps: tuple[tuple[str, Callable[[Smoke], str]], ...] = STEPS,
+) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     smoke = Smoke(endpoint, outputs, region)
@@ -262,21 +337,28 @@ def run(endpoint: str, outputs: dict[str, str], region: str,
     for name, step in steps:
         try:
             detail = step(smoke)
-        except (StepFailed, ClientError, BotoCoreError, urllib.error.URLError, OSError,
-                KeyError, ValueError) as exc:
+        except (
+            StepFailed,
+            ClientError,
+            BotoCoreError,
+            urllib.error.URLError,
+            OSError,
+            KeyError,
+            ValueError,
+        ) as exc:
             problem = str(exc) if isinstance(exc, StepFailed) else f"{type(exc).__name__}: {exc}"
             print(f"  {name:9} FAILED  {problem}", flush=True)
             left = [what for what, _ in smoke.created]
             for _, delete in reversed(smoke.created):
-                try:
+                with contextlib.suppress(Exception):  # best effort; listed below
                     delete()
-                except Exception:  # noqa: BLE001  best effort; listed below
-                    pass
-            print(f"\nsmoke: step '{name}' failed: {problem}. The local stack does not do what "
-                  "the service needs; compare it with `bin/cdktf diff image-service-local`, or "
-                  "redeploy with `make down && make up`."
-                  + (f" (Deleted what this run created: {', '.join(left)}.)" if left else ""),
-                  file=sys.stderr)
+            print(
+                f"\nsmoke: step '{name}' failed: {problem}. The local stack does not do what "
+                "the service needs; compare it with `bin/cdktf diff image-service-local`, or "
+                "redeploy with `make down && make up`."
+                + (f" (Deleted what this run created: {', '.join(left)}.)" if left else ""),
+                file=sys.stderr,
+            )
             return EXIT_FAILED
         print(f"  {name:9} ok      {detail}", flush=True)
     print("smoke: every step passed")
@@ -284,21 +366,32 @@ def run(endpoint: str, outputs: dict[str, str], region: str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ops.smoke", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--endpoint", help="the emulator's URL (default: the one `make up` "
-                        "started, from .run/local-aws)")
-    parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out",
-                        help="the synthesis the stack was deployed from (default: cdktf.out)")
+    parser = argparse.ArgumentParser(
+        prog="python -m ops.smoke",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--endpoint",
+        help="the emulator's URL (default: the one `make up` started, from .run/local-aws)",
+    )
+    parser.add_argument(
+        "--outdir",
+        type=Path,
+        default=ROOT / "cdktf.out",
+        help="the synthesis the stack was deployed from (default: cdktf.out)",
+    )
     args = parser.parse_args(argv)
     try:
         endpoint = args.endpoint
         if endpoint is None:
             emulator = local_aws.status()
             if emulator is None:
-                raise NothingToTest("the local AWS emulator is not running (no live emulator "
-                                    f"recorded in {local_aws.DEFAULT_RUN_DIR}). Fix: run "
-                                    "`make up`, then `make smoke`.")
+                raise NothingToTest(
+                    "the local AWS emulator is not running (no live emulator "
+                    f"recorded in {local_aws.DEFAULT_RUN_DIR}). Fix: run "
+                    "`make up`, then `make smoke`."
+                )
             endpoint = emulator.endpoint
         region = emulator_stage_settings(STAGE, endpoint=endpoint).region
         outputs = stack_outputs(args.outdir, endpoint)

@@ -1,4 +1,5 @@
 """The environment every project command runs Terraform and the cdktf CLI in, and its checks."""
+
 from __future__ import annotations
 
 import os
@@ -9,9 +10,10 @@ import subprocess
 import sys
 import tempfile
 import threading
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Iterator
+from typing import IO
 
 from stacks.errors import ToolchainError
 
@@ -33,16 +35,18 @@ def tf_cli_config() -> Path:
 def project_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """os.environ plus what Terraform, cdktf and jsii need to run offline and quietly."""
     env = dict(os.environ)
-    env.update({
-        "TF_CLI_CONFIG_FILE": str(tf_cli_config()),
-        "CHECKPOINT_DISABLE": "1",
-        "TF_IN_AUTOMATION": "1",
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-        # cdktf would point TF_PLUGIN_CACHE_DIR at ~/.terraform.d; we set a project-local one.
-        "CDKTF_DISABLE_PLUGIN_CACHE_ENV": "1",
-        # The CLI otherwise checks npm for a newer release on every run.
-        "DISABLE_VERSION_CHECK": "1",
-    })
+    env.update(
+        {
+            "TF_CLI_CONFIG_FILE": str(tf_cli_config()),
+            "CHECKPOINT_DISABLE": "1",
+            "TF_IN_AUTOMATION": "1",
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+            # cdktf would point TF_PLUGIN_CACHE_DIR at ~/.terraform.d; we set a project-local one.
+            "CDKTF_DISABLE_PLUGIN_CACHE_ENV": "1",
+            # The CLI otherwise checks npm for a newer release on every run.
+            "DISABLE_VERSION_CHECK": "1",
+        }
+    )
     # Terraform and the AWS provider are Go programs whose runs are short and whose CPU goes
     # largely into building the provider's schema at every start; collecting garbage 4x less
     # often cuts their CPU by ~15% (4 re-plans of image-service-local: 20.2-22.4 -> 17.7 CPU-s)
@@ -62,7 +66,8 @@ def mirror_path(config: Path) -> Path:
     if not match:
         raise ToolchainError(
             f"The Terraform CLI config {config} has no filesystem_mirror path. Fix: restore "
-            "terraform/cli.tfrc from git, or point it at the directory holding the AWS provider.")
+            "terraform/cli.tfrc from git, or point it at the directory holding the AWS provider."
+        )
     return Path(match.group(1))
 
 
@@ -73,12 +78,14 @@ def check_toolchain(need_cdktf: bool = False) -> str:
         raise ToolchainError(
             "terraform was not found on PATH (looked in: " + os.environ.get("PATH", "") + "). "
             "Fix: install Terraform 1.11 (a single binary) into a PATH directory, e.g. "
-            "/usr/local/bin, and run the command again.")
+            "/usr/local/bin, and run the command again."
+        )
     config = tf_cli_config()
     if not config.is_file():
         raise ToolchainError(
             f"The Terraform CLI config {config} does not exist. Fix: restore "
-            "terraform/cli.tfrc from git (or unset " + TF_CLI_CONFIG_ENV + ").")
+            "terraform/cli.tfrc from git (or unset " + TF_CLI_CONFIG_ENV + ")."
+        )
     mirror = mirror_path(config)
     provider_dir = mirror.joinpath(*PROVIDER, PROVIDER_VERSION)
     if not any(provider_dir.glob("*/terraform-provider-aws_v*")):
@@ -87,10 +94,12 @@ def check_toolchain(need_cdktf: bool = False) -> str:
             f"for {provider_dir}/<os_arch>/terraform-provider-aws_v{PROVIDER_VERSION}_x5 "
             f"(mirror path from {config}). The public registry is unreachable from here. Fix: "
             "put hashicorp/aws 5.100.0 in that mirror, or change the mirror path in the CLI "
-            "config.")
+            "config."
+        )
     if need_cdktf and not CDKTF_BIN.exists():
         raise ToolchainError(
-            f"The cdktf CLI was not found at {CDKTF_BIN}. Fix: run `make deps` (npm ci).")
+            f"The cdktf CLI was not found at {CDKTF_BIN}. Fix: run `make deps` (npm ci)."
+        )
     return terraform
 
 
@@ -112,7 +121,7 @@ class Interrupted(Exception):
     """The user interrupted the command; every child it ran has exited."""
 
 
-_running: dict[int, tuple[subprocess.Popen, int, str, bool]] = {}
+_running: dict[int, tuple[subprocess.Popen[bytes], int, str, bool]] = {}
 # Re-entrant: the signal handler may run in the main thread while it holds the lock.
 _running_lock = threading.RLock()
 _interrupts = 0
@@ -126,23 +135,28 @@ def _on_interrupt(signum: int, frame: object) -> None:
     if not children:
         raise Interrupted("interrupted")
     finishing = [what for _, _, what, finish in children if finish and _interrupts == 1]
-    stopping = [(proc, sig, what) for proc, sig, what, finish in children
-                if not (finish and _interrupts == 1)]
+    stopping = [
+        (proc, sig, what)
+        for proc, sig, what, finish in children
+        if not (finish and _interrupts == 1)
+    ]
     if finishing:
-        note = (f"\ninterrupt: letting {', '.join(finishing)} finish (seconds on the emulator), "
-                "so that nothing is left half-created; Ctrl-C again to interrupt it\n")
+        note = (
+            f"\ninterrupt: letting {', '.join(finishing)} finish (seconds on the emulator), "
+            "so that nothing is left half-created; Ctrl-C again to interrupt it\n"
+        )
     elif _interrupts <= 2:
-        note = (f"\ninterrupt: waiting for {', '.join(w for _, _, w in stopping)} to stop "
-                "cleanly (Terraform saves its state and releases its lock; Ctrl-C again to stop "
-                "at once)\n")
+        note = (
+            f"\ninterrupt: waiting for {', '.join(w for _, _, w in stopping)} to stop "
+            "cleanly (Terraform saves its state and releases its lock; Ctrl-C again to stop "
+            "at once)\n"
+        )
     else:
         note = f"\ninterrupt: stopping {', '.join(w for _, _, w in stopping)} at once\n"
     os.write(2, note.encode())
     for proc, stop_signal, _ in stopping:
-        try:
+        with suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, stop_signal)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 @contextmanager
@@ -168,10 +182,8 @@ def kill_children() -> None:
     with _running_lock:
         children = list(_running.values())
     for proc, _, _, _ in children:
-        try:
+        with suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 class Child:
@@ -183,19 +195,33 @@ class Child:
     capture: True keeps the output, False shows it, "tee" does both (stdout and stderr merged).
     """
 
-    def __init__(self, args: list[str], *, what: str, cwd: Path, env: dict[str, str],
-                 capture: bool | str = True, stop_signal: int = signal.SIGINT,
-                 finish_on_interrupt: bool = False):
+    def __init__(
+        self,
+        args: list[str],
+        *,
+        what: str,
+        cwd: Path,
+        env: dict[str, str],
+        capture: bool | str = True,
+        stop_signal: int = signal.SIGINT,
+        finish_on_interrupt: bool = False,
+    ):
         self.args, self.what = args, what
         tee = capture == "tee"
-        self._out = tempfile.TemporaryFile() if capture is True else None
-        self._err = tempfile.TemporaryFile() if capture is True else None
+        # Closed by _read once the child has exited (a `with` cannot span wait()).
+        self._out = tempfile.TemporaryFile() if capture is True else None  # noqa: SIM115
+        self._err = tempfile.TemporaryFile() if capture is True else None  # noqa: SIM115
         self._teed: list[bytes] = []
         with _running_lock:
             self.proc = subprocess.Popen(
-                args, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                args,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE if tee else self._out,
-                stderr=subprocess.STDOUT if tee else self._err, process_group=0)
+                stderr=subprocess.STDOUT if tee else self._err,
+                process_group=0,
+            )
             _running[self.proc.pid] = (self.proc, stop_signal, what, finish_on_interrupt)
         self._tee = threading.Thread(target=self._copy, daemon=True) if tee else None
         if self._tee:
@@ -208,7 +234,7 @@ class Child:
             sys.stdout.buffer.write(line)
             sys.stdout.flush()
 
-    def wait(self) -> subprocess.CompletedProcess:
+    def wait(self) -> subprocess.CompletedProcess[str]:
         """Wait until the child exits; Interrupted if the user interrupted meanwhile."""
         while True:
             try:
@@ -228,29 +254,32 @@ class Child:
         return subprocess.CompletedProcess(self.args, code, stdout, stderr)
 
     def terminate(self) -> None:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         self.proc.wait()
         with _running_lock:
             _running.pop(self.proc.pid, None)
 
     @staticmethod
-    def _read(handle: object) -> str | None:
+    def _read(handle: IO[bytes] | None) -> str | None:
         if handle is None:
             return None
-        handle.seek(0)  # type: ignore[attr-defined]
-        text = handle.read().decode(errors="replace")  # type: ignore[attr-defined]
-        handle.close()  # type: ignore[attr-defined]
+        handle.seek(0)
+        text = handle.read().decode(errors="replace")
+        handle.close()
         return text
 
 
 def start_synthesis(outdir: Path, env: dict[str, str]) -> Child:
     """`python main.py` into `outdir`, running (its errors go to the terminal)."""
-    return Child([sys.executable, "main.py"], what="the synthesis", cwd=ROOT,
-                 env=dict(env, CDKTF_OUTDIR=str(outdir)), capture=False,
-                 stop_signal=signal.SIGTERM)
+    return Child(
+        [sys.executable, "main.py"],
+        what="the synthesis",
+        cwd=ROOT,
+        env=dict(env, CDKTF_OUTDIR=str(outdir)),
+        capture=False,
+        stop_signal=signal.SIGTERM,
+    )
 
 
 def synthesize(outdir: Path, env: dict[str, str]) -> int:
@@ -258,9 +287,14 @@ def synthesize(outdir: Path, env: dict[str, str]) -> int:
     return start_synthesis(outdir, env).wait().returncode
 
 
-def terraform(cwd: Path, *args: str, env: dict[str, str] | None = None, check: bool = True,
-              capture: bool | str = True, finish_on_interrupt: bool = False
-              ) -> subprocess.CompletedProcess:
+def terraform(
+    cwd: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    capture: bool | str = True,
+    finish_on_interrupt: bool = False,
+) -> subprocess.CompletedProcess[str]:
     """Run terraform in `cwd` with the project environment (a Child: see above).
 
     check=True raises ToolchainError carrying Terraform's own message (TerraformFailed);
@@ -268,13 +302,23 @@ def terraform(cwd: Path, *args: str, env: dict[str, str] | None = None, check: b
     streams it and keeps it.
     """
     what = f"terraform {args[0] if args else ''} in {cwd.name}"
-    proc = Child(["terraform", *args], what=what, cwd=cwd, env=env or project_env(),
-                 capture=capture, finish_on_interrupt=finish_on_interrupt).wait()
+    proc = Child(
+        ["terraform", *args],
+        what=what,
+        cwd=cwd,
+        env=env or project_env(),
+        capture=capture,
+        finish_on_interrupt=finish_on_interrupt,
+    ).wait()
     if check and proc.returncode != 0:
-        detail = ((proc.stderr or "").strip() or (proc.stdout or "").strip()) if capture is True else ""
-        raise TerraformFailed(f"terraform {' '.join(args)} failed in {cwd}"
-                              + (f":\n{detail}" if detail else " (see its output above)"),
-                              output=(proc.stdout or "") + (proc.stderr or ""))
+        detail = (
+            ((proc.stderr or "").strip() or (proc.stdout or "").strip()) if capture is True else ""
+        )
+        raise TerraformFailed(
+            f"terraform {' '.join(args)} failed in {cwd}"
+            + (f":\n{detail}" if detail else " (see its output above)"),
+            output=(proc.stdout or "") + (proc.stderr or ""),
+        )
     return proc
 
 

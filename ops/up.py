@@ -17,9 +17,11 @@ Exit codes: 0 deployed; 2 a setting, the toolchain or the emulator failed (the m
 the fix); 3 the plan guard refused the plan; 4 another command is working on the stack;
 130 interrupted.
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -28,6 +30,7 @@ import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from ops import local_aws
 from ops.plan_guard import EXIT_REFUSED, guarded_apply, refusal
@@ -83,21 +86,28 @@ def _bucket_exists(endpoint: str, bucket: str) -> bool:
     request = urllib.request.Request(f"{endpoint}/{bucket}", method="HEAD")
     try:
         with urllib.request.urlopen(request, timeout=5) as resp:
-            return resp.status == 200
+            return bool(resp.status == 200)
     except OSError:  # URLError and HTTPError included
         return False
 
 
-def ensure_state_bucket(outdir: Path, env: dict[str, str], emulator: local_aws.Emulator,
-                        run_dir: Path = local_aws.DEFAULT_RUN_DIR) -> bool:
+def ensure_state_bucket(
+    outdir: Path,
+    env: dict[str, str],
+    emulator: local_aws.Emulator,
+    run_dir: Path = local_aws.DEFAULT_RUN_DIR,
+) -> bool:
     """Apply the bootstrap stack unless this emulator process already got exactly this
     configuration and still has the bucket (the re-run of `make up` then costs a HEAD request
     instead of ~5 s of Terraform). Returns True if it applied."""
     config = (outdir / "stacks" / BOOTSTRAP / "cdk.tf.json").read_bytes()
     wanted = f"{emulator.pid} {hashlib.sha256(config).hexdigest()}"
     record = run_dir / BOOTSTRAP_RECORD
-    if (record.is_file() and record.read_text() == wanted
-            and _bucket_exists(emulator.endpoint, LOCAL_STATE.bucket)):
+    if (
+        record.is_file()
+        and record.read_text() == wanted
+        and _bucket_exists(emulator.endpoint, LOCAL_STATE.bucket)
+    ):
         return False
     record.unlink(missing_ok=True)
     create_state_bucket(outdir, env)
@@ -110,15 +120,21 @@ def _targets(stack_dir: Path, endpoint: str) -> bool:
     try:
         config = json.loads((stack_dir / "cdk.tf.json").read_text())
         [profile] = config["provider"]["aws"][0]["shared_config_files"]
-        return (stack_dir / profile).read_text() == EmulatorSettings(endpoint).aws_config()
+        return bool((stack_dir / profile).read_text() == EmulatorSettings(endpoint).aws_config())
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return False
 
 
 # What synthesizing the local stage reads. With none of it changed, and the output as that
 # synthesis wrote it, the output is current and `make up` skips synthesis (~5 s).
-SYNTH_INPUTS = ("main.py", "cdktf.json", "Pipfile.lock", "package-lock.json", "stacks/*.py",
-                "constructs_lib/*.py")
+SYNTH_INPUTS = (
+    "main.py",
+    "cdktf.json",
+    "Pipfile.lock",
+    "package-lock.json",
+    "stacks/*.py",
+    "constructs_lib/*.py",
+)
 SYNTH_KEY = ".synthesis-local.key"
 
 
@@ -150,8 +166,9 @@ def synthesis_is_current(outdir: Path, endpoint: str) -> bool:
         return False
 
 
-def synthesize_while_starting_emulator(outdir: Path, run_dir: Path, preferred_port: int
-                                       ) -> tuple[local_aws.Emulator, int]:
+def synthesize_while_starting_emulator(
+    outdir: Path, run_dir: Path, preferred_port: int
+) -> tuple[local_aws.Emulator, int]:
     """Synthesize for the emulator's endpoint while the emulator starts (unless the last
     synthesis is current), and meanwhile apply the state-bucket stack from the last synthesis
     if it targets this emulator (the usual case after `make down`): synthesis and that apply
@@ -162,9 +179,17 @@ def synthesize_while_starting_emulator(outdir: Path, run_dir: Path, preferred_po
     endpoint = f"http://{local_aws.HOST}:{port}"
     env = project_env({LOCAL_ENDPOINT_ENV: endpoint, STAGES_ENV: STAGE})
     current = synthesis_is_current(outdir, endpoint)
-    print("==> " + ("starting" if running is None else "reusing") + " the local AWS emulator"
-          + (" (the last synthesis is current: no source changed)" if current
-             else " and synthesizing"), flush=True)
+    print(
+        "==> "
+        + ("starting" if running is None else "reusing")
+        + " the local AWS emulator"
+        + (
+            " (the last synthesis is current: no source changed)"
+            if current
+            else " and synthesizing"
+        ),
+        flush=True,
+    )
     if not current:
         (outdir / SYNTH_KEY).unlink(missing_ok=True)
     synth = None if current else start_synthesis(outdir, env)
@@ -172,11 +197,13 @@ def synthesize_while_starting_emulator(outdir: Path, run_dir: Path, preferred_po
     try:
         emulator = running or local_aws.up(run_dir, port=port)
         if _targets(outdir / "stacks" / BOOTSTRAP, endpoint):
+
             def apply_last_bootstrap() -> None:
-                try:
+                # main() applies the new synthesis and reports its errors (an interrupt
+                # included), so any error here is left to it.
+                with contextlib.suppress(Exception):
                     ensure_state_bucket(outdir, env, emulator, run_dir)
-                except Exception:  # noqa: BLE001  main() applies the new synthesis and
-                    pass           # reports its errors (an interrupt included)
+
             early = threading.Thread(target=apply_last_bootstrap)
             early.start()
         code = synth.wait().returncode if synth else 0
@@ -203,8 +230,9 @@ def first_deployment(emulator: local_aws.Emulator) -> bool:
     state_key = emulator_stage_settings(STAGE, endpoint=emulator.endpoint).state_key
     query = urllib.parse.urlencode({"list-type": "2", "prefix": state_key})
     try:
-        with urllib.request.urlopen(f"{emulator.endpoint}/{LOCAL_STATE.bucket}?{query}",
-                                    timeout=5) as resp:
+        with urllib.request.urlopen(
+            f"{emulator.endpoint}/{LOCAL_STATE.bucket}?{query}", timeout=5
+        ) as resp:
             listing = resp.read().decode()
     except (OSError, ValueError):
         return False
@@ -215,18 +243,23 @@ def check_environment() -> None:
     """The user's settings in the environment are honoured or refused, never replaced."""
     raw = os.environ.get(STAGES_ENV, "").strip()
     if raw and STAGE not in selected_stages():  # selected_stages() refuses unknown names
-        raise SettingsError(STAGE, STAGES_ENV,
-                            f"it is set to '{raw}', which leaves out the stage `make up` deploys",
-                            f"unset {STAGES_ENV} (it selects the stages `bin/cdktf synth` "
-                            "writes), or include 'local'")
+        raise SettingsError(
+            STAGE,
+            STAGES_ENV,
+            f"it is set to '{raw}', which leaves out the stage `make up` deploys",
+            f"unset {STAGES_ENV} (it selects the stages `bin/cdktf synth` "
+            "writes), or include 'local'",
+        )
     endpoint = os.environ.get(LOCAL_ENDPOINT_ENV, "").strip()
     if endpoint:
         emulator_stage_settings(STAGE, endpoint=endpoint)  # refuses a non-loopback URL
-        raise SettingsError(STAGE, LOCAL_ENDPOINT_ENV,
-                            f"it is set to '{endpoint}', but `make up` runs the project's own "
-                            "emulator and chooses its endpoint",
-                            f"unset {LOCAL_ENDPOINT_ENV} (it points bin/cdktf at another "
-                            "emulator)")
+        raise SettingsError(
+            STAGE,
+            LOCAL_ENDPOINT_ENV,
+            f"it is set to '{endpoint}', but `make up` runs the project's own "
+            "emulator and chooses its endpoint",
+            f"unset {LOCAL_ENDPOINT_ENV} (it points bin/cdktf at another emulator)",
+        )
 
 
 def remove_errored_state(stack_dir: Path, run_dir: Path) -> None:
@@ -241,18 +274,23 @@ def remove_errored_state(stack_dir: Path, run_dir: Path) -> None:
         return
     if errored.stat().st_mtime < started:
         errored.unlink()
-        print(f"==> {stack_dir.name}: removed {ERRORED_STATE}, left by a run whose emulator "
-              "stopped (the resources it describes stopped with that emulator)", flush=True)
+        print(
+            f"==> {stack_dir.name}: removed {ERRORED_STATE}, left by a run whose emulator "
+            "stopped (the resources it describes stopped with that emulator)",
+            flush=True,
+        )
     else:
         raise ToolchainError(
             f"{errored} holds state Terraform could not save to the emulator, which is still "
             f"running. Fix: cd {stack_dir} && TF_CLI_CONFIG_FILE={tf_cli_config()} terraform "
             f"state push {ERRORED_STATE} && rm {ERRORED_STATE}; or start over with `make down "
-            "&& make up`.")
+            "&& make up`."
+        )
 
 
-def deploy(outdir: Path, run_dir: Path,
-           preferred_port: int = local_aws.PREFERRED_PORT) -> tuple[local_aws.Emulator, dict]:
+def deploy(
+    outdir: Path, run_dir: Path, preferred_port: int = local_aws.PREFERRED_PORT
+) -> tuple[local_aws.Emulator, dict[str, Any]]:
     """Everything `make up` does after its checks; returns the emulator and the outputs."""
     emulator, code = synthesize_while_starting_emulator(outdir, run_dir, preferred_port)
     print(f"==> local AWS emulator at {emulator.endpoint} (pid {emulator.pid})", flush=True)
@@ -268,11 +306,22 @@ def deploy(outdir: Path, run_dir: Path,
         stack_dir = outdir / "stacks" / STACK
         remove_errored_state(stack_dir, run_dir)
         if first_deployment(emulator):
-            print(f"==> {STACK}: first deployment into an empty state (nothing to guard): apply",
-                  flush=True)
+            print(
+                f"==> {STACK}: first deployment into an empty state (nothing to guard): apply",
+                flush=True,
+            )
             ensure_initialised(stack_dir, env)
-            terraform(stack_dir, "apply", "-auto-approve", "-input=false", "-no-color",
-                      "-compact-warnings", env=env, capture="tee", finish_on_interrupt=True)
+            terraform(
+                stack_dir,
+                "apply",
+                "-auto-approve",
+                "-input=false",
+                "-no-color",
+                "-compact-warnings",
+                env=env,
+                capture="tee",
+                finish_on_interrupt=True,
+            )
         else:
             print(f"==> {STACK}: plan, plan guard, apply the checked plan", flush=True)
             losses = guarded_apply(stack_dir, set(), env, recreate_tainted=True)
@@ -289,7 +338,8 @@ def deploy(outdir: Path, run_dir: Path,
                 f"know: {', '.join(untracked)}. An apply that was interrupted (or killed) while "
                 "creating them lost track of them. Fix: `make down && make up` starts a clean "
                 "emulator and deploys from scratch (what you stored in the emulator goes "
-                "with it).") from None
+                "with it)."
+            ) from None
         raise
     finally:
         watchdog.stop()
@@ -304,8 +354,9 @@ class EmulatorWatchdog:
     def __init__(self, emulator: local_aws.Emulator, interval: float = 0.5):
         self.saw_it_stop = False
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, args=(emulator.pid, interval),
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._watch, args=(emulator.pid, interval), daemon=True
+        )
         self._thread.start()
 
     def _watch(self, pid: int, interval: float) -> None:
@@ -329,7 +380,7 @@ class SynthesisFailed(Exception):
 
 
 class Refused(Exception):
-    def __init__(self, losses: list):
+    def __init__(self, losses: list[Any]):
         super().__init__(len(losses))
         self.losses = losses
 
@@ -340,18 +391,24 @@ class EmulatorStopped(Exception):
             f"the local AWS emulator (pid {emulator.pid}, {emulator.endpoint}) stopped while "
             "`make up` was deploying; everything deployed to it is gone with it, and nothing "
             "else was affected. Fix: run `make up` again (it starts a new emulator and deploys "
-            f"from scratch); if it stops again, read {local_aws.DEFAULT_RUN_DIR / 'log'}.")
+            f"from scratch); if it stops again, read {local_aws.DEFAULT_RUN_DIR / 'log'}."
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ops.up", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m ops.up",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     # For the tests, which run `make up` against emulators and outputs of their own.
-    parser.add_argument("--run-dir", type=Path, default=local_aws.DEFAULT_RUN_DIR,
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--run-dir", type=Path, default=local_aws.DEFAULT_RUN_DIR, help=argparse.SUPPRESS
+    )
     parser.add_argument("--outdir", type=Path, default=OUTDIR, help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, default=local_aws.PREFERRED_PORT,
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--port", type=int, default=local_aws.PREFERRED_PORT, help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     outdir = args.outdir.resolve()
     try:
@@ -361,9 +418,12 @@ def main(argv: list[str] | None = None) -> int:
             with run_lock(outdir / "stacks" / STACK, "make up"):
                 emulator, outputs = deploy(outdir, args.run_dir, args.port)
     except Interrupted as exc:
-        print(f"\ninterrupted: `make up` stopped during {exc}; every command it ran has "
-              "stopped cleanly (Terraform saved its state and released its lock). Run `make up` "
-              "again to continue.", file=sys.stderr)
+        print(
+            f"\ninterrupted: `make up` stopped during {exc}; every command it ran has "
+            "stopped cleanly (Terraform saved its state and released its lock). Run `make up` "
+            "again to continue.",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     except SynthesisFailed as exc:
         return exc.code
@@ -385,12 +445,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"""
 Use it:         export {exports}
                 (or `source {shown}`), then the aws CLI or any AWS SDK,
-                e.g. aws s3 ls s3://{outputs['BucketName']['value']}
+                e.g. aws s3 ls s3://{outputs["BucketName"]["value"]}
                 ApiEndpoint and CloudFrontDomain are names only: the emulator serves neither.
 Smoke test:     make smoke   (upload, metadata queries, sign-in, TTL: ops/smoke.py)
-Inspect state:  cd cdktf.out/stacks/{STACK} && TF_CLI_CONFIG_FILE=$PWD/../../../terraform/cli.tfrc terraform state list
+Inspect state:  cd cdktf.out/stacks/{STACK} && \\
+                TF_CLI_CONFIG_FILE=$PWD/../../../terraform/cli.tfrc terraform state list
 Re-plan:        bin/cdktf diff {STACK}
-Stop:           make down   (the emulator keeps everything in memory: stopping it forgets the deploy)""")
+Stop:           make down   (the emulator keeps everything in memory: stopping it forgets
+                the deployment)""")
     return 0
 
 

@@ -9,6 +9,7 @@ it is synthesized with, its state lock, and what an interrupted run leaves behin
 - `errored_state`: the `errored.tfstate` Terraform writes when it cannot save state.
 - `run_lock`: one project command at a time per stack directory (`Busy` otherwise).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -16,10 +17,11 @@ import json
 import os
 import re
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 from ops.toolchain import ROOT, terraform, tf_cli_config
 
@@ -27,9 +29,10 @@ EXIT_BUSY = 4  # another run holds the stack (a project lock or Terraform's stat
 ERRORED_STATE = "errored.tfstate"
 
 
-def _backend(stack_dir: Path) -> dict:
+def _backend(stack_dir: Path) -> dict[str, Any]:
     config = json.loads((stack_dir / "cdk.tf.json").read_text())
-    return config.get("terraform", {}).get("backend", {})
+    backend: dict[str, Any] = config.get("terraform", {}).get("backend", {})
+    return backend
 
 
 def is_emulator_stack(stack_dir: Path) -> bool:
@@ -43,7 +46,8 @@ def is_emulator_stack(stack_dir: Path) -> bool:
 def _matches(wanted: object, initialised: object) -> bool:
     if isinstance(wanted, dict):
         return isinstance(initialised, dict) and all(
-            _matches(value, initialised.get(key)) for key, value in wanted.items())
+            _matches(value, initialised.get(key)) for key, value in wanted.items()
+        )
     return wanted == initialised
 
 
@@ -55,8 +59,11 @@ def initialised_for_its_backend(stack_dir: Path) -> bool:
     except (OSError, ValueError):
         return False
     backend = recorded.get("backend", {})
-    return (backend.get("type") == kind and _matches(wanted, backend.get("config", {}))
-            and (stack_dir / ".terraform" / "providers").is_dir())
+    return (
+        backend.get("type") == kind
+        and _matches(wanted, backend.get("config", {}))
+        and (stack_dir / ".terraform" / "providers").is_dir()
+    )
 
 
 def ensure_initialised(stack_dir: Path, env: dict[str, str]) -> bool:
@@ -85,15 +92,21 @@ class LockInfo:
     created: str
 
     @classmethod
-    def parse(cls, terraform_output: str) -> "LockInfo | None":
+    def parse(cls, terraform_output: str) -> LockInfo | None:
         """The lock Terraform reports in "Error acquiring the state lock", if that is the error."""
         if "Error acquiring the state lock" not in terraform_output:
             return None
-        found = {name: (re.search(rf"^\s*{name}:\s*(.*?)\s*$", terraform_output, re.M))
-                 for name in _LOCK_FIELDS}
+        found = {
+            name: (re.search(rf"^\s*{name}:\s*(.*?)\s*$", terraform_output, re.M))
+            for name in _LOCK_FIELDS
+        }
         value = {name: match.group(1) if match else "?" for name, match in found.items()}
-        return cls(value["ID"], value["Operation"].removeprefix("OperationType").lower(),
-                   value["Who"], value["Created"])
+        return cls(
+            value["ID"],
+            value["Operation"].removeprefix("OperationType").lower(),
+            value["Who"],
+            value["Created"],
+        )
 
 
 def lock_holders(stack_dir: Path) -> list[int]:
@@ -126,14 +139,15 @@ class StateLocked(Exception):
             where = stack_dir.resolve().relative_to(ROOT)
         except ValueError:
             where = stack_dir.resolve()
-        running = (f", still running as pid {', '.join(map(str, holders))}" if holders else "")
+        running = f", still running as pid {', '.join(map(str, holders))}" if holders else ""
         super().__init__(
             f"the Terraform state of {stack} is locked by another run: `terraform "
             f"{lock.operation}` by {lock.who} since {lock.created} (lock ID {lock.id}"
             f"{running}). Nothing was planned or applied. Fix: if that run is still going, wait "
             "for it and run again. If it was interrupted and its process is gone, release the "
             f"lock, then run again: cd {where} && TF_CLI_CONFIG_FILE={tf_cli_config()} "
-            f"terraform force-unlock {lock.id}")
+            f"terraform force-unlock {lock.id}"
+        )
 
 
 def errored_state(stack_dir: Path) -> Path | None:
@@ -161,19 +175,22 @@ def run_lock(stack_dir: Path, what: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "another process"
-            raise Busy(f"{stack_dir.name} is busy: {holder} is working on it. Nothing was done. "
-                       "Fix: wait for that command to finish (or stop it), then run again."
-                       ) from None
+            raise Busy(
+                f"{stack_dir.name} is busy: {holder} is working on it. Nothing was done. "
+                "Fix: wait for that command to finish (or stop it), then run again."
+            ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"`{what}` (pid {os.getpid()}, started "
-                      f"{time.strftime('%H:%M:%S')})".encode(), 0)
+        os.pwrite(
+            fd, f"`{what}` (pid {os.getpid()}, started {time.strftime('%H:%M:%S')})".encode(), 0
+        )
         yield
     finally:
         os.close(fd)
 
 
 _ALREADY_EXISTS = re.compile(
-    r"Error: creating (.+?) \(([^)]*)\):.*?(?:already exists|AlreadyExists|AlreadyOwnedByYou)")
+    r"Error: creating (.+?) \(([^)]*)\):.*?(?:already exists|AlreadyExists|AlreadyOwnedByYou)"
+)
 
 
 def untracked_resources(terraform_output: str) -> list[str]:

@@ -5,4 +5,5 @@ bindings cheap to import (see constructs_lib/__init__.py): whatever order a modu
 up in, the lazy load is in place before a provider submodule is imported
 (tests/stacks/test_lazy_bindings.py guards this).
 """
+
 import constructs_lib  # noqa: F401

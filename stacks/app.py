@@ -1,7 +1,6 @@
 """Builds the cdktf App: one image-service stack per stage plus the state-bucket bootstraps."""
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 from cdktf import App
 
@@ -14,7 +13,7 @@ def bootstrap_stack_name(settings: StageSettings) -> str:
     return "image-service-state-local" if settings.emulator else "image-service-state"
 
 
-def build_app(stages: Optional[list[StageSettings]] = None, outdir: Optional[str] = None) -> App:
+def build_app(stages: list[StageSettings] | None = None, outdir: str | None = None) -> App:
     """Validate every stage first (raising SettingsError), then build the stacks."""
     stages = stages if stages is not None else load_stages(selected_stages())
     app = App(outdir=outdir) if outdir else App()
@@ -23,6 +22,7 @@ def build_app(stages: Optional[list[StageSettings]] = None, outdir: Optional[str
         ImageServiceStack(app, settings)
         bootstraps.setdefault(bootstrap_stack_name(settings), settings)
     for name, settings in bootstraps.items():
-        StateBootstrapStack(app, name, settings.state, settings.emulator,
-                            protect=settings.emulator is None)
+        StateBootstrapStack(
+            app, name, settings.state, settings.emulator, protect=settings.emulator is None
+        )
     return app

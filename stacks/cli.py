@@ -4,6 +4,7 @@ Synthesizing into a scratch directory next to the output and moving the files in
 when every stack synthesized means a bad setting or a policy violation never leaves a
 half-written `cdktf.out` behind.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,6 +12,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from stacks.errors import SettingsError
 from stacks.settings import load_stages, selected_stages
@@ -21,11 +23,17 @@ DEFAULT_OUTDIR = "cdktf.out"
 class PolicyViolation(Exception):
     """A synthesized resource breaks one of the organisation's rules (constructs_lib.policies)."""
 
-    def __init__(self, violations: list) -> None:
-        super().__init__("\n".join(
-            [f"[{v.path}] {v.message()}" for v in violations]
-            + ["Nothing was written. Fix each resource above; a rule that truly does not apply "
-               "to a stack is waived in that stack's PolicyProps(waivers={rule: reason})."]))
+    def __init__(self, violations: list[Any]) -> None:
+        super().__init__(
+            "\n".join(
+                [f"[{v.path}] {v.message()}" for v in violations]
+                + [
+                    "Nothing was written. Fix each resource above; a rule that truly does not "
+                    "apply to a stack is waived in that stack's "
+                    "PolicyProps(waivers={rule: reason})."
+                ]
+            )
+        )
 
 
 class SynthError(Exception):
@@ -45,8 +53,9 @@ def publish(scratch: Path, outdir: Path) -> None:
     moved: list[tuple[Path, Path | None]] = []  # (published file, the file it replaced)
     backups = scratch / ".replaced"
     try:
-        for src in sorted(p for p in scratch.rglob("*")
-                          if p.is_file() and backups not in p.parents):
+        for src in sorted(
+            p for p in scratch.rglob("*") if p.is_file() and backups not in p.parents
+        ):
             dest = outdir / src.relative_to(scratch)
             dest.parent.mkdir(parents=True, exist_ok=True)
             backup = None
@@ -70,7 +79,7 @@ def publish(scratch: Path, outdir: Path) -> None:
             f"cannot write the synthesized stacks into {outdir}: {exc.strerror} ({where}). "
             f"Nothing in {outdir} was changed. Fix: make {where} a writable directory "
             f"(chmod -R u+w {outdir}), or remove {outdir} (`make clean`), then run again."
-            ) from None
+        ) from None
 
 
 def synth(outdir: Path) -> None:
@@ -86,9 +95,11 @@ def synth(outdir: Path) -> None:
         outdir.parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=".synth-", dir=outdir.parent))
     except OSError as exc:
-        raise PublishError(f"cannot write beside {outdir}: {exc.strerror}. Nothing was "
-                           f"written. Fix: make {outdir.parent} writable, or set CDKTF_OUTDIR "
-                           "to a writable directory.") from None
+        raise PublishError(
+            f"cannot write beside {outdir}: {exc.strerror}. Nothing was "
+            f"written. Fix: make {outdir.parent} writable, or set CDKTF_OUTDIR "
+            "to a writable directory."
+        ) from None
     try:
         app = build_app(stages, outdir=str(scratch))
         try:

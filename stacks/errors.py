@@ -8,7 +8,8 @@ class SettingsError(Exception):
         self.stage, self.setting, self.problem, self.fix = stage, setting, problem, fix
         super().__init__(
             f"Invalid setting `{setting}` for stage '{stage}': {problem}. Fix: {fix}. "
-            "(Settings live in stacks/settings.py; nothing was synthesized.)")
+            "(Settings live in stacks/settings.py; nothing was synthesized.)"
+        )
 
 
 class ToolchainError(Exception):

@@ -1,4 +1,5 @@
 """The image-service stack of one stage: providers, remote state, constructs, outputs."""
+
 from __future__ import annotations
 
 import atexit
@@ -6,21 +7,20 @@ import hashlib
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Any
 from urllib.parse import urlsplit
 
 from cdktf import (
-    AssetType,
     Aspects,
+    AssetType,
     S3Backend,
     S3BackendEndpointConfig,
     TerraformAsset,
     TerraformOutput,
     TerraformStack,
 )
-from constructs import Construct
-
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from constructs import Construct
 
 from constructs_lib.domains import (
     DnsValidatedCertificate,
@@ -32,8 +32,8 @@ from constructs_lib.domains import (
 from constructs_lib.image_api import ApiCustomDomain, ImageApi, ImageApiProps
 from constructs_lib.image_bucket import ImageBucket, ImageBucketProps
 from constructs_lib.image_cdn import CdnCustomDomain, ImageCdn, ImageCdnProps
-from constructs_lib.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from constructs_lib.metadata_table import MetadataTable, MetadataTableProps
+from constructs_lib.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from constructs_lib.user_auth import UserAuth, UserAuthProps
 from stacks.settings import (
     EMULATOR_ACCESS_KEY,
@@ -69,14 +69,26 @@ def emulator_config_path(stack: TerraformStack, emulator: EmulatorSettings) -> s
     source = Path(tempfile.mkdtemp(prefix="image-service-emulator-")) / "aws-emulator.config"
     source.write_text(text)
     atexit.register(shutil.rmtree, source.parent, ignore_errors=True)
-    return TerraformAsset(stack, EMULATOR_CONFIG_ASSET, path=str(source), type=AssetType.FILE,
-                          asset_hash=hashlib.sha256(text.encode()).hexdigest()[:16]).path
+    return TerraformAsset(
+        stack,
+        EMULATOR_CONFIG_ASSET,
+        path=str(source),
+        type=AssetType.FILE,
+        asset_hash=hashlib.sha256(text.encode()).hexdigest()[:16],
+    ).path
 
 
-def aws_provider(scope: Construct, id_: str, *, region: str, stage: str,
-                 emulator: Optional[EmulatorSettings], alias: Optional[str] = None) -> AwsProvider:
+def aws_provider(
+    scope: Construct,
+    id_: str,
+    *,
+    region: str,
+    stage: str,
+    emulator: EmulatorSettings | None,
+    alias: str | None = None,
+) -> AwsProvider:
     """An AWS provider with the default tags; on the emulator, every request goes there."""
-    emulator_args: dict = {}
+    emulator_args: dict[str, Any] = {}
     if emulator:
         emulator_host = urlsplit(emulator.endpoint).hostname or ""
         emulator_args = dict(
@@ -94,7 +106,8 @@ def aws_provider(scope: Construct, id_: str, *, region: str, stage: str,
             no_proxy=emulator_host,
         )
     return AwsProvider(
-        scope, id_,
+        scope,
+        id_,
         region=region,
         alias=alias,
         default_tags=[AwsProviderDefaultTags(tags=default_tags(stage))],
@@ -102,9 +115,13 @@ def aws_provider(scope: Construct, id_: str, *, region: str, stage: str,
     )
 
 
-def s3_backend(stack: TerraformStack, state: StateBackendSettings, key: str,
-               emulator: Optional[EmulatorSettings]) -> S3Backend:
-    emulator_args: dict = {}
+def s3_backend(
+    stack: TerraformStack,
+    state: StateBackendSettings,
+    key: str,
+    emulator: EmulatorSettings | None,
+) -> S3Backend:
+    emulator_args: dict[str, Any] = {}
     if emulator:
         emulator_args = dict(
             access_key=EMULATOR_ACCESS_KEY,
@@ -116,8 +133,9 @@ def s3_backend(stack: TerraformStack, state: StateBackendSettings, key: str,
             skip_metadata_api_check=True,
             skip_region_validation=True,
         )
-    backend = S3Backend(stack, bucket=state.bucket, key=key, region=state.region, encrypt=True,
-                        **emulator_args)
+    backend = S3Backend(
+        stack, bucket=state.bucket, key=key, region=state.region, encrypt=True, **emulator_args
+    )
     # cdktf 0.21's S3BackendConfig predates Terraform 1.10's S3-native locking (`use_lockfile`),
     # so the flag is added as an override; it replaces the DynamoDB lock table.
     stack.add_override("terraform.backend.s3.use_lockfile", True)
@@ -131,86 +149,143 @@ class ImageServiceStack(TerraformStack):
         self.settings = s
         aws_provider(self, "aws", region=s.region, stage=s.stage, emulator=s.emulator)
         # CloudFront only accepts ACM certificates issued in us-east-1.
-        us_east_1 = aws_provider(self, "aws_us_east_1", region="us-east-1", stage=s.stage,
-                                 emulator=s.emulator, alias="us_east_1")
+        us_east_1 = aws_provider(
+            self,
+            "aws_us_east_1",
+            region="us-east-1",
+            stage=s.stage,
+            emulator=s.emulator,
+            alias="us_east_1",
+        )
         s3_backend(self, s.state, s.state_key, s.emulator)
         # Checked when the stack is synthesized; a violation stops synthesis.
         insecure_transport_reason = s.bucket.insecure_transport_allowed_because
-        self.policy = OrganisationPolicy(PolicyProps(
-            protected_data=s.protect_data,
-            waivers={BUCKET_DENY_INSECURE_TRANSPORT: insecure_transport_reason}
-            if insecure_transport_reason else {}))
+        self.policy = OrganisationPolicy(
+            PolicyProps(
+                protected_data=s.protect_data,
+                waivers={BUCKET_DENY_INSECURE_TRANSPORT: insecure_transport_reason}
+                if insecure_transport_reason
+                else {},
+            )
+        )
         Aspects.of(self).add(self.policy)
 
-        self.table = MetadataTable(self, "MetadataTable", MetadataTableProps(
-            name=s.table.name,
-            point_in_time_recovery=s.table.point_in_time_recovery,
-            protect_from_deletion=s.protect_data,
-        ))
-        self.bucket = ImageBucket(self, "ImageBucket", ImageBucketProps(
-            name=s.bucket.name,
-            cors_origins=s.bucket.cors_origins,
-            versioning=s.bucket.versioning,
-            intelligent_tiering_days=s.bucket.intelligent_tiering_days,
-            noncurrent_version_expiration_days=s.bucket.noncurrent_version_expiration_days,
-            abort_multipart_days=s.bucket.abort_multipart_days,
-            protect_from_deletion=s.protect_data,
-            inline_lifecycle_rules=s.bucket.inline_lifecycle_rules,
-            deny_insecure_transport=insecure_transport_reason is None,
-        ))
+        self.table = MetadataTable(
+            self,
+            "MetadataTable",
+            MetadataTableProps(
+                name=s.table.name,
+                point_in_time_recovery=s.table.point_in_time_recovery,
+                protect_from_deletion=s.protect_data,
+            ),
+        )
+        self.bucket = ImageBucket(
+            self,
+            "ImageBucket",
+            ImageBucketProps(
+                name=s.bucket.name,
+                cors_origins=s.bucket.cors_origins,
+                versioning=s.bucket.versioning,
+                intelligent_tiering_days=s.bucket.intelligent_tiering_days,
+                noncurrent_version_expiration_days=s.bucket.noncurrent_version_expiration_days,
+                abort_multipart_days=s.bucket.abort_multipart_days,
+                protect_from_deletion=s.protect_data,
+                inline_lifecycle_rules=s.bucket.inline_lifecycle_rules,
+                deny_insecure_transport=insecure_transport_reason is None,
+            ),
+        )
 
         zone_id = None
         cdn_domain = api_domain = None
         if s.domains.enabled:
-            zone_id = HostedZone(self, "HostedZone", HostedZoneProps(
-                name=s.domains.hosted_zone_name, create=s.domains.create_hosted_zone)).zone_id
-            cdn_cert = DnsValidatedCertificate(self, "CdnCertificate", DnsValidatedCertificateProps(
-                domain_name=s.domains.cdn_hostname, zone_id=zone_id, provider=us_east_1))
-            api_cert = DnsValidatedCertificate(self, "ApiCertificate", DnsValidatedCertificateProps(
-                domain_name=s.domains.api_hostname, zone_id=zone_id))
+            zone_id = HostedZone(
+                self,
+                "HostedZone",
+                HostedZoneProps(
+                    name=s.domains.hosted_zone_name, create=s.domains.create_hosted_zone
+                ),
+            ).zone_id
+            cdn_cert = DnsValidatedCertificate(
+                self,
+                "CdnCertificate",
+                DnsValidatedCertificateProps(
+                    domain_name=s.domains.cdn_hostname, zone_id=zone_id, provider=us_east_1
+                ),
+            )
+            api_cert = DnsValidatedCertificate(
+                self,
+                "ApiCertificate",
+                DnsValidatedCertificateProps(domain_name=s.domains.api_hostname, zone_id=zone_id),
+            )
             cdn_domain = CdnCustomDomain(s.domains.cdn_hostname, cdn_cert.certificate_arn)
             if s.domains.api_domain_omitted_because is None:
                 api_domain = ApiCustomDomain(s.domains.api_hostname, api_cert.certificate_arn)
 
-        self.cdn = ImageCdn(self, "ImageCdn", self.bucket, ImageCdnProps(
-            name=s.stack_name,
-            origin_access=s.cdn.origin_access,
-            cache_policy=s.cdn.cache_policy,
-            min_ttl=s.cdn.min_ttl,
-            default_ttl=s.cdn.default_ttl,
-            max_ttl=s.cdn.max_ttl,
-            price_class=s.cdn.price_class,
-            wait_for_deployment=s.cdn.wait_for_deployment,
-            custom_domain=cdn_domain,
-            ignore_changes=s.cdn.ignore_drift_in,
-            enabled=s.cdn.enabled,
-            retain_on_delete=s.cdn.retain_on_delete,
-        ))
-        self.auth = UserAuth(self, "UserAuth", UserAuthProps(
-            name=s.auth.user_pool_name,
-            region=s.region,
-            protect_from_deletion=s.protect_data,
-            existing_user_pool_id=s.auth.existing_user_pool_id,
-            existing_client_ids=s.auth.existing_client_ids,
-        ))
-        self.api = ImageApi(self, "ImageApi", self.auth, ImageApiProps(
-            name=s.stack_name,
-            cors_origins=s.api.cors_origins,
-            throttling_burst_limit=s.api.throttling_burst_limit,
-            throttling_rate_limit=s.api.throttling_rate_limit,
-            access_log_retention_days=s.api.access_log_retention_days,
-            custom_domain=api_domain,
-        ))
+        self.cdn = ImageCdn(
+            self,
+            "ImageCdn",
+            self.bucket,
+            ImageCdnProps(
+                name=s.stack_name,
+                origin_access=s.cdn.origin_access,
+                cache_policy=s.cdn.cache_policy,
+                min_ttl=s.cdn.min_ttl,
+                default_ttl=s.cdn.default_ttl,
+                max_ttl=s.cdn.max_ttl,
+                price_class=s.cdn.price_class,
+                wait_for_deployment=s.cdn.wait_for_deployment,
+                custom_domain=cdn_domain,
+                ignore_changes=s.cdn.ignore_drift_in,
+                enabled=s.cdn.enabled,
+                retain_on_delete=s.cdn.retain_on_delete,
+            ),
+        )
+        self.auth = UserAuth(
+            self,
+            "UserAuth",
+            UserAuthProps(
+                name=s.auth.user_pool_name,
+                region=s.region,
+                protect_from_deletion=s.protect_data,
+                existing_user_pool_id=s.auth.existing_user_pool_id,
+                existing_client_ids=s.auth.existing_client_ids,
+            ),
+        )
+        self.api = ImageApi(
+            self,
+            "ImageApi",
+            self.auth,
+            ImageApiProps(
+                name=s.stack_name,
+                cors_origins=s.api.cors_origins,
+                throttling_burst_limit=s.api.throttling_burst_limit,
+                throttling_rate_limit=s.api.throttling_rate_limit,
+                access_log_retention_days=s.api.access_log_retention_days,
+                custom_domain=api_domain,
+            ),
+        )
 
         if zone_id is not None and cdn_domain:
-            alias_records(self, "CdnAlias", zone_id=zone_id, name=cdn_domain.hostname,
-                          target_name=self.cdn.domain_name,
-                          target_zone_id=self.cdn.hosted_zone_id, ipv6=True)
+            alias_records(
+                self,
+                "CdnAlias",
+                zone_id=zone_id,
+                name=cdn_domain.hostname,
+                target_name=self.cdn.domain_name,
+                target_zone_id=self.cdn.hosted_zone_id,
+                ipv6=True,
+            )
         if zone_id is not None and api_domain and self.api.domain_name:
             target = self.api.domain_name.domain_name_configuration
-            alias_records(self, "ApiAlias", zone_id=zone_id, name=api_domain.hostname,
-                          target_name=target.target_domain_name,
-                          target_zone_id=target.hosted_zone_id, ipv6=False)
+            alias_records(
+                self,
+                "ApiAlias",
+                zone_id=zone_id,
+                name=api_domain.hostname,
+                target_name=target.target_domain_name,
+                target_zone_id=target.hosted_zone_id,
+                ipv6=False,
+            )
 
         outputs = {
             "TableName": self.table.name,

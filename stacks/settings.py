@@ -4,13 +4,14 @@ Read `STAGES` at the bottom of this file to see what differs between dev, stagin
 and the local emulator target. Everything is validated once by `load_stages()` before any
 construct is created, so a bad value stops the program before anything is written to disk.
 """
+
 from __future__ import annotations
 
 import ipaddress
 import os
 import re
 from dataclasses import dataclass, fields, is_dataclass, replace
-from typing import Literal, Optional
+from typing import Literal
 
 from stacks.errors import SettingsError
 
@@ -22,8 +23,30 @@ CACHE_POLICY_KINDS = ("custom", "managed-caching-optimized")
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 # The retention periods CloudWatch Logs accepts (PutRetentionPolicy); anything else is rejected
 # by AWS at apply time, so we reject it at synth time instead.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-                      2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 # The port the local emulator prefers; `ops.local_aws` falls back to a free one and exports it.
 LOCAL_ENDPOINT_ENV = "IMAGE_SERVICE_LOCAL_ENDPOINT"
@@ -33,6 +56,7 @@ DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:5050"
 @dataclass(frozen=True)
 class StateBackendSettings:
     """Where a stack keeps its Terraform state (S3, encrypted, locked with a lock file)."""
+
     bucket: str
     region: str
 
@@ -56,7 +80,7 @@ class BucketSettings:
     inline_lifecycle_rules: bool = False
     # Emulator only: why the bucket policy leaves out the statement that denies requests not
     # made over TLS (None: the statement is there, and the organisation policy requires it).
-    insecure_transport_allowed_because: Optional[str] = None
+    insecure_transport_allowed_because: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,8 +114,9 @@ class ApiSettings:
 @dataclass(frozen=True)
 class AuthSettings:
     """Cognito: the stack creates a pool and client unless an existing pool is named."""
+
     user_pool_name: str
-    existing_user_pool_id: Optional[str] = None
+    existing_user_pool_id: str | None = None
     existing_client_ids: tuple[str, ...] = ()
 
 
@@ -104,7 +129,7 @@ class DomainSettings:
     cdn_hostname: str = ""
     # Emulator only: why the API's custom domain (domain name, API mapping, alias record) is
     # left out while the certificates, the CDN's alias and its records are applied.
-    api_domain_omitted_because: Optional[str] = None
+    api_domain_omitted_because: str | None = None
 
 
 # The AWS config profile through which the emulator stages' providers reach the emulator.
@@ -119,15 +144,18 @@ EMULATOR_ACCOUNT_ID = "123456789012"
 EMULATOR_BUCKET_POLICY_GAP = (
     "moto checks a bucket policy on every object request without the request's context, so a "
     "statement denying requests not made over TLS denies every upload and download; the "
-    "emulator listens on 127.0.0.1 only")
+    "emulator listens on 127.0.0.1 only"
+)
 EMULATOR_API_DOMAIN_GAP = (
     "moto never reports an API Gateway custom domain name as AVAILABLE (it returns no "
-    "DomainNameStatus), so the AWS provider's wait for it fails")
+    "DomainNameStatus), so the AWS provider's wait for it fails"
+)
 
 
 @dataclass(frozen=True)
 class EmulatorSettings:
     """Points every provider and the backend at a local AWS emulator instead of AWS."""
+
     endpoint: str
 
     def aws_config(self) -> str:
@@ -149,7 +177,7 @@ class StageSettings:
     # Production data: DynamoDB deletion protection, Terraform prevent_destroy on the table,
     # bucket and user pool, and a bucket that refuses to be emptied by Terraform.
     protect_data: bool
-    emulator: Optional[EmulatorSettings] = None
+    emulator: EmulatorSettings | None = None
 
     @property
     def stack_name(self) -> str:
@@ -178,8 +206,10 @@ def _fail(stage: str, setting: str, problem: str, fix: str) -> None:
 
 def validate_bucket_name(stage: str, setting: str, name: str) -> None:
     """S3's general-purpose bucket naming rules."""
-    fix = ("use 3-63 characters of lowercase letters, digits, '.' and '-', starting and ending "
-           "with a letter or digit, e.g. 'images-lego-moc-dev'")
+    fix = (
+        "use 3-63 characters of lowercase letters, digits, '.' and '-', starting and ending "
+        "with a letter or digit, e.g. 'images-lego-moc-dev'"
+    )
     if not name:
         _fail(stage, setting, "the bucket name is empty", fix)
     if not 3 <= len(name) <= 63:
@@ -224,154 +254,275 @@ def _validate_api_cors_origin(stage: str, setting: str, origin: str) -> None:
     if origin in ("*", "https://*", "http://*"):
         return
     if "*" in origin:
-        _fail(stage, setting,
-              f"'{origin}' is a wildcard-subdomain origin. API Gateway HTTP APIs only accept "
-              "exact origins, '*', 'https://*' and 'http://*', so this origin would never match "
-              "a browser's request",
-              "list each app origin exactly, e.g. 'https://www.lego-moc.com', "
-              "'https://dev.lego-moc.com'")
+        _fail(
+            stage,
+            setting,
+            f"'{origin}' is a wildcard-subdomain origin. API Gateway HTTP APIs only accept "
+            "exact origins, '*', 'https://*' and 'http://*', so this origin would never match "
+            "a browser's request",
+            "list each app origin exactly, e.g. 'https://www.lego-moc.com', "
+            "'https://dev.lego-moc.com'",
+        )
     if not _EXACT_ORIGIN.match(origin):
-        _fail(stage, setting, f"'{origin}' is not an origin (scheme://host[:port], no path)",
-              "write it like 'https://lego-moc.com', without a trailing slash or path")
+        _fail(
+            stage,
+            setting,
+            f"'{origin}' is not an origin (scheme://host[:port], no path)",
+            "write it like 'https://lego-moc.com', without a trailing slash or path",
+        )
 
 
 def validate_stage(s: StageSettings) -> StageSettings:
     st = s.stage
     if not re.match(r"^[a-z][a-z0-9-]{0,19}$", st):
-        _fail(st, "stage", f"'{st}' is not a usable stage name",
-              "use 1-20 lowercase letters, digits or '-', starting with a letter")
+        _fail(
+            st,
+            "stage",
+            f"'{st}' is not a usable stage name",
+            "use 1-20 lowercase letters, digits or '-', starting with a letter",
+        )
     for setting, region in (("region", s.region), ("state.region", s.state.region)):
         if not _REGION.match(region):
-            _fail(st, setting, f"'{region}' is not an AWS region name",
-                  "use a region code such as 'us-east-1' or 'eu-west-1'")
+            _fail(
+                st,
+                setting,
+                f"'{region}' is not an AWS region name",
+                "use a region code such as 'us-east-1' or 'eu-west-1'",
+            )
     validate_bucket_name(st, "state.bucket", s.state.bucket)
 
     if not _TABLE_NAME.match(s.table.name):
-        _fail(st, "table.name", f"'{s.table.name}' is not a valid DynamoDB table name",
-              "use 3-255 characters of letters, digits, '_', '-' and '.', "
-              "e.g. 'ImageMetadata-dev'")
+        _fail(
+            st,
+            "table.name",
+            f"'{s.table.name}' is not a valid DynamoDB table name",
+            "use 3-255 characters of letters, digits, '_', '-' and '.', e.g. 'ImageMetadata-dev'",
+        )
 
     b = s.bucket
     validate_bucket_name(st, "bucket.name", b.name)
     if not b.cors_origins:
-        _fail(st, "bucket.cors_origins", "the list is empty, so browsers could not upload",
-              "list at least one origin, e.g. 'https://lego-moc.com'")
+        _fail(
+            st,
+            "bucket.cors_origins",
+            "the list is empty, so browsers could not upload",
+            "list at least one origin, e.g. 'https://lego-moc.com'",
+        )
     for origin in b.cors_origins:
         _validate_bucket_cors_origin(st, "bucket.cors_origins", origin)
     for setting, days, minimum in (
-            ("bucket.intelligent_tiering_days", b.intelligent_tiering_days, 0),
-            ("bucket.noncurrent_version_expiration_days", b.noncurrent_version_expiration_days, 1),
-            ("bucket.abort_multipart_days", b.abort_multipart_days, 1)):
+        ("bucket.intelligent_tiering_days", b.intelligent_tiering_days, 0),
+        ("bucket.noncurrent_version_expiration_days", b.noncurrent_version_expiration_days, 1),
+        ("bucket.abort_multipart_days", b.abort_multipart_days, 1),
+    ):
         if not isinstance(days, int) or isinstance(days, bool) or days < minimum:
-            _fail(st, setting, f"{days!r} is not a whole number of days >= {minimum}",
-                  f"set a whole number of days of at least {minimum}")
+            _fail(
+                st,
+                setting,
+                f"{days!r} is not a whole number of days >= {minimum}",
+                f"set a whole number of days of at least {minimum}",
+            )
 
     c = s.cdn
     if c.origin_access not in ORIGIN_ACCESS_MODES:
-        _fail(st, "cdn.origin_access", f"'{c.origin_access}' is not an origin-access mode",
-              "use 'OAC' (Origin Access Control, recommended) or 'OAI' (legacy identity)")
+        _fail(
+            st,
+            "cdn.origin_access",
+            f"'{c.origin_access}' is not an origin-access mode",
+            "use 'OAC' (Origin Access Control, recommended) or 'OAI' (legacy identity)",
+        )
     if c.cache_policy not in CACHE_POLICY_KINDS:
-        _fail(st, "cdn.cache_policy", f"'{c.cache_policy}' is not a cache-policy kind",
-              "use 'custom' or 'managed-caching-optimized'")
+        _fail(
+            st,
+            "cdn.cache_policy",
+            f"'{c.cache_policy}' is not a cache-policy kind",
+            "use 'custom' or 'managed-caching-optimized'",
+        )
     if c.price_class not in PRICE_CLASSES:
-        _fail(st, "cdn.price_class", f"'{c.price_class}' is not a CloudFront price class",
-              "use one of " + ", ".join(PRICE_CLASSES))
+        _fail(
+            st,
+            "cdn.price_class",
+            f"'{c.price_class}' is not a CloudFront price class",
+            "use one of " + ", ".join(PRICE_CLASSES),
+        )
     if min(c.min_ttl, c.default_ttl, c.max_ttl) < 0 or not c.min_ttl <= c.default_ttl <= c.max_ttl:
-        _fail(st, "cdn.min_ttl/default_ttl/max_ttl",
-              f"min {c.min_ttl} <= default {c.default_ttl} <= max {c.max_ttl} does not hold",
-              "use non-negative seconds with min_ttl <= default_ttl <= max_ttl")
+        _fail(
+            st,
+            "cdn.min_ttl/default_ttl/max_ttl",
+            f"min {c.min_ttl} <= default {c.default_ttl} <= max {c.max_ttl} does not hold",
+            "use non-negative seconds with min_ttl <= default_ttl <= max_ttl",
+        )
 
     a = s.api
     if not a.cors_origins:
-        _fail(st, "api.cors_origins", "the list is empty, so no browser app could call the API",
-              "list the app origins, e.g. 'https://lego-moc.com'")
+        _fail(
+            st,
+            "api.cors_origins",
+            "the list is empty, so no browser app could call the API",
+            "list the app origins, e.g. 'https://lego-moc.com'",
+        )
     for origin in a.cors_origins:
         _validate_api_cors_origin(st, "api.cors_origins", origin)
     if not isinstance(a.throttling_burst_limit, int) or a.throttling_burst_limit <= 0:
-        _fail(st, "api.throttling_burst_limit", f"{a.throttling_burst_limit!r} is not positive",
-              "set a whole number of requests greater than 0, e.g. 100")
+        _fail(
+            st,
+            "api.throttling_burst_limit",
+            f"{a.throttling_burst_limit!r} is not positive",
+            "set a whole number of requests greater than 0, e.g. 100",
+        )
     if not isinstance(a.throttling_rate_limit, (int, float)) or a.throttling_rate_limit <= 0:
-        _fail(st, "api.throttling_rate_limit", f"{a.throttling_rate_limit!r} is not positive",
-              "set requests per second greater than 0, e.g. 50")
+        _fail(
+            st,
+            "api.throttling_rate_limit",
+            f"{a.throttling_rate_limit!r} is not positive",
+            "set requests per second greater than 0, e.g. 50",
+        )
     if a.access_log_retention_days not in LOG_RETENTION_DAYS:
-        _fail(st, "api.access_log_retention_days",
-              f"{a.access_log_retention_days!r} is not a retention period CloudWatch Logs accepts",
-              "use one of " + ", ".join(map(str, LOG_RETENTION_DAYS)))
+        _fail(
+            st,
+            "api.access_log_retention_days",
+            f"{a.access_log_retention_days!r} is not a retention period CloudWatch Logs accepts",
+            "use one of " + ", ".join(map(str, LOG_RETENTION_DAYS)),
+        )
 
     au = s.auth
     if not au.user_pool_name.strip():
-        _fail(st, "auth.user_pool_name", "the user pool name is empty",
-              "name the pool, e.g. 'image-service-dev'")
+        _fail(
+            st,
+            "auth.user_pool_name",
+            "the user pool name is empty",
+            "name the pool, e.g. 'image-service-dev'",
+        )
     if au.existing_user_pool_id is not None:
         if not _USER_POOL_ID.match(au.existing_user_pool_id):
-            _fail(st, "auth.existing_user_pool_id",
-                  f"'{au.existing_user_pool_id}' is not a Cognito user pool id",
-                  "use the id shown by Cognito, e.g. 'us-east-1_AbC123xyz', or None to create one")
+            _fail(
+                st,
+                "auth.existing_user_pool_id",
+                f"'{au.existing_user_pool_id}' is not a Cognito user pool id",
+                "use the id shown by Cognito, e.g. 'us-east-1_AbC123xyz', or None to create one",
+            )
         if not au.existing_client_ids:
-            _fail(st, "auth.existing_client_ids", "an existing pool is named but no client ids",
-                  "list the pool's app client ids; the JWT authorizer needs them as audience")
+            _fail(
+                st,
+                "auth.existing_client_ids",
+                "an existing pool is named but no client ids",
+                "list the pool's app client ids; the JWT authorizer needs them as audience",
+            )
         for cid in au.existing_client_ids:
             if not _CLIENT_ID.match(cid):
-                _fail(st, "auth.existing_client_ids", f"'{cid}' is not a Cognito app client id",
-                      "use the client id shown by Cognito (lowercase letters and digits)")
+                _fail(
+                    st,
+                    "auth.existing_client_ids",
+                    f"'{cid}' is not a Cognito app client id",
+                    "use the client id shown by Cognito (lowercase letters and digits)",
+                )
     elif au.existing_client_ids:
-        _fail(st, "auth.existing_client_ids", "client ids are given without an existing pool",
-              "also set auth.existing_user_pool_id, or remove the client ids")
+        _fail(
+            st,
+            "auth.existing_client_ids",
+            "client ids are given without an existing pool",
+            "also set auth.existing_user_pool_id, or remove the client ids",
+        )
 
     d = s.domains
     if d.enabled:
         if not d.hosted_zone_name:
-            _fail(st, "domains.hosted_zone_name", "custom domains are on but no hosted zone is named",
-                  "name the Route53 zone, e.g. 'lego-api.com', or set domains.enabled=False")
+            _fail(
+                st,
+                "domains.hosted_zone_name",
+                "custom domains are on but no hosted zone is named",
+                "name the Route53 zone, e.g. 'lego-api.com', or set domains.enabled=False",
+            )
         _validate_hostname(st, "domains.hosted_zone_name", d.hosted_zone_name)
-        for setting, host in (("domains.api_hostname", d.api_hostname),
-                              ("domains.cdn_hostname", d.cdn_hostname)):
+        for setting, host in (
+            ("domains.api_hostname", d.api_hostname),
+            ("domains.cdn_hostname", d.cdn_hostname),
+        ):
             _validate_hostname(st, setting, host)
             if not (host == d.hosted_zone_name or host.endswith("." + d.hosted_zone_name)):
-                _fail(st, setting, f"'{host}' is not inside the zone '{d.hosted_zone_name}'",
-                      "use a hostname under domains.hosted_zone_name, or change the zone")
+                _fail(
+                    st,
+                    setting,
+                    f"'{host}' is not inside the zone '{d.hosted_zone_name}'",
+                    "use a hostname under domains.hosted_zone_name, or change the zone",
+                )
         if d.api_hostname == d.cdn_hostname:
-            _fail(st, "domains.cdn_hostname",
-                  f"the CDN and the API both claim '{d.cdn_hostname}'; one hostname can point "
-                  "at only one of them",
-                  "give the CDN its own name, e.g. 'cdn.images.lego-api.com'")
+            _fail(
+                st,
+                "domains.cdn_hostname",
+                f"the CDN and the API both claim '{d.cdn_hostname}'; one hostname can point "
+                "at only one of them",
+                "give the CDN its own name, e.g. 'cdn.images.lego-api.com'",
+            )
     if s.emulator is None:
         # The emulator's shortcuts around fixed AWS-provider waits (see `_on_emulator`).
         for setting, value, default, on_aws in (
-                ("bucket.inline_lifecycle_rules", b.inline_lifecycle_rules, False,
-                 "the lifecycle rules would use aws_s3_bucket's deprecated inline block"),
-                ("cdn.enabled", c.enabled, True, "the CDN would serve no images"),
-                ("cdn.retain_on_delete", c.retain_on_delete, False,
-                 "a destroyed stack would leave its distribution behind in the account"),
-                ("bucket.insecure_transport_allowed_because",
-                 b.insecure_transport_allowed_because, None,
-                 "the bucket would accept requests not made over TLS"),
-                ("domains.api_domain_omitted_because", s.domains.api_domain_omitted_because,
-                 None, "the API would have no custom domain")):
+            (
+                "bucket.inline_lifecycle_rules",
+                b.inline_lifecycle_rules,
+                False,
+                "the lifecycle rules would use aws_s3_bucket's deprecated inline block",
+            ),
+            ("cdn.enabled", c.enabled, True, "the CDN would serve no images"),
+            (
+                "cdn.retain_on_delete",
+                c.retain_on_delete,
+                False,
+                "a destroyed stack would leave its distribution behind in the account",
+            ),
+            (
+                "bucket.insecure_transport_allowed_because",
+                b.insecure_transport_allowed_because,
+                None,
+                "the bucket would accept requests not made over TLS",
+            ),
+            (
+                "domains.api_domain_omitted_because",
+                s.domains.api_domain_omitted_because,
+                None,
+                "the API would have no custom domain",
+            ),
+        ):
             if value != default:
-                _fail(st, setting,
-                      f"{value!r} is a shortcut for the local emulator only; on AWS {on_aws}",
-                      f"remove {setting} from this stage's settings (the default is {default!r})")
+                _fail(
+                    st,
+                    setting,
+                    f"{value!r} is a shortcut for the local emulator only; on AWS {on_aws}",
+                    f"remove {setting} from this stage's settings (the default is {default!r})",
+                )
     if s.emulator is not None:
-        if not re.match(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d{1,5}$",
-                        s.emulator.endpoint):
-            _fail(st, "emulator.endpoint",
-                  f"'{s.emulator.endpoint}' is not a loopback URL; the local target must never "
-                  "send traffic anywhere else",
-                  f"use http://127.0.0.1:<port> (or unset {LOCAL_ENDPOINT_ENV})")
+        if not re.match(
+            r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d{1,5}$", s.emulator.endpoint
+        ):
+            _fail(
+                st,
+                "emulator.endpoint",
+                f"'{s.emulator.endpoint}' is not a loopback URL; the local target must never "
+                "send traffic anywhere else",
+                f"use http://127.0.0.1:<port> (or unset {LOCAL_ENDPOINT_ENV})",
+            )
         if d.enabled and not d.create_hosted_zone:
-            _fail(st, "domains.create_hosted_zone",
-                  "the emulator starts empty, so it has no hosted zone to look up",
-                  "set domains.create_hosted_zone=True for an emulator stage")
+            _fail(
+                st,
+                "domains.create_hosted_zone",
+                "the emulator starts empty, so it has no hosted zone to look up",
+                "set domains.create_hosted_zone=True for an emulator stage",
+            )
         if d.enabled and d.api_domain_omitted_because is None:
-            _fail(st, "domains.api_domain_omitted_because",
-                  "the emulator cannot apply an API custom domain: " + EMULATOR_API_DOMAIN_GAP,
-                  "set domains.api_domain_omitted_because (see _on_emulator), or "
-                  "domains.enabled=False")
+            _fail(
+                st,
+                "domains.api_domain_omitted_because",
+                "the emulator cannot apply an API custom domain: " + EMULATOR_API_DOMAIN_GAP,
+                "set domains.api_domain_omitted_because (see _on_emulator), or "
+                "domains.enabled=False",
+            )
         if c.origin_access == "OAI" or c.cache_policy == "custom":
-            _fail(st, "cdn.origin_access/cdn.cache_policy",
-                  "the emulator has no API for origin access identities or cache policies",
-                  "use origin_access='OAC' and cache_policy='managed-caching-optimized'")
+            _fail(
+                st,
+                "cdn.origin_access/cdn.cache_policy",
+                "the emulator has no API for origin access identities or cache policies",
+                "use origin_access='OAC' and cache_policy='managed-caching-optimized'",
+            )
     return s
 
 
@@ -384,21 +535,26 @@ BUCKET_CORS_ORIGINS = ("https://lego-moc.com", "https://*.lego-moc.com")
 API_CORS_ORIGINS = ("https://lego-moc.com", "https://www.lego-moc.com")
 
 
-def _stage(stage: str, *, app_origin: Optional[str], production: bool,
-           api_hostname: str, cdn_hostname: str) -> StageSettings:
+def _stage(
+    stage: str, *, app_origin: str | None, production: bool, api_hostname: str, cdn_hostname: str
+) -> StageSettings:
     return StageSettings(
         stage=stage,
         region="us-east-1",
         state=STATE,
         table=TableSettings(name=f"ImageMetadata-{stage}", point_in_time_recovery=production),
-        bucket=BucketSettings(name=f"images-lego-moc-{stage}", cors_origins=BUCKET_CORS_ORIGINS,
-                              versioning=stage != "dev"),
+        bucket=BucketSettings(
+            name=f"images-lego-moc-{stage}",
+            cors_origins=BUCKET_CORS_ORIGINS,
+            versioning=stage != "dev",
+        ),
         cdn=CdnSettings(),
         api=ApiSettings(
             cors_origins=API_CORS_ORIGINS + ((app_origin,) if app_origin else ()),
             throttling_burst_limit=500 if production else 100,
             throttling_rate_limit=1000.0 if production else 50.0,
-            access_log_retention_days=90 if production else 14),
+            access_log_retention_days=90 if production else 14,
+        ),
         auth=AuthSettings(user_pool_name=f"image-service-{stage}"),
         domains=DomainSettings(enabled=True, api_hostname=api_hostname, cdn_hostname=cdn_hostname),
         protect_data=production,
@@ -431,21 +587,32 @@ def _on_emulator(base: StageSettings, stage: str, *, skip_provider_waits: bool) 
     domains (certificates issued at once: ops/local_aws.py starts moto with
     MOTO_ACM_VALIDATION_WAIT=0).
     """
-    bucket = replace(base.bucket, name=f"images-lego-moc-{stage}",
-                     insecure_transport_allowed_because=EMULATOR_BUCKET_POLICY_GAP)
+    bucket = replace(
+        base.bucket,
+        name=f"images-lego-moc-{stage}",
+        insecure_transport_allowed_because=EMULATOR_BUCKET_POLICY_GAP,
+    )
     # The emulator starts empty, so the stack creates the zone the real stages look up.
-    domains = replace(base.domains, create_hosted_zone=True,
-                      api_domain_omitted_because=EMULATOR_API_DOMAIN_GAP)
+    domains = replace(
+        base.domains, create_hosted_zone=True, api_domain_omitted_because=EMULATOR_API_DOMAIN_GAP
+    )
     # moto 5.2 reads back a distribution unlike AWS: it returns an empty forwarded_values block
     # although a cache policy is set, drops the origin's origin_access_control_id, reports
     # ssl_support_method "sni-only" for the default certificate, and adds
     # cloudfront_default_certificate=true to a viewer certificate that names an ACM certificate.
     # None can be fixed in configuration AWS accepts.
-    drift = ("origin", "default_cache_behavior[0].forwarded_values",
-             "viewer_certificate[0].ssl_support_method")
+    drift: tuple[str, ...] = (
+        "origin",
+        "default_cache_behavior[0].forwarded_values",
+        "viewer_certificate[0].ssl_support_method",
+    )
     # moto has no CloudFront cache-policy or OAI API: OAC + AWS's managed CachingOptimized.
-    cdn = replace(base.cdn, origin_access="OAC", cache_policy="managed-caching-optimized",
-                  wait_for_deployment=False)
+    cdn = replace(
+        base.cdn,
+        origin_access="OAC",
+        cache_policy="managed-caching-optimized",
+        wait_for_deployment=False,
+    )
     if skip_provider_waits:
         bucket = replace(bucket, inline_lifecycle_rules=True)
         cdn = replace(cdn, enabled=False, retain_on_delete=True)
@@ -462,13 +629,15 @@ def _on_emulator(base: StageSettings, stage: str, *, skip_provider_waits: bool) 
         auth=replace(base.auth, user_pool_name=f"image-service-{stage}"),
         domains=domains,
         emulator=EmulatorSettings(
-            endpoint=os.environ.get(LOCAL_ENDPOINT_ENV) or DEFAULT_LOCAL_ENDPOINT),
+            endpoint=os.environ.get(LOCAL_ENDPOINT_ENV) or DEFAULT_LOCAL_ENDPOINT
+        ),
     )
 
 
 @dataclass(frozen=True)
 class EmulatorTwin:
     """A stage on the local emulator: the settings of the real stage `base`, moved there."""
+
     base: str
     # True: the fast local loop (no fixed provider waits, see `_on_emulator`); False: `base`'s
     # exact resource shapes, to prove them on the emulator.
@@ -476,15 +645,27 @@ class EmulatorTwin:
 
 
 STAGES_BASE: dict[str, StageSettings] = {
-    "dev": _stage("dev", app_origin="https://dev.lego-moc.com", production=False,
-                  api_hostname="images-dev.lego-api.com",
-                  cdn_hostname="cdn.images-dev.lego-api.com"),
-    "staging": _stage("staging", app_origin="https://staging.lego-moc.com", production=False,
-                      api_hostname="images-staging.lego-api.com",
-                      cdn_hostname="cdn.images-staging.lego-api.com"),
-    "production": _stage("production", app_origin=None, production=True,
-                         api_hostname="images.lego-api.com",
-                         cdn_hostname="cdn.images.lego-api.com"),
+    "dev": _stage(
+        "dev",
+        app_origin="https://dev.lego-moc.com",
+        production=False,
+        api_hostname="images-dev.lego-api.com",
+        cdn_hostname="cdn.images-dev.lego-api.com",
+    ),
+    "staging": _stage(
+        "staging",
+        app_origin="https://staging.lego-moc.com",
+        production=False,
+        api_hostname="images-staging.lego-api.com",
+        cdn_hostname="cdn.images-staging.lego-api.com",
+    ),
+    "production": _stage(
+        "production",
+        app_origin=None,
+        production=True,
+        api_hostname="images.lego-api.com",
+        cdn_hostname="cdn.images.lego-api.com",
+    ),
 }
 
 DEPLOYED_STAGES = ("dev", "staging", "production")
@@ -499,14 +680,19 @@ EMULATOR_STAGES = {
 ALL_STAGES = DEPLOYED_STAGES + tuple(EMULATOR_STAGES)
 
 
-def emulator_stage_settings(stage: str, *, endpoint: Optional[str] = None,
-                            skip_provider_waits: Optional[bool] = None) -> StageSettings:
+def emulator_stage_settings(
+    stage: str, *, endpoint: str | None = None, skip_provider_waits: bool | None = None
+) -> StageSettings:
     """An emulator stage's validated settings; `endpoint` and `skip_provider_waits` override the
     environment's endpoint and the stage's own choice (the deployment tests use both)."""
     twin = EMULATOR_STAGES[stage]
-    settings = _on_emulator(STAGES_BASE[twin.base], stage,
-                            skip_provider_waits=twin.skip_provider_waits
-                            if skip_provider_waits is None else skip_provider_waits)
+    settings = _on_emulator(
+        STAGES_BASE[twin.base],
+        stage,
+        skip_provider_waits=twin.skip_provider_waits
+        if skip_provider_waits is None
+        else skip_provider_waits,
+    )
     if endpoint is not None:
         settings = replace(settings, emulator=EmulatorSettings(endpoint=endpoint))
     return validate_stage(settings)
@@ -517,8 +703,9 @@ def stage_settings(stage: str) -> StageSettings:
     if stage in EMULATOR_STAGES:
         return emulator_stage_settings(stage)
     if stage not in STAGES_BASE:
-        raise SettingsError(stage, "stage", f"'{stage}' is not a known stage",
-                            "use one of " + ", ".join(ALL_STAGES))
+        raise SettingsError(
+            stage, "stage", f"'{stage}' is not a known stage", "use one of " + ", ".join(ALL_STAGES)
+        )
     return validate_stage(STAGES_BASE[stage])
 
 
@@ -533,9 +720,14 @@ def selected_stages() -> tuple[str, ...]:
     names = tuple(n.strip() for n in raw.split(",") if n.strip())
     for name in names:
         if name not in ALL_STAGES:
-            raise SettingsError(name, STAGES_ENV, f"'{name}' is not a known stage",
-                                f"set {STAGES_ENV} to a comma-separated subset of "
-                                + ", ".join(ALL_STAGES) + ", or unset it")
+            raise SettingsError(
+                name,
+                STAGES_ENV,
+                f"'{name}' is not a known stage",
+                f"set {STAGES_ENV} to a comma-separated subset of "
+                + ", ".join(ALL_STAGES)
+                + ", or unset it",
+            )
     return names
 
 
@@ -556,5 +748,6 @@ def describe(settings: StageSettings) -> dict[str, object]:
                 walk(key + ".", value)
             else:
                 out[key] = value
+
     walk("", settings)
     return out

@@ -2,23 +2,36 @@
 
 cdktf is imported inside the fixtures, not here: the pytest-xdist controller loads this file too
 and needs no jsii runtime (~3 s before the workers could start)."""
+
 from __future__ import annotations
 
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from ops.toolchain import project_env
 
-os.environ.update({k: v for k, v in project_env().items()
-                   if k in ("TF_CLI_CONFIG_FILE", "CHECKPOINT_DISABLE", "GOGC",
-                            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "TF_PLUGIN_CACHE_DIR")})
+os.environ.update(
+    {
+        k: v
+        for k, v in project_env().items()
+        if k
+        in (
+            "TF_CLI_CONFIG_FILE",
+            "CHECKPOINT_DISABLE",
+            "GOGC",
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION",
+            "TF_PLUGIN_CACHE_DIR",
+        )
+    }
+)
 
 from stacks.settings import ALL_STAGES, StageSettings, stage_settings  # noqa: E402
 from tests.deploy import faithful  # noqa: E402
@@ -50,6 +63,7 @@ class Synth:
 def synth_dir(tmp_path_factory) -> Path:
     """Every stack of the real app, synthesized once."""
     from stacks.app import build_app
+
     outdir = tmp_path_factory.mktemp("cdktf.out")
     build_app(outdir=str(outdir)).synth()
     return outdir
@@ -76,6 +90,7 @@ def synth_settings(settings: StageSettings, tmp_root: Path) -> Synth:
     from cdktf import App
 
     from stacks.image_service_stack import ImageServiceStack
+
     key = (repr(settings),)
     if key not in _variant_cache:
         outdir = tmp_root / f"variant-{len(_variant_cache)}"
@@ -94,11 +109,14 @@ def variant(tmp_path_factory) -> Callable[..., Synth]:
 
     def make(stage_name: str, **changes) -> Synth:
         return synth_settings(replace(stage_settings(stage_name), **changes), root)
+
     return make
 
 
 ALL_STACKS = tuple(f"image-service-{s}" for s in ALL_STAGES) + (
-    "image-service-state", "image-service-state-local")
+    "image-service-state",
+    "image-service-state-local",
+)
 
 
 # Modules that take longest start first (pytest.ini: -n 2 --dist loadfile
@@ -106,9 +124,13 @@ ALL_STACKS = tuple(f"image-service-{s}" for s in ALL_STAGES) + (
 # the emulator; the rest follow on whichever worker frees up first. The faithful deployment runs
 # in the background from the session's start (below), so its module, which only inspects it,
 # comes last.
-SLOW_FIRST = ("tests/deploy/test_faults.py", "tests/deploy/test_protected_deploy.py",
-              "tests/deploy/test_local_deploy.py", "tests/stacks/test_image_service_stacks.py",
-              "tests/policies/test_organisation_policy.py")
+SLOW_FIRST = (
+    "tests/deploy/test_faults.py",
+    "tests/deploy/test_protected_deploy.py",
+    "tests/deploy/test_local_deploy.py",
+    "tests/stacks/test_image_service_stacks.py",
+    "tests/policies/test_organisation_policy.py",
+)
 LAST = (faithful.MODULE,)
 
 
@@ -118,6 +140,7 @@ def pytest_collection_modifyitems(items):
         if path in LAST:
             return len(SLOW_FIRST) + 1
         return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
+
     items.sort(key=rank)  # stable: file order is kept within each rank
 
 

@@ -1,4 +1,5 @@
 """ImageApi and UserAuth: the SPEC's "API Gateway v2 HTTP API" section."""
+
 import json
 from dataclasses import replace
 
@@ -20,11 +21,17 @@ def test_http_api_with_cors(stage, name):
     assert cors["allow_origins"] == list(stage_settings(name).api.cors_origins)
 
 
-@pytest.mark.parametrize("name,origins", [
-    ("dev", ["https://lego-moc.com", "https://www.lego-moc.com", "https://dev.lego-moc.com"]),
-    ("staging", ["https://lego-moc.com", "https://www.lego-moc.com", "https://staging.lego-moc.com"]),
-    ("production", ["https://lego-moc.com", "https://www.lego-moc.com"]),
-])
+@pytest.mark.parametrize(
+    "name,origins",
+    [
+        ("dev", ["https://lego-moc.com", "https://www.lego-moc.com", "https://dev.lego-moc.com"]),
+        (
+            "staging",
+            ["https://lego-moc.com", "https://www.lego-moc.com", "https://staging.lego-moc.com"],
+        ),
+        ("production", ["https://lego-moc.com", "https://www.lego-moc.com"]),
+    ],
+)
 def test_default_api_origins_plus_the_stage_app(stage, name, origins):
     assert stage(name).one("aws_apigatewayv2_api")["cors_configuration"]["allow_origins"] == origins
 
@@ -36,9 +43,14 @@ def test_jwt_authorizer_on_the_created_cognito_pool(stage, name):
     assert authorizer["authorizer_type"] == "JWT"
     assert authorizer["identity_sources"] == ["$request.header.Authorization"]
     jwt = authorizer["jwt_configuration"]
-    pool = "${aws_cognito_user_pool." + next(iter(synth.resources("aws_cognito_user_pool"))) + ".id}"
-    client = "${aws_cognito_user_pool_client." + next(
-        iter(synth.resources("aws_cognito_user_pool_client"))) + ".id}"
+    pool = (
+        "${aws_cognito_user_pool." + next(iter(synth.resources("aws_cognito_user_pool"))) + ".id}"
+    )
+    client = (
+        "${aws_cognito_user_pool_client."
+        + next(iter(synth.resources("aws_cognito_user_pool_client")))
+        + ".id}"
+    )
     assert jwt["issuer"] == f"https://cognito-idp.us-east-1.amazonaws.com/{pool}"
     assert jwt["audience"] == [client]
 
@@ -48,8 +60,11 @@ def test_every_image_route_is_behind_the_jwt_authorizer(stage, name):
     synth = stage(name)
     routes = synth.resources("aws_apigatewayv2_route").values()
     assert sorted(r["route_key"] for r in routes) == sorted(IMAGE_ROUTES)
-    authorizer_ref = "${aws_apigatewayv2_authorizer." + next(
-        iter(synth.resources("aws_apigatewayv2_authorizer"))) + ".id}"
+    authorizer_ref = (
+        "${aws_apigatewayv2_authorizer."
+        + next(iter(synth.resources("aws_apigatewayv2_authorizer")))
+        + ".id}"
+    )
     for route in routes:
         assert route["authorization_type"] == "JWT", route["route_key"]
         assert route["authorizer_id"] == authorizer_ref, route["route_key"]
@@ -57,28 +72,42 @@ def test_every_image_route_is_behind_the_jwt_authorizer(stage, name):
 
 
 def test_the_five_routes_are_exactly_the_specified_ones():
-    assert set(IMAGE_ROUTES) == {"POST /images", "GET /images/{imageId}", "GET /images",
-                                 "PATCH /images/{imageId}", "DELETE /images/{imageId}"}
+    assert set(IMAGE_ROUTES) == {
+        "POST /images",
+        "GET /images/{imageId}",
+        "GET /images",
+        "PATCH /images/{imageId}",
+        "DELETE /images/{imageId}",
+    }
 
 
-@pytest.mark.parametrize("name,burst,rate,retention", [
-    ("dev", 100, 50, 14), ("staging", 100, 50, 14), ("production", 500, 1000, 90)])
+@pytest.mark.parametrize(
+    "name,burst,rate,retention",
+    [("dev", 100, 50, 14), ("staging", 100, 50, 14), ("production", 500, 1000, 90)],
+)
 def test_default_stage_throttling_and_access_logs(stage, name, burst, rate, retention):
     synth = stage(name)
     st = synth.one("aws_apigatewayv2_stage")
     assert st["name"] == "$default"
     assert st["auto_deploy"] is True
-    assert st["default_route_settings"] == {"throttling_burst_limit": burst,
-                                            "throttling_rate_limit": rate}
+    assert st["default_route_settings"] == {
+        "throttling_burst_limit": burst,
+        "throttling_rate_limit": rate,
+    }
     assert st["access_log_settings"]["destination_arn"].startswith("${aws_cloudwatch_log_group.")
     log_format = json.loads(st["access_log_settings"]["format"])
     assert log_format["requestId"] == "$context.requestId"
     assert synth.one("aws_cloudwatch_log_group")["retention_in_days"] == retention
 
 
-@pytest.mark.parametrize("name,host", [("dev", "images-dev.lego-api.com"),
-                                       ("staging", "images-staging.lego-api.com"),
-                                       ("production", "images.lego-api.com")])
+@pytest.mark.parametrize(
+    "name,host",
+    [
+        ("dev", "images-dev.lego-api.com"),
+        ("staging", "images-staging.lego-api.com"),
+        ("production", "images.lego-api.com"),
+    ],
+)
 def test_api_custom_domain(stage, name, host):
     synth = stage(name)
     domain = synth.one("aws_apigatewayv2_domain_name")
@@ -86,13 +115,17 @@ def test_api_custom_domain(stage, name, host):
     assert domain["domain_name_configuration"]["endpoint_type"] == "REGIONAL"
     assert domain["domain_name_configuration"]["security_policy"] == "TLS_1_2"
     assert domain["domain_name_configuration"]["certificate_arn"].startswith(
-        "${aws_acm_certificate_validation.")
+        "${aws_acm_certificate_validation."
+    )
     certs = {c["domain_name"]: c for c in synth.resources("aws_acm_certificate").values()}
     assert "provider" not in certs[host]  # regional: the stack's own region
     mapping = synth.one("aws_apigatewayv2_api_mapping")
     assert mapping["stage"].startswith("${aws_apigatewayv2_stage.")
-    records = {(r["name"], r["type"]) for r in synth.resources("aws_route53_record").values()
-               if "alias" in r}
+    records = {
+        (r["name"], r["type"])
+        for r in synth.resources("aws_route53_record").values()
+        if "alias" in r
+    }
     assert (host, "A") in records
     assert synth.json["output"]["ApiCustomDomain"]["value"] == host
 
@@ -113,8 +146,14 @@ def test_user_pool_and_browser_client(stage, name, protected):
 
 def test_existing_pool_setting_creates_no_pool(variant):
     dev = stage_settings("dev")
-    synth = variant("dev", auth=replace(dev.auth, existing_user_pool_id="us-east-1_AbC123",
-                                        existing_client_ids=("abc123", "def456")))
+    synth = variant(
+        "dev",
+        auth=replace(
+            dev.auth,
+            existing_user_pool_id="us-east-1_AbC123",
+            existing_client_ids=("abc123", "def456"),
+        ),
+    )
     assert synth.resources("aws_cognito_user_pool") == {}
     assert synth.resources("aws_cognito_user_pool_client") == {}
     jwt = synth.one("aws_apigatewayv2_authorizer")["jwt_configuration"]
@@ -133,18 +172,32 @@ def test_api_outputs(stage):
 
 def test_add_route_attaches_the_authorizer_and_an_integration():
     from cdktf import App, TerraformStack, Testing
+
     from constructs_lib.image_api import ImageApi, ImageApiProps
     from constructs_lib.user_auth import UserAuth, UserAuthProps
+
     app = App()
     stack = TerraformStack(app, "t")
-    auth = UserAuth(stack, "Auth", UserAuthProps(name="t", region="eu-west-1",
-                                                 protect_from_deletion=False))
-    api = ImageApi(stack, "Api", auth, ImageApiProps(
-        name="t", cors_origins=("https://lego-moc.com",), throttling_burst_limit=1,
-        throttling_rate_limit=1, access_log_retention_days=1))
+    auth = UserAuth(
+        stack, "Auth", UserAuthProps(name="t", region="eu-west-1", protect_from_deletion=False)
+    )
+    api = ImageApi(
+        stack,
+        "Api",
+        auth,
+        ImageApiProps(
+            name="t",
+            cors_origins=("https://lego-moc.com",),
+            throttling_burst_limit=1,
+            throttling_rate_limit=1,
+            access_log_retention_days=1,
+        ),
+    )
     api.add_route("GET /health", integration_id="abc")
-    routes = {r["route_key"]: r for r in
-              json.loads(Testing.synth(stack))["resource"]["aws_apigatewayv2_route"].values()}
+    routes = {
+        r["route_key"]: r
+        for r in json.loads(Testing.synth(stack))["resource"]["aws_apigatewayv2_route"].values()
+    }
     assert routes["GET /health"]["authorization_type"] == "JWT"
     assert routes["GET /health"]["authorizer_id"].startswith("${aws_apigatewayv2_authorizer.")
     assert routes["GET /health"]["target"] == "integrations/abc"

@@ -1,10 +1,11 @@
 """ImageBucket: the SPEC's "S3 bucket" section, one test per requirement."""
+
 from dataclasses import replace
 
 import pytest
 from cdktf import Testing
-
 from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+
 from stacks.settings import stage_settings
 
 STAGES = ("dev", "staging", "production")
@@ -15,7 +16,9 @@ def rules_by_id(synth):
 
 
 def policy_statements(synth):
-    return {s["sid"]: s for s in next(iter(synth.data("aws_iam_policy_document").values()))["statement"]}
+    return {
+        s["sid"]: s for s in next(iter(synth.data("aws_iam_policy_document").values()))["statement"]
+    }
 
 
 @pytest.mark.parametrize("name", STAGES)
@@ -26,11 +29,13 @@ def test_bucket_name_per_stage(stage, name):
 @pytest.mark.parametrize("name", STAGES)
 def test_cors_rule(stage, name):
     cors = stage(name).one("aws_s3_bucket_cors_configuration")["cors_rule"]
-    assert cors == [{
-        "allowed_methods": ["GET", "PUT", "POST", "DELETE", "HEAD"],
-        "allowed_origins": ["https://lego-moc.com", "https://*.lego-moc.com"],
-        "allowed_headers": ["*"],
-    }]
+    assert cors == [
+        {
+            "allowed_methods": ["GET", "PUT", "POST", "DELETE", "HEAD"],
+            "allowed_origins": ["https://lego-moc.com", "https://*.lego-moc.com"],
+            "allowed_headers": ["*"],
+        }
+    ]
 
 
 @pytest.mark.parametrize("name", STAGES)
@@ -42,9 +47,15 @@ def test_sse_s3_encryption(stage, name):
 @pytest.mark.parametrize("name", STAGES)
 def test_all_public_access_blocked(stage, name):
     assert Testing.to_have_resource_with_properties(
-        stage(name).text, S3BucketPublicAccessBlock.TF_RESOURCE_TYPE, {
-            "block_public_acls": True, "block_public_policy": True,
-            "ignore_public_acls": True, "restrict_public_buckets": True})
+        stage(name).text,
+        S3BucketPublicAccessBlock.TF_RESOURCE_TYPE,
+        {
+            "block_public_acls": True,
+            "block_public_policy": True,
+            "ignore_public_acls": True,
+            "restrict_public_buckets": True,
+        },
+    )
 
 
 @pytest.mark.parametrize("name", STAGES)
@@ -57,18 +68,22 @@ def test_object_ownership_enforced(stage, name):
 def test_intelligent_tiering_immediately_and_multipart_abort_after_one_day(stage, name):
     rules = rules_by_id(stage(name))
     assert rules["intelligent-tiering"]["transition"] == [
-        {"days": 0, "storage_class": "INTELLIGENT_TIERING"}]
+        {"days": 0, "storage_class": "INTELLIGENT_TIERING"}
+    ]
     assert rules["intelligent-tiering"]["status"] == "Enabled"
     assert rules["abort-incomplete-multipart-uploads"]["abort_incomplete_multipart_upload"] == [
-        {"days_after_initiation": 1}]
+        {"days_after_initiation": 1}
+    ]
 
 
 @pytest.mark.parametrize("name", STAGES + ("local-production",))
 def test_rules_are_a_lifecycle_configuration_resource(stage, name):
     synth = stage(name)
     assert "lifecycle_rule" not in synth.one("aws_s3_bucket")
-    assert all(rule["filter"] == [{"prefix": ""}] and rule["status"] == "Enabled"
-               for rule in rules_by_id(synth).values())
+    assert all(
+        rule["filter"] == [{"prefix": ""}] and rule["status"] == "Enabled"
+        for rule in rules_by_id(synth).values()
+    )
 
 
 def test_fast_emulator_stage_gives_the_same_rules_inline(stage):
@@ -77,11 +92,19 @@ def test_fast_emulator_stage_gives_the_same_rules_inline(stage):
     assert local.resources("aws_s3_bucket_lifecycle_configuration") == {}
     inline = {r["id"]: r for r in local.one("aws_s3_bucket")["lifecycle_rule"]}
     assert all(r["enabled"] is True and "prefix" not in r for r in inline.values())
-    assert sorted(inline) == sorted(rules_by_id(dev)) == [
-        "abort-incomplete-multipart-uploads", "intelligent-tiering"]
-    assert inline["intelligent-tiering"]["transition"] == rules_by_id(dev)[
-        "intelligent-tiering"]["transition"] == [{"days": 0, "storage_class": "INTELLIGENT_TIERING"}]
-    assert inline["abort-incomplete-multipart-uploads"]["abort_incomplete_multipart_upload_days"] == 1
+    assert (
+        sorted(inline)
+        == sorted(rules_by_id(dev))
+        == ["abort-incomplete-multipart-uploads", "intelligent-tiering"]
+    )
+    assert (
+        inline["intelligent-tiering"]["transition"]
+        == rules_by_id(dev)["intelligent-tiering"]["transition"]
+        == [{"days": 0, "storage_class": "INTELLIGENT_TIERING"}]
+    )
+    assert (
+        inline["abort-incomplete-multipart-uploads"]["abort_incomplete_multipart_upload_days"] == 1
+    )
 
 
 def test_inline_rules_carry_noncurrent_version_expiry_when_versioned(variant):
@@ -97,7 +120,9 @@ def test_tiering_days_is_one_setting_away(variant):
     assert rules_by_id(synth)["intelligent-tiering"]["transition"][0]["days"] == 30
 
 
-@pytest.mark.parametrize("name,versioned", [("dev", False), ("staging", True), ("production", True)])
+@pytest.mark.parametrize(
+    "name,versioned", [("dev", False), ("staging", True), ("production", True)]
+)
 def test_versioning_per_stage_with_noncurrent_expiry(stage, name, versioned):
     synth = stage(name)
     versioning = synth.resources("aws_s3_bucket_versioning")
@@ -105,7 +130,8 @@ def test_versioning_per_stage_with_noncurrent_expiry(stage, name, versioned):
     if versioned:
         assert next(iter(versioning.values()))["versioning_configuration"] == {"status": "Enabled"}
         assert rules["expire-noncurrent-versions"]["noncurrent_version_expiration"] == [
-            {"noncurrent_days": 30}]
+            {"noncurrent_days": 30}
+        ]
     else:
         assert versioning == {}
         assert "expire-noncurrent-versions" not in rules
@@ -118,7 +144,9 @@ def test_turning_versioning_on_in_dev_adds_it(variant):
     assert "expire-noncurrent-versions" in rules_by_id(synth)
 
 
-@pytest.mark.parametrize("name,protected", [("dev", False), ("staging", False), ("production", True)])
+@pytest.mark.parametrize(
+    "name,protected", [("dev", False), ("staging", False), ("production", True)]
+)
 def test_production_bucket_is_protected(stage, name, protected):
     bucket = stage(name).one("aws_s3_bucket")
     assert bucket["force_destroy"] is (not protected)
@@ -131,8 +159,9 @@ def test_policy_denies_non_tls(stage, name):
     assert deny["effect"] == "Deny"
     assert deny["actions"] == ["s3:*"]
     assert deny["principals"] == [{"type": "*", "identifiers": ["*"]}]
-    assert deny["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport",
-                                  "values": ["false"]}]
+    assert deny["condition"] == [
+        {"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}
+    ]
     assert len(deny["resources"]) == 2
 
 

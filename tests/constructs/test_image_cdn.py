@@ -1,10 +1,11 @@
 """ImageCdn: the SPEC's "CloudFront distribution" section, per stage and origin-access mode."""
+
 from dataclasses import replace
 
 import pytest
 from cdktf import Testing
-
 from cdktf_cdktf_provider_aws.cloudfront_cache_policy import CloudfrontCachePolicy
+
 from constructs_lib.image_cdn import MANAGED_CACHING_OPTIMIZED_POLICY_ID
 from stacks.settings import stage_settings
 
@@ -12,8 +13,9 @@ REAL = ("dev", "staging", "production")
 
 
 def statements(synth):
-    return {s["sid"]: s for s in
-            next(iter(synth.data("aws_iam_policy_document").values()))["statement"]}
+    return {
+        s["sid"]: s for s in next(iter(synth.data("aws_iam_policy_document").values()))["statement"]
+    }
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +42,25 @@ def test_distribution_basics(stage, name):
 @pytest.mark.parametrize("name", REAL)
 def test_custom_cache_policy_ttls_and_compression(stage, name):
     synth = stage(name)
-    assert Testing.to_have_resource_with_properties(synth.text, CloudfrontCachePolicy.TF_RESOURCE_TYPE, {
-        "min_ttl": 0, "default_ttl": 86400, "max_ttl": 31536000,
-        "parameters_in_cache_key_and_forwarded_to_origin": {
-            "enable_accept_encoding_brotli": True,
-            "enable_accept_encoding_gzip": True,
-            "cookies_config": {"cookie_behavior": "none"},
-            "headers_config": {"header_behavior": "none"},
-            "query_strings_config": {"query_string_behavior": "none"},
-        }})
-    policy_id = synth.one("aws_cloudfront_distribution")["default_cache_behavior"]["cache_policy_id"]
+    assert Testing.to_have_resource_with_properties(
+        synth.text,
+        CloudfrontCachePolicy.TF_RESOURCE_TYPE,
+        {
+            "min_ttl": 0,
+            "default_ttl": 86400,
+            "max_ttl": 31536000,
+            "parameters_in_cache_key_and_forwarded_to_origin": {
+                "enable_accept_encoding_brotli": True,
+                "enable_accept_encoding_gzip": True,
+                "cookies_config": {"cookie_behavior": "none"},
+                "headers_config": {"header_behavior": "none"},
+                "query_strings_config": {"query_string_behavior": "none"},
+            },
+        },
+    )
+    policy_id = synth.one("aws_cloudfront_distribution")["default_cache_behavior"][
+        "cache_policy_id"
+    ]
     assert policy_id.startswith("${aws_cloudfront_cache_policy.")
 
 
@@ -70,16 +81,21 @@ def test_fast_emulator_stage_creates_it_disabled_and_retained(stage):
 def test_local_stage_uses_the_managed_caching_optimized_policy(stage):
     synth = stage("local")
     assert synth.resources("aws_cloudfront_cache_policy") == {}
-    assert (synth.one("aws_cloudfront_distribution")["default_cache_behavior"]["cache_policy_id"]
-            == MANAGED_CACHING_OPTIMIZED_POLICY_ID)
+    assert (
+        synth.one("aws_cloudfront_distribution")["default_cache_behavior"]["cache_policy_id"]
+        == MANAGED_CACHING_OPTIMIZED_POLICY_ID
+    )
 
 
 @pytest.mark.parametrize("name", REAL + ("local",))
 def test_oac_is_the_default_origin_access(stage, name):
     synth = stage(name)
     oac = synth.one("aws_cloudfront_origin_access_control")
-    assert (oac["origin_access_control_origin_type"], oac["signing_behavior"],
-            oac["signing_protocol"]) == ("s3", "always", "sigv4")
+    assert (
+        oac["origin_access_control_origin_type"],
+        oac["signing_behavior"],
+        oac["signing_protocol"],
+    ) == ("s3", "always", "sigv4")
     origin = synth.one("aws_cloudfront_distribution")["origin"][0]
     assert origin["origin_access_control_id"].startswith("${aws_cloudfront_origin_access_control.")
     assert origin["domain_name"].endswith(".bucket_regional_domain_name}")
@@ -104,7 +120,8 @@ def test_oai_mode_uses_an_identity_and_grants_its_iam_arn(oai_dev):
     assert oai_dev.resources("aws_cloudfront_origin_access_control") == {}
     origin = oai_dev.one("aws_cloudfront_distribution")["origin"][0]
     assert origin["s3_origin_config"]["origin_access_identity"].endswith(
-        ".cloudfront_access_identity_path}")
+        ".cloudfront_access_identity_path}"
+    )
     assert "origin_access_control_id" not in origin
     grant = statements(oai_dev)["AllowCloudFrontRead"]
     assert grant["principals"][0]["type"] == "AWS"
@@ -112,9 +129,14 @@ def test_oai_mode_uses_an_identity_and_grants_its_iam_arn(oai_dev):
     assert "DenyInsecureTransport" in statements(oai_dev)
 
 
-@pytest.mark.parametrize("name,host", [("dev", "cdn.images-dev.lego-api.com"),
-                                       ("staging", "cdn.images-staging.lego-api.com"),
-                                       ("production", "cdn.images.lego-api.com")])
+@pytest.mark.parametrize(
+    "name,host",
+    [
+        ("dev", "cdn.images-dev.lego-api.com"),
+        ("staging", "cdn.images-staging.lego-api.com"),
+        ("production", "cdn.images.lego-api.com"),
+    ],
+)
 def test_custom_domain_with_us_east_1_certificate(stage, name, host):
     synth = stage(name)
     dist = synth.one("aws_cloudfront_distribution")
@@ -122,17 +144,24 @@ def test_custom_domain_with_us_east_1_certificate(stage, name, host):
     assert dist["viewer_certificate"]["ssl_support_method"] == "sni-only"
     assert dist["viewer_certificate"]["minimum_protocol_version"] == "TLSv1.2_2021"
     assert dist["viewer_certificate"]["acm_certificate_arn"].startswith(
-        "${aws_acm_certificate_validation.")
+        "${aws_acm_certificate_validation."
+    )
     certs = {c["domain_name"]: c for c in synth.resources("aws_acm_certificate").values()}
     assert certs[host]["provider"] == "aws.us_east_1"
     assert certs[host]["validation_method"] == "DNS"
-    validations = [v for v in synth.resources("aws_acm_certificate_validation").values()
-                   if v.get("provider") == "aws.us_east_1"]
+    validations = [
+        v
+        for v in synth.resources("aws_acm_certificate_validation").values()
+        if v.get("provider") == "aws.us_east_1"
+    ]
     assert len(validations) == 1
     us_east_1 = [p for p in synth.json["provider"]["aws"] if p.get("alias") == "us_east_1"]
     assert us_east_1[0]["region"] == "us-east-1"
-    records = {(r["name"], r["type"]) for r in synth.resources("aws_route53_record").values()
-               if "alias" in r}
+    records = {
+        (r["name"], r["type"])
+        for r in synth.resources("aws_route53_record").values()
+        if "alias" in r
+    }
     assert {(host, "A"), (host, "AAAA")} <= records
     assert synth.json["output"]["CdnCustomDomain"]["value"] == host
 
@@ -140,8 +169,13 @@ def test_custom_domain_with_us_east_1_certificate(stage, name, host):
 def test_domains_off_removes_certificates_validation_and_records(variant):
     dev = stage_settings("dev")
     synth = variant("dev", domains=replace(dev.domains, enabled=False))
-    for tf_type in ("aws_acm_certificate", "aws_acm_certificate_validation", "aws_route53_record",
-                    "aws_apigatewayv2_domain_name", "aws_apigatewayv2_api_mapping"):
+    for tf_type in (
+        "aws_acm_certificate",
+        "aws_acm_certificate_validation",
+        "aws_route53_record",
+        "aws_apigatewayv2_domain_name",
+        "aws_apigatewayv2_api_mapping",
+    ):
         assert synth.resources(tf_type) == {}, tf_type
     assert synth.data("aws_route53_zone") == {}
     dist = synth.one("aws_cloudfront_distribution")

@@ -1,7 +1,7 @@
 """MetadataTable: the SPEC's "DynamoDB table" section, one test per requirement."""
+
 import pytest
 from cdktf import Testing
-
 from cdktf_cdktf_provider_aws.dynamodb_table import DynamodbTable
 
 STAGES = ("dev", "staging", "production", "local")
@@ -14,44 +14,61 @@ def test_table_is_named_per_stage(stage, name):
 
 @pytest.mark.parametrize("name", STAGES)
 def test_keys_billing_stream_ttl_and_encryption(stage, name):
-    assert Testing.to_have_resource_with_properties(stage(name).text, DynamodbTable.TF_RESOURCE_TYPE, {
-        "hash_key": "PK",
-        "range_key": "SK",
-        "billing_mode": "PAY_PER_REQUEST",
-        "stream_enabled": True,
-        "stream_view_type": "NEW_AND_OLD_IMAGES",
-        "ttl": {"attribute_name": "ttl", "enabled": True},
-        # enabled without a KMS key ARN = the AWS managed key
-        "server_side_encryption": {"enabled": True},
-    })
+    assert Testing.to_have_resource_with_properties(
+        stage(name).text,
+        DynamodbTable.TF_RESOURCE_TYPE,
+        {
+            "hash_key": "PK",
+            "range_key": "SK",
+            "billing_mode": "PAY_PER_REQUEST",
+            "stream_enabled": True,
+            "stream_view_type": "NEW_AND_OLD_IMAGES",
+            "ttl": {"attribute_name": "ttl", "enabled": True},
+            # enabled without a KMS key ARN = the AWS managed key
+            "server_side_encryption": {"enabled": True},
+        },
+    )
     assert "kms_key_arn" not in stage(name).one("aws_dynamodb_table")["server_side_encryption"]
 
 
 def test_all_key_attributes_are_strings(stage):
     attributes = stage("dev").one("aws_dynamodb_table")["attribute"]
     assert sorted((a["name"], a["type"]) for a in attributes) == sorted(
-        (n, "S") for n in ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"))
+        (n, "S") for n in ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK")
+    )
 
 
 def test_user_and_album_indexes_project_all(stage):
-    indexes = {i["name"]: i for i in stage("dev").one("aws_dynamodb_table")["global_secondary_index"]}
+    indexes = {
+        i["name"]: i for i in stage("dev").one("aws_dynamodb_table")["global_secondary_index"]
+    }
     assert indexes == {
-        "UserIndex": {"name": "UserIndex", "hash_key": "GSI1PK", "range_key": "GSI1SK",
-                      "projection_type": "ALL"},
-        "AlbumIndex": {"name": "AlbumIndex", "hash_key": "GSI2PK", "range_key": "GSI2SK",
-                       "projection_type": "ALL"},
+        "UserIndex": {
+            "name": "UserIndex",
+            "hash_key": "GSI1PK",
+            "range_key": "GSI1SK",
+            "projection_type": "ALL",
+        },
+        "AlbumIndex": {
+            "name": "AlbumIndex",
+            "hash_key": "GSI2PK",
+            "range_key": "GSI2SK",
+            "projection_type": "ALL",
+        },
     }
 
 
-@pytest.mark.parametrize("name,expected", [("dev", False), ("staging", False),
-                                           ("production", True), ("local", False)])
+@pytest.mark.parametrize(
+    "name,expected", [("dev", False), ("staging", False), ("production", True), ("local", False)]
+)
 def test_point_in_time_recovery_only_in_production(stage, name, expected):
     table = stage(name).one("aws_dynamodb_table")
     assert table["point_in_time_recovery"] == {"enabled": expected}
 
 
-@pytest.mark.parametrize("name,protected", [("dev", False), ("staging", False),
-                                            ("production", True), ("local", False)])
+@pytest.mark.parametrize(
+    "name,protected", [("dev", False), ("staging", False), ("production", True), ("local", False)]
+)
 def test_production_table_cannot_be_destroyed(stage, name, protected):
     table = stage(name).one("aws_dynamodb_table")
     assert table["deletion_protection_enabled"] is protected
@@ -60,10 +77,13 @@ def test_production_table_cannot_be_destroyed(stage, name, protected):
 
 def test_changing_the_pitr_setting_changes_the_table(variant):
     from dataclasses import replace
+
     from stacks.settings import stage_settings
+
     dev = stage_settings("dev")
     table = variant("dev", table=replace(dev.table, point_in_time_recovery=True)).one(
-        "aws_dynamodb_table")
+        "aws_dynamodb_table"
+    )
     assert table["point_in_time_recovery"] == {"enabled": True}
 
 

@@ -8,10 +8,11 @@ whether the state bucket is made by applying the bootstrap stack as `make up` do
 call (~5 s of Terraform saved).
 The stages are synthesized in the test process (the worker has cdktf loaded already), for the
 module's emulator endpoint (deployment.py)."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -23,10 +24,13 @@ from tests.deploy.deployment import Deployment, prepare
 def deployment(request, tmp_path_factory) -> Deployment:
     """Emulator + synth of the module's STAGES + the emulator's state bucket."""
     run_dir = tmp_path_factory.mktemp("local-aws")
-    yield prepare(run_dir, tmp_path_factory.mktemp("deploy") / "cdktf.out",
-                  stages=getattr(request.module, "STAGES", ("local",)),
-                  skip_provider_waits=getattr(request.module, "SKIP_PROVIDER_WAITS", None),
-                  apply_state_bootstrap=getattr(request.module, "APPLY_STATE_BOOTSTRAP", True))
+    yield prepare(
+        run_dir,
+        tmp_path_factory.mktemp("deploy") / "cdktf.out",
+        stages=getattr(request.module, "STAGES", ("local",)),
+        skip_provider_waits=getattr(request.module, "SKIP_PROVIDER_WAITS", None),
+        apply_state_bootstrap=getattr(request.module, "APPLY_STATE_BOOTSTRAP", True),
+    )
     local_aws.down(run_dir)
     assert local_aws.status(run_dir) is None
 

@@ -1,12 +1,12 @@
 """An emulator deployment for the tests: a moto server, the stages synthesized for it, and the
 emulator's state bucket. Used by the module fixture in conftest.py and by the background
 faithful deployment (faithful.py)."""
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from ops import local_aws
 from ops.plan_guard import STATEFUL_TYPES
@@ -23,18 +23,25 @@ from stacks.settings import (
 @dataclass
 class Deployment:
     """An emulator, the env that points every tool at it, and the app synthesized for it."""
+
     endpoint: str
     env: dict[str, str]
     outdir: Path
 
     @classmethod
-    def at(cls, endpoint: str, outdir: Path, stages: tuple[str, ...]) -> "Deployment":
+    def at(cls, endpoint: str, outdir: Path, stages: tuple[str, ...]) -> Deployment:
         # The emulator's credentials, but not AWS_ENDPOINT_URL: Terraform must reach the
         # emulator through the stack's own configuration (test_local_deploy tests that).
-        credentials = {k: v for k, v in local_aws.client_env(endpoint).items()
-                       if k != "AWS_ENDPOINT_URL"}
-        return cls(endpoint, project_env({
-            LOCAL_ENDPOINT_ENV: endpoint, STAGES_ENV: ",".join(stages), **credentials}), outdir)
+        credentials = {
+            k: v for k, v in local_aws.client_env(endpoint).items() if k != "AWS_ENDPOINT_URL"
+        }
+        return cls(
+            endpoint,
+            project_env(
+                {LOCAL_ENDPOINT_ENV: endpoint, STAGES_ENV: ",".join(stages), **credentials}
+            ),
+            outdir,
+        )
 
     def stack_dir(self, stack: str) -> Path:
         return self.outdir / "stacks" / stack
@@ -42,25 +49,39 @@ class Deployment:
     def stateful_addresses(self, stack: str) -> list[str]:
         """The addresses of the stack's tables, buckets and user pools, from its cdk.tf.json."""
         config = json.loads((self.stack_dir(stack) / "cdk.tf.json").read_text())
-        return sorted(f"{tf_type}.{name}" for tf_type in STATEFUL_TYPES
-                      for name in config["resource"].get(tf_type, {}))
+        return sorted(
+            f"{tf_type}.{name}"
+            for tf_type in STATEFUL_TYPES
+            for name in config["resource"].get(tf_type, {})
+        )
 
     def client(self, service: str):
         return local_aws.client(service, self.endpoint)
 
 
-def prepare(run_dir: Path, outdir: Path, stages: tuple[str, ...],
-            skip_provider_waits: Optional[bool] = None,
-            apply_state_bootstrap: bool = True) -> Deployment:
+def prepare(
+    run_dir: Path,
+    outdir: Path,
+    stages: tuple[str, ...],
+    skip_provider_waits: bool | None = None,
+    apply_state_bootstrap: bool = True,
+) -> Deployment:
     """Start an emulator (record in run_dir), synthesize `stages` for it in this process (cdktf
     is loaded already where this runs), and make its state bucket: by applying the bootstrap
     stack as `make up` does, or with one S3 call (~5 s of Terraform saved) where that is not
     what is tested."""
     from stacks.app import build_app  # cdktf: only where a deployment is prepared
+
     emulator = local_aws.up(run_dir, port=local_aws.free_port())
-    build_app([emulator_stage_settings(stage, endpoint=emulator.endpoint,
-                                       skip_provider_waits=skip_provider_waits)
-               for stage in stages], outdir=str(outdir)).synth()
+    build_app(
+        [
+            emulator_stage_settings(
+                stage, endpoint=emulator.endpoint, skip_provider_waits=skip_provider_waits
+            )
+            for stage in stages
+        ],
+        outdir=str(outdir),
+    ).synth()
     deployment = Deployment.at(emulator.endpoint, outdir, stages)
     if apply_state_bootstrap:
         create_state_bucket(outdir, deployment.env)

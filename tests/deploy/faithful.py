@@ -11,6 +11,7 @@ and tests/deploy/test_faithful_deploy.py only inspects the result.
 RUN_DIR/result is JSON: {"endpoint", "outdir"} once applied, or {"error"} if anything failed.
 The emulator (RUN_DIR/local-aws) keeps running until the session stops it (`stop`).
 """
+
 from __future__ import annotations
 
 import json
@@ -31,10 +32,14 @@ MODULE = "tests/deploy/test_faithful_deploy.py"
 
 def start(run_dir: Path) -> subprocess.Popen:
     run_dir.mkdir(parents=True, exist_ok=True)
-    log = open(run_dir / "log", "wb")
-    return subprocess.Popen([sys.executable, "-m", "tests.deploy.faithful", str(run_dir)],
-                            cwd=Path(__file__).resolve().parents[2], stdout=log,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    log = open(run_dir / "log", "wb")  # noqa: SIM115  (the child writes to it)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.deploy.faithful", str(run_dir)],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def result(run_dir: Path, timeout: float = 600.0) -> dict:
@@ -61,12 +66,12 @@ def deploy(run_dir: Path) -> dict:
     from tests.deploy.deployment import prepare
 
     # The bootstrap stack itself is applied by test_local_deploy.py, as `make up` does.
-    deployment = prepare(run_dir / "local-aws", run_dir / "cdktf.out", (STAGE,),
-                         apply_state_bootstrap=False)
+    deployment = prepare(
+        run_dir / "local-aws", run_dir / "cdktf.out", (STAGE,), apply_state_bootstrap=False
+    )
     stack_dir = deployment.stack_dir(STACK)
     terraform(stack_dir, "init", "-input=false", "-no-color", env=deployment.env)
-    terraform(stack_dir, "apply", "-auto-approve", "-input=false", "-no-color",
-              env=deployment.env)
+    terraform(stack_dir, "apply", "-auto-approve", "-input=false", "-no-color", env=deployment.env)
     return {"endpoint": deployment.endpoint, "outdir": str(deployment.outdir)}
 
 

@@ -9,6 +9,7 @@ custom domain is left out, which moto cannot apply). Re-planned empty.
 The apply runs in the background from the start of the session (tests/deploy/faithful.py), so
 its ~55 s of waiting costs no pytest worker; this module, scheduled last, inspects the result.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,10 @@ def deployment() -> Deployment:
     """The background deployment's emulator and synthesis (overrides conftest's fixture)."""
     run_dir = os.environ.get(faithful.RUN_ENV)
     if not run_dir:
-        pytest.fail(f"{faithful.RUN_ENV} is not set: the session starts the faithful deployment "
-                    "when this module is selected (tests/conftest.py, pytest_configure)")
+        pytest.fail(
+            f"{faithful.RUN_ENV} is not set: the session starts the faithful deployment "
+            "when this module is selected (tests/conftest.py, pytest_configure)"
+        )
     outcome = faithful.result(Path(run_dir))
     assert "error" not in outcome, outcome["error"]
     return Deployment.at(outcome["endpoint"], Path(outcome["outdir"]), (faithful.STAGE,))
@@ -49,35 +52,57 @@ def outputs(stack_dir, emulator_env):
     return {k: v["value"] for k, v in out.items()}
 
 
-def test_the_lifecycle_rules_are_a_lifecycle_configuration_resource(stack_dir, emulator_env,
-                                                                   outputs, aws):
+def test_the_lifecycle_rules_are_a_lifecycle_configuration_resource(
+    stack_dir, emulator_env, outputs, aws
+):
     state = terraform(stack_dir, "state", "list", env=emulator_env).stdout.split()
     assert [a for a in state if a.startswith("aws_s3_bucket_lifecycle_configuration.")]
-    assert "lifecycle_rule" not in json.loads(
-        (stack_dir / "cdk.tf.json").read_text())["resource"]["aws_s3_bucket"][
-        next(a.split(".")[1] for a in state if a.startswith("aws_s3_bucket."))]
-    rules = {r["ID"]: r for r in aws("s3").get_bucket_lifecycle_configuration(
-        Bucket=outputs["BucketName"])["Rules"]}
+    assert (
+        "lifecycle_rule"
+        not in json.loads((stack_dir / "cdk.tf.json").read_text())["resource"]["aws_s3_bucket"][
+            next(a.split(".")[1] for a in state if a.startswith("aws_s3_bucket."))
+        ]
+    )
+    rules = {
+        r["ID"]: r
+        for r in aws("s3").get_bucket_lifecycle_configuration(Bucket=outputs["BucketName"])["Rules"]
+    }
     assert rules["intelligent-tiering"]["Transitions"] == [
-        {"Days": 0, "StorageClass": "INTELLIGENT_TIERING"}]
+        {"Days": 0, "StorageClass": "INTELLIGENT_TIERING"}
+    ]
     assert rules["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {
-        "DaysAfterInitiation": 1}
+        "DaysAfterInitiation": 1
+    }
     assert rules["expire-noncurrent-versions"]["NoncurrentVersionExpiration"] == {
-        "NoncurrentDays": 30}
+        "NoncurrentDays": 30
+    }
 
 
 def test_the_distribution_is_enabled_and_not_retained(stack_dir, outputs, aws):
-    config = aws("cloudfront").get_distribution_config(
-        Id=outputs["CloudFrontDistributionId"])["DistributionConfig"]
+    config = aws("cloudfront").get_distribution_config(Id=outputs["CloudFrontDistributionId"])[
+        "DistributionConfig"
+    ]
     assert config["Enabled"] is True
-    distribution = next(iter(json.loads((stack_dir / "cdk.tf.json").read_text())["resource"][
-        "aws_cloudfront_distribution"].values()))
+    distribution = next(
+        iter(
+            json.loads((stack_dir / "cdk.tf.json").read_text())["resource"][
+                "aws_cloudfront_distribution"
+            ].values()
+        )
+    )
     assert distribution["enabled"] is True and "retain_on_delete" not in distribution
 
 
 def test_a_re_plan_finds_nothing_to_change(stack_dir, emulator_env, outputs):
-    proc = terraform(stack_dir, "plan", "-detailed-exitcode", "-input=false", "-no-color",
-                     env=emulator_env, check=False)
+    proc = terraform(
+        stack_dir,
+        "plan",
+        "-detailed-exitcode",
+        "-input=false",
+        "-no-color",
+        env=emulator_env,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -86,9 +111,13 @@ def test_a_re_plan_finds_nothing_to_change(stack_dir, emulator_env, outputs):
 def certificates(aws) -> dict[str, dict]:
     """The stack's ACM certificates by domain name (the emulator holds no others)."""
     acm = aws("acm")
-    return {c["DomainName"]: c for c in (
-        acm.describe_certificate(CertificateArn=s["CertificateArn"])["Certificate"]
-        for s in acm.list_certificates()["CertificateSummaryList"])}
+    return {
+        c["DomainName"]: c
+        for c in (
+            acm.describe_certificate(CertificateArn=s["CertificateArn"])["Certificate"]
+            for s in acm.list_certificates()["CertificateSummaryList"]
+        )
+    }
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +142,8 @@ def test_the_cdn_and_api_certificates_are_issued_for_their_hostnames(certificate
         assert validation["ValidationStatus"] == "SUCCESS"
     # CloudFront only takes certificates from us-east-1 (the aliased provider).
     assert certificates[production.cdn_hostname]["CertificateArn"].startswith(
-        "arn:aws:acm:us-east-1:")
+        "arn:aws:acm:us-east-1:"
+    )
 
 
 def test_the_zone_holds_each_certificates_validation_record(certificates, zone_records):
@@ -125,10 +155,12 @@ def test_the_zone_holds_each_certificates_validation_record(certificates, zone_r
 
 
 def test_the_distribution_answers_to_its_alias_with_the_issued_certificate(
-        aws, outputs, certificates):
+    aws, outputs, certificates
+):
     hostname = outputs["CdnCustomDomain"]
-    config = aws("cloudfront").get_distribution_config(
-        Id=outputs["CloudFrontDistributionId"])["DistributionConfig"]
+    config = aws("cloudfront").get_distribution_config(Id=outputs["CloudFrontDistributionId"])[
+        "DistributionConfig"
+    ]
     assert config["Aliases"] == {"Quantity": 1, "Items": [hostname]}
     viewer = config["ViewerCertificate"]
     assert viewer["ACMCertificateArn"] == certificates[hostname]["CertificateArn"]
@@ -139,9 +171,11 @@ def test_the_distribution_answers_to_its_alias_with_the_issued_certificate(
 def test_the_zone_aliases_the_cdn_hostname_to_the_distribution(zone_records, outputs):
     for record_type in ("A", "AAAA"):
         alias = zone_records[(outputs["CdnCustomDomain"], record_type)]["AliasTarget"]
-        assert alias == {"HostedZoneId": "Z2FDTNDATAQYW2",  # CloudFront's alias zone
-                         "DNSName": outputs["CloudFrontDomain"],
-                         "EvaluateTargetHealth": False}
+        assert alias == {
+            "HostedZoneId": "Z2FDTNDATAQYW2",  # CloudFront's alias zone
+            "DNSName": outputs["CloudFrontDomain"],
+            "EvaluateTargetHealth": False,
+        }
 
 
 def test_only_the_api_custom_domain_is_left_out_and_says_why(aws, outputs, stack_dir):

@@ -5,6 +5,7 @@ taken. Each fault gets one clear line and a documented exit code, and the next r
 
 Tests run in file order, each starting from where the previous one left the deployment.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,10 +46,23 @@ class Up:
         to its whole process group."""
         self.log.write_text("")
         return subprocess.Popen(
-            [sys.executable, "-m", "ops.up", "--run-dir", str(self.run_dir),
-             "--outdir", str(self.outdir), "--port", str(self.port)],
-            cwd=ROOT, env=project_env(), stdout=self.log.open("w"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "ops.up",
+                "--run-dir",
+                str(self.run_dir),
+                "--outdir",
+                str(self.outdir),
+                "--port",
+                str(self.port),
+            ],
+            cwd=ROOT,
+            env=project_env(),
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def output(self) -> str:
         return self.log.read_text()
@@ -77,24 +91,42 @@ class Up:
     def env(self) -> dict[str, str]:
         """Terraform's environment: the emulator's credentials; the endpoint comes from the
         stack's own configuration."""
-        return project_env({k: v for k, v in local_aws.client_env(
-            self.emulator().endpoint).items() if k != "AWS_ENDPOINT_URL"})
+        return project_env(
+            {
+                k: v
+                for k, v in local_aws.client_env(self.emulator().endpoint).items()
+                if k != "AWS_ENDPOINT_URL"
+            }
+        )
 
     def locked(self) -> bool:
         listed = self.aws("s3").list_objects_v2(Bucket=LOCAL_STATE.bucket, Prefix=LOCK_KEY)
         return listed.get("KeyCount", 0) > 0
 
     def replan_is_empty(self) -> bool:
-        proc = terraform(self.stack_dir, "plan", "-detailed-exitcode", "-input=false",
-                         "-no-color", env=self.env(), check=False)
+        proc = terraform(
+            self.stack_dir,
+            "plan",
+            "-detailed-exitcode",
+            "-input=false",
+            "-no-color",
+            env=self.env(),
+            check=False,
+        )
         return proc.returncode == 0
 
 
 def lock_holder(up: Up) -> subprocess.Popen:
     """`terraform console` holds the stack's state lock for as long as it runs."""
-    holder = subprocess.Popen(["terraform", "console"], cwd=up.stack_dir, env=up.env(),
-                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+    holder = subprocess.Popen(
+        ["terraform", "console"],
+        cwd=up.stack_dir,
+        env=up.env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 30
     while not up.locked():
         assert time.monotonic() < deadline and holder.poll() is None, "no lock taken"
@@ -121,8 +153,11 @@ def test_ctrl_c_mid_apply_lets_the_apply_finish_and_exits_130(up):
     output = up.output()
     _clean_exit(output)
     assert "interrupt: letting terraform apply in image-service-local finish" in output
-    assert output.strip().splitlines()[-1].startswith(
-        "interrupted: `make up` stopped during terraform apply in image-service-local")
+    assert (
+        output.strip()
+        .splitlines()[-1]
+        .startswith("interrupted: `make up` stopped during terraform apply in image-service-local")
+    )
     assert "Apply complete!" in output  # nothing half-created
     assert lock_holders(up.stack_dir) == [] and not up.locked()
 
@@ -130,8 +165,9 @@ def test_ctrl_c_mid_apply_lets_the_apply_finish_and_exits_130(up):
 def test_the_next_run_converges_with_the_same_resources(up):
     assert up.run() == 0, up.output()
     assert "No changes: the deployment already matches the configuration." in up.output()
-    assert [p["Name"] for p in up.aws("cognito-idp").list_user_pools(MaxResults=10)[
-        "UserPools"]] == ["image-service-local"]
+    assert [
+        p["Name"] for p in up.aws("cognito-idp").list_user_pools(MaxResults=10)["UserPools"]
+    ] == ["image-service-local"]
     assert [a["Name"] for a in up.aws("apigatewayv2").get_apis()["Items"]] == [STACK]
 
 
@@ -147,8 +183,11 @@ def test_ctrl_c_mid_plan_exits_130_and_leaves_no_lock(up):
 
 
 def test_a_stale_lock_and_a_tainted_table_are_recovered(up):
-    table = next(a for a in terraform(up.stack_dir, "state", "list", env=up.env()).stdout.split()
-                 if a.startswith("aws_dynamodb_table."))
+    table = next(
+        a
+        for a in terraform(up.stack_dir, "state", "list", env=up.env()).stdout.split()
+        if a.startswith("aws_dynamodb_table.")
+    )
     terraform(up.stack_dir, "taint", table, env=up.env())
     holder = lock_holder(up)
     os.killpg(holder.pid, signal.SIGKILL)  # dies holding the lock, as after a kill -9
@@ -156,10 +195,14 @@ def test_a_stale_lock_and_a_tainted_table_are_recovered(up):
     assert up.locked()
     assert up.run() == 0, up.output()
     output = up.output()
-    assert "plan guard: released the state lock of image-service-local left by an interrupted" \
+    assert (
+        "plan guard: released the state lock of image-service-local left by an interrupted"
         in output
-    assert f"plan guard: recreating {table} (metadata table): an interrupted apply left it " \
-           "tainted" in output
+    )
+    assert (
+        f"plan guard: recreating {table} (metadata table): an interrupted apply left it "
+        "tainted" in output
+    )
     assert up.replan_is_empty()
 
 
@@ -170,7 +213,7 @@ def test_a_live_lock_holder_is_named_at_once(up):
         assert up.run() == EXIT_BUSY, up.output()
         took = time.monotonic() - started
     finally:
-        holder.communicate("exit\n".encode(), timeout=30)
+        holder.communicate(b"exit\n", timeout=30)
     output = up.output()
     _clean_exit(output)
     assert "still running as pid" in output and str(holder.pid) in output
@@ -183,9 +226,23 @@ def test_a_second_make_up_is_told_at_once_naming_the_first(up, tmp_path):
     up.wait_for(first, "==> ")
     started = time.monotonic()
     second = subprocess.run(
-        [sys.executable, "-m", "ops.up", "--run-dir", str(up.run_dir), "--outdir",
-         str(up.outdir), "--port", str(up.port)],
-        cwd=ROOT, env=project_env(), capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "ops.up",
+            "--run-dir",
+            str(up.run_dir),
+            "--outdir",
+            str(up.outdir),
+            "--port",
+            str(up.port),
+        ],
+        cwd=ROOT,
+        env=project_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert second.returncode == EXIT_BUSY, second.stdout + second.stderr
     assert time.monotonic() - started < 10
     assert f"image-service-local is busy: `make up` (pid {first.pid}" in second.stderr
@@ -195,8 +252,11 @@ def test_a_second_make_up_is_told_at_once_naming_the_first(up, tmp_path):
 
 def test_the_emulator_dying_mid_apply_is_named_and_a_taken_port_is_survived(up):
     # An apply with work in it: the tainted table is replaced.
-    table = next(a for a in terraform(up.stack_dir, "state", "list", env=up.env()).stdout.split()
-                 if a.startswith("aws_dynamodb_table."))
+    table = next(
+        a
+        for a in terraform(up.stack_dir, "state", "list", env=up.env()).stdout.split()
+        if a.startswith("aws_dynamodb_table.")
+    )
     terraform(up.stack_dir, "taint", table, env=up.env())
     emulator = up.emulator()
     proc = up.start()
@@ -207,9 +267,14 @@ def test_the_emulator_dying_mid_apply_is_named_and_a_taken_port_is_survived(up):
     assert time.monotonic() - started < 15  # not a minute of Terraform's retries
     output = up.output()
     _clean_exit(output)
-    assert output.strip().splitlines()[-1].startswith(
-        f"error: the local AWS emulator (pid {emulator.pid}, {emulator.endpoint}) stopped "
-        "while `make up` was deploying")
+    assert (
+        output.strip()
+        .splitlines()[-1]
+        .startswith(
+            f"error: the local AWS emulator (pid {emulator.pid}, {emulator.endpoint}) stopped "
+            "while `make up` was deploying"
+        )
+    )
     assert lock_holders(up.stack_dir) == []
     # Another program takes the port; the next run starts an emulator on another port (a
     # changed backend: re-initialised) and deploys from scratch.

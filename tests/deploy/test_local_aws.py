@@ -1,4 +1,5 @@
 """The emulator's lifecycle: idempotent start, stale records, clean stop, loopback only."""
+
 import pytest
 
 from ops import local_aws

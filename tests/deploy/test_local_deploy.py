@@ -5,6 +5,7 @@ a bare re-plan run on the production-like stack: test_protected_deploy.py.)
 
 Tests run in file order; the last one destroys the stack.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,15 +42,19 @@ def test_table_as_specified(outputs, aws):
     table = aws("dynamodb").describe_table(TableName=outputs["TableName"])["Table"]
     assert outputs["TableName"] == "ImageMetadata-local"
     assert {(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]} == {
-        ("PK", "HASH"), ("SK", "RANGE")}
+        ("PK", "HASH"),
+        ("SK", "RANGE"),
+    }
     gsis = {g["IndexName"]: g for g in table["GlobalSecondaryIndexes"]}
     assert sorted(gsis) == ["AlbumIndex", "UserIndex"]
     assert [k["AttributeName"] for k in gsis["UserIndex"]["KeySchema"]] == ["GSI1PK", "GSI1SK"]
     assert [k["AttributeName"] for k in gsis["AlbumIndex"]["KeySchema"]] == ["GSI2PK", "GSI2SK"]
     assert all(g["Projection"]["ProjectionType"] == "ALL" for g in gsis.values())
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    assert table["StreamSpecification"] == {"StreamEnabled": True,
-                                            "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert table["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
     assert table["SSEDescription"]["Status"] == "ENABLED"
     ttl = aws("dynamodb").describe_time_to_live(TableName=outputs["TableName"])
     assert ttl["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}
@@ -64,14 +69,19 @@ def test_bucket_as_specified(outputs, aws):
     assert cors["AllowedOrigins"] == ["https://lego-moc.com", "https://*.lego-moc.com"]
     rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
     assert rules["intelligent-tiering"]["Transitions"] == [
-        {"Days": 0, "StorageClass": "INTELLIGENT_TIERING"}]
+        {"Days": 0, "StorageClass": "INTELLIGENT_TIERING"}
+    ]
     assert rules["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {
-        "DaysAfterInitiation": 1}
+        "DaysAfterInitiation": 1
+    }
     sse = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
     assert sse["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-        "RestrictPublicBuckets": True}
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
     policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
     sids = {s["Sid"]: s for s in policy["Statement"]}
     # The CDN's read grant only: moto would apply the deny-non-TLS statement of the real stages
@@ -80,12 +90,14 @@ def test_bucket_as_specified(outputs, aws):
     read = sids["AllowCloudFrontRead"]
     assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert read["Condition"]["StringEquals"]["AWS:SourceArn"].endswith(
-        outputs["CloudFrontDistributionId"])
+        outputs["CloudFrontDistributionId"]
+    )
 
 
 def test_distribution_as_specified(outputs, aws):
-    config = aws("cloudfront").get_distribution_config(
-        Id=outputs["CloudFrontDistributionId"])["DistributionConfig"]
+    config = aws("cloudfront").get_distribution_config(Id=outputs["CloudFrontDistributionId"])[
+        "DistributionConfig"
+    ]
     # The fast stage creates it disabled (no disable wait on destroy); local-production proves
     # the enabled one (test_protected_deploy.py).
     assert config["Enabled"] is False
@@ -100,28 +112,37 @@ def test_distribution_as_specified(outputs, aws):
     assert origin["DomainName"].startswith(outputs["BucketName"] + ".s3")
     oacs = aws("cloudfront").list_origin_access_controls()["OriginAccessControlList"]["Items"]
     assert [(o["SigningBehavior"], o["OriginAccessControlOriginType"]) for o in oacs] == [
-        ("always", "s3")]
+        ("always", "s3")
+    ]
 
 
 def test_api_authorizer_and_routes(outputs, aws):
     api = aws("apigatewayv2").get_api(ApiId=outputs["ApiId"])
     assert api["ProtocolType"] == "HTTP"
     assert sorted(api["CorsConfiguration"]["AllowMethods"]) == sorted(
-        ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+        ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    )
     routes = aws("apigatewayv2").get_routes(ApiId=outputs["ApiId"])["Items"]
     # (moto's GetAuthorizers list call fails with HTTP 500; the single-item call works)
     authorizer_ids = {r.get("AuthorizerId") for r in routes}
     assert len(authorizer_ids) == 1
-    authorizer = aws("apigatewayv2").get_authorizer(ApiId=outputs["ApiId"],
-                                                    AuthorizerId=authorizer_ids.pop())
+    authorizer = aws("apigatewayv2").get_authorizer(
+        ApiId=outputs["ApiId"], AuthorizerId=authorizer_ids.pop()
+    )
     assert authorizer["AuthorizerType"] == "JWT"
     assert authorizer["IdentitySource"] == ["$request.header.Authorization"]
     jwt = authorizer["JwtConfiguration"]
     assert jwt["Issuer"] == ("https://cognito-idp.us-east-1.amazonaws.com/" + outputs["UserPoolId"])
     assert jwt["Audience"] == [outputs["UserPoolClientId"]]
     assert sorted(r["RouteKey"] for r in routes) == sorted(
-        ["POST /images", "GET /images/{imageId}", "GET /images", "PATCH /images/{imageId}",
-         "DELETE /images/{imageId}"])
+        [
+            "POST /images",
+            "GET /images/{imageId}",
+            "GET /images",
+            "PATCH /images/{imageId}",
+            "DELETE /images/{imageId}",
+        ]
+    )
     for route in routes:
         assert route["AuthorizationType"] == "JWT"
         assert route["AuthorizerId"] == authorizer["AuthorizerId"]
@@ -134,25 +155,38 @@ def test_user_pool_and_client(outputs, aws):
     pool = idp.describe_user_pool(UserPoolId=outputs["UserPoolId"])["UserPool"]
     assert pool["UsernameAttributes"] == ["email"]
     assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] == 12
-    client = idp.describe_user_pool_client(UserPoolId=outputs["UserPoolId"],
-                                           ClientId=outputs["UserPoolClientId"])["UserPoolClient"]
+    client = idp.describe_user_pool_client(
+        UserPoolId=outputs["UserPoolId"], ClientId=outputs["UserPoolClientId"]
+    )["UserPoolClient"]
     assert "ClientSecret" not in client
 
 
 def test_default_tags_reach_the_resources(outputs, aws):
     tags = aws("dynamodb").list_tags_of_resource(ResourceArn=outputs["TableArn"])["Tags"]
     assert {t["Key"]: t["Value"] for t in tags} == {
-        "Service": "image-service", "Stage": "local", "ManagedBy": "cdktf"}
+        "Service": "image-service",
+        "Stage": "local",
+        "ManagedBy": "cdktf",
+    }
 
 
 def test_an_item_round_trips_through_the_user_index(outputs, aws):
     ddb = aws("dynamodb")
-    ddb.put_item(TableName=outputs["TableName"], Item={
-        "PK": {"S": "IMAGE#1"}, "SK": {"S": "METADATA"},
-        "GSI1PK": {"S": "USER#u1"}, "GSI1SK": {"S": "UPLOADED#2026-11-25T00:00:00Z"}})
-    by_user = ddb.query(TableName=outputs["TableName"], IndexName="UserIndex",
-                        KeyConditionExpression="GSI1PK = :u",
-                        ExpressionAttributeValues={":u": {"S": "USER#u1"}})
+    ddb.put_item(
+        TableName=outputs["TableName"],
+        Item={
+            "PK": {"S": "IMAGE#1"},
+            "SK": {"S": "METADATA"},
+            "GSI1PK": {"S": "USER#u1"},
+            "GSI1SK": {"S": "UPLOADED#2026-11-25T00:00:00Z"},
+        },
+    )
+    by_user = ddb.query(
+        TableName=outputs["TableName"],
+        IndexName="UserIndex",
+        KeyConditionExpression="GSI1PK = :u",
+        ExpressionAttributeValues={":u": {"S": "USER#u1"}},
+    )
     assert [i["PK"]["S"] for i in by_user["Items"]] == ["IMAGE#1"]
 
 
@@ -166,37 +200,56 @@ def test_an_image_round_trips_through_put_object_and_get_object(outputs, aws):
 
 
 def test_make_smoke_uploads_queries_signs_in_and_cleans_up(deployment, outputs, aws):
-    proc = subprocess.run([sys.executable, "-m", "ops.smoke", "--endpoint", deployment.endpoint,
-                           "--outdir", str(deployment.outdir)],
-                          cwd=ROOT, env=deployment.env, text=True, capture_output=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ops.smoke",
+            "--endpoint",
+            deployment.endpoint,
+            "--outdir",
+            str(deployment.outdir),
+        ],
+        cwd=ROOT,
+        env=deployment.env,
+        text=True,
+        capture_output=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert [line.split()[:2] for line in lines[1:-1]] == [
-        ["upload", "ok"], ["metadata", "ok"], ["sign-in", "ok"], ["ttl", "ok"],
-        ["cleanup", "ok"]]
+        ["upload", "ok"],
+        ["metadata", "ok"],
+        ["sign-in", "ok"],
+        ["ttl", "ok"],
+        ["cleanup", "ok"],
+    ]
     assert lines[-1] == "smoke: every step passed"
     # Nothing of the run is left beside the developer's data.
-    assert aws("s3").list_objects_v2(Bucket=outputs["BucketName"], Prefix="smoke/")[
-        "KeyCount"] == 0
+    assert aws("s3").list_objects_v2(Bucket=outputs["BucketName"], Prefix="smoke/")["KeyCount"] == 0
     items = aws("dynamodb").scan(TableName=outputs["TableName"])["Items"]
     assert not [i for i in items if i["PK"]["S"].startswith("IMAGE#smoke-")]
     assert aws("cognito-idp").list_users(UserPoolId=outputs["UserPoolId"])["Users"] == []
 
 
-def test_smoke_names_the_failing_step_with_the_real_stages_policy(deployment, outputs, aws,
-                                                                  capsys):
+def test_smoke_names_the_failing_step_with_the_real_stages_policy(deployment, outputs, aws, capsys):
     # The real stages' deny-non-TLS statement, as moto evaluates it: every upload is refused.
     s3, bucket = aws("s3"), outputs["BucketName"]
     shipped = s3.get_bucket_policy(Bucket=bucket)["Policy"]
     policy = json.loads(shipped)
-    policy["Statement"].append({
-        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+    policy["Statement"].append(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    )
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
     try:
-        code = smoke.main(["--endpoint", deployment.endpoint, "--outdir",
-                           str(deployment.outdir)])
+        code = smoke.main(["--endpoint", deployment.endpoint, "--outdir", str(deployment.outdir)])
     finally:
         s3.put_bucket_policy(Bucket=bucket, Policy=shipped)
     out, err = capsys.readouterr()
@@ -213,14 +266,27 @@ def test_smoke_without_a_deployed_stack_says_to_run_make_up(deployment, tmp_path
     assert "has not been deployed" in err and "Fix: run `make up`" in err
 
 
-def test_cdktf_diff_through_the_real_cli_reports_no_changes(stack_dir, emulator_env, outputs,
-                                                           local_outdir, tmp_path):
+def test_cdktf_diff_through_the_real_cli_reports_no_changes(
+    stack_dir, emulator_env, outputs, local_outdir, tmp_path
+):
     log = tmp_path / "cdktf-diff.log"  # a file, not a pipe: see test_protected_deploy
     with log.open("w") as out:
         proc = subprocess.run(
-            [str(CDKTF_BIN), "diff", STACK, "--skip-synth", "--skip-provider-lock", "--no-color",
-             "--output", str(local_outdir)],
-            cwd=ROOT, env=emulator_env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                str(CDKTF_BIN),
+                "diff",
+                STACK,
+                "--skip-synth",
+                "--skip-provider-lock",
+                "--no-color",
+                "--output",
+                str(local_outdir),
+            ],
+            cwd=ROOT,
+            env=emulator_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     assert proc.returncode == 0, log.read_text()
     assert "No changes" in log.read_text()
 
@@ -235,21 +301,25 @@ def variant_of(stack_dir, config: dict, tmp_path):
     return variant
 
 
-def test_guard_refuses_a_key_schema_change_that_replaces_the_table(stack_dir, emulator_env,
-                                                                  outputs, tmp_path):
+def test_guard_refuses_a_key_schema_change_that_replaces_the_table(
+    stack_dir, emulator_env, outputs, tmp_path
+):
     config = json.loads((stack_dir / "cdk.tf.json").read_text())
     table = next(iter(config["resource"]["aws_dynamodb_table"].values()))
     # A different partition key forces a new table: the classic accidental data loss.
     table["hash_key"] = "ImageId"
-    table["attribute"] = [a if a["name"] != "PK" else {"name": "ImageId", "type": "S"}
-                          for a in table["attribute"]]
+    table["attribute"] = [
+        a if a["name"] != "PK" else {"name": "ImageId", "type": "S"} for a in table["attribute"]
+    ]
     losses = find_data_loss(plan_json(variant_of(stack_dir, config, tmp_path), emulator_env))
-    assert [(l.address, l.action) for l in losses] == [
-        (f"aws_dynamodb_table.{next(iter(config['resource']['aws_dynamodb_table']))}", "replace")]
+    assert [(loss.address, loss.action) for loss in losses] == [
+        (f"aws_dynamodb_table.{next(iter(config['resource']['aws_dynamodb_table']))}", "replace")
+    ]
 
 
-def test_without_the_emulator_profile_nothing_leaves_the_machine(stack_dir, emulator_env,
-                                                                 outputs, tmp_path):
+def test_without_the_emulator_profile_nothing_leaves_the_machine(
+    stack_dir, emulator_env, outputs, tmp_path
+):
     # The providers take the emulator's endpoint from a profile; every other host goes to a
     # proxy on loopback. Lose the profile's endpoint and each AWS request must end at that proxy
     # (here a listener that records it and refuses), never on the network.
@@ -269,19 +339,25 @@ def test_without_the_emulator_profile_nothing_leaves_the_machine(stack_dir, emul
             with conn:
                 seen.append(conn.recv(4096).decode(errors="replace").split("\r\n", 1)[0])
                 conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     proxy = f"http://127.0.0.1:{listener.getsockname()[1]}"
     config = json.loads((stack_dir / "cdk.tf.json").read_text())
     for provider in config["provider"]["aws"]:
         assert provider["https_proxy"] == "http://127.0.0.1:9"
-        provider.update(shared_config_files=["no-endpoint.config"], http_proxy=proxy,
-                        https_proxy=proxy, max_retries=1)
+        provider.update(
+            shared_config_files=["no-endpoint.config"],
+            http_proxy=proxy,
+            https_proxy=proxy,
+            max_retries=1,
+        )
     copy = variant_of(stack_dir, config, tmp_path)
     (copy / "no-endpoint.config").write_text("[profile image-service-emulator]\n")
     try:
-        proc = terraform(copy, "plan", "-input=false", "-no-color", "-lock=false",
-                         env=emulator_env, check=False)
+        proc = terraform(
+            copy, "plan", "-input=false", "-no-color", "-lock=false", env=emulator_env, check=False
+        )
     finally:
         stop.set()
         thread.join(timeout=5)
@@ -301,13 +377,26 @@ def stateful(deployment):
 
 def destroy(local_outdir, env, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(ROOT / "bin" / "cdktf"), "destroy", STACK, "--auto-approve", "--skip-synth",
-         "--output", str(local_outdir), *extra],
-        cwd=ROOT, env=env, text=True, capture_output=True)
+        [
+            str(ROOT / "bin" / "cdktf"),
+            "destroy",
+            STACK,
+            "--auto-approve",
+            "--skip-synth",
+            "--output",
+            str(local_outdir),
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+    )
 
 
-def test_wrapper_destroy_is_refused_until_each_loss_is_named(stack_dir, emulator_env, outputs,
-                                                            local_outdir, stateful):
+def test_wrapper_destroy_is_refused_until_each_loss_is_named(
+    stack_dir, emulator_env, outputs, local_outdir, stateful
+):
     proc = destroy(local_outdir, emulator_env, "--allow-data-loss", stateful[0])
     assert proc.returncode == EXIT_REFUSED
     assert f"refusing the plan for {STACK}" in proc.stderr
@@ -319,7 +408,8 @@ def test_wrapper_destroy_is_refused_until_each_loss_is_named(stack_dir, emulator
 
 
 def test_with_every_loss_named_destroy_removes_everything_but_the_state_bucket(
-        stack_dir, emulator_env, outputs, aws, local_outdir, stateful):
+    stack_dir, emulator_env, outputs, aws, local_outdir, stateful
+):
     named = [arg for address in stateful for arg in ("--allow-data-loss", address)]
     proc = destroy(local_outdir, emulator_env, *named)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
@@ -333,4 +423,5 @@ def test_with_every_loss_named_destroy_removes_everything_but_the_state_bucket(
     # retain_on_delete: Terraform forgot the (disabled) distribution instead of deleting it.
     listed = aws("cloudfront").list_distributions()["DistributionList"]["Items"]
     assert [(d["Id"], d["Enabled"]) for d in listed] == [
-        (outputs["CloudFrontDistributionId"], False)]
+        (outputs["CloudFrontDistributionId"], False)
+    ]

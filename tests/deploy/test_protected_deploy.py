@@ -9,6 +9,7 @@ applies it with production's exact shapes, in parallel.
 
 Tests run in file order.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,10 +55,16 @@ def test_the_stack_carries_productions_protection(outputs, aws, protected):
     assert stage_settings("local-production").protect_data is production.protect_data is True
     table = outputs["TableName"]
     backups = aws("dynamodb").describe_continuous_backups(TableName=table)
-    assert backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"][
-        "PointInTimeRecoveryStatus"] == "ENABLED"
-    assert aws("dynamodb").describe_table(TableName=table)["Table"][
-        "DeletionProtectionEnabled"] is True
+    assert (
+        backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"][
+            "PointInTimeRecoveryStatus"
+        ]
+        == "ENABLED"
+    )
+    assert (
+        aws("dynamodb").describe_table(TableName=table)["Table"]["DeletionProtectionEnabled"]
+        is True
+    )
     assert aws("s3").get_bucket_versioning(Bucket=outputs["BucketName"])["Status"] == "Enabled"
     assert len(protected) == 3
 
@@ -75,13 +82,23 @@ def _refused_by_prevent_destroy(text: str, protected: list[str]) -> None:
     text = " ".join(re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text).split())
     assert "Instance cannot be destroyed" in text, text
     for address in protected:
-        assert re.search(re.escape(f"Resource {address}") + r"( \([^)]*\))? has "
-                         r"lifecycle\.prevent_destroy set", text), address
+        assert re.search(
+            re.escape(f"Resource {address}") + r"( \([^)]*\))? has "
+            r"lifecycle\.prevent_destroy set",
+            text,
+        ), address
 
 
 def test_terraform_destroy_is_refused(stack_dir, deployment, outputs, protected):
-    proc = terraform(stack_dir, "destroy", "-auto-approve", "-input=false", "-no-color",
-                     env=deployment.env, check=False)
+    proc = terraform(
+        stack_dir,
+        "destroy",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        env=deployment.env,
+        check=False,
+    )
     assert proc.returncode == 1
     _refused_by_prevent_destroy(proc.stderr, protected)
 
@@ -92,9 +109,22 @@ def test_cdktf_destroy_is_refused(stack_dir, deployment, outputs, protected, tmp
     log = tmp_path / "cdktf-destroy.log"
     with log.open("w") as out:
         proc = subprocess.run(
-            [str(CDKTF_BIN), "destroy", STACK, "--auto-approve", "--skip-synth",
-             "--skip-provider-lock", "--no-color", "--output", str(deployment.outdir)],
-            cwd=ROOT, env=deployment.env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                str(CDKTF_BIN),
+                "destroy",
+                STACK,
+                "--auto-approve",
+                "--skip-synth",
+                "--skip-provider-lock",
+                "--no-color",
+                "--output",
+                str(deployment.outdir),
+            ],
+            cwd=ROOT,
+            env=deployment.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     text = " ".join(log.read_text().split())
     assert proc.returncode != 0
     # Terraform stopped at planning: it printed the plan, "but then encountered a problem" (the
@@ -106,12 +136,22 @@ def test_cdktf_destroy_is_refused(stack_dir, deployment, outputs, protected, tmp
     assert state_after == state_before and set(protected) <= set(state_after)
 
 
-def test_the_project_wrapper_refuses_destroy_before_terraform_runs(deployment, outputs,
-                                                                   protected):
+def test_the_project_wrapper_refuses_destroy_before_terraform_runs(deployment, outputs, protected):
     proc = subprocess.run(
-        [str(ROOT / "bin" / "cdktf"), "destroy", STACK, "--auto-approve", "--skip-synth",
-         "--output", str(deployment.outdir)],
-        cwd=ROOT, env=deployment.env, text=True, capture_output=True)
+        [
+            str(ROOT / "bin" / "cdktf"),
+            "destroy",
+            STACK,
+            "--auto-approve",
+            "--skip-synth",
+            "--output",
+            str(deployment.outdir),
+        ],
+        cwd=ROOT,
+        env=deployment.env,
+        text=True,
+        capture_output=True,
+    )
     assert proc.returncode == EXIT_REFUSED, proc.stdout + proc.stderr
     assert f"refusing the plan for {STACK}" in proc.stderr
     for address in protected:
@@ -120,8 +160,9 @@ def test_the_project_wrapper_refuses_destroy_before_terraform_runs(deployment, o
 
 
 def test_the_data_is_still_there(stack_dir, deployment, outputs, aws, protected):
-    item = aws("dynamodb").get_item(TableName=outputs["TableName"],
-                                    Key={"PK": ITEM["PK"], "SK": ITEM["SK"]})["Item"]
+    item = aws("dynamodb").get_item(
+        TableName=outputs["TableName"], Key={"PK": ITEM["PK"], "SK": ITEM["SK"]}
+    )["Item"]
     assert item == ITEM
     body = aws("s3").get_object(Bucket=outputs["BucketName"], Key=OBJECT_KEY)["Body"].read()
     assert body == OBJECT_BODY
@@ -137,6 +178,7 @@ def test_apply_restores_the_removed_policy_and_nothing_drifts(stack_dir, deploym
     policy = json.loads(aws("s3").get_bucket_policy(Bucket=outputs["BucketName"])["Policy"])
     # (The deny-non-TLS statement is left out on the emulator: EMULATOR_BUCKET_POLICY_GAP.)
     assert {st["Sid"] for st in policy["Statement"]} == {"AllowCloudFrontRead"}
-    proc = terraform(stack_dir, "plan", "-detailed-exitcode", "-input=false", "-no-color",
-                     env=env, check=False)
+    proc = terraform(
+        stack_dir, "plan", "-detailed-exitcode", "-input=false", "-no-color", env=env, check=False
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

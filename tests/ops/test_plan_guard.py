@@ -1,5 +1,6 @@
 """The plan guard on plans in `terraform show -json` form: what it refuses, what it lets through,
 and the named override. (On the emulator it is also run against real plans: tests/deploy.)"""
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,11 @@ CASES = [
     ("table-updated-in-place", [change(TABLE, ["update"])], []),
     ("everything-created", [change(TABLE, ["create"]), change(BUCKET, ["create"])], []),
     ("no-op", [change(TABLE, ["no-op"])], []),
-    ("stateless-resource-replaced",
-     [change("aws_cloudfront_distribution.ImageCdn_Distribution", ["delete", "create"])], []),
+    (
+        "stateless-resource-replaced",
+        [change("aws_cloudfront_distribution.ImageCdn_Distribution", ["delete", "create"])],
+        [],
+    ),
     ("api-route-deleted", [change("aws_apigatewayv2_route.ImageApi_Route", ["delete"])], []),
     ("data-source-read", [change("data.aws_iam_policy_document.Doc", ["read"], mode="data")], []),
 ]
@@ -56,8 +60,11 @@ def test_what_the_guard_refuses(changes, expected):
 @pytest.fixture
 def replace_plan(tmp_path):
     path = tmp_path / "plan.json"
-    path.write_text(json.dumps({"resource_changes": [change(TABLE, ["delete", "create"]),
-                                                     change(BUCKET, ["update"])]}))
+    path.write_text(
+        json.dumps(
+            {"resource_changes": [change(TABLE, ["delete", "create"]), change(BUCKET, ["update"])]}
+        )
+    )
     return path
 
 
@@ -89,7 +96,8 @@ destroyed.
 def test_a_plan_terraform_refuses_for_prevent_destroy_is_reported_as_such():
     losses = prevent_destroy_losses(TERRAFORM_PREVENT_DESTROY)
     assert [(loss.address, loss.action, loss.prevent_destroy) for loss in losses] == [
-        (TABLE, "delete", True)]
+        (TABLE, "delete", True)
+    ]
     message = refusal("image-service-production", losses)
     assert "--allow-data-loss cannot override that" in message
     assert prevent_destroy_losses("Error: Invalid reference") == []
@@ -100,38 +108,76 @@ def test_the_json_ui_stream_gives_the_same_changes_as_show_json():
     # reads them instead of running `terraform show -json` on the saved plan.
     def planned(addr: str, action: str) -> str:
         tf_type = addr.split(".")[-2]
-        return json.dumps({"@level": "info", "type": "planned_change", "change": {
-            "resource": {"addr": addr, "resource_type": tf_type}, "action": action}})
-    stream = "\n".join([
-        json.dumps({"@level": "info", "type": "version", "terraform": "1.11.4"}),
-        planned(TABLE, "replace"), planned(BUCKET, "update"), planned(POOL, "delete"),
-        planned("data.aws_iam_policy_document.Doc", "read"),
-        json.dumps({"@level": "info", "type": "change_summary",
-                    "changes": {"add": 1, "change": 1, "remove": 2}}),
-        "not json: ignored"])
+        return json.dumps(
+            {
+                "@level": "info",
+                "type": "planned_change",
+                "change": {"resource": {"addr": addr, "resource_type": tf_type}, "action": action},
+            }
+        )
+
+    stream = "\n".join(
+        [
+            json.dumps({"@level": "info", "type": "version", "terraform": "1.11.4"}),
+            planned(TABLE, "replace"),
+            planned(BUCKET, "update"),
+            planned(POOL, "delete"),
+            planned("data.aws_iam_policy_document.Doc", "read"),
+            json.dumps(
+                {
+                    "@level": "info",
+                    "type": "change_summary",
+                    "changes": {"add": 1, "change": 1, "remove": 2},
+                }
+            ),
+            "not json: ignored",
+        ]
+    )
     changes, errors = parse_ui_stream(stream)
     assert errors == []
     assert [(c["address"], c["mode"], c["change"]["actions"]) for c in changes] == [
-        (TABLE, "managed", ["delete", "create"]), (BUCKET, "managed", ["update"]),
-        (POOL, "managed", ["delete"]), ("data.aws_iam_policy_document.Doc", "data", ["read"])]
-    assert [(l.address, l.action) for l in find_data_loss({"resource_changes": changes})] == [
-        (TABLE, "replace"), (POOL, "delete")]
+        (TABLE, "managed", ["delete", "create"]),
+        (BUCKET, "managed", ["update"]),
+        (POOL, "managed", ["delete"]),
+        ("data.aws_iam_policy_document.Doc", "data", ["read"]),
+    ]
+    assert [
+        (loss.address, loss.action) for loss in find_data_loss({"resource_changes": changes})
+    ] == [
+        (TABLE, "replace"),
+        (POOL, "delete"),
+    ]
 
 
 def test_error_diagnostics_in_the_stream_name_prevent_destroy():
-    stream = json.dumps({"@level": "error", "type": "diagnostic", "diagnostic": {
-        "severity": "error", "summary": "Instance cannot be destroyed",
-        "detail": f"Resource {TABLE} has lifecycle.prevent_destroy set, but the plan calls for "
-                  "this resource to be destroyed."}})
+    stream = json.dumps(
+        {
+            "@level": "error",
+            "type": "diagnostic",
+            "diagnostic": {
+                "severity": "error",
+                "summary": "Instance cannot be destroyed",
+                "detail": f"Resource {TABLE} has lifecycle.prevent_destroy set, but the plan "
+                "calls for this resource to be destroyed.",
+            },
+        }
+    )
     _, errors = parse_ui_stream(stream)
     assert [e["summary"] for e in errors] == ["Instance cannot be destroyed"]
-    assert [l.address for l in prevent_destroy_losses(errors[0]["detail"])] == [TABLE]
+    assert [loss.address for loss in prevent_destroy_losses(errors[0]["detail"])] == [TABLE]
 
 
 def test_a_tainted_replacement_is_named_as_such():
-    stream = json.dumps({"type": "planned_change", "change": {
-        "resource": {"addr": TABLE, "resource_type": "aws_dynamodb_table"},
-        "action": "replace", "reason": "tainted"}})
+    stream = json.dumps(
+        {
+            "type": "planned_change",
+            "change": {
+                "resource": {"addr": TABLE, "resource_type": "aws_dynamodb_table"},
+                "action": "replace",
+                "reason": "tainted",
+            },
+        }
+    )
     changes, _ = parse_ui_stream(stream)
     [loss] = find_data_loss({"resource_changes": changes})
     assert (loss.address, loss.action, loss.tainted) == (TABLE, "replace", True)
@@ -152,8 +198,12 @@ Lock Info:
   Info:
 """
     lock = LockInfo.parse(output)
-    assert lock == LockInfo("2b8b1f3c-1e0e-4b43-9a3c-5c8f5b0c7d11", "apply", "dev@laptop",
-                            "2026-11-28 08:00:00.1 +0000 UTC")
+    assert lock == LockInfo(
+        "2b8b1f3c-1e0e-4b43-9a3c-5c8f5b0c7d11",
+        "apply",
+        "dev@laptop",
+        "2026-11-28 08:00:00.1 +0000 UTC",
+    )
     assert LockInfo.parse("Error: something else") is None
     message = str(StateLocked(ROOT / "cdktf.out" / "stacks" / "image-service-dev", lock, []))
     assert "terraform force-unlock 2b8b1f3c-1e0e-4b43-9a3c-5c8f5b0c7d11" in message
@@ -161,11 +211,15 @@ Lock Info:
 
 
 def test_resources_an_interrupted_apply_lost_track_of_are_named():
-    output = ("Error: creating AWS DynamoDB Table (ImageMetadata-local): operation error "
-              "DynamoDB: CreateTable, https response error StatusCode: 400, RequestID: x,\n"
-              "ResourceInUseException: Table already exists: ImageMetadata-local\n"
-              "Error: creating S3 Bucket (images-lego-moc-local): operation error S3: "
-              "CreateBucket, BucketAlreadyOwnedByYou: Your previous request succeeded\n"
-              "Error: creating Cognito User Pool (x): InvalidParameter: bad value\n")
-    assert untracked_resources(output) == ["AWS DynamoDB Table (ImageMetadata-local)",
-                                           "S3 Bucket (images-lego-moc-local)"]
+    output = (
+        "Error: creating AWS DynamoDB Table (ImageMetadata-local): operation error "
+        "DynamoDB: CreateTable, https response error StatusCode: 400, RequestID: x,\n"
+        "ResourceInUseException: Table already exists: ImageMetadata-local\n"
+        "Error: creating S3 Bucket (images-lego-moc-local): operation error S3: "
+        "CreateBucket, BucketAlreadyOwnedByYou: Your previous request succeeded\n"
+        "Error: creating Cognito User Pool (x): InvalidParameter: bad value\n"
+    )
+    assert untracked_resources(output) == [
+        "AWS DynamoDB Table (ImageMetadata-local)",
+        "S3 Bucket (images-lego-moc-local)",
+    ]

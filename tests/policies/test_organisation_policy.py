@@ -1,13 +1,14 @@
 """The organisation's rules (constructs_lib.policies): each fires on a breach and stays quiet on
 the real stacks. Breaches are made by editing a real synthesized stack's JSON, as an override
 or a careless construct would; one end-to-end case goes through cdktf's Aspects and main.py."""
+
 from __future__ import annotations
 
 import copy
 import json
 import subprocess
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from cdktf import App
@@ -45,64 +46,138 @@ def _policy_statements(c: dict) -> list:
 
 
 def _route(c: dict, key: str) -> dict:
-    return next(r for r in c["resource"]["aws_apigatewayv2_route"].values()
-                if r["route_key"] == key)
+    return next(
+        r for r in c["resource"]["aws_apigatewayv2_route"].values() if r["route_key"] == key
+    )
 
 
 # (case id, stage, breach applied to the stack JSON, rule expected, construct path expected)
 BREACHES: list[tuple[str, str, Callable[[dict], None], str, str]] = [
-    ("pab-flag-false", "dev",
-     lambda c: _only(c, "aws_s3_bucket_public_access_block").update(restrict_public_buckets=False),
-     BUCKET_PUBLIC_ACCESS_BLOCK, "image-service-dev/ImageBucket/Bucket"),
-    ("pab-missing", "dev",
-     lambda c: c["resource"].pop("aws_s3_bucket_public_access_block"),
-     BUCKET_PUBLIC_ACCESS_BLOCK, "image-service-dev/ImageBucket/Bucket"),
-    ("sse-missing", "staging",
-     lambda c: c["resource"].pop("aws_s3_bucket_server_side_encryption_configuration"),
-     BUCKET_ENCRYPTION, "image-service-staging/ImageBucket/Bucket"),
-    ("ownership-object-writer", "dev",
-     lambda c: _only(c, "aws_s3_bucket_ownership_controls")["rule"].update(
-         object_ownership="ObjectWriter"),
-     BUCKET_OWNERSHIP_ENFORCED, "image-service-dev/ImageBucket/Bucket"),
-    ("tls-deny-statement-removed", "dev",
-     lambda c: _policy_statements(c).pop(0),
-     BUCKET_DENY_INSECURE_TRANSPORT, "image-service-dev/ImageBucket/Bucket"),
-    ("tls-deny-condition-inverted", "production",
-     lambda c: _policy_statements(c)[0]["condition"][0].update(values=["true"]),
-     BUCKET_DENY_INSECURE_TRANSPORT, "image-service-production/ImageBucket/Bucket"),
-    ("tls-deny-objects-only", "dev",
-     lambda c: _policy_statements(c)[0].update(resources=_policy_statements(c)[0]["resources"][1:]),
-     BUCKET_DENY_INSECURE_TRANSPORT, "image-service-dev/ImageBucket/Bucket"),
-    ("table-sse-off", "dev",
-     lambda c: _only(c, "aws_dynamodb_table")["server_side_encryption"].update(enabled=False),
-     TABLE_ENCRYPTION, "image-service-dev/MetadataTable/Table"),
-    ("production-table-pitr-off", "production",
-     lambda c: _only(c, "aws_dynamodb_table")["point_in_time_recovery"].update(enabled=False),
-     TABLE_POINT_IN_TIME_RECOVERY, "image-service-production/MetadataTable/Table"),
-    ("production-table-deletion-protection-off", "production",
-     lambda c: _only(c, "aws_dynamodb_table").update(deletion_protection_enabled=False),
-     TABLE_DELETION_PROTECTION, "image-service-production/MetadataTable/Table"),
-    ("production-bucket-without-prevent-destroy", "production",
-     lambda c: _only(c, "aws_s3_bucket").pop("lifecycle"),
-     PREVENT_DESTROY, "image-service-production/ImageBucket/Bucket"),
-    ("production-bucket-force-destroy", "production",
-     lambda c: _only(c, "aws_s3_bucket").update(force_destroy=True),
-     PREVENT_DESTROY, "image-service-production/ImageBucket/Bucket"),
-    ("production-user-pool-without-prevent-destroy", "production",
-     lambda c: _only(c, "aws_cognito_user_pool")["lifecycle"].update(prevent_destroy=False),
-     PREVENT_DESTROY, "image-service-production/UserAuth/UserPool"),
-    ("provider-missing-a-mandatory-tag", "dev",
-     lambda c: c["provider"]["aws"][0]["default_tags"][0]["tags"].pop("ManagedBy"),
-     DEFAULT_TAGS, "image-service-dev"),  # the aspect names the provider construct itself
-    ("resource-blanks-a-mandatory-tag", "dev",
-     lambda c: _only(c, "aws_dynamodb_table").update(tags={"Stage": ""}),
-     DEFAULT_TAGS, "image-service-dev/MetadataTable/Table"),
-    ("route-without-authorization", "dev",
-     lambda c: _route(c, "GET /images").update(authorization_type="NONE"),
-     API_ROUTE_AUTHORIZER, "image-service-dev/ImageApi/RouteGetImages"),
-    ("route-jwt-without-authorizer-id", "staging",
-     lambda c: _route(c, "DELETE /images/{imageId}").pop("authorizer_id"),
-     API_ROUTE_AUTHORIZER, "image-service-staging/ImageApi/RouteDeleteImagesImageid"),
+    (
+        "pab-flag-false",
+        "dev",
+        lambda c: _only(c, "aws_s3_bucket_public_access_block").update(
+            restrict_public_buckets=False
+        ),
+        BUCKET_PUBLIC_ACCESS_BLOCK,
+        "image-service-dev/ImageBucket/Bucket",
+    ),
+    (
+        "pab-missing",
+        "dev",
+        lambda c: c["resource"].pop("aws_s3_bucket_public_access_block"),
+        BUCKET_PUBLIC_ACCESS_BLOCK,
+        "image-service-dev/ImageBucket/Bucket",
+    ),
+    (
+        "sse-missing",
+        "staging",
+        lambda c: c["resource"].pop("aws_s3_bucket_server_side_encryption_configuration"),
+        BUCKET_ENCRYPTION,
+        "image-service-staging/ImageBucket/Bucket",
+    ),
+    (
+        "ownership-object-writer",
+        "dev",
+        lambda c: _only(c, "aws_s3_bucket_ownership_controls")["rule"].update(
+            object_ownership="ObjectWriter"
+        ),
+        BUCKET_OWNERSHIP_ENFORCED,
+        "image-service-dev/ImageBucket/Bucket",
+    ),
+    (
+        "tls-deny-statement-removed",
+        "dev",
+        lambda c: _policy_statements(c).pop(0),
+        BUCKET_DENY_INSECURE_TRANSPORT,
+        "image-service-dev/ImageBucket/Bucket",
+    ),
+    (
+        "tls-deny-condition-inverted",
+        "production",
+        lambda c: _policy_statements(c)[0]["condition"][0].update(values=["true"]),
+        BUCKET_DENY_INSECURE_TRANSPORT,
+        "image-service-production/ImageBucket/Bucket",
+    ),
+    (
+        "tls-deny-objects-only",
+        "dev",
+        lambda c: _policy_statements(c)[0].update(
+            resources=_policy_statements(c)[0]["resources"][1:]
+        ),
+        BUCKET_DENY_INSECURE_TRANSPORT,
+        "image-service-dev/ImageBucket/Bucket",
+    ),
+    (
+        "table-sse-off",
+        "dev",
+        lambda c: _only(c, "aws_dynamodb_table")["server_side_encryption"].update(enabled=False),
+        TABLE_ENCRYPTION,
+        "image-service-dev/MetadataTable/Table",
+    ),
+    (
+        "production-table-pitr-off",
+        "production",
+        lambda c: _only(c, "aws_dynamodb_table")["point_in_time_recovery"].update(enabled=False),
+        TABLE_POINT_IN_TIME_RECOVERY,
+        "image-service-production/MetadataTable/Table",
+    ),
+    (
+        "production-table-deletion-protection-off",
+        "production",
+        lambda c: _only(c, "aws_dynamodb_table").update(deletion_protection_enabled=False),
+        TABLE_DELETION_PROTECTION,
+        "image-service-production/MetadataTable/Table",
+    ),
+    (
+        "production-bucket-without-prevent-destroy",
+        "production",
+        lambda c: _only(c, "aws_s3_bucket").pop("lifecycle"),
+        PREVENT_DESTROY,
+        "image-service-production/ImageBucket/Bucket",
+    ),
+    (
+        "production-bucket-force-destroy",
+        "production",
+        lambda c: _only(c, "aws_s3_bucket").update(force_destroy=True),
+        PREVENT_DESTROY,
+        "image-service-production/ImageBucket/Bucket",
+    ),
+    (
+        "production-user-pool-without-prevent-destroy",
+        "production",
+        lambda c: _only(c, "aws_cognito_user_pool")["lifecycle"].update(prevent_destroy=False),
+        PREVENT_DESTROY,
+        "image-service-production/UserAuth/UserPool",
+    ),
+    (
+        "provider-missing-a-mandatory-tag",
+        "dev",
+        lambda c: c["provider"]["aws"][0]["default_tags"][0]["tags"].pop("ManagedBy"),
+        DEFAULT_TAGS,
+        "image-service-dev",
+    ),  # the aspect names the provider construct itself
+    (
+        "resource-blanks-a-mandatory-tag",
+        "dev",
+        lambda c: _only(c, "aws_dynamodb_table").update(tags={"Stage": ""}),
+        DEFAULT_TAGS,
+        "image-service-dev/MetadataTable/Table",
+    ),
+    (
+        "route-without-authorization",
+        "dev",
+        lambda c: _route(c, "GET /images").update(authorization_type="NONE"),
+        API_ROUTE_AUTHORIZER,
+        "image-service-dev/ImageApi/RouteGetImages",
+    ),
+    (
+        "route-jwt-without-authorizer-id",
+        "staging",
+        lambda c: _route(c, "DELETE /images/{imageId}").pop("authorizer_id"),
+        API_ROUTE_AUTHORIZER,
+        "image-service-staging/ImageApi/RouteDeleteImagesImageid",
+    ),
 ]
 
 
@@ -110,10 +185,12 @@ def _props(stage_name: str) -> PolicyProps:
     return PolicyProps(protected_data=stage_settings(stage_name).protect_data)
 
 
-@pytest.mark.parametrize("stage_name,breach,rule,path", [c[1:] for c in BREACHES],
-                         ids=[c[0] for c in BREACHES])
-def test_a_breach_is_reported_with_its_rule_and_construct_path(stage, stage_name, breach, rule,
-                                                               path):
+@pytest.mark.parametrize(
+    "stage_name,breach,rule,path", [c[1:] for c in BREACHES], ids=[c[0] for c in BREACHES]
+)
+def test_a_breach_is_reported_with_its_rule_and_construct_path(
+    stage, stage_name, breach, rule, path
+):
     config = copy.deepcopy(stage(stage_name).json)
     breach(config)
     found = check_stack(config, _props(stage_name))
@@ -129,8 +206,11 @@ def test_every_rule_has_a_breach_case():
 def test_the_real_stacks_meet_every_rule(stacks, name):
     props = PolicyProps(protected_data=name in ("image-service-production", "image-service-state"))
     found = check_stack(stacks[name].json, props)
-    if name in ("image-service-state-local", "image-service-local",
-                "image-service-local-production"):
+    if name in (
+        "image-service-state-local",
+        "image-service-local",
+        "image-service-local-production",
+    ):
         # The emulator's one waiver (stacks/settings.py, EMULATOR_BUCKET_POLICY_GAP): moto
         # checks bucket policies without the request's context.
         assert [v.rule for v in found] == [BUCKET_DENY_INSECURE_TRANSPORT]
@@ -143,24 +223,36 @@ def test_data_protection_rules_apply_only_to_protected_stacks(stage):
     assert _only(config, "aws_dynamodb_table")["point_in_time_recovery"]["enabled"] is False
     assert check_stack(config, PolicyProps(protected_data=False)) == []
     assert {v.rule for v in check_stack(config, PolicyProps(protected_data=True))} == {
-        TABLE_POINT_IN_TIME_RECOVERY, TABLE_DELETION_PROTECTION, PREVENT_DESTROY}
+        TABLE_POINT_IN_TIME_RECOVERY,
+        TABLE_DELETION_PROTECTION,
+        PREVENT_DESTROY,
+    }
 
 
 def test_a_literal_json_policy_denying_insecure_transport_is_accepted(stage):
     config = copy.deepcopy(stage("dev").json)
     bucket_name = next(iter(config["resource"]["aws_s3_bucket"]))
     arn = f"${{aws_s3_bucket.{bucket_name}.arn}}"
-    _only(config, "aws_s3_bucket_policy")["policy"] = json.dumps({"Statement": [{
-        "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [arn, arn + "/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+    _only(config, "aws_s3_bucket_policy")["policy"] = json.dumps(
+        {
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [arn, arn + "/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ]
+        }
+    )
     assert check_stack(config, _props("dev")) == []
 
 
 def test_a_waived_rule_is_not_reported_and_unknown_waivers_are_refused(stage):
     config = copy.deepcopy(stage("dev").json)
     _policy_statements(config).pop(0)
-    waived = PolicyProps(protected_data=False,
-                         waivers={BUCKET_DENY_INSECURE_TRANSPORT: "test"})
+    waived = PolicyProps(protected_data=False, waivers={BUCKET_DENY_INSECURE_TRANSPORT: "test"})
     assert check_stack(config, waived) == []
     with pytest.raises(ValueError, match="unknown policy rule"):
         OrganisationPolicy(PolicyProps(protected_data=False, waivers={"no-such-rule": "x"}))
@@ -173,8 +265,9 @@ def test_the_aspect_fails_synthesis_naming_path_and_rule(tmp_path):
     stack.table.table.add_override("deletion_protection_enabled", False)
     with pytest.raises(RuntimeError) as err:
         app.synth()
-    assert ("[image-service-production/MetadataTable/Table] policy table-deletion-protection"
-            in str(err.value))
+    assert "[image-service-production/MetadataTable/Table] policy table-deletion-protection" in str(
+        err.value
+    )
     assert [v.rule for v in stack.policy.violations] == [TABLE_DELETION_PROTECTION]
     assert not (tmp_path / "stacks" / "image-service-production" / "cdk.tf.json").exists()
 
@@ -182,13 +275,16 @@ def test_the_aspect_fails_synthesis_naming_path_and_rule(tmp_path):
 def break_the_dev_bucket() -> None:
     """From now on build_app gives dev's bucket a public access block allowing public policies."""
     import stacks.app
+
     build = stacks.app.build_app
 
     def breaking(*args, **kwargs):
         app = build(*args, **kwargs)
         app.node.find_child("image-service-dev").bucket.public_access_block.add_override(
-            "block_public_policy", False)
+            "block_public_policy", False
+        )
         return app
+
     stacks.app.build_app = breaking
 
 
@@ -212,6 +308,7 @@ def test_main_refuses_a_violating_app_and_writes_nothing(tmp_path, monkeypatch, 
     # What main.py runs (stacks.cli.run_synth), in this process: cdktf is loaded already.
     import stacks.app
     from stacks.cli import run_synth
+
     monkeypatch.setattr(stacks.app, "build_app", stacks.app.build_app)  # restored afterwards
     break_the_dev_bucket()
     outdir = tmp_path / "cdktf.out"
@@ -229,10 +326,20 @@ def test_main_ignores_cdktfs_switch_to_write_despite_errors(tmp_path):
     # cdktf's own switch to write despite error annotations is read by its Node process, so
     # this runs main.py's code in a process of its own with the switch set.
     outdir = tmp_path / "cdktf.out"
-    env = project_env({"CDKTF_OUTDIR": str(outdir), "IMAGE_SERVICE_STAGES": "dev",
-                       "CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS": "true"})
-    proc = subprocess.run([sys.executable, "-c", BREAK_THE_DEV_BUCKET], cwd=ROOT, env=env,
-                          text=True, capture_output=True)
+    env = project_env(
+        {
+            "CDKTF_OUTDIR": str(outdir),
+            "IMAGE_SERVICE_STAGES": "dev",
+            "CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS": "true",
+        }
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", BREAK_THE_DEV_BUCKET],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+    )
     assert proc.returncode == 2, proc.stderr
     _refused_the_dev_bucket(proc.stderr)
     assert not outdir.exists()

@@ -1,5 +1,6 @@
 """Every bad input gives a clear error naming the setting and the fix, exits non-zero, and
 leaves no half-written cdktf.out."""
+
 import os
 import subprocess
 import sys
@@ -50,12 +51,21 @@ SETTINGS_CASES = [
     ("bucket-name-s3alias-suffix", _bucket(name="images-s3alias"), "bucket.name"),
     ("bucket-name-ends-hyphen", _bucket(name="images-"), "bucket.name"),
     ("bucket-cors-empty", _bucket(cors_origins=()), "bucket.cors_origins"),
-    ("bucket-cors-two-wildcards", _bucket(cors_origins=("https://*.*.lego-moc.com",)),
-     "bucket.cors_origins"),
-    ("tiering-days-negative", _bucket(intelligent_tiering_days=-1),
-     "bucket.intelligent_tiering_days"),
-    ("noncurrent-days-zero", _bucket(noncurrent_version_expiration_days=0),
-     "bucket.noncurrent_version_expiration_days"),
+    (
+        "bucket-cors-two-wildcards",
+        _bucket(cors_origins=("https://*.*.lego-moc.com",)),
+        "bucket.cors_origins",
+    ),
+    (
+        "tiering-days-negative",
+        _bucket(intelligent_tiering_days=-1),
+        "bucket.intelligent_tiering_days",
+    ),
+    (
+        "noncurrent-days-zero",
+        _bucket(noncurrent_version_expiration_days=0),
+        "bucket.noncurrent_version_expiration_days",
+    ),
     ("multipart-days-negative", _bucket(abort_multipart_days=-3), "bucket.abort_multipart_days"),
     ("ttl-min-above-default", _cdn(min_ttl=90_000), "cdn.min_ttl/default_ttl/max_ttl"),
     ("ttl-default-above-max", _cdn(default_ttl=40_000_000), "cdn.min_ttl/default_ttl/max_ttl"),
@@ -64,55 +74,97 @@ SETTINGS_CASES = [
     ("cache-policy-unknown", _cdn(cache_policy="none"), "cdn.cache_policy"),
     ("price-class-unknown", _cdn(price_class="PriceClass_50"), "cdn.price_class"),
     # The emulator's shortcuts around provider waits, on a real stage.
-    ("inline-lifecycle-rules-on-aws", _bucket(inline_lifecycle_rules=True),
-     "bucket.inline_lifecycle_rules"),
+    (
+        "inline-lifecycle-rules-on-aws",
+        _bucket(inline_lifecycle_rules=True),
+        "bucket.inline_lifecycle_rules",
+    ),
     ("cdn-disabled-on-aws", _cdn(enabled=False), "cdn.enabled"),
     ("cdn-retained-on-aws", _cdn(retain_on_delete=True), "cdn.retain_on_delete"),
-    ("api-origin-wildcard-subdomain", _api(cors_origins=("https://*.lego-moc.com",)),
-     "api.cors_origins"),
+    (
+        "api-origin-wildcard-subdomain",
+        _api(cors_origins=("https://*.lego-moc.com",)),
+        "api.cors_origins",
+    ),
     ("api-origins-empty", _api(cors_origins=()), "api.cors_origins"),
     ("api-origin-with-path", _api(cors_origins=("https://lego-moc.com/app",)), "api.cors_origins"),
     ("throttle-burst-zero", _api(throttling_burst_limit=0), "api.throttling_burst_limit"),
     ("throttle-rate-negative", _api(throttling_rate_limit=-5.0), "api.throttling_rate_limit"),
-    ("log-retention-unsupported", _api(access_log_retention_days=10),
-     "api.access_log_retention_days"),
-    ("user-pool-name-empty", {"auth": replace(dev.auth, user_pool_name=" ")}, "auth.user_pool_name"),
-    ("existing-pool-bad-id", {"auth": replace(dev.auth, existing_user_pool_id="pool-1",
-                                               existing_client_ids=("abc",))},
-     "auth.existing_user_pool_id"),
-    ("existing-pool-no-clients", {"auth": replace(dev.auth, existing_user_pool_id="us-east-1_Ab1")},
-     "auth.existing_client_ids"),
+    (
+        "log-retention-unsupported",
+        _api(access_log_retention_days=10),
+        "api.access_log_retention_days",
+    ),
+    (
+        "user-pool-name-empty",
+        {"auth": replace(dev.auth, user_pool_name=" ")},
+        "auth.user_pool_name",
+    ),
+    (
+        "existing-pool-bad-id",
+        {"auth": replace(dev.auth, existing_user_pool_id="pool-1", existing_client_ids=("abc",))},
+        "auth.existing_user_pool_id",
+    ),
+    (
+        "existing-pool-no-clients",
+        {"auth": replace(dev.auth, existing_user_pool_id="us-east-1_Ab1")},
+        "auth.existing_client_ids",
+    ),
     ("hosted-zone-missing", _domains(hosted_zone_name=""), "domains.hosted_zone_name"),
-    ("api-hostname-invalid", _domains(api_hostname="images_dev.lego-api.com"),
-     "domains.api_hostname"),
-    ("cdn-hostname-outside-zone", _domains(cdn_hostname="cdn.example.org"),
-     "domains.cdn_hostname"),
-    ("cdn-and-api-hostname-collide", _domains(cdn_hostname="images-dev.lego-api.com"),
-     "domains.cdn_hostname"),
-    ("emulator-not-loopback", {"emulator": EmulatorSettings("http://10.1.2.3:5000"),
-                               "domains": replace(dev.domains, enabled=False),
-                               "cdn": replace(dev.cdn, cache_policy="managed-caching-optimized")},
-     "emulator.endpoint"),
-    ("emulator-looking-up-a-zone", {
-        "emulator": EmulatorSettings("http://127.0.0.1:5000"),
-        "cdn": replace(dev.cdn, cache_policy="managed-caching-optimized"),
-        "domains": replace(dev.domains, api_domain_omitted_because="moto")},
-     "domains.create_hosted_zone"),
-    ("emulator-with-an-api-domain", {
-        "emulator": EmulatorSettings("http://127.0.0.1:5000"),
-        "cdn": replace(dev.cdn, cache_policy="managed-caching-optimized"),
-        "domains": replace(dev.domains, create_hosted_zone=True)},
-     "domains.api_domain_omitted_because"),
-    ("real-stage-allowing-insecure-transport",
-     _bucket(insecure_transport_allowed_because="faster"),
-     "bucket.insecure_transport_allowed_because"),
-    ("real-stage-without-api-domain", _domains(api_domain_omitted_because="cheaper"),
-     "domains.api_domain_omitted_because"),
+    (
+        "api-hostname-invalid",
+        _domains(api_hostname="images_dev.lego-api.com"),
+        "domains.api_hostname",
+    ),
+    ("cdn-hostname-outside-zone", _domains(cdn_hostname="cdn.example.org"), "domains.cdn_hostname"),
+    (
+        "cdn-and-api-hostname-collide",
+        _domains(cdn_hostname="images-dev.lego-api.com"),
+        "domains.cdn_hostname",
+    ),
+    (
+        "emulator-not-loopback",
+        {
+            "emulator": EmulatorSettings("http://10.1.2.3:5000"),
+            "domains": replace(dev.domains, enabled=False),
+            "cdn": replace(dev.cdn, cache_policy="managed-caching-optimized"),
+        },
+        "emulator.endpoint",
+    ),
+    (
+        "emulator-looking-up-a-zone",
+        {
+            "emulator": EmulatorSettings("http://127.0.0.1:5000"),
+            "cdn": replace(dev.cdn, cache_policy="managed-caching-optimized"),
+            "domains": replace(dev.domains, api_domain_omitted_because="moto"),
+        },
+        "domains.create_hosted_zone",
+    ),
+    (
+        "emulator-with-an-api-domain",
+        {
+            "emulator": EmulatorSettings("http://127.0.0.1:5000"),
+            "cdn": replace(dev.cdn, cache_policy="managed-caching-optimized"),
+            "domains": replace(dev.domains, create_hosted_zone=True),
+        },
+        "domains.api_domain_omitted_because",
+    ),
+    (
+        "real-stage-allowing-insecure-transport",
+        _bucket(insecure_transport_allowed_because="faster"),
+        "bucket.insecure_transport_allowed_because",
+    ),
+    (
+        "real-stage-without-api-domain",
+        _domains(api_domain_omitted_because="cheaper"),
+        "domains.api_domain_omitted_because",
+    ),
 ]
 
 
-@pytest.mark.parametrize("changes,setting", [c[1:] for c in SETTINGS_CASES],
-                         ids=[c[0] for c in SETTINGS_CASES])
+@pytest.mark.parametrize(
+    "changes,setting", [c[1:] for c in SETTINGS_CASES], ids=[c[0] for c in SETTINGS_CASES]
+)
 def test_bad_setting_names_the_setting_and_the_fix(changes, setting):
     with pytest.raises(SettingsError) as err:
         validate_stage(replace(dev, **changes))
@@ -135,17 +187,24 @@ def test_unknown_stage():
 def _main(tmp_path, **env):
     outdir = tmp_path / "cdktf.out"
     full_env = project_env({"CDKTF_OUTDIR": str(outdir), **env})
-    proc = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=full_env, text=True,
-                          capture_output=True)
+    proc = subprocess.run(
+        [sys.executable, "main.py"], cwd=ROOT, env=full_env, text=True, capture_output=True
+    )
     return proc, outdir
 
 
 CLI_CASES = [
     ("unknown-stage", {"IMAGE_SERVICE_STAGES": "dev,qa"}, "IMAGE_SERVICE_STAGES"),
-    ("emulator-endpoint-not-loopback", {"IMAGE_SERVICE_LOCAL_ENDPOINT": "http://192.168.1.9:5000"},
-     "emulator.endpoint"),
-    ("emulator-endpoint-https", {"IMAGE_SERVICE_LOCAL_ENDPOINT": "https://127.0.0.1:5000"},
-     "emulator.endpoint"),
+    (
+        "emulator-endpoint-not-loopback",
+        {"IMAGE_SERVICE_LOCAL_ENDPOINT": "http://192.168.1.9:5000"},
+        "emulator.endpoint",
+    ),
+    (
+        "emulator-endpoint-https",
+        {"IMAGE_SERVICE_LOCAL_ENDPOINT": "https://127.0.0.1:5000"},
+        "emulator.endpoint",
+    ),
 ]
 
 
@@ -161,8 +220,9 @@ def test_synth_refuses_bad_input_without_writing_anything(tmp_path, env, setting
 
 def _wrapper(tmp_path, env):
     full = dict(os.environ, **env)
-    return subprocess.run([str(ROOT / "bin" / "cdktf"), "synth"], cwd=ROOT, env=full, text=True,
-                          capture_output=True)
+    return subprocess.run(
+        [str(ROOT / "bin" / "cdktf"), "synth"], cwd=ROOT, env=full, text=True, capture_output=True
+    )
 
 
 def test_terraform_missing_from_path(tmp_path):
@@ -179,8 +239,10 @@ def test_terraform_missing_from_path(tmp_path):
 
 def test_provider_mirror_missing(tmp_path):
     config = tmp_path / "cli.tfrc"
-    config.write_text('provider_installation {\n filesystem_mirror {\n  path = "%s"\n }\n}\n'
-                      % (tmp_path / "no-mirror"))
+    config.write_text(
+        'provider_installation {\n filesystem_mirror {\n  path = "%s"\n }\n}\n'
+        % (tmp_path / "no-mirror")
+    )
     proc = _wrapper(tmp_path, {"IMAGE_SERVICE_TF_CLI_CONFIG": str(config)})
     assert proc.returncode == 2
     assert "AWS provider 5.100.0 was not found in the filesystem mirror" in proc.stderr
@@ -195,19 +257,32 @@ def test_cli_config_missing(tmp_path):
 
 # The project's other commands: (case id, command, text the error must contain)
 OPS_CASES = [
-    ("guard-unknown-stack", [sys.executable, "-m", "ops.plan_guard", "image-service-qa"],
-     "image-service-qa/cdk.tf.json does not exist. Fix:"),
-    ("guard-no-arguments", [sys.executable, "-m", "ops.plan_guard"],
-     "give either STACK or --plan-json FILE"),
-    ("guard-plan-file-missing", [sys.executable, "-m", "ops.plan_guard", "--plan-json",
-                                 "no-such-plan.json"], "cannot read a JSON plan"),
-    ("wrapper-deploy-unknown-stack", [str(ROOT / "bin" / "cdktf"), "deploy", "image-service-qa",
-                                      "--skip-synth"], "image-service-qa/cdk.tf.json does not exist"),
+    (
+        "guard-unknown-stack",
+        [sys.executable, "-m", "ops.plan_guard", "image-service-qa"],
+        "image-service-qa/cdk.tf.json does not exist. Fix:",
+    ),
+    (
+        "guard-no-arguments",
+        [sys.executable, "-m", "ops.plan_guard"],
+        "give either STACK or --plan-json FILE",
+    ),
+    (
+        "guard-plan-file-missing",
+        [sys.executable, "-m", "ops.plan_guard", "--plan-json", "no-such-plan.json"],
+        "cannot read a JSON plan",
+    ),
+    (
+        "wrapper-deploy-unknown-stack",
+        [str(ROOT / "bin" / "cdktf"), "deploy", "image-service-qa", "--skip-synth"],
+        "image-service-qa/cdk.tf.json does not exist",
+    ),
 ]
 
 
-@pytest.mark.parametrize("command,expected", [c[1:] for c in OPS_CASES],
-                         ids=[c[0] for c in OPS_CASES])
+@pytest.mark.parametrize(
+    "command,expected", [c[1:] for c in OPS_CASES], ids=[c[0] for c in OPS_CASES]
+)
 def test_project_commands_refuse_bad_arguments_clearly(tmp_path, command, expected):
     proc = subprocess.run(command, cwd=ROOT, env=project_env(), text=True, capture_output=True)
     assert proc.returncode == 2
@@ -216,17 +291,29 @@ def test_project_commands_refuse_bad_arguments_clearly(tmp_path, command, expect
 
 
 def _up(env):
-    return subprocess.run([sys.executable, "-m", "ops.up"], cwd=ROOT, text=True,
-                          capture_output=True, env=dict(project_env(), **env), timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "ops.up"],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        env=dict(project_env(), **env),
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize("env,expected", [
-    ({"IMAGE_SERVICE_STAGES": "nope"}, "'nope' is not a known stage"),
-    ({"IMAGE_SERVICE_STAGES": "dev"}, "leaves out the stage `make up` deploys"),
-    ({"IMAGE_SERVICE_LOCAL_ENDPOINT": "http://10.0.0.1:5050"}, "is not a loopback URL"),
-    ({"IMAGE_SERVICE_LOCAL_ENDPOINT": "http://127.0.0.1:6000"},
-     "`make up` runs the project's own emulator"),
-], ids=["unknown-stage", "stage-without-local", "endpoint-not-loopback", "endpoint-of-its-own"])
+@pytest.mark.parametrize(
+    "env,expected",
+    [
+        ({"IMAGE_SERVICE_STAGES": "nope"}, "'nope' is not a known stage"),
+        ({"IMAGE_SERVICE_STAGES": "dev"}, "leaves out the stage `make up` deploys"),
+        ({"IMAGE_SERVICE_LOCAL_ENDPOINT": "http://10.0.0.1:5050"}, "is not a loopback URL"),
+        (
+            {"IMAGE_SERVICE_LOCAL_ENDPOINT": "http://127.0.0.1:6000"},
+            "`make up` runs the project's own emulator",
+        ),
+    ],
+    ids=["unknown-stage", "stage-without-local", "endpoint-not-loopback", "endpoint-of-its-own"],
+)
 def test_make_up_refuses_environment_settings_instead_of_replacing_them(env, expected):
     proc = _up(env)
     assert proc.returncode == 2, proc.stdout + proc.stderr
@@ -254,9 +341,15 @@ def test_publishing_is_all_or_nothing_when_a_directory_cannot_be_written(tmp_pat
 def test_synth_into_an_unwritable_place_is_one_clear_error(tmp_path):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
-    proc = subprocess.run([sys.executable, "main.py"], cwd=ROOT, text=True, capture_output=True,
-                          env=project_env({"CDKTF_OUTDIR": str(blocker / "cdktf.out"),
-                                           "IMAGE_SERVICE_STAGES": "local"}))
+    proc = subprocess.run(
+        [sys.executable, "main.py"],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        env=project_env(
+            {"CDKTF_OUTDIR": str(blocker / "cdktf.out"), "IMAGE_SERVICE_STAGES": "local"}
+        ),
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"error: cannot write beside {blocker / 'cdktf.out'}")
     assert "Traceback" not in proc.stderr and "Fix:" in proc.stderr

@@ -7,6 +7,7 @@ review sees the synthesized difference next to the code that caused it.
 
     .venv/bin/python -m tests.stacks.test_golden_json     # rewrite golden/ from a fresh synth
 """
+
 from __future__ import annotations
 
 import difflib
@@ -16,8 +17,12 @@ from pathlib import Path
 import pytest
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-REAL_STACKS = ("image-service-dev", "image-service-staging", "image-service-production",
-               "image-service-state")
+REAL_STACKS = (
+    "image-service-dev",
+    "image-service-staging",
+    "image-service-production",
+    "image-service-state",
+)
 
 
 @pytest.mark.parametrize("name", REAL_STACKS)
@@ -25,27 +30,38 @@ def test_real_stage_json_is_unchanged(stacks, name):
     expected = (GOLDEN / f"{name}.tf.json").read_text()
     actual = stacks[name].text
     if actual != expected:
-        diff = "".join(difflib.unified_diff(
-            expected.splitlines(keepends=True), actual.splitlines(keepends=True),
-            f"golden/{name}.tf.json", f"synthesized {name}", n=2))
-        pytest.fail(f"{name} synthesizes differently from tests/stacks/golden/{name}.tf.json. "
-                    "If the change to real infrastructure is intended, rewrite the golden copy "
-                    "with `.venv/bin/python -m tests.stacks.test_golden_json` and commit it with "
-                    f"the change.\n{diff[:6000]}")
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True),
+                actual.splitlines(keepends=True),
+                f"golden/{name}.tf.json",
+                f"synthesized {name}",
+                n=2,
+            )
+        )
+        pytest.fail(
+            f"{name} synthesizes differently from tests/stacks/golden/{name}.tf.json. "
+            "If the change to real infrastructure is intended, rewrite the golden copy "
+            "with `.venv/bin/python -m tests.stacks.test_golden_json` and commit it with "
+            f"the change.\n{diff[:6000]}"
+        )
 
 
 def main() -> int:
     import tempfile
 
     from ops.toolchain import project_env, synthesize
+
     outdir = Path(tempfile.mkdtemp(prefix="golden-")) / "cdktf.out"
-    env = project_env({"IMAGE_SERVICE_STAGES": "dev,staging,production",
-                       "CDKTF_OUTDIR": str(outdir)})
+    env = project_env(
+        {"IMAGE_SERVICE_STAGES": "dev,staging,production", "CDKTF_OUTDIR": str(outdir)}
+    )
     if synthesize(outdir, env) != 0:
         return 2
     for name in REAL_STACKS:
         (GOLDEN / f"{name}.tf.json").write_text(
-            (outdir / "stacks" / name / "cdk.tf.json").read_text())
+            (outdir / "stacks" / name / "cdk.tf.json").read_text()
+        )
         print(f"wrote tests/stacks/golden/{name}.tf.json")
     return 0
 

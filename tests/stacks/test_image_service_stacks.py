@@ -1,4 +1,5 @@
 """The stacks: one per stage, providers, remote state, outputs, and `terraform validate`."""
+
 import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -10,9 +11,19 @@ from stacks.settings import EMULATOR_BUCKET_POLICY_GAP, stage_settings
 from tests.conftest import ALL_STACKS
 
 STAGES = ("dev", "staging", "production", "local")
-OUTPUTS = {"TableName", "TableArn", "TableStreamArn", "BucketName", "BucketArn",
-           "CloudFrontDomain", "CloudFrontDistributionId", "ApiEndpoint", "ApiId",
-           "UserPoolId", "UserPoolClientId"}
+OUTPUTS = {
+    "TableName",
+    "TableArn",
+    "TableStreamArn",
+    "BucketName",
+    "BucketArn",
+    "CloudFrontDomain",
+    "CloudFrontDistributionId",
+    "ApiEndpoint",
+    "ApiId",
+    "UserPoolId",
+    "UserPoolClientId",
+}
 
 
 def test_one_stack_per_stage_plus_state_bootstraps(stacks):
@@ -25,8 +36,9 @@ def test_s3_backend_per_stage(stage, name):
     assert s3["key"] == f"image-service/{name}/terraform.tfstate"
     assert s3["encrypt"] is True
     assert s3["use_lockfile"] is True
-    assert s3["bucket"] == ("image-service-tfstate-local" if name == "local"
-                            else "lego-moc-image-service-tfstate")
+    assert s3["bucket"] == (
+        "image-service-tfstate-local" if name == "local" else "lego-moc-image-service-tfstate"
+    )
     assert s3["region"] == "us-east-1"
     assert "dynamodb_table" not in s3
 
@@ -36,8 +48,9 @@ def test_providers_carry_region_and_default_tags(stage, name):
     providers = stage(name).json["provider"]["aws"]
     assert sorted(p.get("alias", "") for p in providers) == ["", "us_east_1"]
     for p in providers:
-        assert p["default_tags"] == [{"tags": {"Service": "image-service", "Stage": name,
-                                               "ManagedBy": "cdktf"}}]
+        assert p["default_tags"] == [
+            {"tags": {"Service": "image-service", "Stage": name, "ManagedBy": "cdktf"}}
+        ]
     assert [p["region"] for p in providers if p.get("alias") == "us_east_1"] == ["us-east-1"]
 
 
@@ -59,7 +72,8 @@ def test_emulator_stages_send_everything_to_the_loopback_emulator(stage, name):
         assert p["profile"] == "image-service-emulator"
         [config] = p["shared_config_files"]
         assert (synth.directory / config).read_text() == (
-            "[profile image-service-emulator]\nendpoint_url = http://127.0.0.1:5050\n")
+            "[profile image-service-emulator]\nendpoint_url = http://127.0.0.1:5050\n"
+        )
         assert p["http_proxy"] == p["https_proxy"] == "http://127.0.0.1:9"
         assert p["no_proxy"] == "127.0.0.1"
         assert p["skip_credentials_validation"] is True
@@ -72,15 +86,19 @@ def test_emulator_stages_send_everything_to_the_loopback_emulator(stage, name):
 def test_local_production_carries_productions_data_protection(stage):
     twin, production = stage("local-production"), stage("production")
     for tf_type in ("aws_dynamodb_table", "aws_s3_bucket", "aws_cognito_user_pool"):
-        assert twin.one(tf_type)["lifecycle"] == production.one(tf_type)["lifecycle"] == {
-            "prevent_destroy": True}
+        assert (
+            twin.one(tf_type)["lifecycle"]
+            == production.one(tf_type)["lifecycle"]
+            == {"prevent_destroy": True}
+        )
     for key in ("deletion_protection_enabled", "point_in_time_recovery"):
         assert twin.one("aws_dynamodb_table")[key] == production.one("aws_dynamodb_table")[key]
     assert twin.one("aws_s3_bucket")["force_destroy"] is False
     assert twin.one("aws_cognito_user_pool")["deletion_protection"] == "ACTIVE"
     assert twin.resources("aws_s3_bucket_versioning") != {}
     assert twin.json["terraform"]["backend"]["s3"]["key"] == (
-        "image-service/local-production/terraform.tfstate")
+        "image-service/local-production/terraform.tfstate"
+    )
 
 
 def _bucket_policy_sids(synth) -> list[str]:
@@ -99,12 +117,18 @@ def test_emulator_stages_leave_out_only_the_tls_deny_and_record_why(stage, synth
     # moto would apply the deny to every object request (EMULATOR_BUCKET_POLICY_GAP).
     assert _bucket_policy_sids(stage(name)) == ["AllowCloudFrontRead"]
     assert stage_settings(name).bucket.insecure_transport_allowed_because == (
-        EMULATOR_BUCKET_POLICY_GAP)
+        EMULATOR_BUCKET_POLICY_GAP
+    )
     annotations = json.loads((synth_dir / "manifest.json").read_text())["stacks"][
-        f"image-service-{name}"]["annotations"]
-    assert [(a["level"], a["message"]) for a in annotations] == [(
-        "@cdktf/info", "policy bucket-deny-insecure-transport waived for this stack: "
-        + EMULATOR_BUCKET_POLICY_GAP)]
+        f"image-service-{name}"
+    ]["annotations"]
+    assert [(a["level"], a["message"]) for a in annotations] == [
+        (
+            "@cdktf/info",
+            "policy bucket-deny-insecure-transport waived for this stack: "
+            + EMULATOR_BUCKET_POLICY_GAP,
+        )
+    ]
 
 
 def test_local_production_has_the_custom_domain_path_except_the_api_domain(stage):
@@ -113,17 +137,24 @@ def test_local_production_has_the_custom_domain_path_except_the_api_domain(stage
     assert twin.one("aws_route53_zone")["name"] == "lego-api.com"
     assert twin.data("aws_route53_zone") == {} and production.resources("aws_route53_zone") == {}
     assert sorted(c["domain_name"] for c in twin.resources("aws_acm_certificate").values()) == [
-        "cdn.images.lego-api.com", "images.lego-api.com"]
+        "cdn.images.lego-api.com",
+        "images.lego-api.com",
+    ]
     assert len(twin.resources("aws_acm_certificate_validation")) == 2
     distribution = twin.one("aws_cloudfront_distribution")
     assert distribution["aliases"] == ["cdn.images.lego-api.com"]
-    assert distribution["viewer_certificate"] == production.one("aws_cloudfront_distribution")[
-        "viewer_certificate"]
+    assert (
+        distribution["viewer_certificate"]
+        == production.one("aws_cloudfront_distribution")["viewer_certificate"]
+    )
     # moto adds cloudfront_default_certificate=true to an ACM viewer certificate.
-    assert "viewer_certificate[0].cloudfront_default_certificate" in distribution["lifecycle"][
-        "ignore_changes"]
-    aliases = {name: r["type"] for name, r in twin.resources("aws_route53_record").items()
-               if "alias" in r}
+    assert (
+        "viewer_certificate[0].cloudfront_default_certificate"
+        in distribution["lifecycle"]["ignore_changes"]
+    )
+    aliases = {
+        name: r["type"] for name, r in twin.resources("aws_route53_record").items() if "alias" in r
+    }
     assert aliases == {"CdnAliasA": "A", "CdnAliasAAAA": "AAAA"}
     # What moto cannot apply, and only that, is left out (EMULATOR_API_DOMAIN_GAP).
     for tf_type in ("aws_apigatewayv2_domain_name", "aws_apigatewayv2_api_mapping"):
@@ -138,7 +169,8 @@ def test_the_fast_local_stage_leaves_the_custom_domains_out(stage):
     for tf_type in ("aws_route53_zone", "aws_route53_record", "aws_acm_certificate"):
         assert local.resources(tf_type) == {}
     assert local.one("aws_cloudfront_distribution")["viewer_certificate"] == {
-        "cloudfront_default_certificate": True}
+        "cloudfront_default_certificate": True
+    }
 
 
 @pytest.mark.parametrize("name", STAGES)
@@ -160,17 +192,31 @@ def test_state_bootstrap_bucket_is_versioned_encrypted_private(stacks):
     assert bucket["bucket"] == "lego-moc-image-service-tfstate"
     assert bucket["lifecycle"]["prevent_destroy"] is True
     assert bucket["force_destroy"] is False
-    assert synth.one("aws_s3_bucket_versioning")["versioning_configuration"] == {"status": "Enabled"}
+    assert synth.one("aws_s3_bucket_versioning")["versioning_configuration"] == {
+        "status": "Enabled"
+    }
     assert synth.one("aws_s3_bucket_server_side_encryption_configuration")["rule"][0][
-        "apply_server_side_encryption_by_default"] == {"sse_algorithm": "AES256"}
+        "apply_server_side_encryption_by_default"
+    ] == {"sse_algorithm": "AES256"}
     pab = synth.one("aws_s3_bucket_public_access_block")
-    assert all(pab[k] is True for k in ("block_public_acls", "block_public_policy",
-                                        "ignore_public_acls", "restrict_public_buckets"))
+    assert all(
+        pab[k] is True
+        for k in (
+            "block_public_acls",
+            "block_public_policy",
+            "ignore_public_acls",
+            "restrict_public_buckets",
+        )
+    )
 
 
 # The emulator stacks are applied by the deployment tests (tests/deploy), which validate them too.
-VALIDATED = ("image-service-dev", "image-service-staging", "image-service-production",
-             "image-service-state")
+VALIDATED = (
+    "image-service-dev",
+    "image-service-staging",
+    "image-service-production",
+    "image-service-state",
+)
 
 
 def test_terraform_validate_accepts_every_real_stack(stacks, tmp_path):
@@ -189,8 +235,13 @@ def test_terraform_validate_accepts_every_real_stack(stacks, tmp_path):
         (d / ".terraform").symlink_to(first / ".terraform")
         shutil.copy(first / ".terraform.lock.hcl", d)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(zip((d.name for d in dirs), pool.map(
-            lambda d: terraform(d, "validate", "-no-color", check=False), dirs)))
+        results = dict(
+            zip(
+                (d.name for d in dirs),
+                pool.map(lambda d: terraform(d, "validate", "-no-color", check=False), dirs),
+                strict=True,
+            )
+        )
     failures = {n: r.stdout + r.stderr for n, r in results.items() if r.returncode != 0}
     assert failures == {}
     assert all("The configuration is valid" in r.stdout for r in results.values())

@@ -6,6 +6,7 @@ depends on: these tests read it statement by statement. The behavioural check, e
 synthesized with the __init__ imported eagerly and compared byte for byte, costs ~12 s of CPU
 and runs in `make bench` (the lever it measures), not in every test run.
 """
+
 import ast
 import importlib.util
 import pkgutil
@@ -17,11 +18,22 @@ from constructs_lib import PROVIDER_PACKAGE
 
 # What the bindings' __init__ may do for skipping it to be safe: import standard and jsii
 # helper modules, define names nobody imports from the package, and import submodules.
-SAFE_IMPORTS = {"abc", "builtins", "datetime", "enum", "typing", "jsii", "publication",
-                "typing_extensions", "typeguard"}
-SAFE_FROM_IMPORTS = {("pkgutil", 0): {"extend_path"},
-                     ("importlib.metadata", 0): {"version"},
-                     ("_jsii", 1): {"*"}}
+SAFE_IMPORTS = {
+    "abc",
+    "builtins",
+    "datetime",
+    "enum",
+    "typing",
+    "jsii",
+    "publication",
+    "typing_extensions",
+    "typeguard",
+}
+SAFE_FROM_IMPORTS = {
+    ("pkgutil", 0): {"extend_path"},
+    ("importlib.metadata", 0): {"version"},
+    ("_jsii", 1): {"*"},
+}
 SAFE_ASSIGNED = {"__path__", "TYPEGUARD_MAJOR_VERSION", "__all__"}
 SAFE_FUNCTIONS = {"check_type"}
 
@@ -49,7 +61,8 @@ def test_the_skipped_init_only_imports_helpers_and_submodules():
             if {a.name for a in node.names} <= allowed:
                 continue
         if isinstance(node, ast.Assign) and all(
-                isinstance(t, ast.Name) and t.id in SAFE_ASSIGNED for t in node.targets):
+            isinstance(t, ast.Name) and t.id in SAFE_ASSIGNED for t in node.targets
+        ):
             continue
         if isinstance(node, ast.FunctionDef) and node.name in SAFE_FUNCTIONS:
             continue
@@ -92,10 +105,16 @@ def test_importing_the_app_loads_only_the_provider_modules_it_uses():
     # __init__ would import ~4,270.
     import subprocess
 
-    code = ("import sys, stacks.app; print(sum(m.startswith('cdktf_cdktf_provider_aws.') "
-            "for m in sys.modules))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, env={**__import__("os").environ,
-                                           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"})
+    code = (
+        "import sys, stacks.app; print(sum(m.startswith('cdktf_cdktf_provider_aws.') "
+        "for m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**__import__("os").environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"},
+    )
     loaded = int(proc.stdout.strip().splitlines()[-1])
     assert 0 < loaded < 200, loaded
