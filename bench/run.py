@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from ops import local_aws  # noqa: E402
-from ops.toolchain import CDKTF_BIN, project_env, synthesize, terraform  # noqa: E402
+from ops.toolchain import CDKTF_BIN, OUTDIR, project_env, synthesize, terraform  # noqa: E402
 from ops.up import create_state_bucket  # noqa: E402
-from stacks.settings import LOCAL_ENDPOINT_ENV  # noqa: E402
+from stacks.settings import LOCAL_ENDPOINT_ENV, STAGES_ENV  # noqa: E402
 
 PY = sys.executable
 SECTIONS = ("floor", "synth", "validate", "levers", "deploy", "emulator", "tests")
@@ -212,9 +212,7 @@ class Bench:
 
     def synth_env(self, stages: str, **extra: str) -> dict[str, str]:
         out = Path(tempfile.mkdtemp(prefix="bench-synth-"))
-        return project_env(
-            {"IMAGE_SERVICE_STAGES": stages, "CDKTF_OUTDIR": str(out / "o"), **extra}
-        )
+        return project_env({STAGES_ENV: stages, "CDKTF_OUTDIR": str(out / "o"), **extra})
 
     def validate(self, use_cache: bool = True, label: str = "") -> None:
         src = self.synthesized("dev") / "stacks" / "image-service-dev"
@@ -296,8 +294,8 @@ class Bench:
     def replan(self) -> None:
         emulator = local_aws.status()
         assert emulator, "make up left no emulator running"
-        env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, "IMAGE_SERVICE_STAGES": "local"})
-        stack_dir = ROOT / "cdktf.out" / "stacks" / "image-service-local"
+        env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, STAGES_ENV: "local"})
+        stack_dir = OUTDIR / "stacks" / LOCAL
         self.repeat(
             "terraform plan (re-plan, no changes)",
             ["terraform", "plan", "-input=false", "-no-color", "-detailed-exitcode"],
@@ -330,9 +328,7 @@ class Bench:
         run_dir = Path(tempfile.mkdtemp(prefix="bench-emulator-"))
         emulator = local_aws.up(run_dir, port=local_aws.free_port())
         try:
-            env = project_env(
-                {LOCAL_ENDPOINT_ENV: emulator.endpoint, "IMAGE_SERVICE_STAGES": "local"}
-            )
+            env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, STAGES_ENV: "local"})
             fast = emulator_stage_settings("local", endpoint=emulator.endpoint)
             faithful = emulator_stage_settings(
                 "local", endpoint=emulator.endpoint, skip_provider_waits=False

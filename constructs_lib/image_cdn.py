@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudfront_cache_policy import (
@@ -36,14 +35,13 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 from constructs import Construct
 
 from constructs_lib.image_bucket import ImageBucket
+from constructs_lib.kinds import CachePolicyKind, OriginAccess
 
 # AWS's managed "CachingOptimized" policy (same id in every account).
 MANAGED_CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 # AWS's managed "SecurityHeadersPolicy": HSTS, X-Content-Type-Options nosniff, X-Frame-Options,
 # Referrer-Policy and XSS protection on every response (same id in every account).
 MANAGED_SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
-# CloudFront's hosted zone for alias records (same in every account).
-CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
 MINIMUM_TLS_POLICY = "TLSv1.2_2021"
 
 
@@ -57,8 +55,8 @@ class CdnCustomDomain:
 @dataclass(frozen=True)
 class ImageCdnProps:
     name: str
-    origin_access: Literal["OAC", "OAI"] = "OAC"
-    cache_policy: Literal["custom", "managed-caching-optimized"] = "custom"
+    origin_access: OriginAccess = "OAC"
+    cache_policy: CachePolicyKind = "custom"
     min_ttl: int = 0
     default_ttl: int = 86_400
     max_ttl: int = 31_536_000

@@ -24,9 +24,10 @@ import jsii
 from cdktf import Annotations, Aspects, IAspect, TerraformProvider, TerraformStack
 from constructs import IConstruct
 
+from constructs_lib.kinds import STATEFUL_TYPES
+
 # Tags every resource must carry (through the AWS provider's default_tags).
 MANDATORY_TAGS = ("Service", "Stage", "ManagedBy")
-STATEFUL_TYPES = ("aws_dynamodb_table", "aws_s3_bucket", "aws_cognito_user_pool")
 SSE_ALGORITHMS = ("AES256", "aws:kms", "aws:kms:dsse")
 PAB_FLAGS = (
     "block_public_acls",
@@ -353,7 +354,7 @@ def _check_default_tags(
                 res.address,
                 DEFAULT_TAGS,
                 f"uses provider {provider}, which this stack does not configure",
-                "create the provider with stacks.image_service_stack.aws_provider",
+                "create the provider with stacks.providers.aws_provider",
             )
         blanked = [
             k

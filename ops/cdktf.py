@@ -25,6 +25,7 @@ from ops.plan_guard import EXIT_REFUSED, guard, refusal
 from ops.toolchain import (
     CDKTF_BIN,
     EXIT_INTERRUPTED,
+    OUTDIR,
     ROOT,
     Child,
     Interrupted,
@@ -40,6 +41,7 @@ from stacks.settings import (
     LOCAL_ENDPOINT_ENV,
     emulator_stage_settings,
     selected_stages,
+    stack_name,
 )
 
 SKIP_LOCK_COMMANDS = {"diff", "deploy", "destroy", "apply", "plan"}
@@ -85,10 +87,10 @@ def output_dir(args: list[str]) -> Path:
             return ROOT / args[i + 1]
         if arg.startswith("--output="):
             return ROOT / arg.split("=", 1)[1]
-    return ROOT / "cdktf.out"
+    return OUTDIR
 
 
-EMULATOR_STACKS = {f"image-service-{stage}" for stage in EMULATOR_STAGES}
+EMULATOR_STACKS = {stack_name(stage) for stage in EMULATOR_STAGES}
 
 
 def check_environment() -> None:

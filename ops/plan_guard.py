@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ops.toolchain import ROOT, check_toolchain, project_env, terraform
+from constructs_lib.kinds import STATEFUL_TYPES
+from ops.toolchain import OUTDIR, check_toolchain, project_env, terraform
 from ops.workdir import (
     EXIT_BUSY,
     LockInfo,
@@ -30,12 +31,6 @@ from ops.workdir import (
 )
 from stacks.errors import ToolchainError
 
-# Resource types whose deletion loses data that Terraform cannot recreate.
-STATEFUL_TYPES = {
-    "aws_dynamodb_table": "metadata table",
-    "aws_s3_bucket": "bucket (images or Terraform state)",
-    "aws_cognito_user_pool": "user pool (user accounts)",
-}
 EXIT_REFUSED = 3
 
 
@@ -299,7 +294,7 @@ def guard(
     stack: str,
     allowed: set[str],
     env: dict[str, str] | None = None,
-    outdir: Path = ROOT / "cdktf.out",
+    outdir: Path = OUTDIR,
     destroy: bool = False,
 ) -> list[DataLoss]:
     stack_dir = outdir / "stacks" / stack

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from ops import local_aws
-from ops.toolchain import ROOT, project_env, terraform
+from ops.toolchain import OUTDIR, project_env, terraform
 from stacks.errors import SettingsError, ToolchainError
 from stacks.settings import LOCAL_ENDPOINT_ENV, STAGES_ENV, emulator_stage_settings
 
@@ -378,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--outdir",
         type=Path,
-        default=ROOT / "cdktf.out",
+        default=OUTDIR,
         help="the synthesis the stack was deployed from (default: cdktf.out)",
     )
     args = parser.parse_args(argv)

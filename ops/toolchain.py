@@ -15,6 +15,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
+from stacks.cli import DEFAULT_OUTDIR
 from stacks.errors import ToolchainError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,7 @@ PROVIDER = ("registry.terraform.io", "hashicorp", "aws")
 PROVIDER_VERSION = "5.100.0"
 CDKTF_BIN = ROOT / "node_modules" / ".bin" / "cdktf"
 RUN_DIR = ROOT / ".run"
+OUTDIR = ROOT / DEFAULT_OUTDIR  # where the project's commands synthesize
 GO_GC_PERCENT = "400"
 
 

@@ -36,6 +36,7 @@ from ops import local_aws
 from ops.plan_guard import EXIT_REFUSED, guarded_apply, refusal
 from ops.toolchain import (
     EXIT_INTERRUPTED,
+    OUTDIR,
     ROOT,
     Interrupted,
     check_toolchain,
@@ -58,18 +59,19 @@ from ops.workdir import (
 )
 from stacks.errors import SettingsError, ToolchainError
 from stacks.settings import (
+    EMULATOR_STATE_STACK,
     LOCAL_ENDPOINT_ENV,
     LOCAL_STATE,
     STAGES_ENV,
     EmulatorSettings,
     emulator_stage_settings,
     selected_stages,
+    stack_name,
 )
 
 STAGE = "local"
-STACK = "image-service-local"
-BOOTSTRAP = "image-service-state-local"
-OUTDIR = ROOT / "cdktf.out"
+STACK = stack_name(STAGE)
+BOOTSTRAP = EMULATOR_STATE_STACK
 # Which bootstrap configuration was applied to which emulator process: "<pid> <sha256>".
 BOOTSTRAP_RECORD = "state-bucket.applied"
 

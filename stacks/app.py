@@ -5,12 +5,18 @@ from __future__ import annotations
 from cdktf import App
 
 from stacks.image_service_stack import ImageServiceStack
-from stacks.settings import StageSettings, load_stages, selected_stages
+from stacks.settings import (
+    EMULATOR_STATE_STACK,
+    STATE_STACK,
+    StageSettings,
+    load_stages,
+    selected_stages,
+)
 from stacks.state_bootstrap_stack import StateBootstrapStack
 
 
 def bootstrap_stack_name(settings: StageSettings) -> str:
-    return "image-service-state-local" if settings.emulator else "image-service-state"
+    return EMULATOR_STATE_STACK if settings.emulator else STATE_STACK
 
 
 def build_app(stages: list[StageSettings] | None = None, outdir: str | None = None) -> App:

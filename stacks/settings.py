@@ -10,16 +10,16 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from dataclasses import dataclass, fields, is_dataclass, replace
-from typing import Literal
+from dataclasses import dataclass, replace
 
+from constructs_lib.kinds import (
+    CACHE_POLICY_KINDS,
+    ORIGIN_ACCESS_MODES,
+    CachePolicyKind,
+    OriginAccess,
+)
 from stacks.errors import SettingsError
 
-OriginAccess = Literal["OAC", "OAI"]
-CachePolicyKind = Literal["custom", "managed-caching-optimized"]
-
-ORIGIN_ACCESS_MODES = ("OAC", "OAI")
-CACHE_POLICY_KINDS = ("custom", "managed-caching-optimized")
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 # The retention periods CloudWatch Logs accepts (PutRetentionPolicy); anything else is rejected
 # by AWS at apply time, so we reject it at synth time instead.
@@ -163,6 +163,16 @@ class EmulatorSettings:
         return f"[profile {EMULATOR_PROFILE}]\nendpoint_url = {self.endpoint}\n"
 
 
+def stack_name(stage: str) -> str:
+    """The Terraform stack (and cdktf.out/stacks/ directory) of a stage."""
+    return f"image-service-{stage}"
+
+
+# The stacks that create the Terraform state bucket: the real account's, and the emulator's.
+STATE_STACK = "image-service-state"
+EMULATOR_STATE_STACK = "image-service-state-local"
+
+
 @dataclass(frozen=True)
 class StageSettings:
     stage: str
@@ -181,7 +191,7 @@ class StageSettings:
 
     @property
     def stack_name(self) -> str:
-        return f"image-service-{self.stage}"
+        return stack_name(self.stage)
 
     @property
     def state_key(self) -> str:
@@ -536,7 +546,13 @@ API_CORS_ORIGINS = ("https://lego-moc.com", "https://www.lego-moc.com")
 
 
 def _stage(
-    stage: str, *, app_origin: str | None, production: bool, api_hostname: str, cdn_hostname: str
+    stage: str,
+    *,
+    app_origin: str | None,
+    production: bool,
+    versioning: bool,
+    api_hostname: str,
+    cdn_hostname: str,
 ) -> StageSettings:
     return StageSettings(
         stage=stage,
@@ -546,7 +562,7 @@ def _stage(
         bucket=BucketSettings(
             name=f"images-lego-moc-{stage}",
             cors_origins=BUCKET_CORS_ORIGINS,
-            versioning=stage != "dev",
+            versioning=versioning,
         ),
         cdn=CdnSettings(),
         api=ApiSettings(
@@ -649,6 +665,7 @@ STAGES_BASE: dict[str, StageSettings] = {
         "dev",
         app_origin="https://dev.lego-moc.com",
         production=False,
+        versioning=False,  # SPEC: dev keeps no old versions
         api_hostname="images-dev.lego-api.com",
         cdn_hostname="cdn.images-dev.lego-api.com",
     ),
@@ -656,6 +673,7 @@ STAGES_BASE: dict[str, StageSettings] = {
         "staging",
         app_origin="https://staging.lego-moc.com",
         production=False,
+        versioning=True,
         api_hostname="images-staging.lego-api.com",
         cdn_hostname="cdn.images-staging.lego-api.com",
     ),
@@ -663,6 +681,7 @@ STAGES_BASE: dict[str, StageSettings] = {
         "production",
         app_origin=None,
         production=True,
+        versioning=True,
         api_hostname="images.lego-api.com",
         cdn_hostname="cdn.images.lego-api.com",
     ),
@@ -734,20 +753,3 @@ def selected_stages() -> tuple[str, ...]:
 def load_stages(names: tuple[str, ...] = ALL_STAGES) -> list[StageSettings]:
     """Validate every stage up front, so a bad value stops the app before it writes anything."""
     return [stage_settings(name) for name in names]
-
-
-def describe(settings: StageSettings) -> dict[str, object]:
-    """Flatten settings into 'section.field' -> value, for the README's table and reviews."""
-    out: dict[str, object] = {}
-
-    def walk(prefix: str, obj: object) -> None:
-        for f in fields(obj):  # type: ignore[arg-type]
-            value = getattr(obj, f.name)
-            key = f"{prefix}{f.name}"
-            if is_dataclass(value):
-                walk(key + ".", value)
-            else:
-                out[key] = value
-
-    walk("", settings)
-    return out

@@ -16,7 +16,7 @@ from constructs import Construct
 
 from constructs_lib.bucket_security import BucketSecurity
 from constructs_lib.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
-from stacks.image_service_stack import aws_provider
+from stacks.providers import aws_provider
 from stacks.settings import EMULATOR_BUCKET_POLICY_GAP, EmulatorSettings, StateBackendSettings
 
 
