@@ -21,21 +21,26 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from ops import local_aws
-from ops.plan_guard import EXIT_REFUSED, guard, refusal
+from ops.plan_guard import guard, refusal
 from ops.toolchain import (
     CDKTF_BIN,
-    EXIT_INTERRUPTED,
     OUTDIR,
     ROOT,
     Child,
-    Interrupted,
     check_toolchain,
     graceful_interrupts,
     project_env,
     synthesize,
 )
-from ops.workdir import EXIT_BUSY, Busy, StateLocked, ensure_initialised, run_lock
-from stacks.errors import SettingsError, ToolchainError
+from ops.workdir import ensure_initialised, run_lock
+from stacks.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_REFUSED,
+    ImageServiceError,
+    Interrupted,
+    ToolchainError,
+    report,
+)
 from stacks.settings import (
     EMULATOR_STAGES,
     LOCAL_ENDPOINT_ENV,
@@ -167,12 +172,8 @@ def main() -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    except (Busy, StateLocked) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BUSY
-    except (SettingsError, ToolchainError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except ImageServiceError as exc:
+        return report(exc)
 
 
 if __name__ == "__main__":

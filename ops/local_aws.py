@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ops.toolchain import ROOT, RUN_DIR
+from stacks.errors import ImageServiceError, report
 from stacks.settings import (
     DEFAULT_LOCAL_ENDPOINT,
     EMULATOR_ACCESS_KEY,
@@ -42,7 +43,7 @@ MOTO_ENV = {"MOTO_ACM_VALIDATION_WAIT": "0"}
 RUN_DIR_MARKER = "IMAGE_SERVICE_EMULATOR_RUN_DIR"
 
 
-class EmulatorError(Exception):
+class EmulatorError(ImageServiceError):
     """The emulator could not be started; the message names the problem and the fix."""
 
 
@@ -289,9 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "up":
         try:
             emulator = up(args.run_dir)
-        except EmulatorError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        except ImageServiceError as exc:
+            return report(exc)
         print(
             f"local AWS emulator: {emulator.endpoint} (pid {emulator.pid}, "
             f"log {args.run_dir / 'log'})"

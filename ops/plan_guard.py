@@ -21,7 +21,6 @@ from typing import Any
 from constructs_lib.kinds import STATEFUL_TYPES
 from ops.toolchain import OUTDIR, check_toolchain, project_env, terraform
 from ops.workdir import (
-    EXIT_BUSY,
     LockInfo,
     StateLocked,
     ensure_initialised,
@@ -29,9 +28,7 @@ from ops.workdir import (
     is_emulator_stack,
     lock_holders,
 )
-from stacks.errors import ToolchainError
-
-EXIT_REFUSED = 3
+from stacks.errors import EXIT_REFUSED, ImageServiceError, ToolchainError, report
 
 
 @dataclass(frozen=True)
@@ -337,12 +334,8 @@ def main(argv: list[str] | None = None) -> int:
             losses = check(plan_doc, allowed)
         else:
             losses = guard(args.stack, allowed, destroy=args.destroy)
-    except ToolchainError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except StateLocked as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BUSY
+    except ImageServiceError as exc:
+        return report(exc)
     name = args.stack or str(args.plan_json)
     if losses:
         print(refusal(name, losses), file=sys.stderr)

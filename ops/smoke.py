@@ -42,12 +42,12 @@ from typing import Any
 
 from ops import local_aws
 from ops.toolchain import OUTDIR, project_env, terraform
-from stacks.errors import SettingsError, ToolchainError
+from stacks.errors import EXIT_ERROR, ImageServiceError, ToolchainError, report
 from stacks.settings import LOCAL_ENDPOINT_ENV, STAGES_ENV, emulator_stage_settings
 
 STAGE = "local"
 EXIT_FAILED = 1
-EXIT_NOTHING_TO_TEST = 2
+EXIT_NOTHING_TO_TEST = EXIT_ERROR  # the emulator or the stack is missing
 # The outputs the steps use; a stack without them is not the image service (or too old).
 REQUIRED_OUTPUTS = ("BucketName", "TableName", "UserPoolId", "UserPoolClientId", "ApiId")
 
@@ -56,8 +56,11 @@ class StepFailed(Exception):
     """A step's check did not hold; the message says what was expected and what was found."""
 
 
-class NothingToTest(Exception):
+class NothingToTest(ImageServiceError):
     """The emulator or the deployed stack is missing; the message names the fix."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"nothing to test: {problem}")
 
 
 def tiny_png() -> bytes:
@@ -395,12 +398,8 @@ def main(argv: list[str] | None = None) -> int:
             endpoint = emulator.endpoint
         region = emulator_stage_settings(STAGE, endpoint=endpoint).region
         outputs = stack_outputs(args.outdir, endpoint)
-    except NothingToTest as exc:
-        print(f"smoke: nothing to test: {exc}", file=sys.stderr)
-        return EXIT_NOTHING_TO_TEST
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_NOTHING_TO_TEST
+    except ImageServiceError as exc:  # NothingToTest, a bad setting: EXIT_NOTHING_TO_TEST
+        return report(exc)
     return run(endpoint, outputs, region)
 
 

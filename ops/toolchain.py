@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from stacks.cli import DEFAULT_OUTDIR
-from stacks.errors import ToolchainError
+from stacks.errors import Interrupted, ToolchainError
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_TF_CLI_CONFIG = ROOT / "terraform" / "cli.tfrc"
@@ -116,13 +116,6 @@ def check_toolchain(need_cdktf: bool = False) -> str:
 # When the children have exited, `Child.wait` raises Interrupted, which the entry points report
 # in one line with exit code EXIT_INTERRUPTED.
 # --------------------------------------------------------------------------------------------
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report an interrupted command
-
-
-class Interrupted(Exception):
-    """The user interrupted the command; every child it ran has exited."""
-
-
 _running: dict[int, tuple[subprocess.Popen[bytes], int, str, bool]] = {}
 # Re-entrant: the signal handler may run in the main thread while it holds the lock.
 _running_lock = threading.RLock()

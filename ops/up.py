@@ -33,12 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from ops import local_aws
-from ops.plan_guard import EXIT_REFUSED, guarded_apply, refusal
+from ops.plan_guard import guarded_apply, refusal
 from ops.toolchain import (
-    EXIT_INTERRUPTED,
     OUTDIR,
     ROOT,
-    Interrupted,
     check_toolchain,
     graceful_interrupts,
     kill_children,
@@ -49,15 +47,20 @@ from ops.toolchain import (
 )
 from ops.workdir import (
     ERRORED_STATE,
-    EXIT_BUSY,
-    Busy,
-    StateLocked,
     ensure_initialised,
     errored_state,
     run_lock,
     untracked_resources,
 )
-from stacks.errors import SettingsError, ToolchainError
+from stacks.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_REFUSED,
+    ImageServiceError,
+    Interrupted,
+    SettingsError,
+    ToolchainError,
+    report,
+)
 from stacks.settings import (
     EMULATOR_STATE_STACK,
     LOCAL_ENDPOINT_ENV,
@@ -381,13 +384,13 @@ class SynthesisFailed(Exception):
         self.code = code
 
 
-class Refused(Exception):
+class Refused(Exception):  # printed as the plan guard's refusal
     def __init__(self, losses: list[Any]):
         super().__init__(len(losses))
         self.losses = losses
 
 
-class EmulatorStopped(Exception):
+class EmulatorStopped(ImageServiceError):
     def __init__(self, emulator: local_aws.Emulator):
         super().__init__(
             f"the local AWS emulator (pid {emulator.pid}, {emulator.endpoint}) stopped while "
@@ -432,12 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     except Refused as exc:
         print(refusal(STACK, exc.losses), file=sys.stderr)
         return EXIT_REFUSED
-    except (Busy, StateLocked) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BUSY
-    except (SettingsError, ToolchainError, local_aws.EmulatorError, EmulatorStopped) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except ImageServiceError as exc:
+        return report(exc)
     print(f"\n{STACK} outputs:")
     for name, out in sorted(outputs.items()):
         print(f"  {name:26} {out['value']}")

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ops.toolchain import ROOT, terraform, tf_cli_config
+from stacks.errors import BusyError
 
-EXIT_BUSY = 4  # another run holds the stack (a project lock or Terraform's state lock)
 ERRORED_STATE = "errored.tfstate"
 
 
@@ -129,7 +129,7 @@ def force_unlock(stack_dir: Path, lock: LockInfo, env: dict[str, str]) -> None:
     terraform(stack_dir, "force-unlock", "-force", lock.id, env=env)
 
 
-class StateLocked(Exception):
+class StateLocked(BusyError):
     """The stack's state is locked by a run that is still going, or that we may not release."""
 
     def __init__(self, stack_dir: Path, lock: LockInfo, holders: list[int]):
@@ -158,7 +158,7 @@ def errored_state(stack_dir: Path) -> Path | None:
 # --------------------------------------------------------------------------------------------
 # The project's run lock: one command at a time per stack directory
 # --------------------------------------------------------------------------------------------
-class Busy(Exception):
+class Busy(BusyError):
     """Another project command is working on the same stack right now."""
 
 

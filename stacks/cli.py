@@ -14,19 +14,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from stacks.errors import SettingsError
+from stacks.errors import ImageServiceError, report
 from stacks.settings import load_stages, selected_stages
 
 DEFAULT_OUTDIR = "cdktf.out"
 
 
-class PolicyViolation(Exception):
-    """A synthesized resource breaks one of the organisation's rules (constructs_lib.policies)."""
+class PolicyViolation(ImageServiceError):
+    """A synthesized resource breaks one of the organisation's rules (stacks.policies)."""
 
     def __init__(self, violations: list[Any]) -> None:
         super().__init__(
             "\n".join(
-                [f"[{v.path}] {v.message()}" for v in violations]
+                ["synthesis refused by policy:"]
+                + [f"[{v.path}] {v.message()}" for v in violations]
                 + [
                     "Nothing was written. Fix each resource above; a rule that truly does not "
                     "apply to a stack is waived in that stack's "
@@ -36,11 +37,14 @@ class PolicyViolation(Exception):
         )
 
 
-class SynthError(Exception):
+class SynthError(ImageServiceError):
     """cdktf failed to synthesize for another reason (a construct or jsii error)."""
 
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"synthesis failed: {detail}")
 
-class PublishError(Exception):
+
+class PublishError(ImageServiceError):
     """The synthesized stacks could not be written into the output directory; nothing was
     changed there."""
 
@@ -87,8 +91,8 @@ def synth(outdir: Path) -> None:
     # provider bindings are even imported.
     stages = load_stages(selected_stages())
     # imported late: the bindings are the slow part
-    from constructs_lib.policies import violations_in
     from stacks.app import build_app
+    from stacks.policies import violations_in
 
     outdir = outdir.resolve()
     try:
@@ -123,15 +127,5 @@ def run_synth() -> None:
     outdir = Path(os.environ.get("CDKTF_OUTDIR") or DEFAULT_OUTDIR)
     try:
         synth(outdir)
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except PolicyViolation as exc:
-        print(f"error: synthesis refused by policy:\n{exc}", file=sys.stderr)
-        sys.exit(2)
-    except SynthError as exc:
-        print(f"error: synthesis failed: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except PublishError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    except ImageServiceError as exc:
+        sys.exit(report(exc))

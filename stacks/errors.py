@@ -1,16 +1,63 @@
-"""The one exception type for mistakes a user can make in settings or on the command line."""
+"""The project's one error model: every mistake or fault a user can meet is an ImageServiceError
+that says what is wrong and how to fix it, and carries the exit code of the command that meets
+it. Every entry point (`python main.py`, `make up`, `make smoke`, `bin/cdktf`, the plan guard,
+the emulator commands) catches this base once and prints `error: <message>` as one paragraph,
+no traceback.
+
+Exit codes: 2 a setting, the toolchain or the emulator (the default); 3 the plan guard refused
+a plan; 4 another run holds the stack; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_ERROR = 2
+EXIT_REFUSED = 3
+EXIT_BUSY = 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report an interrupted command
 
 
-class SettingsError(Exception):
+class ImageServiceError(Exception):
+    """What is wrong (`problem`) and what to do about it (`fix`, may be empty when the problem
+    already says it); `exit_code` for the command that stops on it."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, problem: str, fix: str = ""):
+        self.problem, self.fix = problem, fix
+        super().__init__(f"{problem}. Fix: {fix}" if fix else problem)
+
+
+class SettingsError(ImageServiceError):
     """A setting is wrong. The message names the stage, the setting, the problem and the fix."""
 
     def __init__(self, stage: str, setting: str, problem: str, fix: str):
-        self.stage, self.setting, self.problem, self.fix = stage, setting, problem, fix
         super().__init__(
-            f"Invalid setting `{setting}` for stage '{stage}': {problem}. Fix: {fix}. "
-            "(Settings live in stacks/settings.py; nothing was synthesized.)"
+            f"Invalid setting `{setting}` for stage '{stage}': {problem}",
+            f"{fix}. (Settings live in stacks/settings.py; nothing was synthesized.)",
         )
+        self.stage, self.setting, self.problem, self.fix = stage, setting, problem, fix
 
 
-class ToolchainError(Exception):
-    """Terraform, the provider mirror or another tool the project runs is missing or broken."""
+class ToolchainError(ImageServiceError):
+    """Terraform, the provider mirror, a synthesis or another tool the project runs is missing,
+    broken or failed; the message carries the tool's own words and the fix."""
+
+
+class BusyError(ImageServiceError):
+    """Another run is working on the same stack, or holds its Terraform state lock."""
+
+    exit_code = EXIT_BUSY
+
+
+class Interrupted(ImageServiceError):
+    """The user interrupted the command; every child it ran has exited."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
+def report(exc: ImageServiceError) -> int:
+    """Print the error as the one paragraph users see; returns the exit code to use."""
+    print(f"error: {exc}", file=sys.stderr)
+    return exc.exit_code

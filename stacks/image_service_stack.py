@@ -16,8 +16,8 @@ from constructs_lib.image_api import ApiCustomDomain, ImageApi, ImageApiProps
 from constructs_lib.image_bucket import ImageBucket, ImageBucketProps
 from constructs_lib.image_cdn import CdnCustomDomain, ImageCdn, ImageCdnProps
 from constructs_lib.metadata_table import MetadataTable, MetadataTableProps
-from constructs_lib.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from constructs_lib.user_auth import UserAuth, UserAuthProps
+from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from stacks.providers import aws_provider, s3_backend
 from stacks.settings import StageSettings
 

@@ -15,7 +15,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from constructs import Construct
 
 from constructs_lib.bucket_security import BucketSecurity
-from constructs_lib.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
+from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from stacks.providers import aws_provider
 from stacks.settings import EMULATOR_BUCKET_POLICY_GAP, EmulatorSettings, StateBackendSettings
 

@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from ops import local_aws
-from ops.toolchain import EXIT_INTERRUPTED, ROOT, project_env, terraform
-from ops.workdir import EXIT_BUSY, lock_holders
+from ops.toolchain import ROOT, project_env, terraform
+from ops.workdir import lock_holders
+from stacks.errors import EXIT_BUSY, EXIT_INTERRUPTED
 from stacks.settings import LOCAL_STATE
 
 pytestmark = pytest.mark.emulator

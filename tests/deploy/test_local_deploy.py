@@ -17,8 +17,9 @@ import threading
 import pytest
 
 from ops import smoke
-from ops.plan_guard import EXIT_REFUSED, find_data_loss, guarded_apply, plan_json
+from ops.plan_guard import find_data_loss, guarded_apply, plan_json
 from ops.toolchain import CDKTF_BIN, ROOT, terraform
+from stacks.errors import EXIT_REFUSED
 
 pytestmark = pytest.mark.emulator
 STACK = "image-service-local"

@@ -18,8 +18,8 @@ import subprocess
 
 import pytest
 
-from ops.plan_guard import EXIT_REFUSED
 from ops.toolchain import CDKTF_BIN, ROOT, terraform
+from stacks.errors import EXIT_REFUSED
 from stacks.settings import stage_settings
 
 pytestmark = pytest.mark.emulator

@@ -1,4 +1,4 @@
-"""The organisation's rules (constructs_lib.policies): each fires on a breach and stays quiet on
+"""The organisation's rules (stacks.policies): each fires on a breach and stays quiet on
 the real stacks. Breaches are made by editing a real synthesized stack's JSON, as an override
 or a careless construct would; one end-to-end case goes through cdktf's Aspects and main.py."""
 
@@ -13,7 +13,10 @@ from collections.abc import Callable
 import pytest
 from cdktf import App
 
-from constructs_lib.policies import (
+from ops.toolchain import ROOT, project_env
+from stacks.errors import ImageServiceError
+from stacks.image_service_stack import ImageServiceStack
+from stacks.policies import (
     API_ROUTE_AUTHORIZER,
     BUCKET_DENY_INSECURE_TRANSPORT,
     BUCKET_ENCRYPTION,
@@ -29,8 +32,6 @@ from constructs_lib.policies import (
     PolicyProps,
     check_stack,
 )
-from ops.toolchain import ROOT, project_env
-from stacks.image_service_stack import ImageServiceStack
 from stacks.settings import stage_settings
 from tests.conftest import ALL_STACKS
 
@@ -254,7 +255,7 @@ def test_a_waived_rule_is_not_reported_and_unknown_waivers_are_refused(stage):
     _policy_statements(config).pop(0)
     waived = PolicyProps(protected_data=False, waivers={BUCKET_DENY_INSECURE_TRANSPORT: "test"})
     assert check_stack(config, waived) == []
-    with pytest.raises(ValueError, match="unknown policy rule"):
+    with pytest.raises(ImageServiceError, match="unknown policy rule"):
         OrganisationPolicy(PolicyProps(protected_data=False, waivers={"no-such-rule": "x"}))
 
 

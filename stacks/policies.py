@@ -25,6 +25,7 @@ from cdktf import Annotations, Aspects, IAspect, TerraformProvider, TerraformSta
 from constructs import IConstruct
 
 from constructs_lib.kinds import STATEFUL_TYPES
+from stacks.errors import ImageServiceError
 
 # Tags every resource must carry (through the AWS provider's default_tags).
 MANDATORY_TAGS = ("Service", "Stage", "ManagedBy")
@@ -419,8 +420,9 @@ class OrganisationPolicy:
     def __init__(self, props: PolicyProps):
         unknown = sorted(set(props.waivers) - set(RULES))
         if unknown:
-            raise ValueError(
-                f"unknown policy rule(s) waived: {', '.join(unknown)}; rules are {', '.join(RULES)}"
+            raise ImageServiceError(
+                f"unknown policy rule(s) waived: {', '.join(unknown)}",
+                f"waive only rules that exist: {', '.join(RULES)}",
             )
         self.props = props
         self.violations: list[Violation] = []
