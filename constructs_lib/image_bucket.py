@@ -44,7 +44,7 @@ class ImageBucketProps:
     noncurrent_version_expiration_days: int
     abort_multipart_days: int
     # Production data: prevent_destroy, and Terraform may not empty the bucket to delete it.
-    protect_from_deletion: bool
+    protect_data: bool
     # The same rules as aws_s3_bucket's deprecated inline `lifecycle_rule` blocks instead of an
     # aws_s3_bucket_lifecycle_configuration resource. Only for an emulator: the provider waits
     # 55 s after creating that resource, not after the inline form (stacks/settings.py).
@@ -97,8 +97,8 @@ class ImageBucket(Construct):
             self,
             "Bucket",
             bucket=props.name,
-            force_destroy=not props.protect_from_deletion,
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_from_deletion),
+            force_destroy=not props.protect_data,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_data),
             lifecycle_rule=self._inline_rules(rules) if props.inline_lifecycle_rules else None,
         )
         bucket_id = self.bucket.id

@@ -65,7 +65,7 @@ class ImageCdnProps:
     custom_domain: CdnCustomDomain | None = None
     response_headers_policy_id: str = MANAGED_SECURITY_HEADERS_POLICY_ID
     # Attributes an emulator reports differently from AWS (see stacks/settings.py); empty on AWS.
-    ignore_changes: tuple[str, ...] = ()
+    ignore_drift_in: tuple[str, ...] = ()
     # False creates the distribution disabled: it serves nothing. Only for an emulator, which
     # serves nothing anyway; destroying a disabled distribution skips the provider's 30 s wait.
     enabled: bool = True
@@ -184,8 +184,8 @@ class ImageCdn(Construct):
             ),
             viewer_certificate=viewer_certificate,
             wait_for_deployment=props.wait_for_deployment,
-            lifecycle=TerraformResourceLifecycle(ignore_changes=list(props.ignore_changes))
-            if props.ignore_changes
+            lifecycle=TerraformResourceLifecycle(ignore_changes=list(props.ignore_drift_in))
+            if props.ignore_drift_in
             else None,
         )
 

@@ -29,7 +29,7 @@ class MetadataTableProps:
     name: str
     point_in_time_recovery: bool
     # Production data: DynamoDB's own deletion protection plus Terraform's prevent_destroy.
-    protect_from_deletion: bool
+    protect_data: bool
     partition_key: str = "PK"
     sort_key: str = "SK"
 
@@ -65,8 +65,8 @@ class MetadataTable(Construct):
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(
                 enabled=props.point_in_time_recovery
             ),
-            deletion_protection_enabled=props.protect_from_deletion,
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_from_deletion),
+            deletion_protection_enabled=props.protect_data,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_data),
         )
 
     @property

@@ -20,7 +20,7 @@ from constructs import Construct
 class UserAuthProps:
     name: str
     region: str
-    protect_from_deletion: bool
+    protect_data: bool
     # Both set: use that pool and those clients instead of creating them.
     existing_user_pool_id: str | None = None
     existing_client_ids: tuple[str, ...] = ()
@@ -62,8 +62,8 @@ class UserAuth(Construct):
                         )
                     ]
                 ),
-                deletion_protection="ACTIVE" if props.protect_from_deletion else "INACTIVE",
-                lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_from_deletion),
+                deletion_protection="ACTIVE" if props.protect_data else "INACTIVE",
+                lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_data),
             )
             # A browser app cannot keep a secret, so the client has none and uses SRP.
             self.client = CognitoUserPoolClient(

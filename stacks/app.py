@@ -29,6 +29,6 @@ def build_app(stages: list[StageSettings] | None = None, outdir: str | None = No
         bootstraps.setdefault(bootstrap_stack_name(settings), settings)
     for name, settings in bootstraps.items():
         StateBootstrapStack(
-            app, name, settings.state, settings.emulator, protect=settings.emulator is None
+            app, name, settings.state, settings.emulator, protect_data=settings.emulator is None
         )
     return app

@@ -42,7 +42,7 @@ class ImageServiceStack(TerraformStack):
         insecure_transport_reason = s.bucket.insecure_transport_allowed_because
         self.policy = OrganisationPolicy(
             PolicyProps(
-                protected_data=s.protect_data,
+                protect_data=s.protect_data,
                 waivers={BUCKET_DENY_INSECURE_TRANSPORT: insecure_transport_reason}
                 if insecure_transport_reason
                 else {},
@@ -56,7 +56,7 @@ class ImageServiceStack(TerraformStack):
             MetadataTableProps(
                 name=s.table.name,
                 point_in_time_recovery=s.table.point_in_time_recovery,
-                protect_from_deletion=s.protect_data,
+                protect_data=s.protect_data,
             ),
         )
         self.bucket = ImageBucket(
@@ -69,7 +69,7 @@ class ImageServiceStack(TerraformStack):
                 intelligent_tiering_days=s.bucket.intelligent_tiering_days,
                 noncurrent_version_expiration_days=s.bucket.noncurrent_version_expiration_days,
                 abort_multipart_days=s.bucket.abort_multipart_days,
-                protect_from_deletion=s.protect_data,
+                protect_data=s.protect_data,
                 inline_lifecycle_rules=s.bucket.inline_lifecycle_rules,
                 deny_insecure_transport=insecure_transport_reason is None,
             ),
@@ -115,7 +115,7 @@ class ImageServiceStack(TerraformStack):
                 price_class=s.cdn.price_class,
                 wait_for_deployment=s.cdn.wait_for_deployment,
                 custom_domain=cdn_domain,
-                ignore_changes=s.cdn.ignore_drift_in,
+                ignore_drift_in=s.cdn.ignore_drift_in,
                 enabled=s.cdn.enabled,
                 retain_on_delete=s.cdn.retain_on_delete,
             ),
@@ -126,7 +126,7 @@ class ImageServiceStack(TerraformStack):
             UserAuthProps(
                 name=s.auth.user_pool_name,
                 region=s.region,
-                protect_from_deletion=s.protect_data,
+                protect_data=s.protect_data,
                 existing_user_pool_id=s.auth.existing_user_pool_id,
                 existing_client_ids=s.auth.existing_client_ids,
             ),

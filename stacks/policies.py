@@ -66,7 +66,7 @@ RULES = (
 class PolicyProps:
     # Production data lives here: tables need PITR and deletion protection, and every stateful
     # resource needs prevent_destroy (buckets also force_destroy=false).
-    protected_data: bool
+    protect_data: bool
     # rule -> why it does not apply to this stack. Reported, never silent.
     waivers: Mapping[str, str] = field(default_factory=dict)
 
@@ -320,7 +320,7 @@ def _check_prevent_destroy(config: dict[str, Any], protected: bool) -> Iterator[
                     res.address,
                     PREVENT_DESTROY,
                     "holds production data but lacks lifecycle.prevent_destroy",
-                    "pass protect_from_deletion=True to its construct",
+                    "pass protect_data=True to its construct",
                 )
             elif tf_type == "aws_s3_bucket" and res.body.get("force_destroy") is True:
                 yield Violation(
@@ -405,8 +405,8 @@ def check_stack(
     """Every rule violation in one stack's resolved Terraform JSON (waived rules excluded)."""
     found = [
         *_check_buckets(config),
-        *_check_tables(config, props.protected_data),
-        *_check_prevent_destroy(config, props.protected_data),
+        *_check_tables(config, props.protect_data),
+        *_check_prevent_destroy(config, props.protect_data),
         *_check_default_tags(config, provider_paths or {}),
         *_check_api_routes(config),
     ]

@@ -27,7 +27,7 @@ class StateBootstrapStack(TerraformStack):
         id_: str,
         state: StateBackendSettings,
         emulator: EmulatorSettings | None,
-        protect: bool,
+        protect_data: bool,
     ):
         super().__init__(scope, id_)
         # Relative to the stack's directory (cdktf.out/stacks/<id>): the real bucket's state goes
@@ -44,8 +44,8 @@ class StateBootstrapStack(TerraformStack):
             bucket=state.bucket,
             # Losing this bucket loses every stage's state: never destroyable outside the
             # emulator.
-            force_destroy=not protect,
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=protect),
+            force_destroy=not protect_data,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=protect_data),
         )
         S3BucketVersioningA(
             self,
@@ -59,7 +59,7 @@ class StateBootstrapStack(TerraformStack):
         Aspects.of(self).add(
             OrganisationPolicy(
                 PolicyProps(
-                    protected_data=protect,
+                    protect_data=protect_data,
                     waivers={BUCKET_DENY_INSECURE_TRANSPORT: EMULATOR_BUCKET_POLICY_GAP}
                     if emulator
                     else {},

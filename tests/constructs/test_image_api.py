@@ -178,9 +178,7 @@ def test_add_route_attaches_the_authorizer_and_an_integration():
 
     app = App()
     stack = TerraformStack(app, "t")
-    auth = UserAuth(
-        stack, "Auth", UserAuthProps(name="t", region="eu-west-1", protect_from_deletion=False)
-    )
+    auth = UserAuth(stack, "Auth", UserAuthProps(name="t", region="eu-west-1", protect_data=False))
     api = ImageApi(
         stack,
         "Api",

@@ -183,7 +183,7 @@ BREACHES: list[tuple[str, str, Callable[[dict], None], str, str]] = [
 
 
 def _props(stage_name: str) -> PolicyProps:
-    return PolicyProps(protected_data=stage_settings(stage_name).protect_data)
+    return PolicyProps(protect_data=stage_settings(stage_name).protect_data)
 
 
 @pytest.mark.parametrize(
@@ -205,7 +205,7 @@ def test_every_rule_has_a_breach_case():
 
 @pytest.mark.parametrize("name", ALL_STACKS)
 def test_the_real_stacks_meet_every_rule(stacks, name):
-    props = PolicyProps(protected_data=name in ("image-service-production", "image-service-state"))
+    props = PolicyProps(protect_data=name in ("image-service-production", "image-service-state"))
     found = check_stack(stacks[name].json, props)
     if name in (
         "image-service-state-local",
@@ -222,8 +222,8 @@ def test_the_real_stacks_meet_every_rule(stacks, name):
 def test_data_protection_rules_apply_only_to_protected_stacks(stage):
     config = copy.deepcopy(stage("dev").json)
     assert _only(config, "aws_dynamodb_table")["point_in_time_recovery"]["enabled"] is False
-    assert check_stack(config, PolicyProps(protected_data=False)) == []
-    assert {v.rule for v in check_stack(config, PolicyProps(protected_data=True))} == {
+    assert check_stack(config, PolicyProps(protect_data=False)) == []
+    assert {v.rule for v in check_stack(config, PolicyProps(protect_data=True))} == {
         TABLE_POINT_IN_TIME_RECOVERY,
         TABLE_DELETION_PROTECTION,
         PREVENT_DESTROY,
@@ -253,10 +253,10 @@ def test_a_literal_json_policy_denying_insecure_transport_is_accepted(stage):
 def test_a_waived_rule_is_not_reported_and_unknown_waivers_are_refused(stage):
     config = copy.deepcopy(stage("dev").json)
     _policy_statements(config).pop(0)
-    waived = PolicyProps(protected_data=False, waivers={BUCKET_DENY_INSECURE_TRANSPORT: "test"})
+    waived = PolicyProps(protect_data=False, waivers={BUCKET_DENY_INSECURE_TRANSPORT: "test"})
     assert check_stack(config, waived) == []
     with pytest.raises(ImageServiceError, match="unknown policy rule"):
-        OrganisationPolicy(PolicyProps(protected_data=False, waivers={"no-such-rule": "x"}))
+        OrganisationPolicy(PolicyProps(protect_data=False, waivers={"no-such-rule": "x"}))
 
 
 def test_the_aspect_fails_synthesis_naming_path_and_rule(tmp_path):
