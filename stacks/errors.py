@@ -38,6 +38,21 @@ class SettingsError(ImageServiceError):
             f"{fix}. (Settings live in stacks/settings.py; nothing was synthesized.)",
         )
         self.stage, self.setting, self.problem, self.fix = stage, setting, problem, fix
+        self.problems: list[SettingsError] = [self]
+
+    @classmethod
+    def several(cls, problems: list[SettingsError]) -> SettingsError:
+        """One error for several broken settings of a stage: every one is listed; `setting`,
+        `problem` and `fix` are the first's."""
+        first = problems[0]
+        error = cls(first.stage, first.setting, first.problem, first.fix)
+        error.problems = list(problems)
+        error.args = (
+            f"{len(problems)} invalid settings for stage '{first.stage}':\n"
+            + "\n".join(f"  - `{p.setting}`: {p.problem}. Fix: {p.fix}." for p in problems)
+            + "\n(Settings live in stacks/settings.py; nothing was synthesized.)",
+        )
+        return error
 
 
 class ToolchainError(ImageServiceError):

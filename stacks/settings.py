@@ -210,8 +210,16 @@ _USER_POOL_ID = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d_[0-9A-Za-z]+$")
 _CLIENT_ID = re.compile(r"^[0-9a-z]{1,128}$")
 
 
+# While validate_stage runs, each rule's failure is collected (the first per setting) instead
+# of raised, so one run reports every problem of a stage, as AWS CDK's validation does.
+_collected: dict[str, SettingsError] | None = None
+
+
 def _fail(stage: str, setting: str, problem: str, fix: str) -> None:
-    raise SettingsError(stage, setting, problem, fix)
+    error = SettingsError(stage, setting, problem, fix)
+    if _collected is None:
+        raise error
+    _collected.setdefault(setting, error)
 
 
 def validate_bucket_name(stage: str, setting: str, name: str) -> None:
@@ -283,6 +291,23 @@ def _validate_api_cors_origin(stage: str, setting: str, origin: str) -> None:
 
 
 def validate_stage(s: StageSettings) -> StageSettings:
+    """The stage's settings if every rule holds; else one SettingsError naming every setting
+    that breaks a rule, each with its problem and fix."""
+    global _collected
+    outer, _collected = _collected, {}
+    try:
+        _check_stage(s)
+        problems = list(_collected.values())
+    finally:
+        _collected = outer
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise SettingsError.several(problems)
+    return s
+
+
+def _check_stage(s: StageSettings) -> None:
     st = s.stage
     if not re.match(r"^[a-z][a-z0-9-]{0,19}$", st):
         _fail(
@@ -449,7 +474,9 @@ def validate_stage(s: StageSettings) -> StageSettings:
             ("domains.cdn_hostname", d.cdn_hostname),
         ):
             _validate_hostname(st, setting, host)
-            if not (host == d.hosted_zone_name or host.endswith("." + d.hosted_zone_name)):
+            if d.hosted_zone_name and not (
+                host == d.hosted_zone_name or host.endswith("." + d.hosted_zone_name)
+            ):
                 _fail(
                     st,
                     setting,
@@ -533,7 +560,6 @@ def validate_stage(s: StageSettings) -> StageSettings:
                 "the emulator has no API for origin access identities or cache policies",
                 "use origin_access='OAC' and cache_policy='managed-caching-optimized'",
             )
-    return s
 
 
 # --------------------------------------------------------------------------------------------

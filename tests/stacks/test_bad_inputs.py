@@ -353,3 +353,20 @@ def test_synth_into_an_unwritable_place_is_one_clear_error(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"error: cannot write beside {blocker / 'cdktf.out'}")
     assert "Traceback" not in proc.stderr and "Fix:" in proc.stderr
+
+
+def test_every_problem_of_a_stage_is_reported_at_once():
+    broken = replace(
+        dev,
+        region="us-east",
+        table=replace(dev.table, name=""),
+        cdn=replace(dev.cdn, price_class="PriceClass_Cheap"),
+    )
+    with pytest.raises(SettingsError) as err:
+        validate_stage(broken)
+    assert [p.setting for p in err.value.problems] == ["region", "table.name", "cdn.price_class"]
+    message = str(err.value)
+    assert message.startswith("3 invalid settings for stage 'dev':")
+    for problem in err.value.problems:
+        assert f"`{problem.setting}`: {problem.problem}. Fix: {problem.fix}." in message
+    assert err.value.setting == "region"  # the first, for callers that name one
