@@ -74,6 +74,63 @@ class ImageCdnProps:
     retain_on_delete: bool = False
 
 
+class _ControlAccess:
+    """Origin Access Control: CloudFront signs its requests; the bucket trusts the CloudFront
+    service for this distribution only."""
+
+    def __init__(self, scope: Construct, name: str):
+        self.origin_access_control_id: str | None = CloudfrontOriginAccessControl(
+            scope,
+            "OriginAccessControl",
+            name=name,
+            description=f"{name}: CloudFront reads the image bucket",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+        ).id
+        self.s3_origin_config: CloudfrontDistributionOriginS3OriginConfig | None = None
+
+    def reader(
+        self, distribution: CloudfrontDistribution
+    ) -> tuple[
+        DataAwsIamPolicyDocumentStatementPrincipals,
+        list[DataAwsIamPolicyDocumentStatementCondition] | None,
+    ]:
+        # Only this distribution, not every CloudFront distribution in AWS.
+        return DataAwsIamPolicyDocumentStatementPrincipals(
+            type="Service", identifiers=["cloudfront.amazonaws.com"]
+        ), [
+            DataAwsIamPolicyDocumentStatementCondition(
+                test="StringEquals", variable="AWS:SourceArn", values=[distribution.arn]
+            )
+        ]
+
+
+class _IdentityAccess:
+    """A legacy Origin Access Identity: the bucket trusts the identity's IAM principal."""
+
+    def __init__(self, scope: Construct, name: str):
+        self.identity = CloudfrontOriginAccessIdentity(
+            scope, "OriginAccessIdentity", comment=f"{name}: reads the image bucket"
+        )
+        self.origin_access_control_id: str | None = None
+        self.s3_origin_config: CloudfrontDistributionOriginS3OriginConfig | None = (
+            CloudfrontDistributionOriginS3OriginConfig(
+                origin_access_identity=self.identity.cloudfront_access_identity_path
+            )
+        )
+
+    def reader(
+        self, distribution: CloudfrontDistribution
+    ) -> tuple[
+        DataAwsIamPolicyDocumentStatementPrincipals,
+        list[DataAwsIamPolicyDocumentStatementCondition] | None,
+    ]:
+        return DataAwsIamPolicyDocumentStatementPrincipals(
+            type="AWS", identifiers=[self.identity.iam_arn]
+        ), None
+
+
 class ImageCdn(Construct):
     """A distribution whose only origin is the bucket; the bucket grants read to it alone."""
 
@@ -81,73 +138,11 @@ class ImageCdn(Construct):
 
     def __init__(self, scope: Construct, id_: str, bucket: ImageBucket, props: ImageCdnProps):
         super().__init__(scope, id_)
-        origin_access_control_id = None
-        s3_origin_config = None
-        oai = None
-        if props.origin_access == "OAC":
-            origin_access_control_id = CloudfrontOriginAccessControl(
-                self,
-                "OriginAccessControl",
-                name=props.name,
-                description=f"{props.name}: CloudFront reads the image bucket",
-                origin_access_control_origin_type="s3",
-                signing_behavior="always",
-                signing_protocol="sigv4",
-            ).id
-        else:
-            oai = CloudfrontOriginAccessIdentity(
-                self, "OriginAccessIdentity", comment=f"{props.name}: reads the image bucket"
-            )
-            s3_origin_config = CloudfrontDistributionOriginS3OriginConfig(
-                origin_access_identity=oai.cloudfront_access_identity_path
-            )
-
-        if props.cache_policy == "custom":
-            self.cache_policy_id = CloudfrontCachePolicy(
-                self,
-                "CachePolicy",
-                name=f"{props.name}-images",
-                comment="Images are immutable: cache long, compress, ignore cookies and queries",
-                min_ttl=props.min_ttl,
-                default_ttl=props.default_ttl,
-                max_ttl=props.max_ttl,
-                parameters_in_cache_key_and_forwarded_to_origin=(
-                    CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOrigin(
-                        enable_accept_encoding_brotli=True,
-                        enable_accept_encoding_gzip=True,
-                        cookies_config=(
-                            CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfig(
-                                cookie_behavior="none"
-                            )
-                        ),
-                        headers_config=(
-                            CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfig(
-                                header_behavior="none"
-                            )
-                        ),
-                        query_strings_config=(
-                            CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfig(
-                                query_string_behavior="none"
-                            )
-                        ),
-                    )
-                ),
-            ).id
-        else:
-            self.cache_policy_id = MANAGED_CACHING_OPTIMIZED_POLICY_ID
-
+        access = (_ControlAccess if props.origin_access == "OAC" else _IdentityAccess)(
+            self, props.name
+        )
+        self.cache_policy_id = self._cache_policy_id(props)
         domain = props.custom_domain
-        if domain:
-            viewer_certificate = CloudfrontDistributionViewerCertificate(
-                acm_certificate_arn=domain.certificate_arn,
-                ssl_support_method="sni-only",
-                minimum_protocol_version=MINIMUM_TLS_POLICY,
-            )
-        else:
-            viewer_certificate = CloudfrontDistributionViewerCertificate(
-                cloudfront_default_certificate=True
-            )
-
         self.distribution = CloudfrontDistribution(
             self,
             "Distribution",
@@ -163,8 +158,8 @@ class ImageCdn(Construct):
                 CloudfrontDistributionOrigin(
                     origin_id=self.ORIGIN_ID,
                     domain_name=bucket.regional_domain_name,
-                    origin_access_control_id=origin_access_control_id,
-                    s3_origin_config=s3_origin_config,
+                    origin_access_control_id=access.origin_access_control_id,
+                    s3_origin_config=access.s3_origin_config,
                 )
             ],
             default_cache_behavior=CloudfrontDistributionDefaultCacheBehavior(
@@ -182,28 +177,13 @@ class ImageCdn(Construct):
                     restriction_type="none"
                 )
             ),
-            viewer_certificate=viewer_certificate,
+            viewer_certificate=self._viewer_certificate(domain),
             wait_for_deployment=props.wait_for_deployment,
             lifecycle=TerraformResourceLifecycle(ignore_changes=list(props.ignore_drift_in))
             if props.ignore_drift_in
             else None,
         )
-
-        if oai is not None:
-            reader = DataAwsIamPolicyDocumentStatementPrincipals(
-                type="AWS", identifiers=[oai.iam_arn]
-            )
-            conditions = None
-        else:
-            reader = DataAwsIamPolicyDocumentStatementPrincipals(
-                type="Service", identifiers=["cloudfront.amazonaws.com"]
-            )
-            # Only this distribution, not every CloudFront distribution in AWS.
-            conditions = [
-                DataAwsIamPolicyDocumentStatementCondition(
-                    test="StringEquals", variable="AWS:SourceArn", values=[self.distribution.arn]
-                )
-            ]
+        reader, conditions = access.reader(self.distribution)
         bucket.add_policy_statement(
             DataAwsIamPolicyDocumentStatement(
                 sid="AllowCloudFrontRead",
@@ -213,6 +193,54 @@ class ImageCdn(Construct):
                 resources=[f"{bucket.arn}/*"],
                 condition=conditions,
             )
+        )
+
+    def _cache_policy_id(self, props: ImageCdnProps) -> str:
+        """The custom policy (created here) or AWS's managed CachingOptimized, by id."""
+        if props.cache_policy != "custom":
+            return MANAGED_CACHING_OPTIMIZED_POLICY_ID
+        return CloudfrontCachePolicy(
+            self,
+            "CachePolicy",
+            name=f"{props.name}-images",
+            comment="Images are immutable: cache long, compress, ignore cookies and queries",
+            min_ttl=props.min_ttl,
+            default_ttl=props.default_ttl,
+            max_ttl=props.max_ttl,
+            parameters_in_cache_key_and_forwarded_to_origin=(
+                CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOrigin(
+                    enable_accept_encoding_brotli=True,
+                    enable_accept_encoding_gzip=True,
+                    cookies_config=(
+                        CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfig(
+                            cookie_behavior="none"
+                        )
+                    ),
+                    headers_config=(
+                        CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfig(
+                            header_behavior="none"
+                        )
+                    ),
+                    query_strings_config=(
+                        CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfig(
+                            query_string_behavior="none"
+                        )
+                    ),
+                )
+            ),
+        ).id
+
+    @staticmethod
+    def _viewer_certificate(
+        domain: CdnCustomDomain | None,
+    ) -> CloudfrontDistributionViewerCertificate:
+        """The ACM certificate of the custom domain, else CloudFront's default certificate."""
+        if domain is None:
+            return CloudfrontDistributionViewerCertificate(cloudfront_default_certificate=True)
+        return CloudfrontDistributionViewerCertificate(
+            acm_certificate_arn=domain.certificate_arn,
+            ssl_support_method="sni-only",
+            minimum_protocol_version=MINIMUM_TLS_POLICY,
         )
 
     @property
