@@ -74,6 +74,13 @@ class ImageCdnProps:
     retain_on_delete: bool = False
 
 
+# Who may read the bucket's objects, and on which conditions.
+ReadGrant = tuple[
+    DataAwsIamPolicyDocumentStatementPrincipals,
+    list[DataAwsIamPolicyDocumentStatementCondition] | None,
+]
+
+
 class _ControlAccess:
     """Origin Access Control: CloudFront signs its requests; the bucket trusts the CloudFront
     service for this distribution only."""
@@ -90,12 +97,7 @@ class _ControlAccess:
         ).id
         self.s3_origin_config: CloudfrontDistributionOriginS3OriginConfig | None = None
 
-    def reader(
-        self, distribution: CloudfrontDistribution
-    ) -> tuple[
-        DataAwsIamPolicyDocumentStatementPrincipals,
-        list[DataAwsIamPolicyDocumentStatementCondition] | None,
-    ]:
+    def reader(self, distribution: CloudfrontDistribution) -> ReadGrant:
         # Only this distribution, not every CloudFront distribution in AWS.
         return DataAwsIamPolicyDocumentStatementPrincipals(
             type="Service", identifiers=["cloudfront.amazonaws.com"]
@@ -120,12 +122,7 @@ class _IdentityAccess:
             )
         )
 
-    def reader(
-        self, distribution: CloudfrontDistribution
-    ) -> tuple[
-        DataAwsIamPolicyDocumentStatementPrincipals,
-        list[DataAwsIamPolicyDocumentStatementCondition] | None,
-    ]:
+    def reader(self, distribution: CloudfrontDistribution) -> ReadGrant:
         return DataAwsIamPolicyDocumentStatementPrincipals(
             type="AWS", identifiers=[self.identity.iam_arn]
         ), None
