@@ -5,12 +5,13 @@ faithful deployment (faithful.py)."""
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from ops import local_aws
 from ops.plan_guard import STATEFUL_TYPES
-from ops.toolchain import project_env
+from ops.toolchain import ROOT, project_env
 from ops.up import create_state_bucket
 from stacks.settings import (
     LOCAL_ENDPOINT_ENV,
@@ -53,6 +54,23 @@ class Deployment:
             f"{tf_type}.{name}"
             for tf_type in STATEFUL_TYPES
             for name in config["resource"].get(tf_type, {})
+        )
+
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        """A project command (from the project root) against this deployment, output kept."""
+        return subprocess.run(list(args), cwd=ROOT, env=self.env, text=True, capture_output=True)
+
+    def wrapper_destroy(self, stack: str, *extra: str) -> subprocess.CompletedProcess:
+        """`bin/cdktf destroy STACK` of this deployment's synthesis (plan guard first)."""
+        return self.run(
+            str(ROOT / "bin" / "cdktf"),
+            "destroy",
+            stack,
+            "--auto-approve",
+            "--skip-synth",
+            "--output",
+            str(self.outdir),
+            *extra,
         )
 
     def client(self, service: str):

@@ -201,20 +201,14 @@ def test_an_image_round_trips_through_put_object_and_get_object(outputs, aws):
 
 
 def test_make_smoke_uploads_queries_signs_in_and_cleans_up(deployment, outputs, aws):
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ops.smoke",
-            "--endpoint",
-            deployment.endpoint,
-            "--outdir",
-            str(deployment.outdir),
-        ],
-        cwd=ROOT,
-        env=deployment.env,
-        text=True,
-        capture_output=True,
+    proc = deployment.run(
+        sys.executable,
+        "-m",
+        "ops.smoke",
+        "--endpoint",
+        deployment.endpoint,
+        "--outdir",
+        str(deployment.outdir),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
@@ -376,29 +370,14 @@ def stateful(deployment):
     return deployment.stateful_addresses(STACK)
 
 
-def destroy(local_outdir, env, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            str(ROOT / "bin" / "cdktf"),
-            "destroy",
-            STACK,
-            "--auto-approve",
-            "--skip-synth",
-            "--output",
-            str(local_outdir),
-            *extra,
-        ],
-        cwd=ROOT,
-        env=env,
-        text=True,
-        capture_output=True,
-    )
+def destroy(deployment, *extra: str) -> subprocess.CompletedProcess:
+    return deployment.wrapper_destroy(STACK, *extra)
 
 
 def test_wrapper_destroy_is_refused_until_each_loss_is_named(
-    stack_dir, emulator_env, outputs, local_outdir, stateful
+    stack_dir, emulator_env, outputs, deployment, stateful
 ):
-    proc = destroy(local_outdir, emulator_env, "--allow-data-loss", stateful[0])
+    proc = destroy(deployment, "--allow-data-loss", stateful[0])
     assert proc.returncode == EXIT_REFUSED
     assert f"refusing the plan for {STACK}" in proc.stderr
     for address in stateful[1:]:
@@ -409,10 +388,10 @@ def test_wrapper_destroy_is_refused_until_each_loss_is_named(
 
 
 def test_with_every_loss_named_destroy_removes_everything_but_the_state_bucket(
-    stack_dir, emulator_env, outputs, aws, local_outdir, stateful
+    stack_dir, emulator_env, outputs, aws, deployment, stateful
 ):
     named = [arg for address in stateful for arg in ("--allow-data-loss", address)]
-    proc = destroy(local_outdir, emulator_env, *named)
+    proc = destroy(deployment, *named)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     assert terraform(stack_dir, "state", "list", env=emulator_env).stdout.strip() == ""
     assert outputs["TableName"] not in aws("dynamodb").list_tables()["TableNames"]

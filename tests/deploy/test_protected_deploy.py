@@ -137,21 +137,7 @@ def test_cdktf_destroy_is_refused(stack_dir, deployment, outputs, protected, tmp
 
 
 def test_the_project_wrapper_refuses_destroy_before_terraform_runs(deployment, outputs, protected):
-    proc = subprocess.run(
-        [
-            str(ROOT / "bin" / "cdktf"),
-            "destroy",
-            STACK,
-            "--auto-approve",
-            "--skip-synth",
-            "--output",
-            str(deployment.outdir),
-        ],
-        cwd=ROOT,
-        env=deployment.env,
-        text=True,
-        capture_output=True,
-    )
+    proc = deployment.wrapper_destroy(STACK)
     assert proc.returncode == EXIT_REFUSED, proc.stdout + proc.stderr
     assert f"refusing the plan for {STACK}" in proc.stderr
     for address in protected:
