@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from cdktf import TerraformIterator, TerraformProvider, TerraformResourceLifecycle, Token
+from cdktf import TerraformIterator, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.acm_certificate import AcmCertificate
 from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
 from cdktf_cdktf_provider_aws.data_aws_route53_zone import DataAwsRoute53Zone
@@ -12,13 +10,12 @@ from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53Record
 from cdktf_cdktf_provider_aws.route53_zone import Route53Zone
 from constructs import Construct
 
-
-@dataclass(frozen=True)
-class HostedZoneProps:
-    name: str
-    # False: look up a zone that already exists (the usual case: the domain is registered
-    # elsewhere in the organisation). True: this stack owns the zone.
-    create: bool = False
+from constructs_lib.props import (
+    DnsValidatedCertificateProps as DnsValidatedCertificateProps,
+)
+from constructs_lib.props import (
+    HostedZoneProps as HostedZoneProps,
+)
 
 
 class HostedZone(Construct):
@@ -32,15 +29,6 @@ class HostedZone(Construct):
             self.zone_id = DataAwsRoute53Zone(
                 self, "Zone", name=props.name, private_zone=False
             ).zone_id
-
-
-@dataclass(frozen=True)
-class DnsValidatedCertificateProps:
-    domain_name: str
-    zone_id: str
-    # The provider (and so the region) that issues the certificate: CloudFront only accepts
-    # certificates from us-east-1; regional APIs need one from their own region.
-    provider: TerraformProvider | None = None
 
 
 class DnsValidatedCertificate(Construct):

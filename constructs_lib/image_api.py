@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.apigatewayv2_api import (
     Apigatewayv2Api,
@@ -27,6 +26,12 @@ from cdktf_cdktf_provider_aws.apigatewayv2_stage import (
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from constructs import Construct
 
+from constructs_lib.props import (
+    ApiCustomDomain as ApiCustomDomain,
+)
+from constructs_lib.props import (
+    ImageApiProps as ImageApiProps,
+)
 from constructs_lib.user_auth import UserAuth
 
 CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -55,23 +60,6 @@ ACCESS_LOG_FORMAT = json.dumps(
     },
     separators=(",", ":"),
 )
-
-
-@dataclass(frozen=True)
-class ApiCustomDomain:
-    hostname: str
-    # A certificate in the API's own region that covers `hostname`.
-    certificate_arn: str
-
-
-@dataclass(frozen=True)
-class ImageApiProps:
-    name: str
-    cors_origins: tuple[str, ...]
-    throttling_burst_limit: int
-    throttling_rate_limit: float
-    access_log_retention_days: int
-    custom_domain: ApiCustomDomain | None = None
 
 
 class ImageApi(Construct):

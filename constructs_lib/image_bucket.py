@@ -31,28 +31,11 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from constructs import Construct
 
 from constructs_lib.bucket_security import BucketSecurity
+from constructs_lib.props import (
+    ImageBucketProps as ImageBucketProps,
+)
 
 CORS_METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
-
-
-@dataclass(frozen=True)
-class ImageBucketProps:
-    name: str
-    cors_origins: tuple[str, ...]
-    versioning: bool
-    intelligent_tiering_days: int
-    noncurrent_version_expiration_days: int
-    abort_multipart_days: int
-    # Production data: prevent_destroy, and Terraform may not empty the bucket to delete it.
-    protect_data: bool
-    # The same rules as aws_s3_bucket's deprecated inline `lifecycle_rule` blocks instead of an
-    # aws_s3_bucket_lifecycle_configuration resource. Only for an emulator: the provider waits
-    # 55 s after creating that resource, not after the inline form (stacks/settings.py).
-    inline_lifecycle_rules: bool = False
-    # The bucket policy denies every request not made over TLS. False only for an emulator that
-    # cannot evaluate that condition (stacks/settings.py); the organisation policy then needs a
-    # waiver with the reason.
-    deny_insecure_transport: bool = True
 
 
 @dataclass(frozen=True)

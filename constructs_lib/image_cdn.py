@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudfront_cache_policy import (
     CloudfrontCachePolicy,
@@ -35,43 +33,16 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 from constructs import Construct
 
 from constructs_lib.image_bucket import ImageBucket
-from constructs_lib.kinds import CachePolicyKind, OriginAccess
+from constructs_lib.props import (
+    CdnCustomDomain as CdnCustomDomain,
+)
+from constructs_lib.props import (
+    ImageCdnProps as ImageCdnProps,
+)
 
 # AWS's managed "CachingOptimized" policy (same id in every account).
 MANAGED_CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-# AWS's managed "SecurityHeadersPolicy": HSTS, X-Content-Type-Options nosniff, X-Frame-Options,
-# Referrer-Policy and XSS protection on every response (same id in every account).
-MANAGED_SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 MINIMUM_TLS_POLICY = "TLSv1.2_2021"
-
-
-@dataclass(frozen=True)
-class CdnCustomDomain:
-    hostname: str
-    # An ACM certificate in us-east-1 that covers `hostname`.
-    certificate_arn: str
-
-
-@dataclass(frozen=True)
-class ImageCdnProps:
-    name: str
-    origin_access: OriginAccess = "OAC"
-    cache_policy: CachePolicyKind = "custom"
-    min_ttl: int = 0
-    default_ttl: int = 86_400
-    max_ttl: int = 31_536_000
-    price_class: str = "PriceClass_100"
-    wait_for_deployment: bool = True
-    custom_domain: CdnCustomDomain | None = None
-    response_headers_policy_id: str = MANAGED_SECURITY_HEADERS_POLICY_ID
-    # Attributes an emulator reports differently from AWS (see stacks/settings.py); empty on AWS.
-    ignore_drift_in: tuple[str, ...] = ()
-    # False creates the distribution disabled: it serves nothing. Only for an emulator, which
-    # serves nothing anyway; destroying a disabled distribution skips the provider's 30 s wait.
-    enabled: bool = True
-    # `terraform destroy` forgets the distribution instead of deleting it (no 15 s wait). Only for
-    # an emulator, whose memory goes with it; on AWS it would leave the distribution behind.
-    retain_on_delete: bool = False
 
 
 # Who may read the bucket's objects, and on which conditions.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTable,
@@ -15,6 +13,10 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 )
 from constructs import Construct
 
+from constructs_lib.props import (
+    MetadataTableProps as MetadataTableProps,
+)
+
 # (index name, partition key, sort key). GSI1 answers "a user's images by upload time"
 # (GSI1PK=USER#<userId>, GSI1SK=UPLOADED#<timestamp>); GSI2 the same for an album.
 GLOBAL_SECONDARY_INDEXES = (
@@ -22,16 +24,6 @@ GLOBAL_SECONDARY_INDEXES = (
     ("AlbumIndex", "GSI2PK", "GSI2SK"),
 )
 TTL_ATTRIBUTE = "ttl"
-
-
-@dataclass(frozen=True)
-class MetadataTableProps:
-    name: str
-    point_in_time_recovery: bool
-    # Production data: DynamoDB's own deletion protection plus Terraform's prevent_destroy.
-    protect_data: bool
-    partition_key: str = "PK"
-    sort_key: str = "SK"
 
 
 class MetadataTable(Construct):

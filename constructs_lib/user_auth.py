@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cognito_user_pool import (
     CognitoUserPool,
@@ -15,15 +13,9 @@ from cdktf_cdktf_provider_aws.cognito_user_pool import (
 from cdktf_cdktf_provider_aws.cognito_user_pool_client import CognitoUserPoolClient
 from constructs import Construct
 
-
-@dataclass(frozen=True)
-class UserAuthProps:
-    name: str
-    region: str
-    protect_data: bool
-    # Both set: use that pool and those clients instead of creating them.
-    existing_user_pool_id: str | None = None
-    existing_client_ids: tuple[str, ...] = ()
+from constructs_lib.props import (
+    UserAuthProps as UserAuthProps,
+)
 
 
 class UserAuth(Construct):

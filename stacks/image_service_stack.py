@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+from typing import Any, TypeVar
+
 from cdktf import Aspects, TerraformOutput, TerraformStack
 from constructs import Construct
 
@@ -20,6 +23,20 @@ from constructs_lib.user_auth import UserAuth, UserAuthProps
 from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from stacks.providers import aws_provider, s3_backend
 from stacks.settings import StageSettings
+
+P = TypeVar("P")
+
+
+def props_from(section: object, props: type[P], **given: Any) -> P:
+    """A construct's props from a settings section: every field the two share by name (the
+    settings use the props' names for the same concept), plus what the stack `given` adds."""
+    names = {f.name for f in fields(props)}  # type: ignore[arg-type]
+    shared = {
+        f.name: getattr(section, f.name)
+        for f in fields(section)  # type: ignore[arg-type]
+        if f.name in names and f.name not in given
+    }
+    return props(**shared, **given)
 
 
 class ImageServiceStack(TerraformStack):
@@ -53,24 +70,15 @@ class ImageServiceStack(TerraformStack):
         self.table = MetadataTable(
             self,
             "MetadataTable",
-            MetadataTableProps(
-                name=s.table.name,
-                point_in_time_recovery=s.table.point_in_time_recovery,
-                protect_data=s.protect_data,
-            ),
+            props_from(s.table, MetadataTableProps, protect_data=s.protect_data),
         )
         self.bucket = ImageBucket(
             self,
             "ImageBucket",
-            ImageBucketProps(
-                name=s.bucket.name,
-                cors_origins=s.bucket.cors_origins,
-                versioning=s.bucket.versioning,
-                intelligent_tiering_days=s.bucket.intelligent_tiering_days,
-                noncurrent_version_expiration_days=s.bucket.noncurrent_version_expiration_days,
-                abort_multipart_days=s.bucket.abort_multipart_days,
+            props_from(
+                s.bucket,
+                ImageBucketProps,
                 protect_data=s.protect_data,
-                inline_lifecycle_rules=s.bucket.inline_lifecycle_rules,
                 deny_insecure_transport=insecure_transport_reason is None,
             ),
         )
@@ -105,44 +113,24 @@ class ImageServiceStack(TerraformStack):
             self,
             "ImageCdn",
             self.bucket,
-            ImageCdnProps(
-                name=s.stack_name,
-                origin_access=s.cdn.origin_access,
-                cache_policy=s.cdn.cache_policy,
-                min_ttl=s.cdn.min_ttl,
-                default_ttl=s.cdn.default_ttl,
-                max_ttl=s.cdn.max_ttl,
-                price_class=s.cdn.price_class,
-                wait_for_deployment=s.cdn.wait_for_deployment,
-                custom_domain=cdn_domain,
-                ignore_drift_in=s.cdn.ignore_drift_in,
-                enabled=s.cdn.enabled,
-                retain_on_delete=s.cdn.retain_on_delete,
-            ),
+            props_from(s.cdn, ImageCdnProps, name=s.stack_name, custom_domain=cdn_domain),
         )
         self.auth = UserAuth(
             self,
             "UserAuth",
-            UserAuthProps(
+            props_from(
+                s.auth,
+                UserAuthProps,
                 name=s.auth.user_pool_name,
                 region=s.region,
                 protect_data=s.protect_data,
-                existing_user_pool_id=s.auth.existing_user_pool_id,
-                existing_client_ids=s.auth.existing_client_ids,
             ),
         )
         self.api = ImageApi(
             self,
             "ImageApi",
             self.auth,
-            ImageApiProps(
-                name=s.stack_name,
-                cors_origins=s.api.cors_origins,
-                throttling_burst_limit=s.api.throttling_burst_limit,
-                throttling_rate_limit=s.api.throttling_rate_limit,
-                access_log_retention_days=s.api.access_log_retention_days,
-                custom_domain=api_domain,
-            ),
+            props_from(s.api, ImageApiProps, name=s.stack_name, custom_domain=api_domain),
         )
 
         if zone_id is not None and cdn_domain:

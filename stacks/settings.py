@@ -18,6 +18,7 @@ from constructs_lib.kinds import (
     CachePolicyKind,
     OriginAccess,
 )
+from constructs_lib.props import ImageCdnProps
 from stacks.errors import SettingsError
 
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
@@ -83,17 +84,23 @@ class BucketSettings:
     insecure_transport_allowed_because: str | None = None
 
 
+# The CDN props' own defaults, which the CDN settings start from.
+_CDN_DEFAULTS = ImageCdnProps(name="")
+
+
 @dataclass(frozen=True)
 class CdnSettings:
-    origin_access: OriginAccess = "OAC"
-    cache_policy: CachePolicyKind = "custom"
-    min_ttl: int = 0
-    default_ttl: int = 86_400
-    max_ttl: int = 31_536_000
-    price_class: str = "PriceClass_100"
+    """The CDN's settings, named and defaulted as ImageCdnProps (constructs_lib/props.py)."""
+
+    origin_access: OriginAccess = _CDN_DEFAULTS.origin_access
+    cache_policy: CachePolicyKind = _CDN_DEFAULTS.cache_policy
+    min_ttl: int = _CDN_DEFAULTS.min_ttl
+    default_ttl: int = _CDN_DEFAULTS.default_ttl
+    max_ttl: int = _CDN_DEFAULTS.max_ttl
+    price_class: str = _CDN_DEFAULTS.price_class
     # CloudFront takes 15+ minutes to deploy worldwide; callers that need the distribution ready
     # (the real stages) wait, the emulator does not need to.
-    wait_for_deployment: bool = True
+    wait_for_deployment: bool = _CDN_DEFAULTS.wait_for_deployment
     # Distribution attributes Terraform should not reconcile. Only for emulators that report a
     # value differently from AWS; empty for every real stage.
     ignore_drift_in: tuple[str, ...] = ()

@@ -1,0 +1,162 @@
+"""The props of every construct in this library: what each field means and its default.
+
+Importable without loading cdktf (the settings and tools use these types too). A construct
+takes one props object; the defaults are what is usual for this service (and the safe choice
+for data, as AWS CDK retains stateful resources by default), so a caller passes only what
+differs. The constructs themselves are in the modules named after them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from constructs_lib.kinds import CachePolicyKind, OriginAccess
+
+if TYPE_CHECKING:
+    from cdktf import TerraformProvider
+
+# AWS's managed "SecurityHeadersPolicy": HSTS, X-Content-Type-Options nosniff, X-Frame-Options,
+# Referrer-Policy and XSS protection on every response (same id in every account).
+MANAGED_SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+
+
+@dataclass(frozen=True)
+class MetadataTableProps:
+    """MetadataTable: the single-table design with UserIndex and AlbumIndex."""
+
+    name: str
+    #: Restorable to any second of the last 35 days. Default: on.
+    point_in_time_recovery: bool = True
+    #: Production data: DynamoDB's deletion protection plus Terraform's prevent_destroy.
+    #: Default: protected (turn it off only where the data may be lost).
+    protect_data: bool = True
+    partition_key: str = "PK"
+    sort_key: str = "SK"
+
+
+@dataclass(frozen=True)
+class ImageBucketProps:
+    """ImageBucket: private, encrypted, TLS-only, browsers upload through CORS."""
+
+    name: str
+    #: Origins browsers may upload from and read with (S3 allows one '*' per origin).
+    cors_origins: tuple[str, ...]
+    #: Keep overwritten and deleted images as noncurrent versions. Default: on.
+    versioning: bool = True
+    #: Days until an image moves to Intelligent-Tiering. Default: 0 (at once; SPEC).
+    intelligent_tiering_days: int = 0
+    #: Days a noncurrent version is kept (versioned buckets). Default: 30.
+    noncurrent_version_expiration_days: int = 30
+    #: Days until an unfinished multipart upload is aborted. Default: 1.
+    abort_multipart_days: int = 1
+    #: Production data: prevent_destroy, and Terraform may not empty the bucket to delete it.
+    #: Default: protected.
+    protect_data: bool = True
+    #: The same rules as aws_s3_bucket's deprecated inline `lifecycle_rule` blocks instead of
+    #: an aws_s3_bucket_lifecycle_configuration resource. Only for an emulator: the provider
+    #: waits 55 s after creating that resource, not after the inline form
+    #: (stacks/settings.py). Default: off.
+    inline_lifecycle_rules: bool = False
+    #: The bucket policy denies every request not made over TLS. False only for an emulator
+    #: that cannot evaluate that condition (stacks/settings.py); the organisation policy then
+    #: needs a waiver with the reason. Default: on.
+    deny_insecure_transport: bool = True
+
+
+@dataclass(frozen=True)
+class CdnCustomDomain:
+    hostname: str
+    #: An ACM certificate in us-east-1 that covers `hostname`.
+    certificate_arn: str
+
+
+@dataclass(frozen=True)
+class ImageCdnProps:
+    """ImageCdn: CloudFront in front of the image bucket, the bucket's only reader."""
+
+    name: str
+    #: How CloudFront reads the bucket. Default: "OAC" (Origin Access Control).
+    origin_access: OriginAccess = "OAC"
+    #: "custom": a long-caching policy of this stack; or AWS's managed CachingOptimized.
+    cache_policy: CachePolicyKind = "custom"
+    min_ttl: int = 0
+    #: Seconds. Default: one day.
+    default_ttl: int = 86_400
+    #: Seconds. Default: one year (images are immutable).
+    max_ttl: int = 31_536_000
+    #: Default: "PriceClass_100" (North America and Europe edges).
+    price_class: str = "PriceClass_100"
+    #: Wait until the distribution is deployed worldwide (15+ minutes). Default: on.
+    wait_for_deployment: bool = True
+    #: A hostname with its certificate. Default: none (CloudFront's own name and certificate).
+    custom_domain: CdnCustomDomain | None = None
+    #: Default: AWS's managed SecurityHeadersPolicy.
+    response_headers_policy_id: str = MANAGED_SECURITY_HEADERS_POLICY_ID
+    #: Attributes an emulator reports differently from AWS (stacks/settings.py). Default: none.
+    ignore_drift_in: tuple[str, ...] = ()
+    #: False creates the distribution disabled: it serves nothing. Only for an emulator, which
+    #: serves nothing anyway; destroying a disabled distribution skips the provider's 30 s wait.
+    #: Default: on.
+    enabled: bool = True
+    #: `terraform destroy` forgets the distribution instead of deleting it (no 15 s wait). Only
+    #: for an emulator, whose memory goes with it; on AWS it would leave the distribution
+    #: behind. Default: off.
+    retain_on_delete: bool = False
+
+
+@dataclass(frozen=True)
+class ApiCustomDomain:
+    hostname: str
+    #: A certificate in the API's own region that covers `hostname`.
+    certificate_arn: str
+
+
+@dataclass(frozen=True)
+class ImageApiProps:
+    """ImageApi: the HTTP API whose every route is behind the JWT authorizer."""
+
+    name: str
+    #: Exact origins (HTTP APIs match no wildcard subdomains), or '*'.
+    cors_origins: tuple[str, ...]
+    #: Requests above the steady rate that may arrive at once. Default: 100.
+    throttling_burst_limit: int = 100
+    #: Requests per second, steady. Default: 50.
+    throttling_rate_limit: float = 50.0
+    #: Days the access logs are kept. Default: 14.
+    access_log_retention_days: int = 14
+    #: A hostname with its certificate. Default: none (the API's execute-api name).
+    custom_domain: ApiCustomDomain | None = None
+
+
+@dataclass(frozen=True)
+class UserAuthProps:
+    """UserAuth: a Cognito user pool and browser app client, or existing ones."""
+
+    name: str
+    #: The pool's region: part of the token issuer the JWT authorizer checks.
+    region: str
+    #: Production data (user accounts): Cognito deletion protection and prevent_destroy.
+    #: Default: protected.
+    protect_data: bool = True
+    #: Both set: use that pool and those clients instead of creating them. Default: create.
+    existing_user_pool_id: str | None = None
+    existing_client_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HostedZoneProps:
+    name: str
+    #: False: look up a zone that already exists (the usual case: the domain is registered
+    #: elsewhere in the organisation). True: this stack owns the zone. Default: look up.
+    create: bool = False
+
+
+@dataclass(frozen=True)
+class DnsValidatedCertificateProps:
+    domain_name: str
+    zone_id: str
+    #: The provider (and so the region) that issues the certificate: CloudFront only accepts
+    #: certificates from us-east-1; regional APIs need one from their own region.
+    #: Default: the stack's default provider.
+    provider: TerraformProvider | None = None
