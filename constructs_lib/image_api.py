@@ -27,7 +27,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from constructs import Construct
 
 from constructs_lib.props import (
-    ApiCustomDomain as ApiCustomDomain,
+    CustomDomain as CustomDomain,
 )
 from constructs_lib.props import (
     ImageApiProps as ImageApiProps,

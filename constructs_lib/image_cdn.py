@@ -34,7 +34,7 @@ from constructs import Construct
 
 from constructs_lib.image_bucket import ImageBucket
 from constructs_lib.props import (
-    CdnCustomDomain as CdnCustomDomain,
+    CustomDomain as CustomDomain,
 )
 from constructs_lib.props import (
     ImageCdnProps as ImageCdnProps,
@@ -200,7 +200,7 @@ class ImageCdn(Construct):
 
     @staticmethod
     def _viewer_certificate(
-        domain: CdnCustomDomain | None,
+        domain: CustomDomain | None,
     ) -> CloudfrontDistributionViewerCertificate:
         """The ACM certificate of the custom domain, else CloudFront's default certificate."""
         if domain is None:

@@ -65,9 +65,11 @@ class ImageBucketProps:
 
 
 @dataclass(frozen=True)
-class CdnCustomDomain:
+class CustomDomain:
+    """A hostname of our own for the CDN or the API, and the ACM certificate that covers it
+    (for the CDN issued in us-east-1, for the API in the API's own region)."""
+
     hostname: str
-    #: An ACM certificate in us-east-1 that covers `hostname`.
     certificate_arn: str
 
 
@@ -90,7 +92,7 @@ class ImageCdnProps:
     #: Wait until the distribution is deployed worldwide (15+ minutes). Default: on.
     wait_for_deployment: bool = True
     #: A hostname with its certificate. Default: none (CloudFront's own name and certificate).
-    custom_domain: CdnCustomDomain | None = None
+    custom_domain: CustomDomain | None = None
     #: Default: AWS's managed SecurityHeadersPolicy.
     response_headers_policy_id: str = MANAGED_SECURITY_HEADERS_POLICY_ID
     #: Attributes an emulator reports differently from AWS (stacks/settings.py). Default: none.
@@ -103,13 +105,6 @@ class ImageCdnProps:
     #: for an emulator, whose memory goes with it; on AWS it would leave the distribution
     #: behind. Default: off.
     retain_on_delete: bool = False
-
-
-@dataclass(frozen=True)
-class ApiCustomDomain:
-    hostname: str
-    #: A certificate in the API's own region that covers `hostname`.
-    certificate_arn: str
 
 
 @dataclass(frozen=True)
@@ -126,7 +121,7 @@ class ImageApiProps:
     #: Days the access logs are kept. Default: 14.
     access_log_retention_days: int = 14
     #: A hostname with its certificate. Default: none (the API's execute-api name).
-    custom_domain: ApiCustomDomain | None = None
+    custom_domain: CustomDomain | None = None
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ from constructs_lib.domains import (
     HostedZoneProps,
     alias_records,
 )
-from constructs_lib.image_api import ApiCustomDomain, ImageApi, ImageApiProps
+from constructs_lib.image_api import ImageApi, ImageApiProps
 from constructs_lib.image_bucket import ImageBucket, ImageBucketProps
-from constructs_lib.image_cdn import CdnCustomDomain, ImageCdn, ImageCdnProps
+from constructs_lib.image_cdn import ImageCdn, ImageCdnProps
 from constructs_lib.metadata_table import MetadataTable, MetadataTableProps
+from constructs_lib.props import CustomDomain
 from constructs_lib.user_auth import UserAuth, UserAuthProps
 from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from stacks.providers import aws_provider, s3_backend
@@ -105,9 +106,9 @@ class ImageServiceStack(TerraformStack):
                 "ApiCertificate",
                 DnsValidatedCertificateProps(domain_name=s.domains.api_hostname, zone_id=zone_id),
             )
-            cdn_domain = CdnCustomDomain(s.domains.cdn_hostname, cdn_cert.certificate_arn)
+            cdn_domain = CustomDomain(s.domains.cdn_hostname, cdn_cert.certificate_arn)
             if s.domains.api_domain_omitted_because is None:
-                api_domain = ApiCustomDomain(s.domains.api_hostname, api_cert.certificate_arn)
+                api_domain = CustomDomain(s.domains.api_hostname, api_cert.certificate_arn)
 
         self.cdn = ImageCdn(
             self,
