@@ -43,24 +43,25 @@ def props_from(section: object, props: type[P], **given: Any) -> P:
 class ImageServiceStack(TerraformStack):
     def __init__(self, scope: Construct, settings: StageSettings):
         super().__init__(scope, settings.stack_name)
-        s = settings
-        self.settings = s
-        aws_provider(self, "aws", region=s.region, stage=s.stage, emulator=s.emulator)
+        self.settings = settings
+        aws_provider(
+            self, "aws", region=settings.region, stage=settings.stage, emulator=settings.emulator
+        )
         # CloudFront only accepts ACM certificates issued in us-east-1.
         us_east_1 = aws_provider(
             self,
             "aws_us_east_1",
             region="us-east-1",
-            stage=s.stage,
-            emulator=s.emulator,
+            stage=settings.stage,
+            emulator=settings.emulator,
             alias="us_east_1",
         )
-        s3_backend(self, s.state, s.state_key, s.emulator)
+        s3_backend(self, settings.state, settings.state_key, settings.emulator)
         # Checked when the stack is synthesized; a violation stops synthesis.
-        insecure_transport_reason = s.bucket.insecure_transport_allowed_because
+        insecure_transport_reason = settings.bucket.insecure_transport_allowed_because
         self.policy = OrganisationPolicy(
             PolicyProps(
-                protect_data=s.protect_data,
+                protect_data=settings.protect_data,
                 waivers={BUCKET_DENY_INSECURE_TRANSPORT: insecure_transport_reason}
                 if insecure_transport_reason
                 else {},
@@ -71,67 +72,74 @@ class ImageServiceStack(TerraformStack):
         self.table = MetadataTable(
             self,
             "MetadataTable",
-            props_from(s.table, MetadataTableProps, protect_data=s.protect_data),
+            props_from(settings.table, MetadataTableProps, protect_data=settings.protect_data),
         )
         self.bucket = ImageBucket(
             self,
             "ImageBucket",
             props_from(
-                s.bucket,
+                settings.bucket,
                 ImageBucketProps,
-                protect_data=s.protect_data,
+                protect_data=settings.protect_data,
                 deny_insecure_transport=insecure_transport_reason is None,
             ),
         )
 
         zone_id = None
         cdn_domain = api_domain = None
-        if s.domains.enabled:
+        if settings.domains.enabled:
             zone_id = HostedZone(
                 self,
                 "HostedZone",
                 HostedZoneProps(
-                    name=s.domains.hosted_zone_name, create=s.domains.create_hosted_zone
+                    name=settings.domains.hosted_zone_name,
+                    create=settings.domains.create_hosted_zone,
                 ),
             ).zone_id
             cdn_cert = DnsValidatedCertificate(
                 self,
                 "CdnCertificate",
                 DnsValidatedCertificateProps(
-                    domain_name=s.domains.cdn_hostname, zone_id=zone_id, provider=us_east_1
+                    domain_name=settings.domains.cdn_hostname, zone_id=zone_id, provider=us_east_1
                 ),
             )
             api_cert = DnsValidatedCertificate(
                 self,
                 "ApiCertificate",
-                DnsValidatedCertificateProps(domain_name=s.domains.api_hostname, zone_id=zone_id),
+                DnsValidatedCertificateProps(
+                    domain_name=settings.domains.api_hostname, zone_id=zone_id
+                ),
             )
-            cdn_domain = CustomDomain(s.domains.cdn_hostname, cdn_cert.certificate_arn)
-            if s.domains.api_domain_omitted_because is None:
-                api_domain = CustomDomain(s.domains.api_hostname, api_cert.certificate_arn)
+            cdn_domain = CustomDomain(settings.domains.cdn_hostname, cdn_cert.certificate_arn)
+            if settings.domains.api_domain_omitted_because is None:
+                api_domain = CustomDomain(settings.domains.api_hostname, api_cert.certificate_arn)
 
         self.cdn = ImageCdn(
             self,
             "ImageCdn",
             self.bucket,
-            props_from(s.cdn, ImageCdnProps, name=s.stack_name, custom_domain=cdn_domain),
+            props_from(
+                settings.cdn, ImageCdnProps, name=settings.stack_name, custom_domain=cdn_domain
+            ),
         )
         self.auth = UserAuth(
             self,
             "UserAuth",
             props_from(
-                s.auth,
+                settings.auth,
                 UserAuthProps,
-                name=s.auth.user_pool_name,
-                region=s.region,
-                protect_data=s.protect_data,
+                name=settings.auth.user_pool_name,
+                region=settings.region,
+                protect_data=settings.protect_data,
             ),
         )
         self.api = ImageApi(
             self,
             "ImageApi",
             self.auth,
-            props_from(s.api, ImageApiProps, name=s.stack_name, custom_domain=api_domain),
+            props_from(
+                settings.api, ImageApiProps, name=settings.stack_name, custom_domain=api_domain
+            ),
         )
 
         if zone_id is not None and cdn_domain:

@@ -314,8 +314,8 @@ def validate_stage(s: StageSettings) -> StageSettings:
     return s
 
 
-def _check_stage(s: StageSettings) -> None:
-    st = s.stage
+def _check_stage(settings: StageSettings) -> None:
+    st = settings.stage
     if not re.match(r"^[a-z][a-z0-9-]{0,19}$", st):
         _fail(
             st,
@@ -323,7 +323,7 @@ def _check_stage(s: StageSettings) -> None:
             f"'{st}' is not a usable stage name",
             "use 1-20 lowercase letters, digits or '-', starting with a letter",
         )
-    for setting, region in (("region", s.region), ("state.region", s.state.region)):
+    for setting, region in (("region", settings.region), ("state.region", settings.state.region)):
         if not _REGION.match(region):
             _fail(
                 st,
@@ -331,31 +331,38 @@ def _check_stage(s: StageSettings) -> None:
                 f"'{region}' is not an AWS region name",
                 "use a region code such as 'us-east-1' or 'eu-west-1'",
             )
-    validate_bucket_name(st, "state.bucket", s.state.bucket)
+    validate_bucket_name(st, "state.bucket", settings.state.bucket)
 
-    if not _TABLE_NAME.match(s.table.name):
+    if not _TABLE_NAME.match(settings.table.name):
         _fail(
             st,
             "table.name",
-            f"'{s.table.name}' is not a valid DynamoDB table name",
+            f"'{settings.table.name}' is not a valid DynamoDB table name",
             "use 3-255 characters of letters, digits, '_', '-' and '.', e.g. 'ImageMetadata-dev'",
         )
+    _check_bucket(st, settings.bucket)
+    _check_cdn(st, settings.cdn)
+    _check_api(st, settings.api)
+    _check_auth(st, settings.auth)
+    _check_domains(st, settings.domains)
+    _check_emulator_only_settings(settings)
 
-    b = s.bucket
-    validate_bucket_name(st, "bucket.name", b.name)
-    if not b.cors_origins:
+
+def _check_bucket(st: str, bucket: BucketSettings) -> None:
+    validate_bucket_name(st, "bucket.name", bucket.name)
+    if not bucket.cors_origins:
         _fail(
             st,
             "bucket.cors_origins",
             "the list is empty, so browsers could not upload",
             "list at least one origin, e.g. 'https://lego-moc.com'",
         )
-    for origin in b.cors_origins:
+    for origin in bucket.cors_origins:
         _validate_bucket_cors_origin(st, "bucket.cors_origins", origin)
     for setting, days, minimum in (
-        ("bucket.intelligent_tiering_days", b.intelligent_tiering_days, 0),
-        ("bucket.noncurrent_version_expiration_days", b.noncurrent_version_expiration_days, 1),
-        ("bucket.abort_multipart_days", b.abort_multipart_days, 1),
+        ("bucket.intelligent_tiering_days", bucket.intelligent_tiering_days, 0),
+        ("bucket.noncurrent_version_expiration_days", bucket.noncurrent_version_expiration_days, 1),
+        ("bucket.abort_multipart_days", bucket.abort_multipart_days, 1),
     ):
         if not isinstance(days, int) or isinstance(days, bool) or days < minimum:
             _fail(
@@ -365,92 +372,98 @@ def _check_stage(s: StageSettings) -> None:
                 f"set a whole number of days of at least {minimum}",
             )
 
-    c = s.cdn
-    if c.origin_access not in ORIGIN_ACCESS_MODES:
+
+def _check_cdn(st: str, cdn: CdnSettings) -> None:
+    if cdn.origin_access not in ORIGIN_ACCESS_MODES:
         _fail(
             st,
             "cdn.origin_access",
-            f"'{c.origin_access}' is not an origin-access mode",
+            f"'{cdn.origin_access}' is not an origin-access mode",
             "use 'OAC' (Origin Access Control, recommended) or 'OAI' (legacy identity)",
         )
-    if c.cache_policy not in CACHE_POLICY_KINDS:
+    if cdn.cache_policy not in CACHE_POLICY_KINDS:
         _fail(
             st,
             "cdn.cache_policy",
-            f"'{c.cache_policy}' is not a cache-policy kind",
+            f"'{cdn.cache_policy}' is not a cache-policy kind",
             "use 'custom' or 'managed-caching-optimized'",
         )
-    if c.price_class not in PRICE_CLASSES:
+    if cdn.price_class not in PRICE_CLASSES:
         _fail(
             st,
             "cdn.price_class",
-            f"'{c.price_class}' is not a CloudFront price class",
+            f"'{cdn.price_class}' is not a CloudFront price class",
             "use one of " + ", ".join(PRICE_CLASSES),
         )
-    if min(c.min_ttl, c.default_ttl, c.max_ttl) < 0 or not c.min_ttl <= c.default_ttl <= c.max_ttl:
+    if (
+        min(cdn.min_ttl, cdn.default_ttl, cdn.max_ttl) < 0
+        or not cdn.min_ttl <= cdn.default_ttl <= cdn.max_ttl
+    ):
         _fail(
             st,
             "cdn.min_ttl/default_ttl/max_ttl",
-            f"min {c.min_ttl} <= default {c.default_ttl} <= max {c.max_ttl} does not hold",
+            f"min {cdn.min_ttl} <= default {cdn.default_ttl} <= max {cdn.max_ttl} does not hold",
             "use non-negative seconds with min_ttl <= default_ttl <= max_ttl",
         )
 
-    a = s.api
-    if not a.cors_origins:
+
+def _check_api(st: str, api: ApiSettings) -> None:
+    if not api.cors_origins:
         _fail(
             st,
             "api.cors_origins",
             "the list is empty, so no browser app could call the API",
             "list the app origins, e.g. 'https://lego-moc.com'",
         )
-    for origin in a.cors_origins:
+    for origin in api.cors_origins:
         _validate_api_cors_origin(st, "api.cors_origins", origin)
-    if not isinstance(a.throttling_burst_limit, int) or a.throttling_burst_limit <= 0:
+    if not isinstance(api.throttling_burst_limit, int) or api.throttling_burst_limit <= 0:
         _fail(
             st,
             "api.throttling_burst_limit",
-            f"{a.throttling_burst_limit!r} is not positive",
+            f"{api.throttling_burst_limit!r} is not positive",
             "set a whole number of requests greater than 0, e.g. 100",
         )
-    if not isinstance(a.throttling_rate_limit, (int, float)) or a.throttling_rate_limit <= 0:
+    if not isinstance(api.throttling_rate_limit, (int, float)) or api.throttling_rate_limit <= 0:
         _fail(
             st,
             "api.throttling_rate_limit",
-            f"{a.throttling_rate_limit!r} is not positive",
+            f"{api.throttling_rate_limit!r} is not positive",
             "set requests per second greater than 0, e.g. 50",
         )
-    if a.access_log_retention_days not in LOG_RETENTION_DAYS:
+    if api.access_log_retention_days not in LOG_RETENTION_DAYS:
         _fail(
             st,
             "api.access_log_retention_days",
-            f"{a.access_log_retention_days!r} is not a retention period CloudWatch Logs accepts",
+            f"{api.access_log_retention_days!r} is not a retention period CloudWatch Logs accepts",
             "use one of " + ", ".join(map(str, LOG_RETENTION_DAYS)),
         )
 
-    au = s.auth
-    if not au.user_pool_name.strip():
+
+def _check_auth(st: str, auth: AuthSettings) -> None:
+    if not auth.user_pool_name.strip():
         _fail(
             st,
             "auth.user_pool_name",
             "the user pool name is empty",
             "name the pool, e.g. 'image-service-dev'",
         )
-    if au.existing_user_pool_id is not None:
-        if not _USER_POOL_ID.match(au.existing_user_pool_id):
+    if auth.existing_user_pool_id is not None:
+        if not _USER_POOL_ID.match(auth.existing_user_pool_id):
             _fail(
                 st,
                 "auth.existing_user_pool_id",
-                f"'{au.existing_user_pool_id}' is not a Cognito user pool id",
+                f"'{auth.existing_user_pool_id}' is not a Cognito user pool id",
                 "use the id shown by Cognito, e.g. 'us-east-1_AbC123xyz', or None to create one",
             )
-        if not au.existing_client_ids:
+        if not auth.existing_client_ids:
             _fail(
                 st,
                 "auth.existing_client_ids",
                 "an existing pool is named but no client ids",
                 "list the pool's app client ids; the JWT authorizer needs them as audience",
             )
-        for cid in au.existing_client_ids:
+        for cid in auth.existing_client_ids:
             if not _CLIENT_ID.match(cid):
                 _fail(
                     st,
@@ -458,7 +471,7 @@ def _check_stage(s: StageSettings) -> None:
                     f"'{cid}' is not a Cognito app client id",
                     "use the client id shown by Cognito (lowercase letters and digits)",
                 )
-    elif au.existing_client_ids:
+    elif auth.existing_client_ids:
         _fail(
             st,
             "auth.existing_client_ids",
@@ -466,63 +479,69 @@ def _check_stage(s: StageSettings) -> None:
             "also set auth.existing_user_pool_id, or remove the client ids",
         )
 
-    d = s.domains
-    if d.enabled:
-        if not d.hosted_zone_name:
+
+def _check_domains(st: str, domains: DomainSettings) -> None:
+    if domains.enabled:
+        if not domains.hosted_zone_name:
             _fail(
                 st,
                 "domains.hosted_zone_name",
                 "custom domains are on but no hosted zone is named",
                 "name the Route53 zone, e.g. 'lego-api.com', or set domains.enabled=False",
             )
-        _validate_hostname(st, "domains.hosted_zone_name", d.hosted_zone_name)
+        _validate_hostname(st, "domains.hosted_zone_name", domains.hosted_zone_name)
         for setting, host in (
-            ("domains.api_hostname", d.api_hostname),
-            ("domains.cdn_hostname", d.cdn_hostname),
+            ("domains.api_hostname", domains.api_hostname),
+            ("domains.cdn_hostname", domains.cdn_hostname),
         ):
             _validate_hostname(st, setting, host)
-            if d.hosted_zone_name and not (
-                host == d.hosted_zone_name or host.endswith("." + d.hosted_zone_name)
+            if domains.hosted_zone_name and not (
+                host == domains.hosted_zone_name or host.endswith("." + domains.hosted_zone_name)
             ):
                 _fail(
                     st,
                     setting,
-                    f"'{host}' is not inside the zone '{d.hosted_zone_name}'",
+                    f"'{host}' is not inside the zone '{domains.hosted_zone_name}'",
                     "use a hostname under domains.hosted_zone_name, or change the zone",
                 )
-        if d.api_hostname == d.cdn_hostname:
+        if domains.api_hostname == domains.cdn_hostname:
             _fail(
                 st,
                 "domains.cdn_hostname",
-                f"the CDN and the API both claim '{d.cdn_hostname}'; one hostname can point "
+                f"the CDN and the API both claim '{domains.cdn_hostname}'; one hostname can point "
                 "at only one of them",
                 "give the CDN its own name, e.g. 'cdn.images.lego-api.com'",
             )
-    if s.emulator is None:
+
+
+def _check_emulator_only_settings(settings: StageSettings) -> None:
+    """The emulator's shortcuts only on emulator stages, and what an emulator stage needs."""
+    st = settings.stage
+    if settings.emulator is None:
         # The emulator's shortcuts around fixed AWS-provider waits (see `_on_emulator`).
         for setting, value, default, on_aws in (
             (
                 "bucket.inline_lifecycle_rules",
-                b.inline_lifecycle_rules,
+                settings.bucket.inline_lifecycle_rules,
                 False,
                 "the lifecycle rules would use aws_s3_bucket's deprecated inline block",
             ),
-            ("cdn.enabled", c.enabled, True, "the CDN would serve no images"),
+            ("cdn.enabled", settings.cdn.enabled, True, "the CDN would serve no images"),
             (
                 "cdn.retain_on_delete",
-                c.retain_on_delete,
+                settings.cdn.retain_on_delete,
                 False,
                 "a destroyed stack would leave its distribution behind in the account",
             ),
             (
                 "bucket.insecure_transport_allowed_because",
-                b.insecure_transport_allowed_because,
+                settings.bucket.insecure_transport_allowed_because,
                 None,
                 "the bucket would accept requests not made over TLS",
             ),
             (
                 "domains.api_domain_omitted_because",
-                s.domains.api_domain_omitted_because,
+                settings.domains.api_domain_omitted_because,
                 None,
                 "the API would have no custom domain",
             ),
@@ -534,25 +553,25 @@ def _check_stage(s: StageSettings) -> None:
                     f"{value!r} is a shortcut for the local emulator only; on AWS {on_aws}",
                     f"remove {setting} from this stage's settings (the default is {default!r})",
                 )
-    if s.emulator is not None:
+    if settings.emulator is not None:
         if not re.match(
-            r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d{1,5}$", s.emulator.endpoint
+            r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d{1,5}$", settings.emulator.endpoint
         ):
             _fail(
                 st,
                 "emulator.endpoint",
-                f"'{s.emulator.endpoint}' is not a loopback URL; the local target must never "
-                "send traffic anywhere else",
+                f"'{settings.emulator.endpoint}' is not a loopback URL; the local target must "
+                "never send traffic anywhere else",
                 f"use http://127.0.0.1:<port> (or unset {LOCAL_ENDPOINT_ENV})",
             )
-        if d.enabled and not d.create_hosted_zone:
+        if settings.domains.enabled and not settings.domains.create_hosted_zone:
             _fail(
                 st,
                 "domains.create_hosted_zone",
                 "the emulator starts empty, so it has no hosted zone to look up",
                 "set domains.create_hosted_zone=True for an emulator stage",
             )
-        if d.enabled and d.api_domain_omitted_because is None:
+        if settings.domains.enabled and settings.domains.api_domain_omitted_because is None:
             _fail(
                 st,
                 "domains.api_domain_omitted_because",
@@ -560,7 +579,7 @@ def _check_stage(s: StageSettings) -> None:
                 "set domains.api_domain_omitted_because (see _on_emulator), or "
                 "domains.enabled=False",
             )
-        if c.origin_access == "OAI" or c.cache_policy == "custom":
+        if settings.cdn.origin_access == "OAI" or settings.cdn.cache_policy == "custom":
             _fail(
                 st,
                 "cdn.origin_access/cdn.cache_policy",
