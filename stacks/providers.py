@@ -63,6 +63,17 @@ def emulator_config_path(stack: TerraformStack, emulator: EmulatorSettings) -> s
     ).path
 
 
+# What the provider and the backend both need on the emulator: its fake credentials, and none of
+# the calls that check credentials, the account or the region with AWS.
+_EMULATOR_IDENTITY: dict[str, Any] = dict(
+    access_key=EMULATOR_ACCESS_KEY,
+    secret_key=EMULATOR_SECRET_KEY,
+    skip_credentials_validation=True,
+    skip_requesting_account_id=True,
+    skip_region_validation=True,
+)
+
+
 def aws_provider(
     scope: Construct,
     id_: str,
@@ -77,12 +88,8 @@ def aws_provider(
     if emulator:
         emulator_host = urlsplit(emulator.endpoint).hostname or ""
         emulator_args = dict(
-            access_key=EMULATOR_ACCESS_KEY,
-            secret_key=EMULATOR_SECRET_KEY,
-            skip_credentials_validation=True,
-            skip_requesting_account_id=True,
-            skip_metadata_api_check="true",
-            skip_region_validation=True,
+            **_EMULATOR_IDENTITY,
+            skip_metadata_api_check="true",  # a string in the provider's schema
             s3_use_path_style=True,
             shared_config_files=[emulator_config_path(TerraformStack.of(scope), emulator)],
             profile=EMULATOR_PROFILE,
@@ -109,14 +116,10 @@ def s3_backend(
     emulator_args: dict[str, Any] = {}
     if emulator:
         emulator_args = dict(
-            access_key=EMULATOR_ACCESS_KEY,
-            secret_key=EMULATOR_SECRET_KEY,
+            **_EMULATOR_IDENTITY,
+            skip_metadata_api_check=True,
             endpoints=S3BackendEndpointConfig(s3=emulator.endpoint, sts=emulator.endpoint),
             use_path_style=True,
-            skip_credentials_validation=True,
-            skip_requesting_account_id=True,
-            skip_metadata_api_check=True,
-            skip_region_validation=True,
         )
     backend = S3Backend(
         stack, bucket=state.bucket, key=key, region=state.region, encrypt=True, **emulator_args
