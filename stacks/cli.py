@@ -12,41 +12,11 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
-from stacks.errors import ImageServiceError, report
+from stacks.errors import ImageServiceError, PolicyViolation, PublishError, SynthError, report
 from stacks.settings import load_stages, selected_stages
 
 DEFAULT_OUTDIR = "cdktf.out"
-
-
-class PolicyViolation(ImageServiceError):
-    """A synthesized resource breaks one of the organisation's rules (stacks.policies)."""
-
-    def __init__(self, violations: list[Any]) -> None:
-        super().__init__(
-            "\n".join(
-                ["synthesis refused by policy:"]
-                + [f"[{v.path}] {v.message()}" for v in violations]
-                + [
-                    "Nothing was written. Fix each resource above; a rule that truly does not "
-                    "apply to a stack is waived in that stack's "
-                    "PolicyProps(waivers={rule: reason})."
-                ]
-            )
-        )
-
-
-class SynthError(ImageServiceError):
-    """cdktf failed to synthesize for another reason (a construct or jsii error)."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(f"synthesis failed: {detail}")
-
-
-class PublishError(ImageServiceError):
-    """The synthesized stacks could not be written into the output directory; nothing was
-    changed there."""
 
 
 def publish(scratch: Path, outdir: Path) -> None:

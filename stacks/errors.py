@@ -11,6 +11,7 @@ a plan; 4 another run holds the stack; 130 interrupted.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 EXIT_ERROR = 2
 EXIT_REFUSED = 3
@@ -70,6 +71,35 @@ class Interrupted(ImageServiceError):
     """The user interrupted the command; every child it ran has exited."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+class PolicyViolation(ImageServiceError):
+    """A synthesized resource breaks one of the organisation's rules (stacks.policies)."""
+
+    def __init__(self, violations: list[Any]) -> None:
+        super().__init__(
+            "\n".join(
+                ["synthesis refused by policy:"]
+                + [f"[{v.path}] {v.message()}" for v in violations]
+                + [
+                    "Nothing was written. Fix each resource above; a rule that truly does not "
+                    "apply to a stack is waived in that stack's "
+                    "PolicyProps(waivers={rule: reason})."
+                ]
+            )
+        )
+
+
+class SynthError(ImageServiceError):
+    """cdktf failed to synthesize for another reason (a construct or jsii error)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"synthesis failed: {detail}")
+
+
+class PublishError(ImageServiceError):
+    """The synthesized stacks could not be written into the output directory; nothing was
+    changed there."""
 
 
 def report(exc: ImageServiceError) -> int:
