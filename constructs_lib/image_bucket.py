@@ -31,6 +31,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from constructs import Construct
 
 from constructs_lib.bucket_security import BucketSecurity
+from constructs_lib.grants import Grantee, grant
 from constructs_lib.props import (
     ImageBucketProps as ImageBucketProps,
 )
@@ -202,3 +203,24 @@ class ImageBucket(Construct):
     @property
     def regional_domain_name(self) -> str:
         return self.bucket.bucket_regional_domain_name
+
+    def grant_read(
+        self, grantee: Grantee, key_pattern: str = "*"
+    ) -> DataAwsIamPolicyDocumentStatement:
+        """s3:GetObject on the objects matching key_pattern (e.g. "images/*")."""
+        return grant(grantee, "ReadImages", ("s3:GetObject",), [self._objects(key_pattern)])
+
+    def grant_put(
+        self, grantee: Grantee, key_pattern: str = "*"
+    ) -> DataAwsIamPolicyDocumentStatement:
+        """s3:PutObject on key_pattern; presigned upload URLs are signed with it."""
+        return grant(grantee, "PutImages", ("s3:PutObject",), [self._objects(key_pattern)])
+
+    def grant_delete(
+        self, grantee: Grantee, key_pattern: str = "*"
+    ) -> DataAwsIamPolicyDocumentStatement:
+        """s3:DeleteObject on key_pattern."""
+        return grant(grantee, "DeleteImages", ("s3:DeleteObject",), [self._objects(key_pattern)])
+
+    def _objects(self, key_pattern: str) -> str:
+        return f"{self.arn}/{key_pattern}"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from cdktf import TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocumentStatement,
+)
 from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTable,
     DynamodbTableAttribute,
@@ -13,6 +16,7 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 )
 from constructs import Construct
 
+from constructs_lib.grants import Grantee, grant
 from constructs_lib.props import (
     MetadataTableProps as MetadataTableProps,
 )
@@ -24,6 +28,26 @@ GLOBAL_SECONDARY_INDEXES = (
     ("AlbumIndex", "GSI2PK", "GSI2SK"),
 )
 TTL_ATTRIBUTE = "ttl"
+# What each grant allows (DynamoDB's own action names, never dynamodb:*).
+READ_DATA_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+)
+WRITE_DATA_ACTIONS = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
+STREAM_READ_ACTIONS = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+)
 
 
 class MetadataTable(Construct):
@@ -72,3 +96,23 @@ class MetadataTable(Construct):
     @property
     def stream_arn(self) -> str:
         return self.table.stream_arn
+
+    def grant_read_data(self, grantee: Grantee) -> DataAwsIamPolicyDocumentStatement:
+        """Read items of the table and its indexes (UserIndex, AlbumIndex)."""
+        return grant(grantee, "ReadImageMetadata", READ_DATA_ACTIONS, self._table_and_indexes())
+
+    def grant_read_write_data(self, grantee: Grantee) -> DataAwsIamPolicyDocumentStatement:
+        """Read, write and delete items of the table (and read its indexes)."""
+        return grant(
+            grantee,
+            "ReadWriteImageMetadata",
+            READ_DATA_ACTIONS + WRITE_DATA_ACTIONS,
+            self._table_and_indexes(),
+        )
+
+    def grant_stream_read(self, grantee: Grantee) -> DataAwsIamPolicyDocumentStatement:
+        """Read the table's change stream (that stream's ARN only)."""
+        return grant(grantee, "ReadImageMetadataStream", STREAM_READ_ACTIONS, [self.stream_arn])
+
+    def _table_and_indexes(self) -> list[str]:
+        return [self.arn, f"{self.arn}/index/*"]

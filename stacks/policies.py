@@ -48,6 +48,7 @@ TABLE_DELETION_PROTECTION = "table-deletion-protection"
 PREVENT_DESTROY = "protected-data-prevent-destroy"
 DEFAULT_TAGS = "default-tags"
 API_ROUTE_AUTHORIZER = "api-route-authorizer"
+IAM_NO_WILDCARDS = "iam-no-wildcards"
 RULES = (
     BUCKET_PUBLIC_ACCESS_BLOCK,
     BUCKET_ENCRYPTION,
@@ -59,6 +60,7 @@ RULES = (
     PREVENT_DESTROY,
     DEFAULT_TAGS,
     API_ROUTE_AUTHORIZER,
+    IAM_NO_WILDCARDS,
 )
 
 
@@ -399,6 +401,49 @@ def _check_api_routes(config: dict[str, Any]) -> Iterator[Violation]:
             )
 
 
+def _strings(value: Any) -> list[str]:
+    """A list of strings in IAM's JSON (a single string or a list)."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def _wildcards(statement: dict[str, Any]) -> list[str]:
+    """What an Allow statement grants by wildcard: `*` or `service:*` actions, `*` resources.
+    (A Deny may be broad: the buckets' deny-non-TLS statement denies s3:* on purpose.)"""
+    if (statement.get("effect") or "Allow") != "Allow":
+        return []
+    actions = [a for a in _strings(statement.get("actions")) if a == "*" or a.endswith(":*")]
+    resources = [r for r in _strings(statement.get("resources")) if r == "*"]
+    return [f"action {a}" for a in actions] + [f"resource {r}" for r in resources]
+
+
+def _check_iam_wildcards(config: dict[str, Any]) -> Iterator[Violation]:
+    documents = [
+        (doc, _blocks(doc.body.get("statement")))
+        for doc in _resources(config, "aws_iam_policy_document", kind="data")
+    ]
+    # Policies given as literal JSON (a reference to a policy document is checked above).
+    for tf_type in ("aws_iam_role_policy", "aws_iam_policy", "aws_s3_bucket_policy"):
+        for resource in _resources(config, tf_type):
+            policy = resource.body.get("policy")
+            if isinstance(policy, str) and not _REF.match(policy):
+                documents.append((resource, _policy_statements(config, policy)))
+    for owner, statements in documents:
+        for statement in statements:
+            found = _wildcards(statement)
+            if found:
+                yield Violation(
+                    owner.path,
+                    owner.address,
+                    IAM_NO_WILDCARDS,
+                    f"allows by wildcard ({', '.join(found)}) in statement "
+                    f"{statement.get('sid') or '(no sid)'}",
+                    "grant exact actions on exact ARNs, e.g. with the constructs' grant methods "
+                    "(table.grant_read_data, bucket.grant_put)",
+                )
+
+
 def check_stack(
     config: dict[str, Any], props: PolicyProps, provider_paths: Mapping[str, str] | None = None
 ) -> list[Violation]:
@@ -409,6 +454,7 @@ def check_stack(
         *_check_prevent_destroy(config, props.protect_data),
         *_check_default_tags(config, provider_paths or {}),
         *_check_api_routes(config),
+        *_check_iam_wildcards(config),
     ]
     return [v for v in found if v.rule not in props.waivers]
 

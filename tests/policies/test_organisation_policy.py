@@ -23,6 +23,7 @@ from stacks.policies import (
     BUCKET_OWNERSHIP_ENFORCED,
     BUCKET_PUBLIC_ACCESS_BLOCK,
     DEFAULT_TAGS,
+    IAM_NO_WILDCARDS,
     PREVENT_DESTROY,
     RULES,
     TABLE_DELETION_PROTECTION,
@@ -171,6 +172,30 @@ BREACHES: list[tuple[str, str, Callable[[dict], None], str, str]] = [
         lambda c: _route(c, "GET /images").update(authorization_type="NONE"),
         API_ROUTE_AUTHORIZER,
         "image-service-dev/ImageApi/RouteGetImages",
+    ),
+    (
+        "iam-statement-with-a-service-wildcard",
+        "dev",
+        lambda c: _policy_statements(c).append(
+            {
+                "sid": "TooBroad",
+                "effect": "Allow",
+                "actions": ["s3:*"],
+                "resources": ["${aws_s3_bucket.ImageBucket_EBEB496F.arn}/*"],
+                "principals": [{"type": "AWS", "identifiers": ["arn:aws:iam::123456789012:root"]}],
+            }
+        ),
+        IAM_NO_WILDCARDS,
+        "image-service-dev/ImageBucket/PolicyDocument",
+    ),
+    (
+        "iam-statement-on-every-resource",
+        "production",
+        lambda c: _policy_statements(c).append(
+            {"sid": "Everywhere", "actions": ["s3:GetObject"], "resources": ["*"]}
+        ),
+        IAM_NO_WILDCARDS,
+        "image-service-production/ImageBucket/PolicyDocument",
     ),
     (
         "route-jwt-without-authorizer-id",
