@@ -40,8 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ops import local_aws
-from ops.toolchain import OUTDIR, project_env, terraform
+from ops import local_aws, workdir
+from ops.toolchain import OUTDIR, project_env
 from stacks.errors import EXIT_ERROR, ImageServiceError, ToolchainError, report
 from stacks.settings import LOCAL_ENDPOINT_ENV, STAGES_ENV, emulator_stage_settings
 
@@ -308,13 +308,12 @@ def stack_outputs(outdir: Path, endpoint: str) -> dict[str, str]:
             f"{stack_dir}). Fix: run `make up`."
         )
     try:
-        raw = terraform(stack_dir, "output", "-json", "-no-color", env=env).stdout
+        outputs = workdir.stack_outputs(stack_dir, env)
     except ToolchainError as exc:
         raise NothingToTest(
             f"could not read {stack}'s outputs from the emulator at {endpoint} "
             f"({exc}). Fix: run `make up`."
         ) from None
-    outputs = {name: out["value"] for name, out in json.loads(raw or "{}").items()}
     missing = [name for name in REQUIRED_OUTPUTS if name not in outputs]
     if missing:
         raise NothingToTest(

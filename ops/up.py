@@ -50,6 +50,7 @@ from ops.workdir import (
     ensure_initialised,
     errored_state,
     run_lock,
+    stack_outputs,
     untracked_resources,
 )
 from stacks.errors import (
@@ -332,7 +333,7 @@ def deploy(
             losses = guarded_apply(stack_dir, set(), env, recreate_tainted=True)
             if losses:
                 raise Refused(losses)
-        outputs = json.loads(terraform(stack_dir, "output", "-json", env=env).stdout)
+        outputs = stack_outputs(stack_dir, env)
     except ToolchainError as exc:
         if watchdog.saw_it_stop or not local_aws._alive(emulator.pid):
             raise EmulatorStopped(emulator) from None
@@ -438,15 +439,15 @@ def main(argv: list[str] | None = None) -> int:
     except ImageServiceError as exc:
         return report(exc)
     print(f"\n{STACK} outputs:")
-    for name, out in sorted(outputs.items()):
-        print(f"  {name:26} {out['value']}")
+    for name, value in sorted(outputs.items()):
+        print(f"  {name:26} {value}")
     client_env = local_aws.write_client_env(emulator, args.run_dir)
     exports = " ".join(f"{k}={v}" for k, v in local_aws.client_env(emulator.endpoint).items())
     shown = client_env.relative_to(ROOT) if client_env.is_relative_to(ROOT) else client_env
     print(f"""
 Use it:         export {exports}
                 (or `source {shown}`), then the aws CLI or any AWS SDK,
-                e.g. aws s3 ls s3://{outputs["BucketName"]["value"]}
+                e.g. aws s3 ls s3://{outputs["BucketName"]}
                 ApiEndpoint and CloudFrontDomain are names only: the emulator serves neither.
 Smoke test:     make smoke   (upload, metadata queries, sign-in, TTL: ops/smoke.py)
 Inspect state:  cd cdktf.out/stacks/{STACK} && \\

@@ -8,6 +8,7 @@ it is synthesized with, its state lock, and what an interrupted run leaves behin
 - `StateLocked` and `lock_holders`: who holds a stack's state lock, and whether they still run.
 - `errored_state`: the `errored.tfstate` Terraform writes when it cannot save state.
 - `run_lock`: one project command at a time per stack directory (`Busy` otherwise).
+- `stack_outputs`: the stack's outputs by name.
 """
 
 from __future__ import annotations
@@ -64,6 +65,12 @@ def initialised_for_its_backend(stack_dir: Path) -> bool:
         and _matches(wanted, backend.get("config", {}))
         and (stack_dir / ".terraform" / "providers").is_dir()
     )
+
+
+def stack_outputs(stack_dir: Path, env: dict[str, str]) -> dict[str, Any]:
+    """The stack's outputs by name (`terraform output -json`, values only)."""
+    raw = terraform(stack_dir, "output", "-json", "-no-color", env=env).stdout
+    return {name: out["value"] for name, out in json.loads(raw or "{}").items()}
 
 
 def ensure_initialised(stack_dir: Path, env: dict[str, str]) -> bool:

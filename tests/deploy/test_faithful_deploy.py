@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from ops.toolchain import terraform
+from ops.workdir import stack_outputs
 from stacks.settings import EMULATOR_API_DOMAIN_GAP, stage_settings
 from tests.deploy import faithful
 from tests.deploy.deployment import Deployment
@@ -48,8 +49,7 @@ def stack_dir(deployment) -> Path:
 
 @pytest.fixture(scope="module")
 def outputs(stack_dir, emulator_env):
-    out = json.loads(terraform(stack_dir, "output", "-json", env=emulator_env).stdout)
-    return {k: v["value"] for k, v in out.items()}
+    return stack_outputs(stack_dir, emulator_env)
 
 
 def test_the_lifecycle_rules_are_a_lifecycle_configuration_resource(

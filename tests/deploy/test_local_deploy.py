@@ -19,6 +19,7 @@ import pytest
 from ops import smoke
 from ops.plan_guard import find_data_loss, guarded_apply, plan_json
 from ops.toolchain import CDKTF_BIN, ROOT, terraform
+from ops.workdir import stack_outputs
 from stacks.errors import EXIT_REFUSED
 
 pytestmark = pytest.mark.emulator
@@ -35,8 +36,7 @@ def stack_dir(local_outdir):
 def outputs(stack_dir, emulator_env):
     # As `make up` does it: plan, guard the plan (a first deploy deletes nothing), apply it.
     assert guarded_apply(stack_dir, set(), emulator_env) == []
-    out = json.loads(terraform(stack_dir, "output", "-json", env=emulator_env).stdout)
-    return {k: v["value"] for k, v in out.items()}
+    return stack_outputs(stack_dir, emulator_env)
 
 
 def test_table_as_specified(outputs, aws):

@@ -19,6 +19,7 @@ import subprocess
 import pytest
 
 from ops.toolchain import CDKTF_BIN, ROOT, terraform
+from ops.workdir import stack_outputs
 from stacks.errors import EXIT_REFUSED
 from stacks.settings import stage_settings
 
@@ -41,8 +42,7 @@ def outputs(deployment, stack_dir):
     env = deployment.env
     terraform(stack_dir, "init", "-input=false", "-no-color", env=env)
     terraform(stack_dir, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
-    out = json.loads(terraform(stack_dir, "output", "-json", env=env).stdout)
-    return {k: v["value"] for k, v in out.items()}
+    return stack_outputs(stack_dir, env)
 
 
 @pytest.fixture(scope="module")
