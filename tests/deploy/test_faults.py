@@ -42,22 +42,26 @@ class Up:
     def stack_dir(self) -> Path:
         return self.outdir / "stacks" / STACK
 
+    @property
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "ops.up",
+            "--run-dir",
+            str(self.run_dir),
+            "--outdir",
+            str(self.outdir),
+            "--port",
+            str(self.port),
+        ]
+
     def start(self) -> subprocess.Popen:
         """Started in a session of its own, as a terminal runs a command: a Ctrl-C is a SIGINT
         to its whole process group."""
         self.log.write_text("")
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ops.up",
-                "--run-dir",
-                str(self.run_dir),
-                "--outdir",
-                str(self.outdir),
-                "--port",
-                str(self.port),
-            ],
+            self.command,
             cwd=ROOT,
             env=project_env(),
             stdout=self.log.open("w"),
@@ -99,6 +103,16 @@ class Up:
                 if k != "AWS_ENDPOINT_URL"
             }
         )
+
+    def taint_the_table(self) -> str:
+        """Mark the metadata table tainted, as an interrupted apply leaves it; its address."""
+        table = next(
+            a
+            for a in terraform(self.stack_dir, "state", "list", env=self.env()).stdout.split()
+            if a.startswith("aws_dynamodb_table.")
+        )
+        terraform(self.stack_dir, "taint", table, env=self.env())
+        return table
 
     def locked(self) -> bool:
         listed = self.aws("s3").list_objects_v2(Bucket=LOCAL_STATE.bucket, Prefix=LOCK_KEY)
@@ -184,12 +198,7 @@ def test_ctrl_c_mid_plan_exits_130_and_leaves_no_lock(up):
 
 
 def test_a_stale_lock_and_a_tainted_table_are_recovered(up):
-    table = next(
-        a
-        for a in terraform(up.stack_dir, "state", "list", env=up.env()).stdout.split()
-        if a.startswith("aws_dynamodb_table.")
-    )
-    terraform(up.stack_dir, "taint", table, env=up.env())
+    table = up.taint_the_table()
     holder = lock_holder(up)
     os.killpg(holder.pid, signal.SIGKILL)  # dies holding the lock, as after a kill -9
     holder.wait()
@@ -227,17 +236,7 @@ def test_a_second_make_up_is_told_at_once_naming_the_first(up, tmp_path):
     up.wait_for(first, "==> ")
     started = time.monotonic()
     second = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ops.up",
-            "--run-dir",
-            str(up.run_dir),
-            "--outdir",
-            str(up.outdir),
-            "--port",
-            str(up.port),
-        ],
+        up.command,
         cwd=ROOT,
         env=project_env(),
         capture_output=True,
@@ -253,12 +252,7 @@ def test_a_second_make_up_is_told_at_once_naming_the_first(up, tmp_path):
 
 def test_the_emulator_dying_mid_apply_is_named_and_a_taken_port_is_survived(up):
     # An apply with work in it: the tainted table is replaced.
-    table = next(
-        a
-        for a in terraform(up.stack_dir, "state", "list", env=up.env()).stdout.split()
-        if a.startswith("aws_dynamodb_table.")
-    )
-    terraform(up.stack_dir, "taint", table, env=up.env())
+    table = up.taint_the_table()
     emulator = up.emulator()
     proc = up.start()
     up.wait_for(proc, f"{table}: Destroying...")
