@@ -231,14 +231,10 @@ class Child:
 
     def wait(self) -> subprocess.CompletedProcess[str]:
         """Wait until the child exits; Interrupted if the user interrupted meanwhile."""
-        while True:
-            try:
-                code = self.proc.wait()
-                if self._tee:
-                    self._tee.join()
-                break
-            except Interrupted:
-                continue  # raised by the handler in the gap before registration; keep waiting
+        # The handler never raises while this child is registered: it passes the interrupt on.
+        code = self.proc.wait()
+        if self._tee:
+            self._tee.join()
         with _running_lock:
             _running.pop(self.proc.pid, None)
         stdout, stderr = (self._read(f) for f in (self._out, self._err))
