@@ -133,15 +133,18 @@ def run(argv: list[str]) -> int:
             "local AWS emulator, which is not running. "
             "Fix: run `make up` first (it starts the emulator and deploys image-service-local)."
         )
-    if command in SKIP_LOCK_COMMANDS and "--skip-synth" not in args:
-        code = synthesize(outdir, env)
-        if code != 0:
-            return code
-        args.append("--skip-synth")
     with ExitStack() as held:
+        # Held before synthesizing: another command working on these stacks may not see their
+        # directories rewritten under it.
+        for stack in stacks:
+            held.enter_context(run_lock(outdir / "stacks" / stack, f"bin/cdktf {command} {stack}"))
+        if command in SKIP_LOCK_COMMANDS and "--skip-synth" not in args:
+            code = synthesize(outdir, env)
+            if code != 0:
+                return code
+            args.append("--skip-synth")
         for stack in stacks:
             stack_dir = outdir / "stacks" / stack
-            held.enter_context(run_lock(stack_dir, f"bin/cdktf {command} {stack}"))
             if stack in EMULATOR_STACKS and (stack_dir / "cdk.tf.json").is_file():
                 # A new emulator port changes the backend: init again (-reconfigure).
                 ensure_initialised(stack_dir, env)
