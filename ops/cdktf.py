@@ -32,7 +32,7 @@ from ops.toolchain import (
     project_env,
     synthesize,
 )
-from ops.workdir import ensure_initialised, run_lock
+from ops.workdir import emulator_lock, ensure_initialised, release_if_abandoned, run_lock
 from stacks.errors import (
     EXIT_INTERRUPTED,
     EXIT_REFUSED,
@@ -148,6 +148,11 @@ def run(argv: list[str]) -> int:
             if stack in EMULATOR_STACKS and (stack_dir / "cdk.tf.json").is_file():
                 # A new emulator port changes the backend: init again (-reconfigure).
                 ensure_initialised(stack_dir, env)
+                # The cdktf CLI, interrupted, may leave the state locked (its Terraform is not
+                # always allowed to finish): released here, as the plan guard does.
+                lock = emulator_lock(stack_dir)
+                if lock:
+                    release_if_abandoned(stack_dir, lock, env, "bin/cdktf")
         if command in GUARDED_COMMANDS:
             for stack in stacks:
                 losses = guard(stack, allowed, env=env, outdir=outdir, destroy=command == "destroy")
@@ -169,9 +174,9 @@ def main() -> int:
             return run(sys.argv[1:])
     except Interrupted as exc:
         print(
-            f"\ninterrupted: bin/cdktf stopped during {exc}; Terraform was given the interrupt "
-            "and waited for (it saves its state and releases its lock). Run the command again "
-            "to continue.",
+            f"\ninterrupted: bin/cdktf stopped during {exc}; the cdktf CLI and Terraform were "
+            "given the interrupt and waited for. Run the command again to continue (on the "
+            "emulator, a state lock the interrupted CLI left behind is released then).",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED

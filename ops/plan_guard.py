@@ -24,9 +24,9 @@ from ops.workdir import (
     LockInfo,
     StateLocked,
     ensure_initialised,
-    force_unlock,
     is_emulator_stack,
     lock_holders,
+    release_if_abandoned,
 )
 from stacks.errors import EXIT_REFUSED, ImageServiceError, ToolchainError, report
 
@@ -215,19 +215,9 @@ def plan(
             text = _diagnostics_text(errors) or proc.stderr.strip() or proc.stdout.strip()[-3000:]
             lock = LockInfo.parse(text)
             if lock:
-                holders = lock_holders(stack_dir)
-                # On the emulator the project holds every lock (ops/up.py and bin/cdktf hold the
-                # stack's run lock meanwhile): a lock without a live Terraform process in the
-                # stack's directory was left by an interrupted run and is released.
-                if attempt == 1 and not holders and is_emulator_stack(stack_dir):
-                    force_unlock(stack_dir, lock, env)
-                    print(
-                        f"plan guard: released the state lock of {stack_dir.name} left by an "
-                        f"interrupted `terraform {lock.operation}` ({lock.created})",
-                        flush=True,
-                    )
+                if attempt == 1 and release_if_abandoned(stack_dir, lock, env, "plan guard"):
                     continue
-                raise StateLocked(stack_dir, lock, holders)
+                raise StateLocked(stack_dir, lock, lock_holders(stack_dir))
             blocked = prevent_destroy_losses(text)
             if blocked:
                 raise PreventDestroyRefusal(blocked)

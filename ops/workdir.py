@@ -136,6 +136,40 @@ def force_unlock(stack_dir: Path, lock: LockInfo, env: dict[str, str]) -> None:
     terraform(stack_dir, "force-unlock", "-force", lock.id, env=env)
 
 
+def release_if_abandoned(stack_dir: Path, lock: LockInfo, env: dict[str, str], by: str) -> bool:
+    """On the emulator the project holds every lock (make up and bin/cdktf hold the stack's run
+    lock meanwhile): a lock with no Terraform process running in the stack's directory was left
+    by an interrupted run, and is released. True if it was."""
+    if lock_holders(stack_dir) or not is_emulator_stack(stack_dir):
+        return False
+    force_unlock(stack_dir, lock, env)
+    print(
+        f"{by}: released the state lock of {stack_dir.name} left by an interrupted "
+        f"`terraform {lock.operation}` ({lock.created})",
+        flush=True,
+    )
+    return True
+
+
+def emulator_lock(stack_dir: Path) -> LockInfo | None:
+    """The lock file of an emulator stack's state, read from the emulator (None: unlocked)."""
+    from ops import local_aws  # boto3: only for the emulator's stacks
+
+    s3_backend = _backend(stack_dir)["s3"]
+    s3 = local_aws.client("s3", s3_backend["endpoints"]["s3"], region=s3_backend["region"])
+    try:
+        raw = s3.get_object(Bucket=s3_backend["bucket"], Key=f"{s3_backend['key']}.tflock")
+    except (s3.exceptions.NoSuchKey, s3.exceptions.NoSuchBucket):
+        return None
+    info = json.loads(raw["Body"].read())
+    return LockInfo(
+        info["ID"],
+        info["Operation"].removeprefix("OperationType").lower(),
+        info["Who"],
+        info["Created"],
+    )
+
+
 class StateLocked(BusyError):
     """The stack's state is locked by a run that is still going, or that we may not release."""
 

@@ -21,7 +21,7 @@ import pytest
 
 from ops import local_aws
 from ops.toolchain import ROOT, project_env, terraform
-from ops.workdir import lock_holders
+from ops.workdir import emulator_lock, lock_holders, release_if_abandoned
 from stacks.errors import EXIT_BUSY, EXIT_INTERRUPTED
 from stacks.settings import LOCAL_STATE
 
@@ -214,6 +214,26 @@ def test_a_stale_lock_and_a_tainted_table_are_recovered(up):
         "tainted" in output
     )
     assert up.replan_is_empty()
+
+
+def test_an_abandoned_lock_is_read_from_the_emulator_and_released(up, capsys):
+    # What bin/cdktf does before handing an emulator stack to the cdktf CLI (which, interrupted,
+    # can leave its plan's lock behind); a live holder's lock is left alone.
+    assert emulator_lock(up.stack_dir) is None
+    holder = lock_holder(up)
+    try:
+        lock = emulator_lock(up.stack_dir)
+        assert lock is not None and lock.operation in {"invalid", "console", "plan"}, lock
+        assert release_if_abandoned(up.stack_dir, lock, up.env(), "bin/cdktf") is False
+        assert up.locked()
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait()
+    assert release_if_abandoned(up.stack_dir, lock, up.env(), "bin/cdktf") is True
+    assert not up.locked() and emulator_lock(up.stack_dir) is None
+    assert f"bin/cdktf: released the state lock of {STACK} left by an interrupted" in (
+        capsys.readouterr().out
+    )
 
 
 def test_a_live_lock_holder_is_named_at_once(up):
