@@ -13,21 +13,14 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-EXIT_ERROR = 2
+# The base lives with the constructs (which raise it too); re-exported here for the commands.
+from constructs_lib.errors import EXIT_ERROR as EXIT_ERROR
+from constructs_lib.errors import ConstructError as ConstructError
+from constructs_lib.errors import ImageServiceError as ImageServiceError
+
 EXIT_REFUSED = 3
 EXIT_BUSY = 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report an interrupted command
-
-
-class ImageServiceError(Exception):
-    """What is wrong (`problem`) and what to do about it (`fix`, may be empty when the problem
-    already says it); `exit_code` for the command that stops on it."""
-
-    exit_code = EXIT_ERROR
-
-    def __init__(self, problem: str, fix: str = ""):
-        self.problem, self.fix = problem, fix
-        super().__init__(f"{problem}. Fix: {fix}" if fix else problem)
 
 
 class SettingsError(ImageServiceError):
