@@ -8,7 +8,9 @@ differs. The constructs themselves are in the modules named after them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from constructs_lib.kinds import CachePolicyKind, OriginAccess
@@ -19,6 +21,34 @@ if TYPE_CHECKING:
 # AWS's managed "SecurityHeadersPolicy": HSTS, X-Content-Type-Options nosniff, X-Frame-Options,
 # Referrer-Policy and XSS protection on every response (same id in every account).
 MANAGED_SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+
+
+# The retention periods CloudWatch Logs accepts (PutRetentionPolicy); anything else is rejected
+# by AWS at apply time, so the settings and constructs reject it at synth time instead.
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 
 @dataclass(frozen=True)
@@ -155,3 +185,33 @@ class DnsValidatedCertificateProps:
     #: certificates from us-east-1; regional APIs need one from their own region.
     #: Default: the stack's default provider.
     provider: TerraformProvider | None = None
+
+
+@dataclass(frozen=True)
+class ImageHandlerProps:
+    """ImageHandler: one Lambda function with its own role, log group and exactly the access it
+    is granted (table.grant_read_data(handler), bucket.grant_put(handler), ...)."""
+
+    #: The function name (1-64 letters, digits, '-', '_'); its role is named `<name>-role`, so
+    #: at most 59 characters here.
+    name: str
+    #: The folder packaged as the function's zip when the stack is synthesized.
+    source_dir: Path
+    #: `module.function` inside source_dir, e.g. "app.handler" for app.py's `handler`.
+    handler: str
+    #: Default: "python3.12".
+    runtime: str = "python3.12"
+    #: "x86_64" or "arm64". Default: "x86_64" (wheels with native code are built for it).
+    architecture: str = "x86_64"
+    #: MB, 128-10,240. Default: 256.
+    memory_mb: int = 256
+    #: Seconds, 1-900. An HTTP API gives up on its integration after 30 s. Default: 10.
+    timeout_seconds: int = 10
+    #: Variables the code reads; the stack adds the service's own with
+    #: `stack.add_service_environment(handler)`. Default: none.
+    environment: Mapping[str, str] = field(default_factory=dict)
+    #: Days the function's log group /aws/lambda/<name> keeps its logs. Default: 14.
+    log_retention_days: int = 14
+    #: Executions reserved for (and capped at) this function. Default: none (the account's
+    #: unreserved pool).
+    reserved_concurrency: int | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cdktf import App
 
+from stacks.handlers import add_handlers
 from stacks.image_service_stack import ImageServiceStack
 from stacks.settings import (
     EMULATOR_STATE_STACK,
@@ -25,7 +26,7 @@ def build_app(stages: list[StageSettings] | None = None, outdir: str | None = No
     app = App(outdir=outdir) if outdir else App()
     bootstraps: dict[str, StageSettings] = {}
     for settings in stages:
-        ImageServiceStack(app, settings)
+        add_handlers(ImageServiceStack(app, settings))
         bootstraps.setdefault(bootstrap_stack_name(settings), settings)
     for name, settings in bootstraps.items():
         StateBootstrapStack(

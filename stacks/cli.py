@@ -39,6 +39,7 @@ def publish(scratch: Path, outdir: Path) -> None:
                 os.replace(dest, backup)
             moved.append((dest, backup))
             os.replace(src, dest)
+        _drop_stale_assets(outdir, {dest for dest, _ in moved})
     except OSError as exc:
         for dest, backup in reversed(moved):
             try:
@@ -54,6 +55,21 @@ def publish(scratch: Path, outdir: Path) -> None:
             f"Nothing in {outdir} was changed. Fix: make {where} a writable directory "
             f"(chmod -R u+w {outdir}), or remove {outdir} (`make clean`), then run again."
         ) from None
+
+
+def _drop_stale_assets(outdir: Path, published: set[Path]) -> None:
+    """Remove the handler code zips of earlier syntheses (cdktf keeps one folder per content
+    hash, `stacks/<stack>/assets/<asset>/<hash>/`): in each stack synthesized now, only this
+    synthesis's versions stay."""
+    stacks = {p.relative_to(outdir).parts[:2] for p in published}  # ("stacks", <stack>)
+    for version in outdir.glob("stacks/*/assets/*/*"):
+        synthesized_now = version.relative_to(outdir).parts[:2] in stacks
+        if (
+            synthesized_now
+            and version.is_dir()
+            and not any(version in p.parents for p in published)
+        ):
+            shutil.rmtree(version, ignore_errors=True)
 
 
 def synth(outdir: Path) -> None:

@@ -18,6 +18,7 @@ from constructs_lib.domains import (
 from constructs_lib.image_api import ImageApi, ImageApiProps
 from constructs_lib.image_bucket import ImageBucket, ImageBucketProps
 from constructs_lib.image_cdn import ImageCdn, ImageCdnProps
+from constructs_lib.image_handler import ImageHandler
 from constructs_lib.metadata_table import MetadataTable, MetadataTableProps
 from constructs_lib.props import CustomDomain
 from constructs_lib.user_auth import UserAuth, UserAuthProps
@@ -26,6 +27,11 @@ from stacks.providers import aws_provider, s3_backend
 from stacks.settings import StageSettings
 
 P = TypeVar("P")
+
+# What `add_service_environment` tells a handler: where the service's data lives.
+TABLE_NAME_VARIABLE = "TABLE_NAME"
+BUCKET_NAME_VARIABLE = "BUCKET_NAME"
+CDN_DOMAIN_VARIABLE = "CDN_DOMAIN"
 
 
 def props_from(section: object, props: type[P], **given: Any) -> P:
@@ -177,9 +183,18 @@ class ImageServiceStack(TerraformStack):
             "UserPoolId": self.auth.user_pool_id,
             "UserPoolClientId": self.auth.audience[0],
         }
+        self.cdn_hostname = cdn_domain.hostname if cdn_domain else self.cdn.domain_name
         if cdn_domain:
             outputs["CdnCustomDomain"] = cdn_domain.hostname
         if api_domain:
             outputs["ApiCustomDomain"] = api_domain.hostname
         for name, value in outputs.items():
             TerraformOutput(self, name, value=value)
+
+    def add_service_environment(self, handler: ImageHandler) -> None:
+        """Tell a handler where the service's data lives: TABLE_NAME, BUCKET_NAME and
+        CDN_DOMAIN (the hostname images are served from). Access is granted separately, with
+        the table's and the bucket's grant methods."""
+        handler.add_environment(TABLE_NAME_VARIABLE, self.table.name)
+        handler.add_environment(BUCKET_NAME_VARIABLE, self.bucket.name)
+        handler.add_environment(CDN_DOMAIN_VARIABLE, self.cdn_hostname)

@@ -18,36 +18,10 @@ from constructs_lib.kinds import (
     CachePolicyKind,
     OriginAccess,
 )
-from constructs_lib.props import ImageCdnProps
+from constructs_lib.props import LOG_RETENTION_DAYS, ImageCdnProps
 from stacks.errors import SettingsError
 
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
-# The retention periods CloudWatch Logs accepts (PutRetentionPolicy); anything else is rejected
-# by AWS at apply time, so we reject it at synth time instead.
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
 
 # The port the local emulator prefers; `ops.local_aws` falls back to a free one and exports it.
 LOCAL_ENDPOINT_ENV = "IMAGE_SERVICE_LOCAL_ENDPOINT"
