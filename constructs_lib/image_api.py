@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from typing import Protocol
 
 from cdktf_cdktf_provider_aws.apigatewayv2_api import (
     Apigatewayv2Api,
@@ -17,6 +19,7 @@ from cdktf_cdktf_provider_aws.apigatewayv2_domain_name import (
     Apigatewayv2DomainName,
     Apigatewayv2DomainNameDomainNameConfiguration,
 )
+from cdktf_cdktf_provider_aws.apigatewayv2_integration import Apigatewayv2Integration
 from cdktf_cdktf_provider_aws.apigatewayv2_route import Apigatewayv2Route
 from cdktf_cdktf_provider_aws.apigatewayv2_stage import (
     Apigatewayv2Stage,
@@ -24,8 +27,10 @@ from cdktf_cdktf_provider_aws.apigatewayv2_stage import (
     Apigatewayv2StageDefaultRouteSettings,
 )
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
+from constructs_lib.errors import ConstructError
 from constructs_lib.props import (
     CustomDomain as CustomDomain,
 )
@@ -36,7 +41,7 @@ from constructs_lib.user_auth import UserAuth
 
 CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 CORS_HEADERS = ("Content-Type", "Authorization")
-# The image routes; handlers arrive later (`add_route(..., integration_id=...)`).
+# The image routes; handlers are attached with `integrate(route_key, handler)`.
 IMAGE_ROUTES = (
     "POST /images",
     "GET /images/{imageId}",
@@ -62,11 +67,29 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
+PATH_PARAMETER = re.compile(r"\{[^}/]+\}")
+
+
+class Integratable(Protocol):
+    """What a route needs of its handler (ImageHandler is one)."""
+
+    @property
+    def function_name(self) -> str: ...
+
+    @property
+    def invoke_arn(self) -> str: ...
+
+
+def _construct_id(route_key: str) -> str:
+    return "".join(ch for ch in route_key.title() if ch.isalnum())
+
+
 class ImageApi(Construct):
     """Every route goes through `add_route`, which always attaches the JWT authorizer."""
 
     def __init__(self, scope: Construct, id_: str, auth: UserAuth, props: ImageApiProps):
         super().__init__(scope, id_)
+        self.name = props.name
         self.api = Apigatewayv2Api(
             self,
             "Api",
@@ -91,6 +114,7 @@ class ImageApi(Construct):
             ),
         )
         self.routes: dict[str, Apigatewayv2Route] = {}
+        self.integrations: dict[str, Apigatewayv2Integration] = {}
         for route_key in IMAGE_ROUTES:
             self.add_route(route_key)
 
@@ -137,10 +161,21 @@ class ImageApi(Construct):
             )
 
     def add_route(self, route_key: str, integration_id: str | None = None) -> Apigatewayv2Route:
-        """Add a JWT-protected route; pass an integration id once a handler exists."""
+        """Add a JWT-protected route, optionally targeting an integration that exists already.
+        The five image routes exist from the start: give them a handler with `integrate`."""
+        if route_key in self.routes:
+            raise ConstructError(
+                f"ImageApi '{self.name}'",
+                [
+                    (
+                        f"route '{route_key}' exists already",
+                        f"give it a handler with integrate('{route_key}', handler)",
+                    )
+                ],
+            )
         route = Apigatewayv2Route(
             self,
-            "Route" + "".join(ch for ch in route_key.title() if ch.isalnum()),
+            "Route" + _construct_id(route_key),
             api_id=self.api.id,
             route_key=route_key,
             authorization_type="JWT",
@@ -149,6 +184,59 @@ class ImageApi(Construct):
         )
         self.routes[route_key] = route
         return route
+
+    def integrate(self, route_key: str, handler: Integratable) -> Apigatewayv2Integration:
+        """Route `route_key` to `handler`: a Lambda proxy integration (payload format 2.0), the
+        route's target pointed at it (its JWT authorizer stays), and permission for API
+        Gateway to invoke the function from this API's route only."""
+        problem = None
+        if route_key not in self.routes:
+            problem = (
+                f"there is no route '{route_key}' to integrate",
+                "use one of its routes ("
+                + ", ".join(f"'{r}'" for r in self.routes)
+                + f"), or add the route first with add_route('{route_key}')",
+            )
+        elif route_key in self.integrations:
+            problem = (
+                f"route '{route_key}' already has a handler",
+                "a route has one target: integrate each route once (one handler may serve "
+                "several routes)",
+            )
+        if problem:
+            raise ConstructError(f"ImageApi '{self.name}'", [problem])
+        suffix = _construct_id(route_key)
+        integration = Apigatewayv2Integration(
+            self,
+            "Integration" + suffix,
+            api_id=self.api.id,
+            integration_type="AWS_PROXY",
+            integration_method="POST",
+            integration_uri=handler.invoke_arn,
+            payload_format_version="2.0",
+        )
+        self.routes[route_key].target = f"integrations/{integration.id}"
+        LambdaPermission(
+            self,
+            "Invoke" + suffix,
+            statement_id=f"AllowInvokeFrom{suffix}",
+            action="lambda:InvokeFunction",
+            function_name=handler.function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=f"{self.api.execution_arn}/{self.invoke_path(route_key)}",
+        )
+        self.integrations[route_key] = integration
+        return integration
+
+    @staticmethod
+    def invoke_path(route_key: str) -> str:
+        """The part of a request's source ARN after the API's execution ARN that this route
+        matches: `<stage>/<METHOD>/<path>`, any stage, each path parameter one segment (`*`).
+        For example 'GET /images/{imageId}' -> '*/GET/images/*'."""
+        if route_key == "$default":
+            return "*/$default"
+        method, path = route_key.split(" ", 1)
+        return f"*/{'*' if method == 'ANY' else method}{PATH_PARAMETER.sub('*', path)}"
 
     @property
     def api_id(self) -> str:
