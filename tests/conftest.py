@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
@@ -16,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from ops.toolchain import project_env
+from ops.toolchain import ROOT, project_env
 
 os.environ.update(
     {
@@ -33,7 +35,7 @@ os.environ.update(
     }
 )
 
-from stacks.settings import ALL_STAGES, StageSettings, stage_settings  # noqa: E402
+from stacks.settings import ALL_STAGES, STAGES_ENV, StageSettings, stage_settings  # noqa: E402
 from tests.deploy import faithful  # noqa: E402
 
 _FAITHFUL = pytest.StashKey[tuple]()
@@ -113,6 +115,48 @@ def variant(tmp_path_factory) -> Callable[..., Synth]:
     return make
 
 
+# The folder the README's "Adding a handler" block packages: a handler as the next epic writes
+# them (it is not run here: moto runs functions only in Docker).
+HANDLER_SOURCE = """def handler(event, context):
+    return {"statusCode": 200, "body": event["pathParameters"]["imageId"]}
+"""
+
+
+def readme_handler_block() -> str:
+    """The first Python block of the README's "Adding a handler" section, as written."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n## Adding a handler\n", 1)[1].split("\n## ", 1)[0]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def write_handler_source(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "app.py").write_text(HANDLER_SOURCE)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def handler_stack(tmp_path_factory) -> Synth:
+    """image-service-dev after the README's "Adding a handler" block ran exactly as written, as
+    a script of its own in a folder holding handlers/get_image (a process of its own: cdktf's
+    Node runtime keeps the directory it started in). Only the dev stage is selected, for speed.
+    """
+    work = tmp_path_factory.mktemp("adding-a-handler")
+    write_handler_source(work / "handlers" / "get_image")
+    script = work / "add_a_handler.py"
+    script.write_text(readme_handler_block())
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=work,
+        env=project_env({"PYTHONPATH": str(ROOT), STAGES_ENV: "dev"}),
+        text=True,
+        capture_output=True,
+    )
+    assert result.returncode == 0, result.stderr
+    directory = work / "cdktf.out" / "stacks" / "image-service-dev"
+    return Synth((directory / "cdk.tf.json").read_text(), directory)
+
+
 ALL_STACKS = tuple(f"image-service-{s}" for s in ALL_STAGES) + (
     "image-service-state",
     "image-service-state-local",
@@ -128,6 +172,7 @@ SLOW_FIRST = (
     "tests/deploy/test_faults.py",
     "tests/deploy/test_protected_deploy.py",
     "tests/deploy/test_local_deploy.py",
+    "tests/deploy/test_handler_deploy.py",
     "tests/stacks/test_image_service_stacks.py",
     "tests/policies/test_organisation_policy.py",
 )

@@ -1,47 +1,17 @@
-"""Least-privilege grants on the table and the bucket: exact actions on exact ARNs.
+"""Least-privilege grants on the table and the bucket: exact actions on exact ARNs, collected in
+the grantee's one role policy.
 
-A grantee is anything with add_to_role_policy (the handler construct of the next epic); here one
-that records what it is given, on the real dev stack's constructs."""
+The grantee is a real ImageHandler: the README's "Adding a handler" block (run as written on the
+dev stack, conftest.handler_stack) grants it everything once, in this order."""
 
 from __future__ import annotations
 
+import itertools
+from pathlib import Path
+
 import pytest
 
-
-class Recorder:
-    """A grantee that keeps the statements it is given, in a policy document of its own in the
-    stack, so they can be read back as Terraform receives them."""
-
-    count = 0
-
-    def __init__(self, stack) -> None:
-        from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
-
-        Recorder.count += 1
-        self.stack, self.statements = stack, []
-        self.id = f"Grants{Recorder.count}"
-        self.document = DataAwsIamPolicyDocument(stack, self.id)
-
-    def add_to_role_policy(self, statement) -> None:
-        self.statements.append(statement)
-        self.document.put_statement(self.statements)
-
-    def rendered(self) -> list[dict]:
-        """The statements in the stack's Terraform JSON."""
-        data = self.stack.to_terraform()["data"]["aws_iam_policy_document"]
-        [document] = [d for d in data.values() if d["//"]["metadata"]["path"].endswith(self.id)]
-        return document["statement"]
-
-
-@pytest.fixture(scope="module")
-def dev_stack():
-    from cdktf import App
-
-    from stacks.image_service_stack import ImageServiceStack
-    from stacks.settings import stage_settings
-
-    return ImageServiceStack(App(), stage_settings("dev"))
-
+from tests.conftest import write_handler_source
 
 READ = [
     "dynamodb:BatchGetItem",
@@ -57,32 +27,52 @@ WRITE = [
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
 ]
-
-
 TABLE_ARN = "${aws_dynamodb_table.MetadataTable_62E6394A.arn}"
 BUCKET_ARN = "${aws_s3_bucket.ImageBucket_EBEB496F.arn}"
 
 
-def test_table_read_grant_covers_the_table_and_its_indexes_only(dev_stack):
-    grantee = Recorder(dev_stack)
-    dev_stack.table.grant_read_data(grantee)
-    [statement] = grantee.rendered()
-    assert (statement["effect"], statement["actions"]) == ("Allow", READ)
+def role_statements(config: dict, handler_id: str) -> dict[str, dict]:
+    """The statements of a handler's role policy document, by sid, as Terraform receives them."""
+    [document] = [
+        d
+        for d in config["data"]["aws_iam_policy_document"].values()
+        if d["//"]["metadata"]["path"].endswith(f"/{handler_id}/PolicyDocument")
+    ]
+    return {s["sid"]: s for s in document["statement"]}
+
+
+@pytest.fixture(scope="module")
+def granted(handler_stack) -> dict[str, dict]:
+    return role_statements(handler_stack.json, "GetImage")
+
+
+def test_the_role_policy_holds_the_log_statement_then_every_grant_in_order(granted):
+    assert list(granted) == [
+        "WriteOwnLogs",
+        "ReadImageMetadata",
+        "ReadWriteImageMetadata",
+        "ReadImageMetadataStream",
+        "ReadImages",
+        "PutImages",
+        "DeleteImages",
+    ]
+    assert {s["effect"] for s in granted.values()} == {"Allow"}
+
+
+def test_table_read_grant_covers_the_table_and_its_indexes_only(granted):
+    statement = granted["ReadImageMetadata"]
+    assert statement["actions"] == READ
     assert statement["resources"] == [TABLE_ARN, f"{TABLE_ARN}/index/*"]
 
 
-def test_table_read_write_grant_adds_exactly_the_item_writes(dev_stack):
-    grantee = Recorder(dev_stack)
-    dev_stack.table.grant_read_write_data(grantee)
-    [statement] = grantee.rendered()
+def test_table_read_write_grant_adds_exactly_the_item_writes(granted):
+    statement = granted["ReadWriteImageMetadata"]
     assert statement["actions"] == READ + WRITE
     assert statement["resources"] == [TABLE_ARN, f"{TABLE_ARN}/index/*"]
 
 
-def test_stream_grant_names_the_stream_arn_only(dev_stack):
-    grantee = Recorder(dev_stack)
-    dev_stack.table.grant_stream_read(grantee)
-    [statement] = grantee.rendered()
+def test_stream_grant_names_the_stream_arn_only(granted):
+    statement = granted["ReadImageMetadataStream"]
     assert statement["actions"] == [
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",
@@ -92,39 +82,93 @@ def test_stream_grant_names_the_stream_arn_only(dev_stack):
 
 
 @pytest.mark.parametrize(
-    "method,action",
+    "sid,action",
     [
-        ("grant_read", "s3:GetObject"),
-        ("grant_put", "s3:PutObject"),
-        ("grant_delete", "s3:DeleteObject"),
+        ("ReadImages", "s3:GetObject"),
+        ("PutImages", "s3:PutObject"),
+        ("DeleteImages", "s3:DeleteObject"),
     ],
 )
-def test_bucket_grants_one_action_on_the_key_pattern(dev_stack, method, action):
-    grantee = Recorder(dev_stack)
-    getattr(dev_stack.bucket, method)(grantee)
-    getattr(dev_stack.bucket, method)(grantee, key_pattern="uploads/*")
-    everything, uploads = grantee.rendered()
-    assert everything["actions"] == uploads["actions"] == [action]
-    assert everything["resources"] == [f"{BUCKET_ARN}/*"]
-    assert uploads["resources"] == [f"{BUCKET_ARN}/uploads/*"]
+def test_bucket_grants_one_action_on_the_objects(granted, sid, action):
+    assert granted[sid]["actions"] == [action]
+    assert granted[sid]["resources"] == [f"{BUCKET_ARN}/*"]
 
 
-def test_no_grant_uses_a_wildcard_action_or_resource(dev_stack):
-    from stacks.policies import _wildcards
+@pytest.fixture(scope="module")
+def dev_stack():
+    from cdktf import App
 
-    grantee = Recorder(dev_stack)
-    dev_stack.table.grant_read_write_data(grantee)
-    dev_stack.table.grant_stream_read(grantee)
-    for method in ("grant_read", "grant_put", "grant_delete"):
-        getattr(dev_stack.bucket, method)(grantee)
-    for statement in grantee.statements:
-        assert (
-            _wildcards(
-                {
-                    "effect": statement.effect,
-                    "actions": statement.actions,
-                    "resources": statement.resources,
-                }
-            )
-            == []
+    from stacks.image_service_stack import ImageServiceStack
+    from stacks.settings import stage_settings
+
+    return ImageServiceStack(App(), stage_settings("dev"))
+
+
+_ids = itertools.count()
+
+
+@pytest.fixture
+def new_handler(dev_stack, tmp_path):
+    """A fresh handler on the module's dev stack: (its construct id, the handler)."""
+    from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
+
+    handler_id = f"Handler{next(_ids)}"
+    source = write_handler_source(tmp_path / "src")
+    props = ImageHandlerProps(
+        name=f"grants-{handler_id}", source_dir=Path(source), handler="app.handler"
+    )
+    return handler_id, ImageHandler(dev_stack, handler_id, props)
+
+
+def test_a_key_pattern_narrows_a_bucket_grant(dev_stack, new_handler):
+    handler_id, handler = new_handler
+    dev_stack.bucket.grant_put(handler, key_pattern="uploads/*")
+    granted = role_statements(dev_stack.to_terraform(), handler_id)
+    assert granted["PutImages"]["resources"] == [f"{BUCKET_ARN}/uploads/*"]
+
+
+def test_granting_twice_numbers_the_repeated_statement_id(dev_stack, new_handler):
+    """IAM wants statement ids unique within a policy."""
+    handler_id, handler = new_handler
+    dev_stack.bucket.grant_read(handler, key_pattern="images/*")
+    dev_stack.bucket.grant_read(handler, key_pattern="thumbnails/*")
+    granted = role_statements(dev_stack.to_terraform(), handler_id)
+    assert list(granted) == ["WriteOwnLogs", "ReadImages", "ReadImages2"]
+    assert granted["ReadImages2"]["resources"] == [f"{BUCKET_ARN}/thumbnails/*"]
+    assert granted["ReadImages2"]["actions"] == ["s3:GetObject"]
+
+
+def dev_policy():
+    from stacks.policies import PolicyProps
+    from stacks.settings import stage_settings
+
+    return PolicyProps(protect_data=stage_settings("dev").protect_data)
+
+
+def test_the_stack_with_every_grant_passes_the_organisation_policy(handler_stack):
+    from stacks.policies import check_stack
+
+    assert check_stack(handler_stack.json, dev_policy()) == []
+
+
+def test_a_wildcard_given_to_a_handler_is_refused_by_the_policy(dev_stack, new_handler):
+    from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+        DataAwsIamPolicyDocumentStatement,
+    )
+
+    from stacks.policies import IAM_NO_WILDCARDS, check_stack
+
+    handler_id, handler = new_handler
+    handler.add_to_role_policy(
+        DataAwsIamPolicyDocumentStatement(
+            sid="Everything", effect="Allow", actions=["s3:*"], resources=["*"]
         )
+    )
+    found = check_stack(dev_stack.to_terraform(), dev_policy())
+    assert [(v.rule, v.path, v.problem) for v in found] == [
+        (
+            IAM_NO_WILDCARDS,
+            f"image-service-dev/{handler_id}/PolicyDocument",
+            "allows by wildcard (action s3:*, resource *) in statement Everything",
+        )
+    ]

@@ -200,3 +200,116 @@ def test_add_route_attaches_the_authorizer_and_an_integration():
     assert routes["GET /health"]["authorizer_id"].startswith("${aws_apigatewayv2_authorizer.")
     assert routes["GET /health"]["target"] == "integrations/abc"
     assert auth.issuer.startswith("https://cognito-idp.eu-west-1.amazonaws.com/")
+
+
+# integrate(route_key, handler): the README's "Adding a handler" block (conftest.handler_stack)
+# integrates GET /images/{imageId} on the dev stack.
+INTEGRATION = "ImageApi_IntegrationGetImagesImageid_A0BCC77B"
+FUNCTION = "GetImage_Function_5855F462"
+
+
+def test_an_integrated_route_targets_a_lambda_proxy_integration(handler_stack):
+    integration = handler_stack.one("aws_apigatewayv2_integration")
+    assert integration == {
+        **integration,
+        "api_id": "${aws_apigatewayv2_api.ImageApi_6B36478C.id}",
+        "integration_type": "AWS_PROXY",
+        "integration_method": "POST",
+        "integration_uri": f"${{aws_lambda_function.{FUNCTION}.invoke_arn}}",
+        "payload_format_version": "2.0",
+    }
+    routes = {r["route_key"]: r for r in handler_stack.resources("aws_apigatewayv2_route").values()}
+    route = routes["GET /images/{imageId}"]
+    assert route["target"] == f"integrations/${{aws_apigatewayv2_integration.{INTEGRATION}.id}}"
+    # The authorizer stays.
+    assert route["authorization_type"] == "JWT"
+    assert route["authorizer_id"] == (
+        "${aws_apigatewayv2_authorizer.ImageApi_JwtAuthorizer_E9AF6BBC.id}"
+    )
+    assert [k for k, r in routes.items() if "target" in r] == ["GET /images/{imageId}"]
+
+
+def test_api_gateway_may_invoke_the_function_from_this_api_and_route_only(handler_stack):
+    permission = handler_stack.one("aws_lambda_permission")
+    assert permission == {
+        **permission,
+        "action": "lambda:InvokeFunction",
+        "principal": "apigateway.amazonaws.com",
+        "function_name": f"${{aws_lambda_function.{FUNCTION}.function_name}}",
+        "source_arn": "${aws_apigatewayv2_api.ImageApi_6B36478C.execution_arn}/*/GET/images/*",
+        "statement_id": "AllowInvokeFromGetImagesImageid",
+    }
+
+
+@pytest.mark.parametrize(
+    "route_key,path",
+    [
+        ("GET /images/{imageId}", "*/GET/images/*"),
+        ("POST /images", "*/POST/images"),
+        ("PATCH /albums/{albumId}/images/{imageId}", "*/PATCH/albums/*/images/*"),
+        ("ANY /{proxy+}", "*/*/*"),
+        ("$default", "*/$default"),
+    ],
+)
+def test_the_invoke_permission_matches_the_route_with_one_segment_per_parameter(route_key, path):
+    from constructs_lib.image_api import ImageApi
+
+    assert ImageApi.invoke_path(route_key) == path
+
+
+@pytest.fixture(scope="module")
+def api_and_handler(tmp_path_factory):
+    from cdktf import App
+
+    from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
+    from stacks.image_service_stack import ImageServiceStack
+    from tests.conftest import write_handler_source
+
+    stack = ImageServiceStack(App(), stage_settings("dev"))
+    source = write_handler_source(tmp_path_factory.mktemp("handler") / "src")
+    handler = ImageHandler(
+        stack, "H", ImageHandlerProps(name="h", source_dir=source, handler="app.handler")
+    )
+    return stack, handler
+
+
+def test_integrating_an_unknown_route_names_it_and_the_routes_there_are(api_and_handler):
+    from constructs_lib.errors import ConstructError
+
+    stack, handler = api_and_handler
+    with pytest.raises(ConstructError) as caught:
+        stack.api.integrate("GET /albums", handler)
+    assert str(caught.value) == (
+        "ImageApi 'image-service-dev': there is no route 'GET /albums' to integrate. Fix: use "
+        "one of its routes ('POST /images', 'GET /images/{imageId}', 'GET /images', "
+        "'PATCH /images/{imageId}', 'DELETE /images/{imageId}'), or add the route first with "
+        "add_route('GET /albums')"
+    )
+
+
+def test_a_route_is_integrated_once(api_and_handler):
+    from constructs_lib.errors import ConstructError
+
+    stack, handler = api_and_handler
+    stack.api.integrate("DELETE /images/{imageId}", handler)
+    with pytest.raises(ConstructError, match=r"route 'DELETE /images/\{imageId\}' already has"):
+        stack.api.integrate("DELETE /images/{imageId}", handler)
+    # One handler may serve several routes, each with its own permission.
+    stack.api.integrate("PATCH /images/{imageId}", handler)
+    permissions = stack.to_terraform()["resource"]["aws_lambda_permission"]
+    assert sorted(p["source_arn"].split("}", 1)[1] for p in permissions.values()) == [
+        "/*/DELETE/images/*",
+        "/*/PATCH/images/*",
+    ]
+
+
+def test_adding_a_route_that_exists_points_at_integrate(api_and_handler):
+    from constructs_lib.errors import ConstructError
+
+    stack, _ = api_and_handler
+    with pytest.raises(ConstructError) as caught:
+        stack.api.add_route("POST /images")
+    assert str(caught.value) == (
+        "ImageApi 'image-service-dev': route 'POST /images' exists already. Fix: give it a "
+        "handler with integrate('POST /images', handler)"
+    )

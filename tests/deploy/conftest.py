@@ -5,7 +5,7 @@ A module names what it deploys: STAGES (emulator stages, default ("local",)) and
 SKIP_PROVIDER_WAITS to override the stages' own choice (stacks/settings.py, _on_emulator), and
 whether the state bucket is made by applying the bootstrap stack as `make up` does
 (APPLY_STATE_BOOTSTRAP, default True) or, where the module tests something else, with one S3
-call (~5 s of Terraform saved).
+call (~5 s of Terraform saved), and ATTACH(stack), what to add to each stack before synthesis.
 The stages are synthesized in the test process (the worker has cdktf loaded already), for the
 module's emulator endpoint (deployment.py)."""
 
@@ -30,6 +30,7 @@ def deployment(request, tmp_path_factory) -> Deployment:
         stages=getattr(request.module, "STAGES", ("local",)),
         skip_provider_waits=getattr(request.module, "SKIP_PROVIDER_WAITS", None),
         apply_state_bootstrap=getattr(request.module, "APPLY_STATE_BOOTSTRAP", True),
+        attach=getattr(request.module, "ATTACH", None),
     )
     local_aws.down(run_dir)
     assert local_aws.status(run_dir) is None

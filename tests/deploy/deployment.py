@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ops import local_aws
 from ops.plan_guard import STATEFUL_TYPES
@@ -83,23 +85,27 @@ def prepare(
     stages: tuple[str, ...],
     skip_provider_waits: bool | None = None,
     apply_state_bootstrap: bool = True,
+    attach: Callable[[Any], None] | None = None,
 ) -> Deployment:
     """Start an emulator (record in run_dir), synthesize `stages` for it in this process (cdktf
     is loaded already where this runs), and make its state bucket: by applying the bootstrap
     stack as `make up` does, or with one S3 call (~5 s of Terraform saved) where that is not
-    what is tested."""
+    what is tested. `attach(stack)` adds to each image-service stack before synthesis (e.g. a
+    handler)."""
     from stacks.app import build_app  # cdktf: only where a deployment is prepared
 
     emulator = local_aws.up(run_dir, port=local_aws.free_port())
-    build_app(
-        [
-            emulator_stage_settings(
-                stage, endpoint=emulator.endpoint, skip_provider_waits=skip_provider_waits
-            )
-            for stage in stages
-        ],
-        outdir=str(outdir),
-    ).synth()
+    settings = [
+        emulator_stage_settings(
+            stage, endpoint=emulator.endpoint, skip_provider_waits=skip_provider_waits
+        )
+        for stage in stages
+    ]
+    app = build_app(settings, outdir=str(outdir))
+    if attach is not None:
+        for stage in settings:
+            attach(app.node.find_child(stage.stack_name))
+    app.synth()
     deployment = Deployment.at(emulator.endpoint, outdir, stages)
     if apply_state_bootstrap:
         create_state_bucket(outdir, deployment.env)
