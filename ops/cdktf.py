@@ -1,16 +1,21 @@
 """The cdktf CLI as this project runs it (`bin/cdktf ...`).
 
-Adds what the bare CLI needs here: the project's Terraform CLI config (offline provider
-mirror), `--skip-provider-lock` on diff/deploy/destroy (the CLI's `terraform providers lock`
-ignores the mirror and fails offline), the local emulator's endpoint for the local stack, and
-the plan guard before every deploy and destroy: `--allow-data-loss ADDRESS` is passed to the
-guard only. It synthesizes itself (`python main.py`, so a bad setting exits 2 as everywhere),
-holds each named stack's run lock, re-initialises an emulator stack whose endpoint changed, and
-passes Ctrl-C on to the CLI and Terraform and waits for them.
+Adds what the bare CLI needs here: the project's Terraform CLI config (the offline provider
+mirror where it holds the provider, else the public registry), `--skip-provider-lock` where the
+mirror is used (the CLI's `terraform providers lock` asks the registry), and the local
+emulator's endpoint for the local stack. It synthesizes itself (`python main.py`, so a bad
+setting exits 2 as everywhere), holds each named stack's run lock, re-initialises an emulator
+stack whose endpoint changed, and passes Ctrl-C on to the CLI and Terraform and waits for them.
 
-Exit codes: the CLI's own; 2 a setting or the toolchain is wrong (or the emulator a local stack
-needs is not running); 3 the plan guard refused; 4 another command holds the stack or its state
-lock; 130 interrupted.
+`deploy STACK...` and `destroy STACK...` do not go through the CLI: each stack is planned to a
+file, the plan guard checks that file (`--allow-data-loss ADDRESS` accepts one named loss), the
+plan is shown, approved (`--auto-approve`, or `yes` at the terminal), and exactly that file is
+applied; a deploy then prints the stack's outputs. Other commands (synth, diff, list, output)
+are the CLI's own.
+
+Exit codes: the CLI's own; 1 a plan was not approved (nothing applied); 2 a setting or the
+toolchain is wrong (or the emulator a local stack needs is not running); 3 the plan guard
+refused; 4 another command holds the stack or its state lock; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -21,18 +26,27 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from ops import local_aws
-from ops.plan_guard import guard, refusal
+from ops.plan_guard import guarded_apply, refusal
 from ops.toolchain import (
     CDKTF_BIN,
     OUTDIR,
+    REGISTRY_TF_CLI_CONFIG,
     ROOT,
     Child,
     check_toolchain,
     graceful_interrupts,
     project_env,
     synthesize,
+    terraform,
+    tf_cli_config,
 )
-from ops.workdir import emulator_lock, ensure_initialised, release_if_abandoned, run_lock
+from ops.workdir import (
+    emulator_lock,
+    ensure_initialised,
+    release_if_abandoned,
+    run_lock,
+    stack_outputs,
+)
 from stacks.errors import (
     EXIT_INTERRUPTED,
     EXIT_REFUSED,
@@ -75,6 +89,17 @@ def split_args(argv: list[str]) -> tuple[list[str], set[str]]:
         else:
             rest.append(arg)
     return rest, allowed
+
+
+def needs_skip_provider_lock(command: str, args: list[str]) -> bool:
+    """The CLI's provider lock step (`terraform providers lock`) asks the public registry and
+    ignores the mirror: skipped where the provider comes from the mirror (no registry there),
+    kept where it comes from the registry."""
+    return (
+        command in SKIP_LOCK_COMMANDS
+        and "--skip-provider-lock" not in args
+        and tf_cli_config() != REGISTRY_TF_CLI_CONFIG
+    )
 
 
 def cdktf_env() -> dict[str, str]:
@@ -124,7 +149,12 @@ def run(argv: list[str]) -> int:
     outdir = output_dir(args)
     if command == "synth":
         return synthesize(outdir, env)
-    if command in SKIP_LOCK_COMMANDS and "--skip-provider-lock" not in args:
+    if command in GUARDED_COMMANDS and not stacks:
+        raise ToolchainError(
+            f"bin/cdktf {command} needs the stacks to {command} by name. Fix: e.g. "
+            f"`bin/cdktf {command} image-service-dev` (`bin/cdktf list` names them)."
+        )
+    if needs_skip_provider_lock(command, args):
         args.append("--skip-provider-lock")
     on_emulator = [stack for stack in stacks if stack in EMULATOR_STACKS]
     if on_emulator and LOCAL_ENDPOINT_ENV not in env:
@@ -155,10 +185,16 @@ def run(argv: list[str]) -> int:
                     release_if_abandoned(stack_dir, lock, env, "bin/cdktf")
         if command in GUARDED_COMMANDS:
             for stack in stacks:
-                losses = guard(stack, allowed, env=env, outdir=outdir, destroy=command == "destroy")
-                if losses:
-                    print(refusal(stack, losses), file=sys.stderr)
-                    return EXIT_REFUSED
+                code = apply_checked_plan(
+                    outdir / "stacks" / stack,
+                    allowed,
+                    env,
+                    destroy=command == "destroy",
+                    auto_approve="--auto-approve" in args,
+                )
+                if code != 0:
+                    return code
+            return 0
         return (
             Child(
                 [str(CDKTF_BIN), *args], what=f"cdktf {command}", cwd=ROOT, env=env, capture=False
@@ -166,6 +202,52 @@ def run(argv: list[str]) -> int:
             .wait()
             .returncode
         )
+
+
+def apply_checked_plan(
+    stack_dir: Path,
+    allowed: set[str],
+    env: dict[str, str],
+    *,
+    destroy: bool,
+    auto_approve: bool,
+) -> int:
+    """deploy/destroy of one stack: plan to a file, the plan guard on that file, the plan shown,
+    approval (--auto-approve, or `yes` at the terminal), then exactly that file applied, and for
+    a deploy the stack's outputs."""
+    stack = stack_dir.name
+    if not (stack_dir / "cdk.tf.json").is_file():
+        raise ToolchainError(
+            f"{stack} is not a stack of this app ({stack_dir}/cdk.tf.json does not exist). "
+            "Fix: check the name (`bin/cdktf list`), and that IMAGE_SERVICE_STAGES selects it."
+        )
+    verb = "destroy" if destroy else "deploy"
+
+    def approve(plan_file: Path) -> bool:
+        shown = terraform(stack_dir, "show", "-no-color", plan_file.name, env=env)
+        print(shown.stdout.rstrip(), flush=True)
+        print(f"\nplan guard: {stack}: no stateful resource is deleted or replaced.", flush=True)
+        if auto_approve:
+            return True
+        if not sys.stdin.isatty():
+            raise ToolchainError(
+                f"bin/cdktf {verb} {stack}: the plan above needs approval, and there is no "
+                "terminal to ask in; nothing was applied. Fix: review it and run again with "
+                "--auto-approve (as CI does), or run in a terminal"
+            )
+        answer = input(f"Apply exactly this plan to {stack}? Only 'yes' applies: ")
+        return answer.strip() == "yes"
+
+    losses = guarded_apply(stack_dir, allowed, env, destroy=destroy, approve=approve)
+    if losses:
+        print(refusal(stack, losses), file=sys.stderr)
+        return EXIT_REFUSED
+    if not destroy:
+        outputs = stack_outputs(stack_dir, env)
+        print(f"\n{stack} outputs:")
+        for name, value in sorted(outputs.items()):
+            print(f"  {name} = {value}")
+    return 0
 
 
 def main() -> int:

@@ -14,6 +14,7 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,14 @@ from ops.workdir import (
     lock_holders,
     release_if_abandoned,
 )
-from stacks.errors import EXIT_REFUSED, ImageServiceError, ToolchainError, report
+from stacks.errors import (
+    EXIT_DECLINED,
+    EXIT_REFUSED,
+    ImageServiceError,
+    ToolchainError,
+    WrongAccount,
+    report,
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,12 @@ class DataLoss:
     prevent_destroy: bool = False
     # Replaced because it is tainted: an interrupted or failed apply left it half-created.
     tainted: bool = False
+
+
+class Declined(ImageServiceError):
+    """The user did not approve the checked plan; nothing was applied."""
+
+    exit_code = EXIT_DECLINED
 
 
 class PreventDestroyRefusal(Exception):
@@ -55,6 +69,20 @@ class PreventDestroyRefusal(Exception):
 _PREVENT_DESTROY = re.compile(
     r"Resource ([\w.-]+)(?: \([^)]*\))? has lifecycle\.prevent_destroy set"
 )
+
+
+# The AWS provider's refusal when the credentials' account is not in allowed_account_ids.
+_ACCOUNT_NOT_ALLOWED = re.compile(r"AWS account ID not allowed: (\d+)")
+
+
+def pinned_accounts(stack_dir: Path) -> list[str]:
+    """The accounts the stack's providers allow (stacks/providers.py: allowed_account_ids)."""
+    try:
+        config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    except (OSError, ValueError):
+        return []
+    providers = config.get("provider", {}).get("aws", [])
+    return sorted({a for p in providers for a in p.get("allowed_account_ids", [])})
 
 
 def prevent_destroy_losses(terraform_output: str) -> list[DataLoss]:
@@ -221,6 +249,9 @@ def plan(
             blocked = prevent_destroy_losses(text)
             if blocked:
                 raise PreventDestroyRefusal(blocked)
+            wrong = _ACCOUNT_NOT_ALLOWED.search(text)
+            if wrong:
+                raise WrongAccount(stack_dir.name, pinned_accounts(stack_dir), wrong.group(1))
             raise ToolchainError(f"terraform plan failed in {stack_dir}:\n{text}")
         finally:
             if not keep_plan or proc.returncode not in (0, 2):
@@ -234,13 +265,22 @@ def plan_json(stack_dir: Path, env: dict[str, str], destroy: bool = False) -> di
 
 
 def guarded_apply(
-    stack_dir: Path, allowed: set[str], env: dict[str, str], recreate_tainted: bool = False
+    stack_dir: Path,
+    allowed: set[str],
+    env: dict[str, str],
+    recreate_tainted: bool = False,
+    destroy: bool = False,
+    approve: Callable[[Path], bool] | None = None,
 ) -> list[DataLoss]:
-    """Plan, check, and apply exactly the plan that was checked (nothing when the plan is
-    empty); returns refused losses. recreate_tainted (the emulator's local loop only): a
-    stateful resource left tainted by an interrupted apply is replaced without being named."""
+    """Plan to a file, check that file, and apply exactly it (nothing when the plan is empty):
+    what changed between the check and the apply (another deploy, a drift, an edited
+    configuration) is not applied, as Terraform applies a saved plan as saved or refuses it as
+    stale. Returns the refused losses. `approve(plan_file)` is asked after the check, before the
+    apply (bin/cdktf shows the plan and asks); False raises Declined. recreate_tainted (the
+    emulator's local loop only): a stateful resource left tainted by an interrupted apply is
+    replaced without being named."""
     try:
-        planned = plan(stack_dir, env, keep_plan=True)
+        planned = plan(stack_dir, env, destroy=destroy, keep_plan=True)
         losses = check(planned.as_json(), allowed)
         if recreate_tainted:
             for loss in losses:
@@ -252,6 +292,10 @@ def guarded_apply(
                     )
             losses = [loss for loss in losses if not loss.tainted]
         if not losses:
+            if planned.has_changes and approve is not None and not approve(stack_dir / PLAN_FILE):
+                raise Declined(
+                    f"the plan for {stack_dir.name} was not approved; nothing was applied"
+                )
             if planned.has_changes:
                 # Warnings in one line each: on the fast emulator stage Terraform warns that
                 # the inline lifecycle rules are deprecated, on purpose (stacks/settings.py).

@@ -4,8 +4,9 @@ it. Every entry point (`python main.py`, `make up`, `make smoke`, `bin/cdktf`, t
 the emulator commands) catches this base once and prints `error: <message>` as one paragraph,
 no traceback.
 
-Exit codes: 2 a setting, the toolchain or the emulator (the default); 3 the plan guard refused
-a plan; 4 another run holds the stack; 130 interrupted.
+Exit codes: 1 the user declined a plan (nothing applied); 2 a setting, the toolchain or the
+emulator (the default); 3 the plan guard refused a plan; 4 another run holds the stack; 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from constructs_lib.errors import EXIT_ERROR as EXIT_ERROR
 from constructs_lib.errors import ConstructError as ConstructError
 from constructs_lib.errors import ImageServiceError as ImageServiceError
 
+EXIT_DECLINED = 1  # the user answered no to a plan: nothing was applied
 EXIT_REFUSED = 3
 EXIT_BUSY = 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report an interrupted command
@@ -52,6 +54,24 @@ class SettingsError(ImageServiceError):
 class ToolchainError(ImageServiceError):
     """Terraform, the provider mirror, a synthesis or another tool the project runs is missing,
     broken or failed; the message carries the tool's own words and the fix."""
+
+
+class WrongAccount(ImageServiceError):
+    """The credentials belong to another AWS account than the one the stack is pinned to; the
+    provider refused before planning anything."""
+
+    def __init__(self, stack: str, expected: list[str], actual: str) -> None:
+        pinned = " or ".join(expected) or "another account"
+        super().__init__(
+            f"{stack} is pinned to AWS account {pinned} (stacks/settings.py, ACCOUNTS), but the "
+            f"credentials in use belong to account {actual}: Terraform refused to plan, and "
+            "nothing was changed",
+            f"use credentials for account {pinned} (the stage's profile or role; "
+            "`aws sts get-caller-identity` shows whose the current ones are). If the stage "
+            f"really lives in account {actual}, change its account_id in stacks/settings.py "
+            "in a reviewed change",
+        )
+        self.stack, self.expected, self.actual = stack, expected, actual
 
 
 class BusyError(ImageServiceError):

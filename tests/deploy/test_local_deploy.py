@@ -17,10 +17,10 @@ import threading
 import pytest
 
 from ops import smoke
-from ops.plan_guard import find_data_loss, guarded_apply, plan_json
+from ops.plan_guard import PLAN_FILE, find_data_loss, guarded_apply, plan, plan_json
 from ops.toolchain import CDKTF_BIN, ROOT, terraform
 from ops.workdir import stack_outputs
-from stacks.errors import EXIT_REFUSED
+from stacks.errors import EXIT_REFUSED, WrongAccount
 
 pytestmark = pytest.mark.emulator
 STACK = "image-service-local"
@@ -312,6 +312,148 @@ def test_guard_refuses_a_key_schema_change_that_replaces_the_table(
     ]
 
 
+ACCESS_LOGS = "/aws/apigateway/image-service-local/access"
+
+
+def _retention(aws) -> int:
+    [group] = aws("logs").describe_log_groups(logGroupNamePrefix=ACCESS_LOGS)["logGroups"]
+    return group["retentionInDays"]
+
+
+def _with_retention(config: dict, days: int) -> dict:
+    """The stack with the API's access logs kept `days` (an update moto applies at once)."""
+    [group] = [
+        g
+        for g in config["resource"]["aws_cloudwatch_log_group"].values()
+        if g["name"] == ACCESS_LOGS
+    ]
+    group["retention_in_days"] = days
+    return config
+
+
+def test_deploy_applies_exactly_the_checked_plan(stack_dir, emulator_env, outputs, tmp_path, aws):
+    """A change made after the plan guard checked the plan (here: a table tag written into the
+    configuration while the plan waits for approval) is not applied with it."""
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    variant = variant_of(stack_dir, _with_retention(config, 30), tmp_path)
+    [table_address] = config["resource"]["aws_dynamodb_table"]
+
+    def change_after_the_check(plan_file):
+        assert plan_file == variant / PLAN_FILE and plan_file.is_file()
+        late = json.loads((variant / "cdk.tf.json").read_text())
+        late["resource"]["aws_dynamodb_table"][table_address]["tags"] = {"Late": "unchecked"}
+        (variant / "cdk.tf.json").write_text(json.dumps(late))
+        return True
+
+    try:
+        assert guarded_apply(variant, set(), emulator_env, approve=change_after_the_check) == []
+        assert _retention(aws) == 30  # the checked change
+        tags = aws("dynamodb").list_tags_of_resource(ResourceArn=outputs["TableArn"])["Tags"]
+        assert "Late" not in {t["Key"] for t in tags}  # the unchecked one
+        pending = plan(variant, emulator_env)
+        assert [(c["address"], c["change"]["actions"]) for c in pending.resource_changes] == [
+            (f"aws_dynamodb_table.{table_address}", ["update"])
+        ]
+    finally:
+        assert guarded_apply(stack_dir, set(), emulator_env) == []
+    assert _retention(aws) == 14
+
+
+def test_wrapper_deploy_shows_the_plan_and_applies_it_only_when_approved(
+    deployment, stack_dir, emulator_env, outputs, aws
+):
+    config_file = stack_dir / "cdk.tf.json"
+    original = config_file.read_text()
+    deploy = [
+        str(ROOT / "bin" / "cdktf"),
+        "deploy",
+        STACK,
+        "--skip-synth",
+        "--output",
+        str(deployment.outdir),
+    ]
+    try:
+        config_file.write_text(json.dumps(_with_retention(json.loads(original), 60)))
+        unattended = subprocess.run(
+            deploy,
+            cwd=ROOT,
+            env=emulator_env,
+            text=True,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+        )
+        assert unattended.returncode == 2, unattended.stderr
+        assert "needs approval, and there is no terminal to ask in; nothing was applied" in (
+            unattended.stderr
+        )
+        assert "retention_in_days = 14 -> 60" in unattended.stdout  # the plan, shown
+        assert "Traceback" not in unattended.stderr
+        assert _retention(aws) == 14
+
+        approved = deployment.run(*deploy, "--auto-approve")
+        assert approved.returncode == 0, approved.stderr
+        assert "retention_in_days = 14 -> 60" in approved.stdout
+        assert "Apply complete! Resources: 0 added, 1 changed, 0 destroyed." in approved.stdout
+        assert f"  TableName = {outputs['TableName']}" in approved.stdout
+        assert _retention(aws) == 60
+    finally:
+        config_file.write_text(original)
+        assert guarded_apply(stack_dir, set(), emulator_env) == []
+    assert _retention(aws) == 14
+
+
+def test_wrapper_deploy_without_changes_says_so_and_prints_the_outputs(deployment, outputs):
+    result = deployment.run(
+        str(ROOT / "bin" / "cdktf"),
+        "deploy",
+        STACK,
+        "--skip-synth",
+        "--output",
+        str(deployment.outdir),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "No changes: the deployment already matches the configuration." in result.stdout
+    assert f"  BucketName = {outputs['BucketName']}" in result.stdout
+
+
+def test_the_local_stack_is_pinned_to_the_emulators_account(stack_dir):
+    providers = json.loads((stack_dir / "cdk.tf.json").read_text())["provider"]["aws"]
+    assert [p["allowed_account_ids"] for p in providers] == [["123456789012"]] * 2
+    # ...and the outputs fixture planned and applied it: the emulator's STS said 123456789012.
+
+
+def test_another_account_is_refused_in_one_paragraph(deployment, stack_dir, emulator_env, tmp_path):
+    """The same stack pinned to account 111111111111, planned with the emulator's credentials
+    (account 123456789012): the provider refuses, and the project's deploy says so."""
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    for provider in config["provider"]["aws"]:
+        provider["allowed_account_ids"] = ["111111111111"]
+    outdir = tmp_path / "cdktf.out"
+    (outdir / "stacks").mkdir(parents=True)
+    variant_of(stack_dir, config, outdir / "stacks")
+    with pytest.raises(WrongAccount) as refused:
+        plan(outdir / "stacks" / STACK, emulator_env)
+    assert (refused.value.expected, refused.value.actual) == (["111111111111"], "123456789012")
+
+    result = deployment.run(
+        str(ROOT / "bin" / "cdktf"),
+        "deploy",
+        STACK,
+        "--auto-approve",
+        "--skip-synth",
+        "--output",
+        str(outdir),
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "error: image-service-local is pinned to AWS account 111111111111 (stacks/settings.py, "
+        "ACCOUNTS), but the credentials in use belong to account 123456789012: Terraform "
+        "refused to plan, and nothing was changed. Fix: use credentials for account "
+        "111111111111"
+    )
+    assert "Traceback" not in result.stderr
+
+
 def test_without_the_emulator_profile_nothing_leaves_the_machine(
     stack_dir, emulator_env, outputs, tmp_path
 ):
@@ -362,7 +504,9 @@ def test_without_the_emulator_profile_nothing_leaves_the_machine(
     hosts = {line.split()[1] for line in seen}
     assert all(line.startswith("CONNECT ") for line in seen), seen
     assert all(host.endswith(".amazonaws.com:443") for host in hosts), hosts
-    assert {"dynamodb.us-east-1.amazonaws.com:443", "s3.amazonaws.com:443"} <= hosts, hosts
+    # The provider's first calls ask who the caller is (STS, then IAM), to check the stage's
+    # allowed account: even those end at the proxy, and the provider stops there.
+    assert "sts.us-east-1.amazonaws.com:443" in hosts, hosts
 
 
 @pytest.fixture(scope="module")
