@@ -17,21 +17,44 @@ from typing import IO
 
 from stacks.cli import DEFAULT_OUTDIR
 from stacks.errors import Interrupted, ToolchainError
+from stacks.settings import AWS_PROVIDER_VERSION, TERRAFORM_REQUIRED_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT_TF_CLI_CONFIG = ROOT / "terraform" / "cli.tfrc"
-# Lets a test or an unusual machine use another CLI config; normally unset.
+# On machines with the offline provider mirror (this build machine): install from it only.
+MIRROR_TF_CLI_CONFIG = ROOT / "terraform" / "cli.tfrc"
+# Everywhere else (laptops, CI runners with internet): the public registry.
+REGISTRY_TF_CLI_CONFIG = ROOT / "terraform" / "registry.tfrc"
+# Lets a test or an unusual machine use another mirror config; normally unset.
 TF_CLI_CONFIG_ENV = "IMAGE_SERVICE_TF_CLI_CONFIG"
 PROVIDER = ("registry.terraform.io", "hashicorp", "aws")
-PROVIDER_VERSION = "5.100.0"
+PROVIDER_VERSION = AWS_PROVIDER_VERSION
 CDKTF_BIN = ROOT / "node_modules" / ".bin" / "cdktf"
 RUN_DIR = ROOT / ".run"
 OUTDIR = ROOT / DEFAULT_OUTDIR  # where the project's commands synthesize
 GO_GC_PERCENT = "400"
 
 
+def mirror_config() -> Path:
+    return Path(os.environ.get(TF_CLI_CONFIG_ENV) or MIRROR_TF_CLI_CONFIG)
+
+
+def mirror_holds_provider(config: Path | None = None) -> bool:
+    """Whether the filesystem mirror named in the mirror config holds the pinned AWS provider."""
+    config = config or mirror_config()
+    if not config.is_file():
+        return False
+    match = re.search(r'filesystem_mirror\s*\{[^}]*?path\s*=\s*"([^"]+)"', config.read_text(), re.S)
+    if not match:
+        return False
+    provider_dir = Path(match.group(1)).joinpath(*PROVIDER, PROVIDER_VERSION)
+    return any(provider_dir.glob("*/terraform-provider-aws_v*"))
+
+
 def tf_cli_config() -> Path:
-    return Path(os.environ.get(TF_CLI_CONFIG_ENV) or PROJECT_TF_CLI_CONFIG)
+    """The Terraform CLI config the project runs with: the mirror's when the mirror holds the
+    provider, else the public registry's (where the registry is unreachable, `terraform init`
+    then reports that itself)."""
+    return mirror_config() if mirror_holds_provider() else REGISTRY_TF_CLI_CONFIG
 
 
 def project_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -63,40 +86,15 @@ def project_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def mirror_path(config: Path) -> Path:
-    match = re.search(r'filesystem_mirror\s*\{[^}]*?path\s*=\s*"([^"]+)"', config.read_text(), re.S)
-    if not match:
-        raise ToolchainError(
-            f"The Terraform CLI config {config} has no filesystem_mirror path. Fix: restore "
-            "terraform/cli.tfrc from git, or point it at the directory holding the AWS provider."
-        )
-    return Path(match.group(1))
-
-
 def check_toolchain(need_cdktf: bool = False) -> str:
-    """Terraform on PATH, the CLI config, the provider in its mirror; returns terraform's path."""
+    """Terraform on PATH (1.10 or newer: the S3 backend's own locking); returns its path. The
+    AWS provider comes from the mirror or the registry (tf_cli_config): no check needed."""
     terraform = shutil.which("terraform")
     if terraform is None:
         raise ToolchainError(
             "terraform was not found on PATH (looked in: " + os.environ.get("PATH", "") + "). "
-            "Fix: install Terraform 1.11 (a single binary) into a PATH directory, e.g. "
-            "/usr/local/bin, and run the command again."
-        )
-    config = tf_cli_config()
-    if not config.is_file():
-        raise ToolchainError(
-            f"The Terraform CLI config {config} does not exist. Fix: restore "
-            "terraform/cli.tfrc from git (or unset " + TF_CLI_CONFIG_ENV + ")."
-        )
-    mirror = mirror_path(config)
-    provider_dir = mirror.joinpath(*PROVIDER, PROVIDER_VERSION)
-    if not any(provider_dir.glob("*/terraform-provider-aws_v*")):
-        raise ToolchainError(
-            f"The AWS provider {PROVIDER_VERSION} was not found in the filesystem mirror: looked "
-            f"for {provider_dir}/<os_arch>/terraform-provider-aws_v{PROVIDER_VERSION}_x5 "
-            f"(mirror path from {config}). The public registry is unreachable from here. Fix: "
-            "put hashicorp/aws 5.100.0 in that mirror, or change the mirror path in the CLI "
-            "config."
+            f"Fix: install Terraform {TERRAFORM_REQUIRED_VERSION} (a single binary) into a "
+            "PATH directory, e.g. /usr/local/bin, and run the command again."
         )
     if need_cdktf and not CDKTF_BIN.exists():
         raise ToolchainError(

@@ -1,0 +1,82 @@
+"""The toolchain outside this build machine: the AWS provider from the offline mirror where the
+mirror holds it, from the public registry otherwise, and the cdktf CLI's registry-bound provider
+lock step skipped only with the mirror. No network is needed to check what Terraform is told."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ops import toolchain
+from ops.cdktf import needs_skip_provider_lock
+from stacks.settings import AWS_PROVIDER_VERSION
+
+
+def mirror_config(tmp_path: Path, mirror: Path) -> Path:
+    """A mirror CLI config like terraform/cli.tfrc, pointing at `mirror`."""
+    config = tmp_path / "mirror.tfrc"
+    config.write_text(
+        toolchain.MIRROR_TF_CLI_CONFIG.read_text().replace("/opt/tf-plugins", str(mirror))
+    )
+    return config
+
+
+@pytest.fixture
+def without_mirror(tmp_path, monkeypatch) -> Path:
+    """This machine as a laptop sees it: the mirror directory exists but is empty."""
+    empty = tmp_path / "tf-plugins"
+    empty.mkdir()
+    monkeypatch.setenv(toolchain.TF_CLI_CONFIG_ENV, str(mirror_config(tmp_path, empty)))
+    return empty
+
+
+def test_with_the_mirror_terraform_installs_from_it_only():
+    assert toolchain.mirror_holds_provider()
+    assert toolchain.tf_cli_config() == toolchain.MIRROR_TF_CLI_CONFIG
+    assert toolchain.project_env()["TF_CLI_CONFIG_FILE"] == str(toolchain.MIRROR_TF_CLI_CONFIG)
+    text = toolchain.MIRROR_TF_CLI_CONFIG.read_text()
+    assert 'path    = "/opt/tf-plugins"' in text
+    assert 'exclude = ["registry.terraform.io/hashicorp/aws"]' in text  # never the registry
+
+
+def test_with_the_mirror_the_cli_skips_its_registry_lock_step():
+    for command in ("diff", "plan", "deploy"):
+        assert needs_skip_provider_lock(command, [command, "image-service-dev"])
+    assert not needs_skip_provider_lock("diff", ["diff", "--skip-provider-lock"])
+    assert not needs_skip_provider_lock("synth", ["synth"])
+
+
+def test_without_the_mirror_terraform_is_pointed_at_the_public_registry(without_mirror):
+    assert not toolchain.mirror_holds_provider()
+    assert toolchain.tf_cli_config() == toolchain.REGISTRY_TF_CLI_CONFIG
+    env = toolchain.project_env()
+    assert env["TF_CLI_CONFIG_FILE"] == str(toolchain.REGISTRY_TF_CLI_CONFIG)
+    registry = toolchain.REGISTRY_TF_CLI_CONFIG.read_text()
+    # No provider_installation block: Terraform's default, the registry, for every provider.
+    assert "provider_installation" not in registry.split("\n#")[-1]
+    assert [line for line in registry.splitlines() if not line.startswith("#")] == [
+        "disable_checkpoint = true"
+    ]
+    # The downloaded provider is cached in the project, once for every stack.
+    assert env["TF_PLUGIN_CACHE_DIR"].endswith("/.run/plugin-cache")
+
+
+def test_without_the_mirror_the_toolchain_check_passes_and_the_lock_step_runs(without_mirror):
+    toolchain.check_toolchain()  # no longer refuses a machine without the mirror
+    assert not needs_skip_provider_lock("diff", ["diff", "image-service-dev"])
+    assert not needs_skip_provider_lock("deploy", ["deploy", "image-service-dev"])
+
+
+def test_a_mirror_without_the_pinned_version_counts_as_no_mirror(tmp_path, monkeypatch):
+    mirror = tmp_path / "tf-plugins"
+    other = mirror / "registry.terraform.io/hashicorp/aws/5.99.0/linux_amd64"
+    other.mkdir(parents=True)
+    (other / "terraform-provider-aws_v5.99.0_x5").write_text("")
+    monkeypatch.setenv(toolchain.TF_CLI_CONFIG_ENV, str(mirror_config(tmp_path, mirror)))
+    assert not toolchain.mirror_holds_provider()
+    pinned = mirror / f"registry.terraform.io/hashicorp/aws/{AWS_PROVIDER_VERSION}/linux_amd64"
+    pinned.mkdir(parents=True)
+    (pinned / f"terraform-provider-aws_v{AWS_PROVIDER_VERSION}_x5").write_text("")
+    assert toolchain.mirror_holds_provider()
+    assert toolchain.tf_cli_config() == mirror_config(tmp_path, mirror)
