@@ -7,17 +7,12 @@ from cdktf import App
 from stacks.handlers import add_handlers
 from stacks.image_service_stack import ImageServiceStack
 from stacks.settings import (
-    EMULATOR_STATE_STACK,
-    STATE_STACK,
     StageSettings,
+    bootstrap_stack_name,
     load_stages,
     selected_stages,
 )
 from stacks.state_bootstrap_stack import StateBootstrapStack
-
-
-def bootstrap_stack_name(settings: StageSettings) -> str:
-    return EMULATOR_STATE_STACK if settings.emulator else STATE_STACK
 
 
 def build_app(stages: list[StageSettings] | None = None, outdir: str | None = None) -> App:
@@ -30,6 +25,11 @@ def build_app(stages: list[StageSettings] | None = None, outdir: str | None = No
         bootstraps.setdefault(bootstrap_stack_name(settings), settings)
     for name, settings in bootstraps.items():
         StateBootstrapStack(
-            app, name, settings.state, settings.emulator, protect_data=settings.emulator is None
+            app,
+            name,
+            settings.state,
+            settings.account,
+            settings.emulator,
+            protect_data=settings.emulator is None,
         )
     return app

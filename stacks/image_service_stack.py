@@ -23,7 +23,7 @@ from constructs_lib.metadata_table import MetadataTable, MetadataTableProps
 from constructs_lib.props import CustomDomain
 from constructs_lib.user_auth import UserAuth, UserAuthProps
 from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
-from stacks.providers import aws_provider, s3_backend
+from stacks.providers import aws_provider, pin_toolchain, s3_backend
 from stacks.settings import StageSettings
 
 P = TypeVar("P")
@@ -50,8 +50,14 @@ class ImageServiceStack(TerraformStack):
     def __init__(self, scope: Construct, settings: StageSettings):
         super().__init__(scope, settings.stack_name)
         self.settings = settings
+        pin_toolchain(self)
         aws_provider(
-            self, "aws", region=settings.region, stage=settings.stage, emulator=settings.emulator
+            self,
+            "aws",
+            region=settings.region,
+            stage=settings.stage,
+            account=settings.account,
+            emulator=settings.emulator,
         )
         # CloudFront only accepts ACM certificates issued in us-east-1.
         us_east_1 = aws_provider(
@@ -59,10 +65,11 @@ class ImageServiceStack(TerraformStack):
             "aws_us_east_1",
             region="us-east-1",
             stage=settings.stage,
+            account=settings.account,
             emulator=settings.emulator,
             alias="us_east_1",
         )
-        s3_backend(self, settings.state, settings.state_key, settings.emulator)
+        s3_backend(self, settings.state, settings.state_key, settings.emulator, settings.account)
         # Checked when the stack is synthesized; a violation stops synthesis.
         insecure_transport_reason = settings.bucket.insecure_transport_allowed_because
         self.policy = OrganisationPolicy(

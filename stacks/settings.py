@@ -21,11 +21,33 @@ from constructs_lib.kinds import (
 from constructs_lib.props import LOG_RETENTION_DAYS, ImageCdnProps
 from stacks.errors import SettingsError
 
+# The toolchain every stack declares (terraform.required_version, required_providers): S3-native
+# state locking (`use_lockfile`) needs Terraform 1.10; the provider is pinned exactly, as the
+# cdktf bindings are generated for it.
+TERRAFORM_REQUIRED_VERSION = ">= 1.10, < 2.0"
+AWS_PROVIDER_VERSION = "5.100.0"
+
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 
 # The port the local emulator prefers; `ops.local_aws` falls back to a free one and exports it.
 LOCAL_ENDPOINT_ENV = "IMAGE_SERVICE_LOCAL_ENDPOINT"
 DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:5050"
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """The AWS account a stage lives in, and how its credentials are obtained. Every AWS provider
+    of the stage refuses to act in any other account (`allowed_account_ids`); the stage's state
+    backend uses the same role or profile."""
+
+    #: The 12-digit account id.
+    account_id: str
+    #: A role in that account to assume for every provider and the state backend (e.g. a
+    #: deploy role). Default: none (the credentials themselves act).
+    role_arn: str | None = None
+    #: A named profile from ~/.aws/config. Default: none (the environment's credentials, as CI's
+    #: OIDC step sets them).
+    profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,7 +171,8 @@ def stack_name(stage: str) -> str:
     return f"image-service-{stage}"
 
 
-# The stacks that create the Terraform state bucket: the real account's, and the emulator's.
+# The stacks that create the Terraform state buckets: one per real account
+# (image-service-state-<account id>), and the emulator's.
 STATE_STACK = "image-service-state"
 EMULATOR_STATE_STACK = "image-service-state-local"
 
@@ -158,6 +181,7 @@ EMULATOR_STATE_STACK = "image-service-state-local"
 class StageSettings:
     stage: str
     region: str
+    account: AccountSettings
     state: StateBackendSettings
     table: TableSettings
     bucket: BucketSettings
@@ -183,6 +207,9 @@ class StageSettings:
 # Validation: each rule names the setting it checks and the fix.
 # --------------------------------------------------------------------------------------------
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ROLE_ARN = re.compile(r"^arn:aws(?:-[a-z-]+)?:iam::(\d{12}):role/[\w+=,.@/-]{1,64}$")
+_PROFILE = re.compile(r"^[A-Za-z0-9_.+@-]{1,64}$")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -288,6 +315,43 @@ def validate_stage(s: StageSettings) -> StageSettings:
     return s
 
 
+def _check_account(st: str, account: AccountSettings) -> None:
+    if not _ACCOUNT_ID.match(account.account_id):
+        _fail(
+            st,
+            "account.account_id",
+            f"{account.account_id!r} is not an AWS account id",
+            "use the account's 12 digits, as a string (e.g. '123456789012'; the AWS console shows "
+            "it under the account menu, `aws sts get-caller-identity` prints it)",
+        )
+    if account.role_arn is not None:
+        match = _ROLE_ARN.match(account.role_arn)
+        if not match:
+            _fail(
+                st,
+                "account.role_arn",
+                f"{account.role_arn!r} is not an IAM role ARN",
+                "use arn:aws:iam::<account id>:role/<name>, or None to use the credentials as "
+                "they are",
+            )
+        elif match.group(1) != account.account_id:
+            _fail(
+                st,
+                "account.role_arn",
+                f"the role is in account {match.group(1)}, but the stage is pinned to account "
+                f"{account.account_id}",
+                "name a role in the stage's own account (every provider refuses any other)",
+            )
+    if account.profile is not None and not _PROFILE.match(account.profile):
+        _fail(
+            st,
+            "account.profile",
+            f"{account.profile!r} is not a usable profile name",
+            "use the name of a profile in ~/.aws/config (letters, digits, '_', '.', '-', '+', "
+            "'@'), or None for the environment's credentials",
+        )
+
+
 def _check_stage(settings: StageSettings) -> None:
     st = settings.stage
     if not re.match(r"^[a-z][a-z0-9-]{0,19}$", st):
@@ -306,6 +370,7 @@ def _check_stage(settings: StageSettings) -> None:
                 "use a region code such as 'us-east-1' or 'eu-west-1'",
             )
     validate_bucket_name(st, "state.bucket", settings.state.bucket)
+    _check_account(st, settings.account)
 
     if not _TABLE_NAME.match(settings.table.name):
         _fail(
@@ -565,7 +630,26 @@ def _check_emulator_only_settings(settings: StageSettings) -> None:
 # --------------------------------------------------------------------------------------------
 # The stages. Everything that differs between them is visible here.
 # --------------------------------------------------------------------------------------------
-STATE = StateBackendSettings(bucket="lego-moc-image-service-tfstate", region="us-east-1")
+# The AWS accounts of the real stages. PLACEHOLDERS: set each stage's account id (and, if its
+# credentials come from a role or a named profile, role_arn/profile) before its first deploy;
+# every provider of the stage then refuses to touch any other account.
+ACCOUNTS = {
+    "dev": AccountSettings(account_id="111111111111"),
+    "staging": AccountSettings(account_id="222222222222"),
+    "production": AccountSettings(account_id="333333333333"),
+}
+# The emulator's one account (moto's default).
+EMULATOR_ACCOUNT = AccountSettings(account_id=EMULATOR_ACCOUNT_ID)
+
+
+def state_bucket(account: AccountSettings) -> StateBackendSettings:
+    """Each account keeps its stages' Terraform state in a bucket of its own, so dev and
+    production state are separated by account and IAM (the bootstrap stack creates it)."""
+    return StateBackendSettings(
+        bucket=f"lego-moc-image-service-tfstate-{account.account_id}", region="us-east-1"
+    )
+
+
 LOCAL_STATE = StateBackendSettings(bucket="image-service-tfstate-local", region="us-east-1")
 BUCKET_CORS_ORIGINS = ("https://lego-moc.com", "https://*.lego-moc.com")
 API_CORS_ORIGINS = ("https://lego-moc.com", "https://www.lego-moc.com")
@@ -583,7 +667,8 @@ def _stage(
     return StageSettings(
         stage=stage,
         region="us-east-1",
-        state=STATE,
+        account=ACCOUNTS[stage],
+        state=state_bucket(ACCOUNTS[stage]),
         table=TableSettings(name=f"ImageMetadata-{stage}", point_in_time_recovery=production),
         bucket=BucketSettings(
             name=f"images-lego-moc-{stage}",
@@ -664,6 +749,7 @@ def _on_emulator(base: StageSettings, stage: str, *, skip_provider_waits: bool) 
     return replace(
         base,
         stage=stage,
+        account=EMULATOR_ACCOUNT,
         state=LOCAL_STATE,
         table=replace(base.table, name=f"ImageMetadata-{stage}"),
         bucket=bucket,
@@ -774,6 +860,13 @@ def selected_stages() -> tuple[str, ...]:
                 + ", or unset it",
             )
     return names
+
+
+def bootstrap_stack_name(settings: StageSettings) -> str:
+    """The stack that creates the state bucket of the stage's account."""
+    if settings.emulator:
+        return EMULATOR_STATE_STACK
+    return f"{STATE_STACK}-{settings.account.account_id}"
 
 
 def load_stages(names: tuple[str, ...] = ALL_STAGES) -> list[StageSettings]:

@@ -1,12 +1,25 @@
-"""The bucket that holds every stage's Terraform state, created once per account.
+"""The bucket that holds the Terraform state of an account's stages, one per account.
 
-Its own state is local (it cannot live in the bucket it creates): keep
-`terraform.image-service-state.tfstate` (project root) safe, or `terraform import` the bucket.
+Its own state starts local (it cannot live in a bucket that does not exist yet) and moves into
+the bucket it created: `python -m ops.bootstrap STAGE` applies it with local state, then
+`terraform init -migrate-state` copies that state into the bucket
+(`image-service/bootstrap/terraform.tfstate`) and the local file is removed, so no state lives
+only on one machine. After that every synthesis keeps it in the bucket
+(BOOTSTRAP_STATE_ENV=local is only for that first step). The emulator's bootstrap keeps local
+state beside its stack (the emulator's memory is gone when it stops anyway), unless asked.
 """
 
 from __future__ import annotations
 
-from cdktf import Aspects, LocalBackend, TerraformOutput, TerraformResourceLifecycle, TerraformStack
+import os
+
+from cdktf import (
+    Aspects,
+    LocalBackend,
+    TerraformOutput,
+    TerraformResourceLifecycle,
+    TerraformStack,
+)
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
     S3BucketVersioningA,
@@ -16,8 +29,27 @@ from constructs import Construct
 
 from constructs_lib.bucket_security import BucketSecurity
 from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
-from stacks.providers import aws_provider
-from stacks.settings import EMULATOR_BUCKET_POLICY_GAP, EmulatorSettings, StateBackendSettings
+from stacks.providers import aws_provider, pin_toolchain, s3_backend
+from stacks.settings import (
+    EMULATOR_BUCKET_POLICY_GAP,
+    AccountSettings,
+    EmulatorSettings,
+    StateBackendSettings,
+)
+
+# Where the bootstrap keeps its own state: "bucket" (in the bucket it created) or "local" (a
+# file beside the stack: the first apply, before the bucket exists). Default: "bucket" for the
+# real accounts, "local" on the emulator.
+BOOTSTRAP_STATE_ENV = "IMAGE_SERVICE_BOOTSTRAP_STATE"
+BOOTSTRAP_STATE_KEY = "image-service/bootstrap/terraform.tfstate"
+LOCAL_STATE_FILE = "terraform.bootstrap.tfstate"
+
+
+def bootstrap_state_in_bucket(emulator: EmulatorSettings | None) -> bool:
+    chosen = os.environ.get(BOOTSTRAP_STATE_ENV, "").strip()
+    if chosen:
+        return chosen == "bucket"
+    return emulator is None
 
 
 class StateBootstrapStack(TerraformStack):
@@ -26,18 +58,19 @@ class StateBootstrapStack(TerraformStack):
         scope: Construct,
         id_: str,
         state: StateBackendSettings,
+        account: AccountSettings,
         emulator: EmulatorSettings | None,
         protect_data: bool,
     ):
         super().__init__(scope, id_)
-        # Relative to the stack's directory (cdktf.out/stacks/<id>): the real bucket's state goes
-        # to the project root, where `make clean` cannot delete it; the emulator's, which dies
-        # with the emulator, stays beside its stack.
-        LocalBackend(
-            self,
-            path=f"terraform.{id_}.tfstate" if emulator else f"../../../terraform.{id_}.tfstate",
+        pin_toolchain(self)
+        if bootstrap_state_in_bucket(emulator):
+            s3_backend(self, state, BOOTSTRAP_STATE_KEY, emulator, account)
+        else:
+            LocalBackend(self, path=LOCAL_STATE_FILE)
+        aws_provider(
+            self, "aws", region=state.region, stage="shared", account=account, emulator=emulator
         )
-        aws_provider(self, "aws", region=state.region, stage="shared", emulator=emulator)
         bucket = S3Bucket(
             self,
             "StateBucket",

@@ -157,9 +157,13 @@ def handler_stack(tmp_path_factory) -> Synth:
     return Synth((directory / "cdk.tf.json").read_text(), directory)
 
 
-ALL_STACKS = tuple(f"image-service-{s}" for s in ALL_STAGES) + (
-    "image-service-state",
-    "image-service-state-local",
+# One state bootstrap per real account (stacks/settings.py, ACCOUNTS), and the emulator's.
+STATE_STACKS = tuple(
+    f"image-service-state-{stage_settings(s).account.account_id}"
+    for s in ("dev", "staging", "production")
+)
+ALL_STACKS = (
+    tuple(f"image-service-{s}" for s in ALL_STAGES) + STATE_STACKS + ("image-service-state-local",)
 )
 
 
@@ -173,6 +177,7 @@ SLOW_FIRST = (
     "tests/deploy/test_protected_deploy.py",
     "tests/deploy/test_local_deploy.py",
     "tests/deploy/test_handler_deploy.py",
+    "tests/deploy/test_bootstrap_deploy.py",
     "tests/stacks/test_image_service_stacks.py",
     "tests/policies/test_organisation_policy.py",
 )

@@ -34,7 +34,7 @@ from stacks.policies import (
     check_stack,
 )
 from stacks.settings import stage_settings
-from tests.conftest import ALL_STACKS
+from tests.conftest import ALL_STACKS, STATE_STACKS
 
 
 def _only(config: dict, tf_type: str, kind: str = "resource") -> dict:
@@ -230,7 +230,7 @@ def test_every_rule_has_a_breach_case():
 
 @pytest.mark.parametrize("name", ALL_STACKS)
 def test_the_real_stacks_meet_every_rule(stacks, name):
-    props = PolicyProps(protect_data=name in ("image-service-production", "image-service-state"))
+    props = PolicyProps(protect_data=name == "image-service-production" or name in STATE_STACKS)
     found = check_stack(stacks[name].json, props)
     if name in (
         "image-service-state-local",

@@ -16,12 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import STATE_STACKS
+
 GOLDEN = Path(__file__).resolve().parent / "golden"
 REAL_STACKS = (
     "image-service-dev",
     "image-service-staging",
     "image-service-production",
-    "image-service-state",
+    *STATE_STACKS,
 )
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from ops.toolchain import terraform
 from stacks.settings import EMULATOR_BUCKET_POLICY_GAP, stage_settings
-from tests.conftest import ALL_STACKS
+from tests.conftest import ALL_STACKS, STATE_STACKS
 
 STAGES = ("dev", "staging", "production", "local")
 OUTPUTS = {
@@ -36,8 +36,11 @@ def test_s3_backend_per_stage(stage, name):
     assert s3["key"] == f"image-service/{name}/terraform.tfstate"
     assert s3["encrypt"] is True
     assert s3["use_lockfile"] is True
+    settings = stage_settings(name)
     assert s3["bucket"] == (
-        "image-service-tfstate-local" if name == "local" else "lego-moc-image-service-tfstate"
+        "image-service-tfstate-local"
+        if name == "local"
+        else f"lego-moc-image-service-tfstate-{settings.account.account_id}"
     )
     assert s3["region"] == "us-east-1"
     assert "dynamodb_table" not in s3
@@ -77,7 +80,9 @@ def test_emulator_stages_send_everything_to_the_loopback_emulator(stage, name):
         assert p["http_proxy"] == p["https_proxy"] == "http://127.0.0.1:9"
         assert p["no_proxy"] == "127.0.0.1"
         assert p["skip_credentials_validation"] is True
-        assert p["skip_requesting_account_id"] is True
+        # The provider asks the emulator's STS for the account, to check allowed_account_ids.
+        assert "skip_requesting_account_id" not in p
+        assert p["allowed_account_ids"] == ["123456789012"]
     backend = synth.json["terraform"]["backend"]["s3"]
     assert backend["endpoints"]["s3"].startswith("http://127.0.0.1:")
     assert backend["use_path_style"] is True
@@ -185,11 +190,24 @@ def test_outputs(stage, name):
     assert outputs == expected
 
 
-def test_state_bootstrap_bucket_is_versioned_encrypted_private(stacks):
-    synth = stacks["image-service-state"]
-    assert "local" in synth.json["terraform"]["backend"]
+@pytest.mark.parametrize("stage_name", ("dev", "staging", "production"))
+def test_each_account_has_its_own_state_bucket_bootstrap(stacks, stage_name):
+    account = stage_settings(stage_name).account.account_id
+    synth = stacks[f"image-service-state-{account}"]
+    # Its own state lives in the bucket it creates (ops/bootstrap.py moves it there).
+    assert synth.json["terraform"]["backend"] == {
+        "s3": {
+            "bucket": f"lego-moc-image-service-tfstate-{account}",
+            "key": "image-service/bootstrap/terraform.tfstate",
+            "region": "us-east-1",
+            "encrypt": True,
+            "use_lockfile": True,
+        }
+    }
+    [provider] = synth.json["provider"]["aws"]
+    assert provider["allowed_account_ids"] == [account]
     bucket = synth.one("aws_s3_bucket")
-    assert bucket["bucket"] == "lego-moc-image-service-tfstate"
+    assert bucket["bucket"] == f"lego-moc-image-service-tfstate-{account}"
     assert bucket["lifecycle"]["prevent_destroy"] is True
     assert bucket["force_destroy"] is False
     assert synth.one("aws_s3_bucket_versioning")["versioning_configuration"] == {
@@ -215,7 +233,7 @@ VALIDATED = (
     "image-service-dev",
     "image-service-staging",
     "image-service-production",
-    "image-service-state",
+    *STATE_STACKS,
 )
 
 
@@ -245,3 +263,37 @@ def test_terraform_validate_accepts_every_real_stack(stacks, tmp_path):
     failures = {n: r.stdout + r.stderr for n, r in results.items() if r.returncode != 0}
     assert failures == {}
     assert all("The configuration is valid" in r.stdout for r in results.values())
+
+
+@pytest.mark.parametrize("name", ALL_STACKS)
+def test_every_stack_pins_terraform_and_the_exact_provider(stacks, name):
+    terraform_block = stacks[name].json["terraform"]
+    assert terraform_block["required_version"] == ">= 1.10, < 2.0"
+    assert terraform_block["required_providers"]["aws"] == {
+        "source": "hashicorp/aws",
+        "version": "5.100.0",
+    }
+
+
+@pytest.mark.parametrize("name", ("dev", "staging", "production"))
+def test_every_provider_of_a_real_stage_is_pinned_to_its_account(stage, name):
+    account = stage_settings(name).account.account_id
+    providers = stage(name).json["provider"]["aws"]
+    assert [p["allowed_account_ids"] for p in providers] == [[account], [account]]
+    # Placeholders ship without a role or profile: the environment's credentials act.
+    assert all("assume_role" not in p and "profile" not in p for p in providers)
+
+
+def test_a_stage_role_and_profile_reach_every_provider_and_the_state_backend(variant):
+    from dataclasses import replace
+
+    role = "arn:aws:iam::111111111111:role/image-service-deploy"
+    dev = stage_settings("dev")
+    synth = variant("dev", account=replace(dev.account, role_arn=role, profile="lego-dev"))
+    for provider in synth.json["provider"]["aws"]:
+        assert provider["allowed_account_ids"] == ["111111111111"]
+        assert provider["profile"] == "lego-dev"
+        assert provider["assume_role"] == [{"role_arn": role, "session_name": "image-service-dev"}]
+    backend = synth.json["terraform"]["backend"]["s3"]
+    assert backend["profile"] == "lego-dev"
+    assert backend["assume_role"] == {"role_arn": role, "session_name": "image-service-state"}

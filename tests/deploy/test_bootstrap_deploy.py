@@ -1,0 +1,92 @@
+"""The state bootstrap's two steps, for real on an empty emulator (ops/bootstrap.py): the
+account's state bucket is created with local state, then the bootstrap's own state moves into
+that bucket and the local file is removed; run again, it finds everything in place."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ops import local_aws
+from ops.toolchain import ROOT, project_env
+from stacks.settings import LOCAL_ENDPOINT_ENV, LOCAL_STATE
+from stacks.state_bootstrap_stack import BOOTSTRAP_STATE_KEY, LOCAL_STATE_FILE
+
+pytestmark = pytest.mark.emulator
+STACK = "image-service-state-local"
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("local-aws")
+    yield local_aws.up(run_dir, port=local_aws.free_port())
+    local_aws.down(run_dir)
+
+
+@pytest.fixture(scope="module")
+def outdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("bootstrap") / "cdktf.out"
+
+
+def bootstrap(emulator, outdir) -> subprocess.CompletedProcess:
+    credentials = {
+        k: v for k, v in local_aws.client_env(emulator.endpoint).items() if k != "AWS_ENDPOINT_URL"
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "ops.bootstrap", "local", "--outdir", str(outdir)],
+        cwd=ROOT,
+        env=project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, **credentials}),
+        text=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def first_run(emulator, outdir):
+    s3 = local_aws.client("s3", emulator.endpoint)
+    assert LOCAL_STATE.bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    return bootstrap(emulator, outdir)
+
+
+def test_the_first_run_creates_the_bucket_then_moves_its_state_into_it(first_run):
+    assert first_run.returncode == 0, first_run.stderr
+    lines = [line for line in first_run.stdout.splitlines() if line.startswith(STACK)]
+    where = f"s3://{LOCAL_STATE.bucket}/{BOOTSTRAP_STATE_KEY}"
+    assert lines == [
+        f"{STACK}: creating the state bucket {LOCAL_STATE.bucket} (state kept locally for now)",
+        f"{STACK}: moving its own state into {where}",
+        f"{STACK}: created the state bucket {LOCAL_STATE.bucket}; its own state is now in {where}",
+    ]
+
+
+def test_the_bucket_holds_the_bootstraps_own_state(first_run, emulator):
+    s3 = local_aws.client("s3", emulator.endpoint)
+    state = json.loads(
+        s3.get_object(Bucket=LOCAL_STATE.bucket, Key=BOOTSTRAP_STATE_KEY)["Body"].read()
+    )
+    resources = {(r["type"], r["name"]) for r in state["resources"]}
+    assert ("aws_s3_bucket", "StateBucket") in resources
+    assert ("aws_s3_bucket_versioning", "Versioning") in resources
+
+
+def test_no_state_is_left_only_on_this_machine(first_run, outdir):
+    stack_dir = outdir / "stacks" / STACK
+    assert not (stack_dir / LOCAL_STATE_FILE).exists()
+    assert not (stack_dir / f"{LOCAL_STATE_FILE}.backup").exists()
+    backend = json.loads((stack_dir / "cdk.tf.json").read_text())["terraform"]["backend"]
+    assert backend["s3"]["key"] == BOOTSTRAP_STATE_KEY
+
+
+def test_a_second_run_finds_the_bucket_and_its_state_and_changes_nothing(
+    first_run, emulator, outdir
+):
+    again = bootstrap(emulator, outdir)
+    assert again.returncode == 0, again.stderr
+    assert "No changes: the deployment already matches the configuration." in again.stdout
+    assert again.stdout.rstrip().endswith(
+        f"{STACK}: the state bucket {LOCAL_STATE.bucket} exists and holds its own state "
+        f"(s3://{LOCAL_STATE.bucket}/{BOOTSTRAP_STATE_KEY})"
+    )
