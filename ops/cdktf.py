@@ -7,11 +7,12 @@ emulator's endpoint for the local stack. It synthesizes itself (`python main.py`
 setting exits 2 as everywhere), holds each named stack's run lock, re-initialises an emulator
 stack whose endpoint changed, and passes Ctrl-C on to the CLI and Terraform and waits for them.
 
-`deploy STACK...` and `destroy STACK...` do not go through the CLI: each stack is planned to a
-file, the plan guard checks that file (`--allow-data-loss ADDRESS` accepts one named loss), the
-plan is shown, approved (`--auto-approve`, or `yes` at the terminal), and exactly that file is
-applied; a deploy then prints the stack's outputs. Other commands (synth, diff, list, output)
-are the CLI's own.
+`review [STACK...]` and `drift [STACK...]` print Markdown reports of the plan and of drift
+(ops/review.py). `deploy STACK...` and `destroy STACK...` do not go through the CLI: each stack
+is planned to a file, the plan guard checks that file (`--allow-data-loss ADDRESS` accepts one
+named loss), the plan is shown, approved (`--auto-approve`, or `yes` at the terminal), and
+exactly that file is applied; a deploy then prints the stack's outputs. Other commands (synth,
+diff, list, output) are the CLI's own.
 
 Exit codes: the CLI's own; 1 a plan was not approved (nothing applied); 2 a setting or the
 toolchain is wrong (or the emulator a local stack needs is not running); 3 the plan guard
@@ -20,12 +21,13 @@ refused; 4 another command holds the stack or its state lock; 130 interrupted.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from ops import local_aws
+from ops import local_aws, review
 from ops.plan_guard import guarded_apply, refusal
 from ops.toolchain import (
     CDKTF_BIN,
@@ -132,11 +134,57 @@ def check_environment() -> None:
         emulator_stage_settings("local", endpoint=endpoint)
 
 
+def run_report(command: str, argv: list[str]) -> int:
+    """`bin/cdktf review|drift [STACK ...] [--output FILE] [--skip-synth] [--outdir DIR]`."""
+    parser = argparse.ArgumentParser(prog=f"bin/cdktf {command}", description=review.__doc__)
+    parser.add_argument("stacks", nargs="*", default=list(review.DEFAULT_STACKS))
+    parser.add_argument("--output", type=Path, help="also write the Markdown to this file")
+    parser.add_argument("--skip-synth", action="store_true", help="use the last synthesis")
+    parser.add_argument("--outdir", type=Path, default=OUTDIR, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    check_environment()
+    check_toolchain()
+    env = cdktf_env()
+    stacks = list(dict.fromkeys(args.stacks or review.DEFAULT_STACKS))
+    with ExitStack() as held:
+        for stack in stacks:
+            held.enter_context(
+                run_lock(args.outdir / "stacks" / stack, f"bin/cdktf {command} {stack}")
+            )
+        if not args.skip_synth:
+            code = synthesize(args.outdir, env)
+            if code != 0:
+                return code
+        reports = []
+        for stack in stacks:
+            stack_dir = args.outdir / "stacks" / stack
+            if not (stack_dir / "cdk.tf.json").is_file():
+                raise ToolchainError(
+                    f"{stack} is not a stack of this app ({stack_dir}/cdk.tf.json does not "
+                    "exist). Fix: check the name (`bin/cdktf list`), and that "
+                    "IMAGE_SERVICE_STAGES selects it"
+                )
+            reports.append(review.report_for(stack_dir, env, drift=command == "drift"))
+    markdown = review.render(reports, drift=command == "drift")
+    print(markdown, end="", flush=True)
+    if args.output:
+        try:
+            args.output.write_text(markdown)
+        except OSError as exc:
+            raise ToolchainError(
+                f"cannot write the report to {args.output}: {exc.strerror}. Fix: name a file "
+                "in a writable directory"
+            ) from None
+    return review.exit_code(reports, drift=command == "drift")
+
+
 def run(argv: list[str]) -> int:
     args, allowed = split_args(argv)
     if not args:
         print(__doc__)
         return 2
+    if args[0] in ("review", "drift"):
+        return run_report(args[0], args[1:])
     check_environment()
     check_toolchain(need_cdktf=True)
     env = cdktf_env()

@@ -215,7 +215,11 @@ def _diagnostics_text(errors: list[dict[str, Any]]) -> str:
 
 
 def plan(
-    stack_dir: Path, env: dict[str, str], destroy: bool = False, keep_plan: bool = False
+    stack_dir: Path,
+    env: dict[str, str],
+    destroy: bool = False,
+    keep_plan: bool = False,
+    refresh_only: bool = False,
 ) -> Plan:
     """Plan the stack once (saved as PLAN_FILE when keep_plan) and read the planned changes from
     Terraform's JSON UI stream: no second `terraform show -json` run, which would load the
@@ -233,6 +237,7 @@ def plan(
             "-detailed-exitcode",
             f"-out={PLAN_FILE}",
             *(["-destroy"] if destroy else []),
+            *(["-refresh-only"] if refresh_only else []),
             env=env,
             check=False,
         )

@@ -73,13 +73,16 @@ def stack_outputs(stack_dir: Path, env: dict[str, str]) -> dict[str, Any]:
     return {name: out["value"] for name, out in json.loads(raw or "{}").items()}
 
 
-def ensure_initialised(stack_dir: Path, env: dict[str, str]) -> bool:
+def ensure_initialised(
+    stack_dir: Path, env: dict[str, str], disposable_state: bool = False
+) -> bool:
     """Run `terraform init` unless the directory is initialised for its backend; True if it
-    ran."""
+    ran. On the emulator (or for `disposable_state`, the emulator's bootstrap) a changed backend
+    is simply re-initialised (-reconfigure): that state lives and dies with the emulator."""
     if initialised_for_its_backend(stack_dir):
         return False
     args = ["init", "-input=false", "-no-color"]
-    if is_emulator_stack(stack_dir):
+    if disposable_state or is_emulator_stack(stack_dir):
         args.append("-reconfigure")
     terraform(stack_dir, *args, env=env)
     return True

@@ -1,0 +1,395 @@
+"""Plan review and drift reports, as Markdown fit for a pull-request comment.
+
+    bin/cdktf review [STACK ...] [--output FILE]   what the code would change, per stage
+    bin/cdktf drift  [STACK ...] [--output FILE]   what changed outside the code, per stage
+
+Both synthesize once (unless --skip-synth), plan each stack (all deployable stages by default)
+and print the Markdown (and write it to FILE). `review` renders `terraform plan`: per stage a
+verdict line, a table of the changed resources (action, address, construct path, the attributes
+that change; values Terraform marks sensitive are never printed), the output changes, and a
+warning block for every change the plan guard would refuse (data loss in a table, bucket or user
+pool). `drift` renders `terraform plan -refresh-only`: the resources whose real state differs
+from the last apply, and which attributes.
+
+A real stage is planned only where AWS credentials are configured; otherwise it is reported as
+"not planned: <reason>" and the other stages still are (nothing is sent to AWS without
+credentials). The emulator's stacks need `make up`'s emulator.
+
+Exit codes: 0 no changes (no drift); 2 changes (drift); 3 a change the plan guard would refuse;
+1 a stage could not be planned for another reason (the report says why); 2 with an `error:`
+paragraph for a bad setting or toolchain, as every command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ops.plan_guard import PLAN_FILE, DataLoss, PreventDestroyRefusal, find_data_loss, plan
+from ops.toolchain import terraform
+from stacks.errors import ImageServiceError
+from stacks.settings import (
+    DEPLOYED_STAGES,
+    EMULATOR_STAGES,
+    LOCAL_ENDPOINT_ENV,
+    stack_name,
+    stage_settings,
+)
+
+EXIT_CLEAN = 0
+EXIT_CHANGES = 2
+EXIT_REFUSED = 3
+EXIT_FAILED = 1
+DEFAULT_STACKS = tuple(stack_name(stage) for stage in DEPLOYED_STAGES)
+# Longer cells are folded into a <details> block, longer values cut.
+FOLD_AT = 240
+VALUE_LIMIT = 120
+SENSITIVE = "(sensitive)"
+UNKNOWN = "(known after apply)"
+# Environment variables through which the AWS SDKs find credentials.
+CREDENTIAL_SOURCES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+)
+_ACTIONS = {
+    ("create",): "create",
+    ("update",): "update",
+    ("delete", "create"): "replace",
+    ("create", "delete"): "replace",
+    ("delete",): "destroy",
+}
+
+
+@dataclass(frozen=True)
+class AttributeChange:
+    name: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    action: str  # create, update, replace, destroy (review); drift (drift)
+    address: str
+    path: str  # the construct path from the stack's metadata
+    attributes: tuple[AttributeChange, ...]
+
+
+@dataclass
+class StackReport:
+    stack: str
+    planned: bool = True
+    reason: str = ""  # why it was not planned
+    failed: bool = False  # planning was attempted and failed
+    changes: list[ResourceChange] = field(default_factory=list)
+    outputs: list[tuple[str, str]] = field(default_factory=list)  # (name, action)
+    losses: list[DataLoss] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        counts = {"create": 0, "update": 0, "replace": 0, "destroy": 0}
+        for change in self.changes:
+            if change.action in counts:
+                counts[change.action] += 1
+        return counts
+
+
+# ------------------------------------------------------------------------------------------
+# From Terraform's JSON plan to the report
+# ------------------------------------------------------------------------------------------
+def _sensitive(marks: Any, key: str) -> bool:
+    if not isinstance(marks, dict):
+        return bool(marks)
+    value = marks.get(key)
+    if isinstance(value, dict | list):
+        return _any_true(value)
+    return bool(value)
+
+
+def _any_true(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_any_true(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_any_true(v) for v in value)
+    return bool(value)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "null"
+    text = json.dumps(value, sort_keys=True, separators=(", ", ": "))
+    return text if len(text) <= VALUE_LIMIT else text[: VALUE_LIMIT - 1] + "…"
+
+
+def canonical(value: Any) -> Any:
+    """A value with what a refresh reports differently without anything having changed made
+    equal: empty values (null, "", false, [], {}) dropped, and list order ignored (Terraform
+    gives sets as lists, in whatever order the API returns them)."""
+    if isinstance(value, dict):
+        kept = {k: canonical(v) for k, v in value.items()}
+        kept = {k: v for k, v in kept.items() if v is not None}
+        return kept or None
+    if isinstance(value, list):
+        items = [canonical(v) for v in value]
+        items = [v for v in items if v is not None]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True)) or None
+    if value in ("", False):
+        return None
+    return value
+
+
+def attribute_changes(
+    change: dict[str, Any],
+    *,
+    same: Any = None,
+    considered: set[str] | None = None,
+) -> tuple[AttributeChange, ...]:
+    """The top-level attributes whose value differs (or becomes unknown), sensitive ones
+    masked. `same(before, after)` decides equality (default ==); `considered` limits the
+    attributes looked at."""
+    before = change.get("before") or {}
+    after = change.get("after") or {}
+    unknown = change.get("after_unknown") or {}
+    equal = same or (lambda a, b: a == b)
+    found = []
+    for key in sorted(set(before) | set(after) | set(unknown)):
+        if considered is not None and key not in considered:
+            continue
+        is_unknown = _any_true(unknown.get(key)) if isinstance(unknown, dict) else False
+        if equal(before.get(key), after.get(key)) and not is_unknown:
+            continue
+        if _sensitive(change.get("before_sensitive"), key) or _sensitive(
+            change.get("after_sensitive"), key
+        ):
+            found.append(AttributeChange(key, SENSITIVE, SENSITIVE))
+            continue
+        found.append(
+            AttributeChange(
+                key,
+                _show(before.get(key)) if key in before else "(none)",
+                UNKNOWN if is_unknown and after.get(key) is None else _show(after.get(key)),
+            )
+        )
+    # tags_all is the provider's merge of tags and the default tags: shown only when the default
+    # tags themselves changed (tags alone says the rest).
+    if any(a.name == "tags" for a in found):
+        found = [a for a in found if a.name != "tags_all"]
+    return tuple(found)
+
+
+def construct_paths(config: dict[str, Any]) -> dict[str, str]:
+    """Terraform address -> construct path, from the synthesized stack's metadata."""
+    paths = {}
+    for tf_type, resources in config.get("resource", {}).items():
+        for name, body in resources.items():
+            path = body.get("//", {}).get("metadata", {}).get("path", "")
+            paths[f"{tf_type}.{name}"] = path
+    return paths
+
+
+def resource_changes(plan_doc: dict[str, Any], paths: dict[str, str]) -> list[ResourceChange]:
+    found = []
+    for change in plan_doc.get("resource_changes", []):
+        if change.get("mode") == "data":
+            continue
+        action = _ACTIONS.get(tuple(change.get("change", {}).get("actions", [])))
+        if action is None:
+            continue
+        attributes = attribute_changes(change["change"]) if action != "destroy" else ()
+        if action == "create":
+            attributes = ()
+        found.append(
+            ResourceChange(action, change["address"], paths.get(change["address"], ""), attributes)
+        )
+    return found
+
+
+def drifted_resources(plan_doc: dict[str, Any], config: dict[str, Any]) -> list[ResourceChange]:
+    """The resources whose refreshed state differs from the last apply, and in which of the
+    attributes the configuration sets (or their tags): computed attributes, emptiness and set
+    order that an API reports differently, and what the configuration tells Terraform to ignore
+    (lifecycle.ignore_changes), are not drift."""
+    paths = construct_paths(config)
+    found = []
+    for drift in plan_doc.get("resource_drift", []):
+        if drift.get("mode") == "data":
+            continue
+        tf_type, name = drift["address"].split(".", 1)
+        body = config.get("resource", {}).get(tf_type, {}).get(name, {})
+        ignored = set(body.get("lifecycle", {}).get("ignore_changes", []))
+        considered = {k for k in body if k not in ("//", "lifecycle", "depends_on")}
+        considered = (considered | {"tags", "tags_all"}) - ignored
+        actions = drift.get("change", {}).get("actions", [])
+        attributes: tuple[AttributeChange, ...] = ()
+        if actions == ["delete"]:
+            action = "deleted outside Terraform"
+        else:
+            attributes = attribute_changes(
+                drift["change"],
+                same=lambda a, b: canonical(a) == canonical(b),
+                considered=considered,
+            )
+            if not attributes:
+                continue
+            action = "changed outside Terraform"
+        address = drift["address"]
+        found.append(ResourceChange(action, address, paths.get(address, ""), attributes))
+    return found
+
+
+def output_changes(plan_doc: dict[str, Any]) -> list[tuple[str, str]]:
+    found = []
+    for name, change in sorted(plan_doc.get("output_changes", {}).items()):
+        action = _ACTIONS.get(tuple(change.get("actions", [])))
+        if action:
+            found.append((name, action))
+    return found
+
+
+# ------------------------------------------------------------------------------------------
+# Markdown
+# ------------------------------------------------------------------------------------------
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _attributes_cell(attributes: Iterable[AttributeChange]) -> str:
+    items = [f"`{a.name}`: {a.before} → {a.after}" for a in attributes]
+    if not items:
+        return ""
+    text = "<br>".join(_cell(i) for i in items)
+    if len(text) > FOLD_AT:
+        return f"<details><summary>{len(items)} attribute(s)</summary>{text}</details>"
+    return text
+
+
+def _verdict(report: StackReport, drift: bool) -> str:
+    if not report.planned:
+        return f"not planned: {report.reason}"
+    if report.failed:
+        return f"plan failed: {report.reason}"
+    if drift:
+        n = len(report.changes)
+        return "no drift" if n == 0 else f"{n} resource(s) differ from the last apply"
+    if not report.changes and not report.outputs:
+        return "no changes"
+    c = report.counts()
+    return (
+        f"{c['create']} to add, {c['update']} to change, {c['replace']} to replace, "
+        f"{c['destroy']} to destroy"
+    )
+
+
+def render(reports: list[StackReport], drift: bool = False) -> str:
+    title = "Drift report" if drift else "Plan review"
+    lines = [f"## {title}", ""]
+    for report in reports:
+        lines.append(f"- **{report.stack}**: {_verdict(report, drift)}")
+    for report in reports:
+        if report.losses:
+            lines += [
+                "",
+                f"> [!CAUTION]\n> **{report.stack}: the plan guard would refuse this plan** — "
+                "it loses data:",
+            ]
+            for loss in report.losses:
+                lines.append(
+                    f"> - {loss.action} `{loss.address}` ({loss.kind})"
+                    + (" [lifecycle.prevent_destroy]" if loss.prevent_destroy else "")
+                    + (" [tainted]" if loss.tainted else "")
+                )
+            lines.append(
+                "> Deploying it needs `--allow-data-loss ADDRESS` for each, or a change that "
+                "updates these resources in place."
+            )
+    for report in reports:
+        if not report.changes and not report.outputs:
+            continue
+        lines += ["", f"### {report.stack}", ""]
+        if report.changes:
+            lines += ["| action | resource | construct | attributes |", "|---|---|---|---|"]
+            for change in report.changes:
+                lines.append(
+                    f"| {change.action} | `{change.address}` | {_cell(change.path)} | "
+                    f"{_attributes_cell(change.attributes)} |"
+                )
+        if report.outputs:
+            lines += ["", "Outputs: " + ", ".join(f"`{n}` ({a})" for n, a in report.outputs)]
+    return "\n".join(lines) + "\n"
+
+
+def exit_code(reports: list[StackReport], drift: bool = False) -> int:
+    if any(r.losses for r in reports):
+        return EXIT_REFUSED
+    if any(r.changes or (r.outputs and not drift) for r in reports):
+        return EXIT_CHANGES
+    if any(r.failed for r in reports):
+        return EXIT_FAILED
+    return EXIT_CLEAN
+
+
+# ------------------------------------------------------------------------------------------
+# Planning
+# ------------------------------------------------------------------------------------------
+def missing_credentials(stack: str, env: dict[str, str]) -> str | None:
+    """Why `stack` cannot be planned here without contacting anything, or None."""
+    stage = stack.removeprefix("image-service-")
+    if stage in EMULATOR_STAGES:
+        if not env.get(LOCAL_ENDPOINT_ENV):
+            return "the local emulator is not running (`make up` starts it)"
+        return None
+    settings = stage_settings(stage)
+    if settings.account.profile or any(env.get(k) for k in CREDENTIAL_SOURCES):
+        return None
+    home = Path(env.get("HOME", os.path.expanduser("~")))
+    if (home / ".aws" / "credentials").is_file() or (home / ".aws" / "config").is_file():
+        return None
+    return (
+        f"no AWS credentials for account {settings.account.account_id} in this environment "
+        "(set AWS_PROFILE or AWS_ACCESS_KEY_ID, or in CI the OIDC step)"
+    )
+
+
+def report_for(stack_dir: Path, env: dict[str, str], drift: bool) -> StackReport:
+    stack = stack_dir.name
+    report = StackReport(stack)
+    reason = missing_credentials(stack, env)
+    if reason:
+        report.planned, report.reason = False, reason
+        return report
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    paths = construct_paths(config)
+    try:
+        plan_doc = plan_document(stack_dir, env, refresh_only=drift)
+    except PreventDestroyRefusal as refused:
+        report.losses = refused.losses
+        return report
+    except ImageServiceError as exc:
+        report.failed, report.reason = True, " ".join(str(exc).split())[:500]
+        return report
+    if drift:
+        report.changes = drifted_resources(plan_doc, config)
+    else:
+        report.changes = resource_changes(plan_doc, paths)
+        report.outputs = output_changes(plan_doc)
+        report.losses = find_data_loss(plan_doc)
+    return report
+
+
+def plan_document(stack_dir: Path, env: dict[str, str], refresh_only: bool) -> dict[str, Any]:
+    """The stack's plan as `terraform show -json` renders it (with before/after values and
+    their sensitivity), planned once to a file."""
+    planned = plan(stack_dir, env, keep_plan=True, refresh_only=refresh_only)
+    try:
+        if not planned.has_changes and not refresh_only:
+            return {"resource_changes": [], "output_changes": {}}
+        shown = terraform(stack_dir, "show", "-json", "-no-color", PLAN_FILE, env=env)
+        return dict(json.loads(shown.stdout))
+    finally:
+        (stack_dir / PLAN_FILE).unlink(missing_ok=True)
