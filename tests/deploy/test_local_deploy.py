@@ -9,6 +9,7 @@ Tests run in file order; the last one destroys the stack.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -452,6 +453,117 @@ def test_another_account_is_refused_in_one_paragraph(deployment, stack_dir, emul
         "111111111111"
     )
     assert "Traceback" not in result.stderr
+
+
+def report(deployment, command: str, outdir, output) -> subprocess.CompletedProcess:
+    """`bin/cdktf review|drift image-service-local` of a synthesis already in `outdir`."""
+    return deployment.run(
+        str(ROOT / "bin" / "cdktf"),
+        command,
+        STACK,
+        "--skip-synth",
+        "--outdir",
+        str(outdir),
+        "--output",
+        str(output),
+    )
+
+
+def variant_outdir(stack_dir, config: dict, tmp_path):
+    outdir = tmp_path / "cdktf.out"
+    (outdir / "stacks").mkdir(parents=True)
+    variant_of(stack_dir, config, outdir / "stacks")
+    return outdir
+
+
+def test_review_without_changes_exits_0(deployment, outputs, tmp_path):
+    result = report(deployment, "review", deployment.outdir, tmp_path / "review.md")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "## Plan review\n\n- **image-service-local**: no changes\n"
+    assert (tmp_path / "review.md").read_text() == result.stdout
+
+
+def test_review_shows_exactly_the_changed_setting_and_exits_2(
+    deployment, stack_dir, outputs, tmp_path
+):
+    config = _with_retention(json.loads((stack_dir / "cdk.tf.json").read_text()), 30)
+    [group] = [
+        name
+        for name, g in config["resource"]["aws_cloudwatch_log_group"].items()
+        if g["name"] == ACCESS_LOGS
+    ]
+    result = report(
+        deployment, "review", variant_outdir(stack_dir, config, tmp_path), tmp_path / "r.md"
+    )
+    assert result.returncode == 2, result.stderr
+    assert "- **image-service-local**: 0 to add, 1 to change, 0 to replace, 0 to destroy" in (
+        result.stdout
+    )
+    assert (
+        f"| update | `aws_cloudwatch_log_group.{group}` | image-service-local/ImageApi/AccessLogs "
+        "| `retention_in_days`: 14 → 30 |"
+    ) in result.stdout
+    assert "[!CAUTION]" not in result.stdout
+
+
+def test_review_warns_of_a_table_replacement_and_exits_3(deployment, stack_dir, outputs, tmp_path):
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    [(address, table)] = config["resource"]["aws_dynamodb_table"].items()
+    table["hash_key"] = "ImageId"
+    table["attribute"] = [
+        a if a["name"] != "PK" else {"name": "ImageId", "type": "S"} for a in table["attribute"]
+    ]
+    result = report(
+        deployment, "review", variant_outdir(stack_dir, config, tmp_path), tmp_path / "r.md"
+    )
+    assert result.returncode == EXIT_REFUSED, result.stderr
+    assert "> **image-service-local: the plan guard would refuse this plan**" in result.stdout
+    assert f"> - replace `aws_dynamodb_table.{address}` (metadata table)" in result.stdout
+    assert '`hash_key`: "PK" → "ImageId"' in result.stdout
+
+
+def test_drift_names_what_was_changed_by_hand_and_exits_2(
+    deployment, stack_dir, emulator_env, outputs, tmp_path, aws
+):
+    clean = report(deployment, "drift", deployment.outdir, tmp_path / "before.md")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "- **image-service-local**: no drift" in clean.stdout
+    s3, dynamodb = aws("s3"), aws("dynamodb")
+    tags = s3.get_bucket_tagging(Bucket=outputs["BucketName"])["TagSet"]
+    s3.put_bucket_tagging(
+        Bucket=outputs["BucketName"],
+        Tagging={"TagSet": [*tags, {"Key": "Owner", "Value": "set-by-hand"}]},
+    )
+    dynamodb.update_continuous_backups(
+        TableName=outputs["TableName"],
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+    )
+    try:
+        drifted = report(deployment, "drift", deployment.outdir, tmp_path / "drift.md")
+        assert drifted.returncode == 2, drifted.stderr
+        assert "- **image-service-local**: 2 resource(s) differ from the last apply" in (
+            drifted.stdout
+        )
+        # Before: null or {} (no tags of its own besides the default ones), as the last apply
+        # recorded it.
+        assert re.search(
+            r"image-service-local/ImageBucket/Bucket \| `tags`: (null|\{\}) → "
+            r'\{"Owner": "set-by-hand"\} \|',
+            drifted.stdout,
+        ), drifted.stdout
+        assert (
+            "image-service-local/MetadataTable/Table | `point_in_time_recovery`: "
+            '[{"enabled": false, "recovery_period_in_days": 0}] → '
+            '[{"enabled": true, "recovery_period_in_days": 35}] |'
+        ) in drifted.stdout
+    finally:
+        s3.put_bucket_tagging(Bucket=outputs["BucketName"], Tagging={"TagSet": tags})
+        dynamodb.update_continuous_backups(
+            TableName=outputs["TableName"],
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False},
+        )
+    repaired = report(deployment, "drift", deployment.outdir, tmp_path / "after.md")
+    assert repaired.returncode == 0, repaired.stdout
 
 
 def test_without_the_emulator_profile_nothing_leaves_the_machine(

@@ -1,0 +1,211 @@
+"""The review and drift reports rendered from stored plan JSON (as `terraform show -json`
+writes it): verdicts, attribute changes, sensitive values masked, long cells folded, the plan
+guard's warning block, exit codes, and which stages are planned at all."""
+
+from __future__ import annotations
+
+import pytest
+
+from ops import review
+
+CONFIG = {
+    "resource": {
+        "aws_dynamodb_table": {
+            "MetadataTable_62E6394A": {
+                "//": {"metadata": {"path": "image-service-dev/MetadataTable/Table"}},
+                "name": "ImageMetadata-dev",
+                "hash_key": "PK",
+                "point_in_time_recovery": {"enabled": False},
+            }
+        },
+        "aws_cognito_user_pool_client": {
+            "UserAuth_Client_1": {
+                "//": {"metadata": {"path": "image-service-dev/UserAuth/Client"}},
+                "name": "web",
+            }
+        },
+        "aws_cloudfront_distribution": {
+            "ImageCdn_Distribution_1": {
+                "//": {"metadata": {"path": "image-service-dev/ImageCdn/Distribution"}},
+                "origin": [{"domain_name": "b"}],
+                "comment": "images",
+                "lifecycle": {"ignore_changes": ["origin"]},
+            }
+        },
+    }
+}
+
+
+def change(address, actions, before, after, **extra):
+    tf_type = address.split(".")[0]
+    return {
+        "address": address,
+        "type": tf_type,
+        "mode": "managed",
+        "change": {"actions": actions, "before": before, "after": after, **extra},
+    }
+
+
+TABLE = "aws_dynamodb_table.MetadataTable_62E6394A"
+CLIENT = "aws_cognito_user_pool_client.UserAuth_Client_1"
+CDN = "aws_cloudfront_distribution.ImageCdn_Distribution_1"
+
+
+def plan_doc(*changes, outputs=None):
+    return {"resource_changes": list(changes), "output_changes": outputs or {}}
+
+
+def report_of(doc) -> review.StackReport:
+    report = review.StackReport("image-service-dev")
+    paths = review.construct_paths(CONFIG)
+    report.changes = review.resource_changes(doc, paths)
+    report.outputs = review.output_changes(doc)
+    report.losses = review.find_data_loss(doc)
+    return report
+
+
+def test_an_update_names_the_resource_its_construct_and_each_changed_attribute():
+    doc = plan_doc(
+        change(
+            TABLE,
+            ["update"],
+            {"name": "ImageMetadata-dev", "tags": None, "tags_all": {"Stage": "dev"}},
+            {"name": "ImageMetadata-dev", "tags": {"Team": "images"}, "tags_all": {"x": "y"}},
+        ),
+        outputs={"TableName": {"actions": ["no-op"]}, "TableArn": {"actions": ["update"]}},
+    )
+    report = report_of(doc)
+    markdown = review.render([report])
+    assert "- **image-service-dev**: 0 to add, 1 to change, 0 to replace, 0 to destroy" in markdown
+    assert (
+        f"| update | `{TABLE}` | image-service-dev/MetadataTable/Table | "
+        '`tags`: null → {"Team": "images"} |'
+    ) in markdown  # tags_all, the provider's merge, is left out when tags say it
+    assert "Outputs: `TableArn` (update)" in markdown
+    assert review.exit_code([report]) == review.EXIT_CHANGES
+
+
+def test_sensitive_values_are_never_printed():
+    doc = plan_doc(
+        change(
+            CLIENT,
+            ["update"],
+            {"name": "web", "client_secret": "old-secret-value"},
+            {"name": "web2", "client_secret": "new-secret-value"},
+            before_sensitive={"client_secret": True},
+            after_sensitive={"client_secret": True},
+        )
+    )
+    markdown = review.render([report_of(doc)])
+    assert "secret-value" not in markdown
+    assert "`client_secret`: (sensitive) → (sensitive)" in markdown
+    assert '`name`: "web" → "web2"' in markdown
+
+
+def test_unknown_values_say_known_after_apply():
+    doc = plan_doc(
+        change(TABLE, ["update"], {"stream_arn": "arn:1"}, {}, after_unknown={"stream_arn": True})
+    )
+    assert '`stream_arn`: "arn:1" → (known after apply)' in review.render([report_of(doc)])
+
+
+def test_long_cells_are_folded_and_long_values_cut():
+    before = {f"attribute_{i}": "a" * 50 for i in range(8)}
+    after = {f"attribute_{i}": "b" * 500 for i in range(8)}
+    markdown = review.render([report_of(plan_doc(change(TABLE, ["update"], before, after)))])
+    assert "<details><summary>8 attribute(s)</summary>" in markdown
+    assert '"' + "b" * (review.VALUE_LIMIT - 2) + "…" in markdown
+    assert "b" * review.VALUE_LIMIT not in markdown
+
+
+def test_a_replaced_table_is_counted_and_raised_as_the_guard_would_refuse_it():
+    doc = plan_doc(
+        change(TABLE, ["delete", "create"], {"hash_key": "PK"}, {"hash_key": "ImageId"}),
+        change(CDN, ["create"], None, {"comment": "images"}),
+    )
+    report = report_of(doc)
+    markdown = review.render([report])
+    assert "1 to add, 0 to change, 1 to replace, 0 to destroy" in markdown
+    assert "> [!CAUTION]" in markdown
+    assert f"> - replace `{TABLE}` (metadata table)" in markdown
+    assert f"| replace | `{TABLE}` |" in markdown and '`hash_key`: "PK" → "ImageId"' in markdown
+    assert f"| create | `{CDN}` | image-service-dev/ImageCdn/Distribution |  |" in markdown
+    assert review.exit_code([report]) == review.EXIT_REFUSED
+
+
+def test_no_changes_and_stages_not_planned_exit_0_a_failed_plan_exits_1():
+    clean = review.StackReport("image-service-dev")
+    skipped = review.StackReport("image-service-staging", planned=False, reason="no credentials")
+    failed = review.StackReport("image-service-production", failed=True, reason="boom")
+    markdown = review.render([clean, skipped, failed])
+    assert "- **image-service-dev**: no changes" in markdown
+    assert "- **image-service-staging**: not planned: no credentials" in markdown
+    assert "- **image-service-production**: plan failed: boom" in markdown
+    assert review.exit_code([clean, skipped]) == review.EXIT_CLEAN
+    assert review.exit_code([clean, skipped, failed]) == review.EXIT_FAILED
+
+
+def drift_doc(*drifts):
+    return {"resource_drift": list(drifts)}
+
+
+def test_drift_names_configured_attributes_that_really_changed():
+    doc = drift_doc(
+        change(
+            TABLE,
+            ["update"],
+            {"point_in_time_recovery": [{"enabled": False}], "tags": None, "arn": "a"},
+            {"point_in_time_recovery": [{"enabled": True}], "tags": {"Owner": "x"}, "arn": "b"},
+        ),
+        # What a refresh reports without anything changed: emptiness and set order; and an
+        # attribute the configuration tells Terraform to ignore.
+        change(
+            CDN,
+            ["update"],
+            {"comment": "images", "aliases": None, "origin": [{"domain_name": "b"}]},
+            {"comment": "images", "aliases": [], "origin": [{"domain_name": "c"}]},
+        ),
+    )
+    changes = review.drifted_resources(doc, CONFIG)
+    assert [(c.address, [a.name for a in c.attributes]) for c in changes] == [
+        (TABLE, ["point_in_time_recovery", "tags"])  # not the computed arn
+    ]
+    report = review.StackReport("image-service-dev", changes=changes)
+    markdown = review.render([report], drift=True)
+    assert "- **image-service-dev**: 1 resource(s) differ from the last apply" in markdown
+    assert '`point_in_time_recovery`: [{"enabled": false}] → [{"enabled": true}]' in markdown
+    assert review.exit_code([report], drift=True) == review.EXIT_CHANGES
+
+
+def test_a_resource_deleted_by_hand_is_drift():
+    doc = drift_doc(change(TABLE, ["delete"], {"name": "ImageMetadata-dev"}, None))
+    [deleted] = review.drifted_resources(doc, CONFIG)
+    assert (deleted.action, deleted.address) == ("deleted outside Terraform", TABLE)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [(None, []), (None, {}), ("", None), (False, None), (["a", "b"], ["b", "a"])],
+)
+def test_canonical_treats_emptiness_and_set_order_as_equal(values):
+    before, after = values
+    assert review.canonical(before) == review.canonical(after)
+
+
+def test_a_real_stage_without_credentials_is_not_planned_and_not_contacted(tmp_path):
+    env = {"HOME": str(tmp_path)}  # no credentials anywhere
+    reason = review.missing_credentials("image-service-dev", env)
+    assert reason == (
+        "no AWS credentials for account 111111111111 in this environment (set AWS_PROFILE or "
+        "AWS_ACCESS_KEY_ID, or in CI the OIDC step)"
+    )
+    assert review.missing_credentials("image-service-dev", {**env, "AWS_PROFILE": "dev"}) is None
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "config").write_text("[profile dev]\n")
+    assert review.missing_credentials("image-service-dev", env) is None
+
+
+def test_an_emulator_stack_needs_the_running_emulator():
+    assert "make up" in review.missing_credentials("image-service-local", {})
+    endpoint = {review.LOCAL_ENDPOINT_ENV: "http://127.0.0.1:5050"}
+    assert review.missing_credentials("image-service-local", endpoint) is None

