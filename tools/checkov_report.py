@@ -4,7 +4,11 @@
 
 checkov leaves checks excluded by `skip-check` out of its own "Skipped" count, so this runs it
 twice: with the repository's config (the verdict), and without the skip list, to count what the
-list skips. Exit status: 1 if any check fails, else 0.
+list skips. Exit status: 1 if any check fails or any stack was not scanned, else 0.
+
+checkov's terraform_json parser cannot read a string directly in the `terraform` block
+(`required_version`: "this method receives only dicts", and the stack is silently left out), so
+it scans a copy of each stack's cdk.tf.json without that one key, which no check reads.
 """
 
 from __future__ import annotations
@@ -18,20 +22,31 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = Path(sys.executable).with_name("checkov")
-BASE = [
-    str(CHECKOV),
-    "-d",
-    str(ROOT / "cdktf.out"),
-    "--framework",
-    "terraform_json",
-    "--skip-download",
-    "--output",
-    "json",
-]
+SYNTHESIZED = ROOT / "cdktf.out"
+OPTIONS = ["--framework", "terraform_json", "--skip-download", "--output", "json"]
 
 
-def scan(*extra: str, cwd: Path = ROOT) -> list[dict]:
-    proc = subprocess.run([*BASE, *extra], cwd=cwd, capture_output=True, text=True)
+def scannable_copy(target: Path) -> list[str]:
+    """Every synthesized stack's cdk.tf.json copied under `target`, as checkov can parse it;
+    returns the stack names."""
+    names = []
+    for config in sorted(SYNTHESIZED.glob("stacks/*/cdk.tf.json")):
+        document = json.loads(config.read_text())
+        document.get("terraform", {}).pop("required_version", None)
+        copy = target / "stacks" / config.parent.name / "cdk.tf.json"
+        copy.parent.mkdir(parents=True)
+        copy.write_text(json.dumps(document))
+        names.append(config.parent.name)
+    return names
+
+
+def scan(directory: Path, *extra: str, cwd: Path = ROOT) -> list[dict]:
+    proc = subprocess.run(
+        [str(CHECKOV), "-d", str(directory), *OPTIONS, *extra],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode not in (0, 1):
         sys.exit(f"checkov failed ({proc.returncode}):\n{proc.stderr}")
     data = json.loads(proc.stdout)
@@ -39,11 +54,14 @@ def scan(*extra: str, cwd: Path = ROOT) -> list[dict]:
 
 
 def main() -> int:
-    verdict = scan("--config-file", ".checkov.yaml")
-    # checkov always reads .checkov.yaml from its working directory; run from elsewhere to get
-    # every check, skip list ignored.
-    with tempfile.TemporaryDirectory() as elsewhere:
-        everything = scan(cwd=Path(elsewhere))
+    with tempfile.TemporaryDirectory() as scratch:
+        copies = Path(scratch) / "cdktf.out"
+        synthesized = scannable_copy(copies)
+        verdict = scan(copies, "--config-file", ".checkov.yaml")
+        # checkov always reads .checkov.yaml from its working directory; run from elsewhere to
+        # get every check, skip list ignored.
+        with tempfile.TemporaryDirectory() as elsewhere:
+            everything = scan(copies, cwd=Path(elsewhere))
     passed = sum(r["summary"]["passed"] for r in verdict)
     failed = [c for r in verdict for c in r["results"].get("failed_checks", [])]
     suppressed = sum(r["summary"]["skipped"] for r in verdict)
@@ -58,6 +76,14 @@ def main() -> int:
         {c["file_path"].split("/")[-2] for r in everything for c in r["results"]["passed_checks"]}
     )
     print(f"checkov {len(stacks)} stacks ({', '.join(stacks)})")
+    unscanned = sorted(set(synthesized) - set(stacks))
+    if not synthesized or unscanned:
+        print(
+            "  NOT SCANNED: "
+            + (", ".join(unscanned) if unscanned else "no stack in cdktf.out/stacks")
+            + " (checkov could not parse them; run checkov on one to see why)"
+        )
+        return 1
     print(
         f"  passed {passed}, failed {len(failed)}, skipped {sum(skipped.values()) + suppressed} "
         f"({len(skipped)} check ids in .checkov.yaml, each with its reason)"
