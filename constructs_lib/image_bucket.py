@@ -9,6 +9,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPoli
 from cdktf_cdktf_provider_aws.s3_bucket import (
     S3Bucket,
     S3BucketLifecycleRule,
+    S3BucketLifecycleRuleExpiration,
     S3BucketLifecycleRuleNoncurrentVersionExpiration,
     S3BucketLifecycleRuleTransition,
 )
@@ -20,6 +21,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
     S3BucketLifecycleConfigurationRule,
     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
     S3BucketLifecycleConfigurationRuleFilter,
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
     S3BucketLifecycleConfigurationRuleTransition,
@@ -47,11 +49,14 @@ class LifecycleRule:
     intelligent_tiering_after_days: int | None = None
     abort_multipart_upload_after_days: int | None = None
     noncurrent_versions_expire_after_days: int | None = None
+    #: Remove a delete marker once no version is left behind it (versioned buckets: without
+    #: this, every deleted image leaves a marker forever after its versions expired).
+    remove_expired_delete_markers: bool = False
 
 
 def lifecycle_rules(props: ImageBucketProps) -> list[LifecycleRule]:
     """Tier images to Intelligent-Tiering, abort stale multipart uploads, and (versioned)
-    expire noncurrent versions."""
+    expire noncurrent versions and then the delete markers they leave."""
     rules = [
         LifecycleRule(
             "intelligent-tiering", intelligent_tiering_after_days=props.intelligent_tiering_days
@@ -66,6 +71,7 @@ def lifecycle_rules(props: ImageBucketProps) -> list[LifecycleRule]:
             LifecycleRule(
                 "expire-noncurrent-versions",
                 noncurrent_versions_expire_after_days=props.noncurrent_version_expiration_days,
+                remove_expired_delete_markers=True,
             )
         )
     return rules
@@ -159,6 +165,13 @@ class ImageBucket(Construct):
                     ]
                     if rule.noncurrent_versions_expire_after_days is not None
                     else None,
+                    expiration=[
+                        S3BucketLifecycleConfigurationRuleExpiration(
+                            expired_object_delete_marker=True
+                        )
+                    ]
+                    if rule.remove_expired_delete_markers
+                    else None,
                 )
             )
         return out
@@ -183,6 +196,9 @@ class ImageBucket(Construct):
                     days=rule.noncurrent_versions_expire_after_days
                 )
                 if rule.noncurrent_versions_expire_after_days is not None
+                else None,
+                expiration=S3BucketLifecycleRuleExpiration(expired_object_delete_marker=True)
+                if rule.remove_expired_delete_markers
                 else None,
             )
             for rule in rules

@@ -17,3 +17,21 @@ STATEFUL_TYPES = {
     "aws_s3_bucket": "bucket (images or Terraform state)",
     "aws_cognito_user_pool": "user pool (user accounts)",
 }
+# Resource types whose replacement loses no data but breaks everyone who holds their identity:
+# a new app client id voids every issued token and every frontend's configured client id; a
+# new distribution or API gets a new public domain name. The plan guard refuses their
+# replacement like data loss, in its own words.
+IDENTITY_TYPES = {
+    "aws_cognito_user_pool_client": (
+        "app client: every issued token and every frontend's configured client id would stop "
+        "working"
+    ),
+    "aws_cloudfront_distribution": (
+        "CDN distribution: its *.cloudfront.net name changes, and every configured endpoint "
+        "using it would stop working"
+    ),
+    "aws_apigatewayv2_api": (
+        "HTTP API: its execute-api endpoint changes, and every configured endpoint using it "
+        "would stop working"
+    ),
+}

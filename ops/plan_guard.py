@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.kinds import STATEFUL_TYPES
+from constructs_lib.kinds import IDENTITY_TYPES, STATEFUL_TYPES
 from ops.toolchain import OUTDIR, check_toolchain, project_env, terraform
 from ops.workdir import (
     LockInfo,
@@ -48,6 +48,8 @@ class DataLoss:
     prevent_destroy: bool = False
     # Replaced because it is tainted: an interrupted or failed apply left it half-created.
     tainted: bool = False
+    # No data is lost, but everyone holding its identity breaks (IDENTITY_TYPES).
+    identity: bool = False
 
 
 class Declined(ImageServiceError):
@@ -99,29 +101,42 @@ def prevent_destroy_losses(terraform_output: str) -> list[DataLoss]:
 
 
 def find_data_loss(plan: dict[str, Any]) -> list[DataLoss]:
+    """What the plan would lose: stateful resources deleted or replaced (their data), and
+    identity-bearing resources replaced (everyone who holds their id or name)."""
     losses = []
     for change in plan.get("resource_changes", []):
-        kind = STATEFUL_TYPES.get(change.get("type", ""))
+        tf_type = change.get("type", "")
         actions = change.get("change", {}).get("actions", [])
-        if kind is None or change.get("mode") == "data" or "delete" not in actions:
+        if change.get("mode") == "data" or "delete" not in actions:
             continue
         action = "replace" if "create" in actions else "delete"
-        losses.append(
-            DataLoss(
-                change["address"],
-                kind,
-                action,
-                tainted=change.get("action_reason") == "replace_because_tainted",
+        tainted = change.get("action_reason") == "replace_because_tainted"
+        if tf_type in STATEFUL_TYPES:
+            losses.append(
+                DataLoss(change["address"], STATEFUL_TYPES[tf_type], action, tainted=tainted)
             )
-        )
+        elif tf_type in IDENTITY_TYPES and action == "replace":
+            losses.append(
+                DataLoss(
+                    change["address"],
+                    IDENTITY_TYPES[tf_type],
+                    action,
+                    tainted=tainted,
+                    identity=True,
+                )
+            )
     return losses
 
 
 def refusal(stack: str, losses: list[DataLoss]) -> str:
-    lines = [
-        f"plan guard: refusing the plan for {stack}: it would lose data in "
-        f"{len(losses)} stateful resource(s):"
-    ]
+    data = [loss for loss in losses if not loss.identity]
+    identity = [loss for loss in losses if loss.identity]
+    what = []
+    if data:
+        what.append(f"lose data in {len(data)} stateful resource(s)")
+    if identity:
+        what.append(f"break the clients of {len(identity)} resource(s) by replacing them")
+    lines = [f"plan guard: refusing the plan for {stack}: it would {' and '.join(what)}:"]
     for loss in losses:
         lines.append(
             f"  - {loss.action} {loss.address} ({loss.kind})"
@@ -142,7 +157,14 @@ def refusal(stack: str, losses: list[DataLoss]) -> str:
             "Terraform itself refuses to destroy them and --allow-data-loss cannot "
             "override that. Removing them takes a reviewed change to the stage settings."
         )
-    if not all(loss.prevent_destroy for loss in losses):
+    if identity:
+        lines.append(
+            "A replaced app client, distribution or API loses no data but gets a new id or "
+            "domain name: tokens already issued, and every app configured with the old one, "
+            "stop working. Change the configuration so it is updated in place, or, if the "
+            "switch is planned (clients updated first), re-run with --allow-data-loss ADDRESS."
+        )
+    if data and not all(loss.prevent_destroy for loss in data):
         lines.append(
             "If this is really intended (e.g. a dev table you will re-create), re-run "
             "with --allow-data-loss ADDRESS for each resource above; otherwise change "

@@ -296,7 +296,7 @@ def render(reports: list[StackReport], drift: bool = False) -> str:
             lines += [
                 "",
                 f"> [!CAUTION]\n> **{report.stack}: the plan guard would refuse this plan** — "
-                "it loses data:",
+                "it loses data or breaks clients:",
             ]
             for loss in report.losses:
                 lines.append(

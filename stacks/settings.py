@@ -470,6 +470,17 @@ def _check_api(st: str, api: ApiSettings) -> None:
             f"{api.throttling_rate_limit!r} is not positive",
             "set requests per second greater than 0, e.g. 50",
         )
+    burst, rate = api.throttling_burst_limit, api.throttling_rate_limit
+    if isinstance(burst, int) and isinstance(rate, (int, float)) and 0 < burst < rate:
+        _fail(
+            st,
+            "api.throttling_burst_limit",
+            f"the burst ({burst}) is below the steady rate ({rate:g} requests per second). The "
+            "burst is how many requests API Gateway's token bucket holds: a second's worth of "
+            "traffic at the steady rate needs at least the rate, so every spike would be cut "
+            "below the rate the stage is meant to sustain",
+            f"set the burst to at least the rate, e.g. {int(rate * 2)} for a rate of {rate:g}",
+        )
     if api.access_log_retention_days not in LOG_RETENTION_DAYS:
         _fail(
             st,
@@ -678,7 +689,8 @@ def _stage(
         cdn=CdnSettings(),
         api=ApiSettings(
             cors_origins=API_CORS_ORIGINS + ((app_origin,) if app_origin else ()),
-            throttling_burst_limit=500 if production else 100,
+            # Burst at least the rate (validated): twice it, to absorb spikes.
+            throttling_burst_limit=2000 if production else 100,
             throttling_rate_limit=1000.0 if production else 50.0,
             access_log_retention_days=90 if production else 14,
         ),

@@ -83,7 +83,7 @@ def test_the_five_routes_are_exactly_the_specified_ones():
 
 @pytest.mark.parametrize(
     "name,burst,rate,retention",
-    [("dev", 100, 50, 14), ("staging", 100, 50, 14), ("production", 500, 1000, 90)],
+    [("dev", 100, 50, 14), ("staging", 100, 50, 14), ("production", 2000, 1000, 90)],
 )
 def test_default_stage_throttling_and_access_logs(stage, name, burst, rate, retention):
     synth = stage(name)

@@ -112,6 +112,9 @@ def test_inline_rules_carry_noncurrent_version_expiry_when_versioned(variant):
     synth = variant("local", bucket=replace(local.bucket, versioning=True))
     inline = {r["id"]: r for r in synth.one("aws_s3_bucket")["lifecycle_rule"]}
     assert inline["expire-noncurrent-versions"]["noncurrent_version_expiration"] == {"days": 30}
+    assert inline["expire-noncurrent-versions"]["expiration"] == {
+        "expired_object_delete_marker": True
+    }
 
 
 def test_tiering_days_is_one_setting_away(variant):
@@ -131,6 +134,10 @@ def test_versioning_per_stage_with_noncurrent_expiry(stage, name, versioned):
         assert next(iter(versioning.values()))["versioning_configuration"] == {"status": "Enabled"}
         assert rules["expire-noncurrent-versions"]["noncurrent_version_expiration"] == [
             {"noncurrent_days": 30}
+        ]
+        # Once its versions have expired, a deleted image's delete marker goes too.
+        assert rules["expire-noncurrent-versions"]["expiration"] == [
+            {"expired_object_delete_marker": True}
         ]
     else:
         assert versioning == {}

@@ -76,6 +76,7 @@ def test_the_lifecycle_rules_are_a_lifecycle_configuration_resource(
     assert rules["expire-noncurrent-versions"]["NoncurrentVersionExpiration"] == {
         "NoncurrentDays": 30
     }
+    assert rules["expire-noncurrent-versions"]["Expiration"] == {"ExpiredObjectDeleteMarker": True}
 
 
 def test_the_distribution_is_enabled_and_not_retained(stack_dir, outputs, aws):

@@ -566,6 +566,19 @@ def test_drift_names_what_was_changed_by_hand_and_exits_2(
     assert repaired.returncode == 0, repaired.stdout
 
 
+def test_guard_refuses_replacing_the_app_client_which_voids_every_token(
+    stack_dir, emulator_env, outputs, tmp_path
+):
+    """No data is lost, but a new client id breaks every issued token and configured app."""
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    [(name, client)] = config["resource"]["aws_cognito_user_pool_client"].items()
+    client["generate_secret"] = True  # forces a new client
+    losses = find_data_loss(plan_json(variant_of(stack_dir, config, tmp_path), emulator_env))
+    assert [(loss.address, loss.action, loss.identity) for loss in losses] == [
+        (f"aws_cognito_user_pool_client.{name}", "replace", True)
+    ]
+
+
 def test_without_the_emulator_profile_nothing_leaves_the_machine(
     stack_dir, emulator_env, outputs, tmp_path
 ):

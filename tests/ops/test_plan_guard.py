@@ -30,6 +30,9 @@ TABLE = "aws_dynamodb_table.MetadataTable_62E6394A"
 BUCKET = "aws_s3_bucket.ImageBucket_EBEB496F"
 POOL = "aws_cognito_user_pool.UserAuth_UserPool_DC3198B1"
 STATE_BUCKET = "aws_s3_bucket.StateBucket"
+CLIENT = "aws_cognito_user_pool_client.UserAuth_WebClient_1"
+CDN = "aws_cloudfront_distribution.ImageCdn_Distribution_CDE87156"
+API = "aws_apigatewayv2_api.ImageApi_6B36478C"
 
 # (case id, resource changes, expected (address, action) refusals)
 CASES = [
@@ -43,9 +46,16 @@ CASES = [
     ("no-op", [change(TABLE, ["no-op"])], []),
     (
         "stateless-resource-replaced",
-        [change("aws_cloudfront_distribution.ImageCdn_Distribution", ["delete", "create"])],
+        [change("aws_apigatewayv2_integration.ImageApi_Integration", ["delete", "create"])],
         [],
     ),
+    # Identity-bearing: replacing them breaks clients (new id or domain name).
+    ("app-client-replaced", [change(CLIENT, ["delete", "create"])], [(CLIENT, "replace")]),
+    ("distribution-replaced", [change(CDN, ["create", "delete"])], [(CDN, "replace")]),
+    ("api-replaced", [change(API, ["delete", "create"])], [(API, "replace")]),
+    ("app-client-updated-in-place", [change(CLIENT, ["update"])], []),
+    # Deleted with the whole stack (a destroy): nothing is left to hold their identity.
+    ("distribution-deleted", [change(CDN, ["delete"])], []),
     ("api-route-deleted", [change("aws_apigatewayv2_route.ImageApi_Route", ["delete"])], []),
     ("data-source-read", [change("data.aws_iam_policy_document.Doc", ["read"], mode="data")], []),
 ]
@@ -55,6 +65,30 @@ CASES = [
 def test_what_the_guard_refuses(changes, expected):
     losses = find_data_loss({"resource_changes": changes})
     assert [(loss.address, loss.action) for loss in losses] == expected
+
+
+def test_an_identity_loss_is_refused_in_its_own_words():
+    losses = find_data_loss(
+        {"resource_changes": [change(CLIENT, ["delete", "create"]), change(TABLE, ["delete"])]}
+    )
+    assert [(loss.address, loss.identity) for loss in losses] == [(CLIENT, True), (TABLE, False)]
+    text = refusal("image-service-dev", losses)
+    assert text.splitlines()[0] == (
+        "plan guard: refusing the plan for image-service-dev: it would lose data in 1 stateful "
+        "resource(s) and break the clients of 1 resource(s) by replacing them:"
+    )
+    assert (
+        f"  - replace {CLIENT} (app client: every issued token and every frontend's configured "
+        "client id would stop working)"
+    ) in text
+    assert "tokens already issued, and every app configured with the old one" in text
+
+
+def test_an_identity_loss_is_accepted_when_named(tmp_path):
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"resource_changes": [change(CLIENT, ["delete", "create"])]}))
+    assert main(["--plan-json", str(plan)]) == EXIT_REFUSED
+    assert main(["--plan-json", str(plan), "--allow-data-loss", CLIENT]) == 0
 
 
 @pytest.fixture

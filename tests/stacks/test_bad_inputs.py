@@ -51,6 +51,11 @@ SETTINGS_CASES = [
         "account.role_arn",
     ),
     ("account-profile-with-space", _account(profile="lego dev"), "account.profile"),
+    (
+        "api-burst-below-rate",
+        _api(throttling_burst_limit=500, throttling_rate_limit=1000.0),
+        "api.throttling_burst_limit",
+    ),
     ("table-name-empty", {"table": replace(dev.table, name="")}, "table.name"),
     ("table-name-bad-chars", {"table": replace(dev.table, name="Image Metadata")}, "table.name"),
     ("bucket-name-empty", _bucket(name=""), "bucket.name"),
