@@ -25,6 +25,19 @@ from cdktf_cdktf_provider_aws.cloudfront_origin_access_control import (
 from cdktf_cdktf_provider_aws.cloudfront_origin_access_identity import (
     CloudfrontOriginAccessIdentity,
 )
+from cdktf_cdktf_provider_aws.cloudfront_response_headers_policy import (
+    CloudfrontResponseHeadersPolicy,
+    CloudfrontResponseHeadersPolicyCorsConfig,
+    CloudfrontResponseHeadersPolicyCorsConfigAccessControlAllowHeaders,
+    CloudfrontResponseHeadersPolicyCorsConfigAccessControlAllowMethods,
+    CloudfrontResponseHeadersPolicyCorsConfigAccessControlAllowOrigins,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfig,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfigContentTypeOptions,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfigFrameOptions,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfigReferrerPolicy,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurity,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfigXssProtection,
+)
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementCondition,
@@ -43,6 +56,11 @@ from constructs_lib.props import (
 # AWS's managed "CachingOptimized" policy (same id in every account).
 MANAGED_CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 MINIMUM_TLS_POLICY = "TLSv1.2_2021"
+# What the response headers policy allows cross-origin, and for how long browsers may cache a
+# preflight's answer. HSTS as AWS's managed SecurityHeadersPolicy sets it: one year.
+CORS_METHODS = ("GET", "HEAD", "OPTIONS")
+CORS_MAX_AGE_SECONDS = 3600
+HSTS_MAX_AGE_SECONDS = 31_536_000
 
 
 # Who may read the bucket's objects, and on which conditions.
@@ -110,6 +128,9 @@ class ImageCdn(Construct):
             self, props.name
         )
         self.cache_policy_id = self._cache_policy_id(props)
+        self.response_headers_policy_id = (
+            props.response_headers_policy_id or self._response_headers_policy(props).id
+        )
         domain = props.custom_domain
         self.distribution = CloudfrontDistribution(
             self,
@@ -133,12 +154,16 @@ class ImageCdn(Construct):
             default_cache_behavior=CloudfrontDistributionDefaultCacheBehavior(
                 target_origin_id=self.ORIGIN_ID,
                 viewer_protocol_policy="redirect-to-https",
-                # OPTIONS lets browsers' CORS preflights reach S3's CORS rules.
                 allowed_methods=["GET", "HEAD", "OPTIONS"],
                 cached_methods=["GET", "HEAD"],
                 compress=True,
                 cache_policy_id=self.cache_policy_id,
-                response_headers_policy_id=props.response_headers_policy_id,
+                # CORS is answered at the edge by the response headers policy, per viewer
+                # request, after the cache: S3 never needs the Origin header (so it stays out of
+                # the cache key, and a cached image never carries another origin's
+                # Access-Control-Allow-Origin). Chosen over forwarding Origin to S3's CORS
+                # rules, which would split the cache per origin.
+                response_headers_policy_id=self.response_headers_policy_id,
             ),
             restrictions=CloudfrontDistributionRestrictions(
                 geo_restriction=CloudfrontDistributionRestrictionsGeoRestriction(
@@ -197,6 +222,57 @@ class ImageCdn(Construct):
                 )
             ),
         ).id
+
+    def _response_headers_policy(self, props: ImageCdnProps) -> CloudfrontResponseHeadersPolicy:
+        """CORS for the app's origins (GET/HEAD/OPTIONS, no credentials), and the security
+        headers of AWS's managed SecurityHeadersPolicy, with the same values."""
+        return CloudfrontResponseHeadersPolicy(
+            self,
+            "ResponseHeadersPolicy",
+            name=f"{props.name}-images",
+            comment="CORS for the app's origins + the managed SecurityHeadersPolicy's headers",
+            cors_config=CloudfrontResponseHeadersPolicyCorsConfig(
+                access_control_allow_credentials=False,
+                access_control_allow_headers=(
+                    CloudfrontResponseHeadersPolicyCorsConfigAccessControlAllowHeaders(items=["*"])
+                ),
+                access_control_allow_methods=(
+                    CloudfrontResponseHeadersPolicyCorsConfigAccessControlAllowMethods(
+                        items=list(CORS_METHODS)
+                    )
+                ),
+                access_control_allow_origins=(
+                    CloudfrontResponseHeadersPolicyCorsConfigAccessControlAllowOrigins(
+                        items=list(props.cors_origins)
+                    )
+                ),
+                access_control_max_age_sec=CORS_MAX_AGE_SECONDS,
+                origin_override=True,
+            ),
+            security_headers_config=CloudfrontResponseHeadersPolicySecurityHeadersConfig(
+                content_type_options=(
+                    CloudfrontResponseHeadersPolicySecurityHeadersConfigContentTypeOptions(
+                        override=True
+                    )
+                ),
+                frame_options=CloudfrontResponseHeadersPolicySecurityHeadersConfigFrameOptions(
+                    frame_option="SAMEORIGIN", override=True
+                ),
+                referrer_policy=(
+                    CloudfrontResponseHeadersPolicySecurityHeadersConfigReferrerPolicy(
+                        referrer_policy="strict-origin-when-cross-origin", override=True
+                    )
+                ),
+                strict_transport_security=(
+                    CloudfrontResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurity(
+                        access_control_max_age_sec=HSTS_MAX_AGE_SECONDS, override=True
+                    )
+                ),
+                xss_protection=CloudfrontResponseHeadersPolicySecurityHeadersConfigXssProtection(
+                    protection=True, mode_block=True, override=True
+                ),
+            ),
+        )
 
     @staticmethod
     def _viewer_certificate(

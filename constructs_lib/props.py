@@ -123,8 +123,14 @@ class ImageCdnProps:
     wait_for_deployment: bool = True
     #: A hostname with its certificate. Default: none (CloudFront's own name and certificate).
     custom_domain: CustomDomain | None = None
-    #: Default: AWS's managed SecurityHeadersPolicy.
-    response_headers_policy_id: str = MANAGED_SECURITY_HEADERS_POLICY_ID
+    #: Exact origins (CloudFront matches no wildcard subdomains), or '*', allowed to read
+    #: images cross-origin (fetch, canvas, <img crossorigin>). Default: none.
+    cors_origins: tuple[str, ...] = ()
+    #: None: a response headers policy of this distribution, answering CORS for cors_origins
+    #: and adding every header AWS's managed SecurityHeadersPolicy adds. An id: that existing
+    #: policy instead (e.g. MANAGED_SECURITY_HEADERS_POLICY_ID, where no policy can be
+    #: created). Default: None.
+    response_headers_policy_id: str | None = None
     #: Attributes an emulator reports differently from AWS (stacks/settings.py). Default: none.
     ignore_drift_in: tuple[str, ...] = ()
     #: False creates the distribution disabled: it serves nothing. Only for an emulator, which

@@ -20,7 +20,7 @@ from constructs_lib.image_bucket import ImageBucket, ImageBucketProps
 from constructs_lib.image_cdn import ImageCdn, ImageCdnProps
 from constructs_lib.image_handler import ImageHandler
 from constructs_lib.metadata_table import MetadataTable, MetadataTableProps
-from constructs_lib.props import CustomDomain
+from constructs_lib.props import MANAGED_SECURITY_HEADERS_POLICY_ID, CustomDomain
 from constructs_lib.user_auth import UserAuth, UserAuthProps
 from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from stacks.providers import aws_provider, pin_toolchain, s3_backend
@@ -132,7 +132,13 @@ class ImageServiceStack(TerraformStack):
             "ImageCdn",
             self.bucket,
             props_from(
-                settings.cdn, ImageCdnProps, name=settings.stack_name, custom_domain=cdn_domain
+                settings.cdn,
+                ImageCdnProps,
+                name=settings.stack_name,
+                custom_domain=cdn_domain,
+                response_headers_policy_id=MANAGED_SECURITY_HEADERS_POLICY_ID
+                if settings.cdn.managed_response_headers_because
+                else None,
             ),
         )
         self.auth = UserAuth(

@@ -104,6 +104,12 @@ class CdnSettings:
     # destroy` forgets instead of deleting.
     enabled: bool = True
     retain_on_delete: bool = False
+    # The app's origins that may read images cross-origin, exact (CloudFront matches no
+    # wildcard subdomains), answered by the distribution's own response headers policy.
+    cors_origins: tuple[str, ...] = _CDN_DEFAULTS.cors_origins
+    # Emulator only: why AWS's managed SecurityHeadersPolicy is attached by id instead of the
+    # distribution's own policy (which would answer CORS).
+    managed_response_headers_because: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +154,10 @@ EMULATOR_BUCKET_POLICY_GAP = (
     "moto checks a bucket policy on every object request without the request's context, so a "
     "statement denying requests not made over TLS denies every upload and download; the "
     "emulator listens on 127.0.0.1 only"
+)
+EMULATOR_RESPONSE_HEADERS_GAP = (
+    "moto has no CloudFront response-headers-policy API, so the emulator stages attach AWS's "
+    "managed SecurityHeadersPolicy by id (security headers, no CORS)"
 )
 EMULATOR_API_DOMAIN_GAP = (
     "moto never reports an API Gateway custom domain name as AVAILABLE (it returns no "
@@ -413,6 +423,16 @@ def _check_bucket(st: str, bucket: BucketSettings) -> None:
 
 
 def _check_cdn(st: str, cdn: CdnSettings) -> None:
+    if cdn.managed_response_headers_because is None and not cdn.cors_origins:
+        _fail(
+            st,
+            "cdn.cors_origins",
+            "the list is empty, so no browser app could read images cross-origin (and "
+            "CloudFront refuses a CORS configuration without origins)",
+            "list the app origins, e.g. 'https://lego-moc.com'",
+        )
+    for origin in cdn.cors_origins:
+        _validate_api_cors_origin(st, "cdn.cors_origins", origin)
     if cdn.origin_access not in ORIGIN_ACCESS_MODES:
         _fail(
             st,
@@ -595,6 +615,12 @@ def _check_emulator_only_settings(settings: StageSettings) -> None:
                 None,
                 "the API would have no custom domain",
             ),
+            (
+                "cdn.managed_response_headers_because",
+                settings.cdn.managed_response_headers_because,
+                None,
+                "browsers could not read images cross-origin (no CORS headers)",
+            ),
         ):
             if value != default:
                 _fail(
@@ -686,7 +712,7 @@ def _stage(
             cors_origins=BUCKET_CORS_ORIGINS,
             versioning=versioning,
         ),
-        cdn=CdnSettings(),
+        cdn=CdnSettings(cors_origins=API_CORS_ORIGINS + ((app_origin,) if app_origin else ())),
         api=ApiSettings(
             cors_origins=API_CORS_ORIGINS + ((app_origin,) if app_origin else ()),
             # Burst at least the rate (validated): twice it, to absorb spikes.
@@ -751,6 +777,7 @@ def _on_emulator(base: StageSettings, stage: str, *, skip_provider_waits: bool) 
         origin_access="OAC",
         cache_policy="managed-caching-optimized",
         wait_for_deployment=False,
+        managed_response_headers_because=EMULATOR_RESPONSE_HEADERS_GAP,
     )
     if skip_provider_waits:
         bucket = replace(bucket, inline_lifecycle_rules=True)

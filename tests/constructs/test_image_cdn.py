@@ -35,8 +35,52 @@ def test_distribution_basics(stage, name):
     assert behavior["compress"] is True
     assert behavior["allowed_methods"] == ["GET", "HEAD", "OPTIONS"]
     assert behavior["cached_methods"] == ["GET", "HEAD"]
-    # AWS's managed SecurityHeadersPolicy (HSTS, nosniff, frame options): checkov CKV2_AWS_32.
-    assert behavior["response_headers_policy_id"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
+    if name in REAL:
+        # The distribution's own policy: CORS for the app's origins + the security headers.
+        [policy] = stage(name).resources("aws_cloudfront_response_headers_policy")
+        assert behavior["response_headers_policy_id"] == (
+            f"${{aws_cloudfront_response_headers_policy.{policy}.id}}"
+        )
+    else:
+        # EMULATOR_RESPONSE_HEADERS_GAP: AWS's managed SecurityHeadersPolicy, by id.
+        assert behavior["response_headers_policy_id"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
+        assert stage(name).resources("aws_cloudfront_response_headers_policy") == {}
+
+
+@pytest.mark.parametrize(
+    "name,origins",
+    [
+        ("dev", ["https://lego-moc.com", "https://www.lego-moc.com", "https://dev.lego-moc.com"]),
+        (
+            "staging",
+            ["https://lego-moc.com", "https://www.lego-moc.com", "https://staging.lego-moc.com"],
+        ),
+        ("production", ["https://lego-moc.com", "https://www.lego-moc.com"]),
+    ],
+)
+def test_cors_is_answered_at_the_edge_for_the_apps_exact_origins(stage, name, origins):
+    policy = stage(name).one("aws_cloudfront_response_headers_policy")
+    cors = policy["cors_config"]
+    assert cors["access_control_allow_origins"] == {"items": origins}
+    assert cors["access_control_allow_methods"] == {"items": ["GET", "HEAD", "OPTIONS"]}
+    assert cors["access_control_allow_credentials"] is False
+    assert cors["origin_override"] is True
+    # The cache key stays free of Origin: the headers are added per viewer request.
+    cache = stage(name).one("aws_cloudfront_cache_policy")
+    keys = cache["parameters_in_cache_key_and_forwarded_to_origin"]
+    assert keys["headers_config"] == {"header_behavior": "none"}
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_every_security_header_of_the_managed_policy_is_kept(stage, name):
+    headers = stage(name).one("aws_cloudfront_response_headers_policy")["security_headers_config"]
+    assert headers == {
+        "content_type_options": {"override": True},
+        "frame_options": {"frame_option": "SAMEORIGIN", "override": True},
+        "referrer_policy": {"override": True, "referrer_policy": "strict-origin-when-cross-origin"},
+        "strict_transport_security": {"access_control_max_age_sec": 31536000, "override": True},
+        "xss_protection": {"mode_block": True, "override": True, "protection": True},
+    }
 
 
 @pytest.mark.parametrize("name", REAL)

@@ -56,6 +56,17 @@ SETTINGS_CASES = [
         _api(throttling_burst_limit=500, throttling_rate_limit=1000.0),
         "api.throttling_burst_limit",
     ),
+    (
+        "cdn-cors-wildcard-subdomain",
+        _cdn(cors_origins=("https://*.lego-moc.com",)),
+        "cdn.cors_origins",
+    ),
+    ("cdn-cors-empty", _cdn(cors_origins=()), "cdn.cors_origins"),
+    (
+        "real-stage-with-the-emulators-headers-policy",
+        _cdn(managed_response_headers_because="simpler"),
+        "cdn.managed_response_headers_because",
+    ),
     ("table-name-empty", {"table": replace(dev.table, name="")}, "table.name"),
     ("table-name-bad-chars", {"table": replace(dev.table, name="Image Metadata")}, "table.name"),
     ("bucket-name-empty", _bucket(name=""), "bucket.name"),
