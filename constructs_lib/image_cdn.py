@@ -38,6 +38,13 @@ from cdktf_cdktf_provider_aws.cloudfront_response_headers_policy import (
     CloudfrontResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurity,
     CloudfrontResponseHeadersPolicySecurityHeadersConfigXssProtection,
 )
+from cdktf_cdktf_provider_aws.cloudwatch_log_delivery import CloudwatchLogDelivery
+from cdktf_cdktf_provider_aws.cloudwatch_log_delivery_destination import (
+    CloudwatchLogDeliveryDestination,
+    CloudwatchLogDeliveryDestinationDeliveryDestinationConfiguration,
+)
+from cdktf_cdktf_provider_aws.cloudwatch_log_delivery_source import CloudwatchLogDeliverySource
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementCondition,
@@ -176,6 +183,9 @@ class ImageCdn(Construct):
             if props.ignore_drift_in
             else None,
         )
+        self.access_logs: CloudwatchLogGroup | None = None
+        if props.access_logs:
+            self.access_logs = self._standard_logging(props)
         reader, conditions = access.reader(self.distribution)
         bucket.add_policy_statement(
             DataAwsIamPolicyDocumentStatement(
@@ -273,6 +283,41 @@ class ImageCdn(Construct):
                 ),
             ),
         )
+
+    def _standard_logging(self, props: ImageCdnProps) -> CloudwatchLogGroup:
+        """Standard logging v2: the distribution as a vended-log delivery source, delivered as
+        JSON to a log group with a retention period."""
+        group = CloudwatchLogGroup(
+            self,
+            "AccessLogs",
+            name=f"/aws/cloudfront/{props.name}",
+            retention_in_days=props.access_log_retention_days,
+        )
+        source = CloudwatchLogDeliverySource(
+            self,
+            "AccessLogSource",
+            name=f"{props.name}-cdn",
+            log_type="ACCESS_LOGS",
+            resource_arn=self.distribution.arn,
+        )
+        destination = CloudwatchLogDeliveryDestination(
+            self,
+            "AccessLogDestination",
+            name=f"{props.name}-cdn-logs",
+            output_format="json",
+            delivery_destination_configuration=[
+                CloudwatchLogDeliveryDestinationDeliveryDestinationConfiguration(
+                    destination_resource_arn=group.arn
+                )
+            ],
+        )
+        CloudwatchLogDelivery(
+            self,
+            "AccessLogDelivery",
+            delivery_source_name=source.name,
+            delivery_destination_arn=destination.arn,
+        )
+        return group
 
     @staticmethod
     def _viewer_certificate(

@@ -131,6 +131,12 @@ class ImageCdnProps:
     #: policy instead (e.g. MANAGED_SECURITY_HEADERS_POLICY_ID, where no policy can be
     #: created). Default: None.
     response_headers_policy_id: str | None = None
+    #: CloudFront standard logging (v2): access logs delivered to a CloudWatch Logs group
+    #: /aws/cloudfront/<name> through CloudWatch's vended-log delivery (no ACL bucket). The
+    #: delivery source must be in us-east-1, where CloudFront's API lives. Default: off.
+    access_logs: bool = False
+    #: Days the access logs are kept. Default: 90.
+    access_log_retention_days: int = 90
     #: Attributes an emulator reports differently from AWS (stacks/settings.py). Default: none.
     ignore_drift_in: tuple[str, ...] = ()
     #: False creates the distribution disabled: it serves nothing. Only for an emulator, which

@@ -27,6 +27,8 @@ from stacks.errors import SettingsError
 TERRAFORM_REQUIRED_VERSION = ">= 1.10, < 2.0"
 AWS_PROVIDER_VERSION = "5.100.0"
 
+# CloudFront's control plane (certificates, vended-log delivery sources) lives here.
+CLOUDFRONT_REGION = "us-east-1"
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 
 # The port the local emulator prefers; `ops.local_aws` falls back to a free one and exports it.
@@ -110,6 +112,9 @@ class CdnSettings:
     # Emulator only: why AWS's managed SecurityHeadersPolicy is attached by id instead of the
     # distribution's own policy (which would answer CORS).
     managed_response_headers_because: str | None = None
+    # CloudFront standard logging (v2) into a CloudWatch Logs group, and how long it is kept.
+    access_logs: bool = _CDN_DEFAULTS.access_logs
+    access_log_retention_days: int = _CDN_DEFAULTS.access_log_retention_days
 
 
 @dataclass(frozen=True)
@@ -390,7 +395,7 @@ def _check_stage(settings: StageSettings) -> None:
             "use 3-255 characters of letters, digits, '_', '-' and '.', e.g. 'ImageMetadata-dev'",
         )
     _check_bucket(st, settings.bucket)
-    _check_cdn(st, settings.cdn)
+    _check_cdn(st, settings.cdn, settings.region)
     _check_api(st, settings.api)
     _check_auth(st, settings.auth)
     _check_domains(st, settings.domains)
@@ -422,7 +427,22 @@ def _check_bucket(st: str, bucket: BucketSettings) -> None:
             )
 
 
-def _check_cdn(st: str, cdn: CdnSettings) -> None:
+def _check_cdn(st: str, cdn: CdnSettings, region: str = CLOUDFRONT_REGION) -> None:
+    if cdn.access_logs and cdn.access_log_retention_days not in LOG_RETENTION_DAYS:
+        _fail(
+            st,
+            "cdn.access_log_retention_days",
+            f"{cdn.access_log_retention_days!r} is not a retention period CloudWatch Logs accepts",
+            "use one of " + ", ".join(map(str, LOG_RETENTION_DAYS)),
+        )
+    if cdn.access_logs and region != CLOUDFRONT_REGION:
+        _fail(
+            st,
+            "cdn.access_logs",
+            f"CloudFront delivers standard logs (v2) only through a delivery source in "
+            f"{CLOUDFRONT_REGION}, and this stage deploys to {region}",
+            f"deploy the stage to {CLOUDFRONT_REGION}, or turn cdn.access_logs off",
+        )
     if cdn.managed_response_headers_because is None and not cdn.cors_origins:
         _fail(
             st,
@@ -712,7 +732,10 @@ def _stage(
             cors_origins=BUCKET_CORS_ORIGINS,
             versioning=versioning,
         ),
-        cdn=CdnSettings(cors_origins=API_CORS_ORIGINS + ((app_origin,) if app_origin else ())),
+        cdn=CdnSettings(
+            cors_origins=API_CORS_ORIGINS + ((app_origin,) if app_origin else ()),
+            access_logs=production,  # standard logging v2 in production; off for dev/staging
+        ),
         api=ApiSettings(
             cors_origins=API_CORS_ORIGINS + ((app_origin,) if app_origin else ()),
             # Burst at least the rate (validated): twice it, to absorb spikes.

@@ -240,3 +240,43 @@ def test_cdn_outputs(stage):
     outputs = stage("dev").json["output"]
     assert outputs["CloudFrontDomain"]["value"].endswith(".domain_name}")
     assert outputs["CloudFrontDistributionId"]["value"].endswith(".id}")
+
+
+def test_production_delivers_standard_logs_v2_to_a_log_group_with_a_retention(stage):
+    synth = stage("production")
+    [group] = [
+        (name, g)
+        for name, g in synth.resources("aws_cloudwatch_log_group").items()
+        if g["name"] == "/aws/cloudfront/image-service-production"
+    ]
+    group_name, group_body = group
+    assert group_body["retention_in_days"] == 90
+    [distribution] = synth.resources("aws_cloudfront_distribution")
+    source = synth.one("aws_cloudwatch_log_delivery_source")
+    assert source == {
+        **source,
+        "name": "image-service-production-cdn",
+        "log_type": "ACCESS_LOGS",
+        "resource_arn": f"${{aws_cloudfront_distribution.{distribution}.arn}}",
+    }
+    destination = synth.one("aws_cloudwatch_log_delivery_destination")
+    assert destination["output_format"] == "json"
+    assert destination["delivery_destination_configuration"] == [
+        {"destination_resource_arn": f"${{aws_cloudwatch_log_group.{group_name}.arn}}"}
+    ]
+    [(source_name, _)] = synth.resources("aws_cloudwatch_log_delivery_source").items()
+    [(destination_name, _)] = synth.resources("aws_cloudwatch_log_delivery_destination").items()
+    delivery = synth.one("aws_cloudwatch_log_delivery")
+    assert delivery["delivery_source_name"] == (
+        f"${{aws_cloudwatch_log_delivery_source.{source_name}.name}}"
+    )
+    assert delivery["delivery_destination_arn"] == (
+        f"${{aws_cloudwatch_log_delivery_destination.{destination_name}.arn}}"
+    )
+    # No legacy logging block (it needs an ACL bucket).
+    assert "logging_config" not in synth.one("aws_cloudfront_distribution")
+
+
+@pytest.mark.parametrize("name", ("dev", "staging", "local"))
+def test_other_stages_keep_cdn_logging_off_by_default(stage, name):
+    assert stage(name).resources("aws_cloudwatch_log_delivery_source") == {}

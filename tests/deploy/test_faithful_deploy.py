@@ -189,3 +189,24 @@ def test_only_the_api_custom_domain_is_left_out_and_says_why(aws, outputs, stack
     assert "aws_apigatewayv2_api_mapping" not in config
     # Production itself has all three.
     assert stage_settings("production").domains.api_domain_omitted_because is None
+
+
+def test_cdn_standard_logs_v2_are_delivered_to_their_log_group(outputs, aws):
+    """Production's CloudFront standard logging (v2), applied with its exact shape."""
+    logs = aws("logs")
+    [source] = logs.describe_delivery_sources()["deliverySources"]
+    assert source["name"] == "image-service-local-production-cdn"
+    assert source["logType"] == "ACCESS_LOGS"
+    assert source["resourceArns"][0].endswith(f"distribution/{outputs['CloudFrontDistributionId']}")
+    [group] = logs.describe_log_groups(logGroupNamePrefix="/aws/cloudfront/")["logGroups"]
+    assert (group["logGroupName"], group["retentionInDays"]) == (
+        "/aws/cloudfront/image-service-local-production",
+        90,
+    )
+    [delivery] = logs.describe_deliveries()["deliveries"]
+    assert delivery["deliverySourceName"] == source["name"]
+    [destination] = logs.describe_delivery_destinations()["deliveryDestinations"]
+    assert delivery["deliveryDestinationArn"] == destination["arn"]
+    assert destination["deliveryDestinationConfiguration"]["destinationResourceArn"].startswith(
+        group["arn"].removesuffix(":*")
+    )

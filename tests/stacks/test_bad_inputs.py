@@ -67,6 +67,16 @@ SETTINGS_CASES = [
         _cdn(managed_response_headers_because="simpler"),
         "cdn.managed_response_headers_because",
     ),
+    (
+        "cdn-logs-retention-not-accepted",
+        _cdn(access_logs=True, access_log_retention_days=45),
+        "cdn.access_log_retention_days",
+    ),
+    (
+        "cdn-logs-outside-us-east-1",
+        {"region": "eu-west-1", **_cdn(access_logs=True)},
+        "cdn.access_logs",
+    ),
     ("table-name-empty", {"table": replace(dev.table, name="")}, "table.name"),
     ("table-name-bad-chars", {"table": replace(dev.table, name="Image Metadata")}, "table.name"),
     ("bucket-name-empty", _bucket(name=""), "bucket.name"),
