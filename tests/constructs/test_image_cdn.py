@@ -78,7 +78,12 @@ def test_every_security_header_of_the_managed_policy_is_kept(stage, name):
         "content_type_options": {"override": True},
         "frame_options": {"frame_option": "SAMEORIGIN", "override": True},
         "referrer_policy": {"override": True, "referrer_policy": "strict-origin-when-cross-origin"},
-        "strict_transport_security": {"access_control_max_age_sec": 31536000, "override": True},
+        "strict_transport_security": {
+            "access_control_max_age_sec": 31536000,
+            "include_subdomains": True,
+            "preload": True,
+            "override": True,
+        },
         "xss_protection": {"mode_block": True, "override": True, "protection": True},
     }
 
