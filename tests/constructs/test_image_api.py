@@ -94,10 +94,17 @@ def test_default_stage_throttling_and_access_logs(stage, name, burst, rate, rete
         "throttling_burst_limit": burst,
         "throttling_rate_limit": rate,
     }
-    assert st["access_log_settings"]["destination_arn"].startswith("${aws_cloudwatch_log_group.")
+    [(group, body)] = [
+        (address, g)
+        for address, g in synth.resources("aws_cloudwatch_log_group").items()
+        if g["name"] == f"/aws/apigateway/image-service-{name}/access"
+    ]
+    assert (
+        st["access_log_settings"]["destination_arn"] == f"${{aws_cloudwatch_log_group.{group}.arn}}"
+    )
     log_format = json.loads(st["access_log_settings"]["format"])
     assert log_format["requestId"] == "$context.requestId"
-    assert synth.one("aws_cloudwatch_log_group")["retention_in_days"] == retention
+    assert body["retention_in_days"] == retention
 
 
 @pytest.mark.parametrize(

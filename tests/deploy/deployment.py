@@ -79,6 +79,21 @@ class Deployment:
         return local_aws.client(service, self.endpoint)
 
 
+def replan(stack_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`terraform plan -detailed-exitcode` of an applied stack: exit 0 when nothing would change."""
+    from ops.toolchain import terraform
+
+    return terraform(
+        stack_dir,
+        "plan",
+        "-detailed-exitcode",
+        "-input=false",
+        "-no-color",
+        env=env,
+        check=False,
+    )
+
+
 def prepare(
     run_dir: Path,
     outdir: Path,

@@ -22,7 +22,7 @@ from ops.toolchain import terraform
 from ops.workdir import stack_outputs
 from stacks.settings import EMULATOR_API_DOMAIN_GAP, stage_settings
 from tests.deploy import faithful
-from tests.deploy.deployment import Deployment
+from tests.deploy.deployment import Deployment, replan
 
 pytestmark = pytest.mark.emulator
 STACK = faithful.STACK
@@ -95,15 +95,7 @@ def test_the_distribution_is_enabled_and_not_retained(stack_dir, outputs, aws):
 
 
 def test_a_re_plan_finds_nothing_to_change(stack_dir, emulator_env, outputs):
-    proc = terraform(
-        stack_dir,
-        "plan",
-        "-detailed-exitcode",
-        "-input=false",
-        "-no-color",
-        env=emulator_env,
-        check=False,
-    )
+    proc = replan(stack_dir, emulator_env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

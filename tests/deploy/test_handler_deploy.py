@@ -16,6 +16,7 @@ import pytest
 from ops.toolchain import terraform
 from ops.workdir import stack_outputs
 from tests.conftest import write_handler_source
+from tests.deploy.deployment import replan
 
 pytestmark = pytest.mark.emulator
 STAGES = ("local",)
@@ -166,13 +167,5 @@ def test_api_gateway_may_invoke_it_from_this_api_and_route_only(stack_dir, emula
 
 
 def test_a_second_plan_is_empty(stack_dir, emulator_env):
-    result = terraform(
-        stack_dir,
-        "plan",
-        "-detailed-exitcode",
-        "-input=false",
-        "-no-color",
-        env=emulator_env,
-        check=False,
-    )
+    result = replan(stack_dir, emulator_env)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -321,6 +321,11 @@ def _retention(aws) -> int:
     return group["retentionInDays"]
 
 
+def wrapper_deploy(outdir) -> list[str]:
+    """`bin/cdktf deploy image-service-local` of the synthesis already in `outdir`."""
+    return [str(ROOT / "bin" / "cdktf"), "deploy", STACK, "--skip-synth", "--output", str(outdir)]
+
+
 def _with_retention(config: dict, days: int) -> dict:
     """The stack with the API's access logs kept `days` (an update moto applies at once)."""
     [group] = [
@@ -365,14 +370,7 @@ def test_wrapper_deploy_shows_the_plan_and_applies_it_only_when_approved(
 ):
     config_file = stack_dir / "cdk.tf.json"
     original = config_file.read_text()
-    deploy = [
-        str(ROOT / "bin" / "cdktf"),
-        "deploy",
-        STACK,
-        "--skip-synth",
-        "--output",
-        str(deployment.outdir),
-    ]
+    deploy = wrapper_deploy(deployment.outdir)
     try:
         config_file.write_text(json.dumps(_with_retention(json.loads(original), 60)))
         unattended = subprocess.run(
@@ -404,14 +402,7 @@ def test_wrapper_deploy_shows_the_plan_and_applies_it_only_when_approved(
 
 
 def test_wrapper_deploy_without_changes_says_so_and_prints_the_outputs(deployment, outputs):
-    result = deployment.run(
-        str(ROOT / "bin" / "cdktf"),
-        "deploy",
-        STACK,
-        "--skip-synth",
-        "--output",
-        str(deployment.outdir),
-    )
+    result = deployment.run(*wrapper_deploy(deployment.outdir))
     assert result.returncode == 0, result.stderr
     assert "No changes: the deployment already matches the configuration." in result.stdout
     assert f"  BucketName = {outputs['BucketName']}" in result.stdout
@@ -436,15 +427,7 @@ def test_another_account_is_refused_in_one_paragraph(deployment, stack_dir, emul
         plan(outdir / "stacks" / STACK, emulator_env)
     assert (refused.value.expected, refused.value.actual) == (["111111111111"], "123456789012")
 
-    result = deployment.run(
-        str(ROOT / "bin" / "cdktf"),
-        "deploy",
-        STACK,
-        "--auto-approve",
-        "--skip-synth",
-        "--output",
-        str(outdir),
-    )
+    result = deployment.run(*wrapper_deploy(outdir), "--auto-approve")
     assert result.returncode == 2
     assert result.stderr.startswith(
         "error: image-service-local is pinned to AWS account 111111111111 (stacks/settings.py, "
