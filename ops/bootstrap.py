@@ -25,11 +25,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from ops.cdktf import cdktf_env
 from ops.plan_guard import guarded_apply, refusal
-from ops.toolchain import OUTDIR, check_toolchain, graceful_interrupts, project_env, synthesize
+from ops.review import require_credentials
+from ops.toolchain import OUTDIR, check_toolchain, graceful_interrupts, synthesize
 from ops.toolchain import terraform as run_terraform
 from stacks.errors import EXIT_REFUSED, ImageServiceError, ToolchainError, report
-from stacks.settings import STAGES_ENV, bootstrap_stack_name, stage_settings
+from stacks.settings import STAGES_ENV, bootstrap_stack_name, stack_name, stage_settings
 from stacks.state_bootstrap_stack import (
     BOOTSTRAP_STATE_ENV,
     BOOTSTRAP_STATE_KEY,
@@ -49,9 +51,10 @@ def _synthesize(stage: str, outdir: Path, where: str, env: dict[str, str]) -> No
 def bootstrap(stage: str, outdir: Path = OUTDIR, env: dict[str, str] | None = None) -> str:
     """Steps 1 and 2 for `stage`'s account; returns what was done, in one line."""
     settings = stage_settings(stage)
-    env = env or project_env()
+    env = env or cdktf_env()  # with the running emulator's endpoint, as bin/cdktf has it
     check_toolchain()
     stack = bootstrap_stack_name(settings)
+    require_credentials(stack_name(stage), env, "ops.bootstrap")
     stack_dir = outdir / "stacks" / stack
     bucket = settings.state.bucket
     where = f"s3://{bucket}/{BOOTSTRAP_STATE_KEY}"

@@ -270,6 +270,7 @@ def apply_checked_plan(
             "Fix: check the name (`bin/cdktf list`), and that IMAGE_SERVICE_STAGES selects it."
         )
     verb = "destroy" if destroy else "deploy"
+    review.require_credentials(stack, env, f"bin/cdktf {verb}")
 
     def approve(plan_file: Path) -> bool:
         shown = terraform(stack_dir, "show", "-no-color", plan_file.name, env=env)

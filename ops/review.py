@@ -31,7 +31,7 @@ from typing import Any
 
 from ops.plan_guard import PLAN_FILE, DataLoss, PreventDestroyRefusal, find_data_loss, plan
 from ops.toolchain import terraform
-from stacks.errors import ImageServiceError
+from stacks.errors import ImageServiceError, ToolchainError
 from stacks.settings import (
     DEPLOYED_STAGES,
     EMULATOR_STAGES,
@@ -354,6 +354,17 @@ def missing_credentials(stack: str, env: dict[str, str]) -> str | None:
         f"no AWS credentials for account {settings.account.account_id} in this environment "
         "(set AWS_PROFILE or AWS_ACCESS_KEY_ID, or in CI the OIDC step)"
     )
+
+
+def require_credentials(stack: str, env: dict[str, str], command: str) -> None:
+    """Stop before anything contacts AWS when no credentials are configured for `stack`."""
+    reason = missing_credentials(stack, env)
+    if reason:
+        raise ToolchainError(
+            f"{command}: {stack} cannot be planned here: {reason}; nothing was contacted",
+            "sign in to the stage's account first (e.g. `aws sso login --profile …` and "
+            "AWS_PROFILE, or exported keys), then run again",
+        )
 
 
 def report_for(stack_dir: Path, env: dict[str, str], drift: bool) -> StackReport:

@@ -321,6 +321,38 @@ OPS_CASES = [
 ]
 
 
+def _without_credentials(tmp_path) -> dict[str, str]:
+    """This machine as one without AWS credentials; and should anything still try to reach
+    AWS, its requests end at a dead-end proxy on loopback."""
+    env = {k: v for k, v in project_env().items() if not k.startswith("AWS_")}
+    return {**env, "HOME": str(tmp_path), "HTTPS_PROXY": "http://127.0.0.1:9"}
+
+
+@pytest.mark.parametrize(
+    "command,what",
+    [
+        (["bin/cdktf", "deploy", "image-service-dev", "--skip-synth"], "bin/cdktf deploy"),
+        ([sys.executable, "-m", "ops.bootstrap", "dev"], "ops.bootstrap"),
+    ],
+    ids=["deploy", "bootstrap"],
+)
+def test_a_real_stage_without_credentials_is_refused_before_anything_is_contacted(
+    tmp_path, synth_dir, command, what
+):
+    if command[0] == "bin/cdktf":
+        command = [str(ROOT / "bin" / "cdktf"), *command[1:], "--output", str(synth_dir)]
+    proc = subprocess.run(
+        command, cwd=ROOT, env=_without_credentials(tmp_path), text=True, capture_output=True
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith(
+        f"error: {what}: image-service-dev cannot be planned here: no AWS credentials for "
+        "account 111111111111 in this environment"
+    )
+    assert "nothing was contacted. Fix: sign in to the stage's account first" in proc.stderr
+    assert "Traceback" not in proc.stderr and "terraform" not in proc.stdout.lower()
+
+
 @pytest.mark.parametrize(
     "command,expected", [c[1:] for c in OPS_CASES], ids=[c[0] for c in OPS_CASES]
 )
