@@ -64,9 +64,7 @@ def bootstrap(stage: str, outdir: Path = OUTDIR, env: dict[str, str] | None = No
         stack_dir, "init", "-input=false", "-no-color", "-reconfigure", env=env, check=False
     )
     if init.returncode == 0 and not (stack_dir / LOCAL_STATE_FILE).exists():
-        losses = guarded_apply(stack_dir, set(), env)
-        if losses:
-            raise _Refused(stack, losses)
+        _apply(stack_dir, env)
         return f"{stack}: the state bucket {bucket} exists and holds its own state ({where})"
     output = init.stdout + init.stderr
     if init.returncode != 0 and not any(text in output for text in _NO_BUCKET):
@@ -81,9 +79,7 @@ def bootstrap(stage: str, outdir: Path = OUTDIR, env: dict[str, str] | None = No
         print(f"{stack}: creating the state bucket {bucket} (state kept locally for now)")
         _synthesize(stage, outdir, "local", env)
         run_terraform(stack_dir, "init", "-input=false", "-no-color", "-reconfigure", env=env)
-        losses = guarded_apply(stack_dir, set(), env)
-        if losses:
-            raise _Refused(stack, losses)
+        _apply(stack_dir, env)
 
     # Step 2: move the local state into the bucket it created.
     print(f"{stack}: moving its own state into {where}")
@@ -105,8 +101,12 @@ def bootstrap(stage: str, outdir: Path = OUTDIR, env: dict[str, str] | None = No
 class _Refused(ImageServiceError):
     exit_code = EXIT_REFUSED
 
-    def __init__(self, stack: str, losses: list) -> None:  # type: ignore[type-arg]
-        super().__init__(refusal(stack, losses))
+
+def _apply(stack_dir: Path, env: dict[str, str]) -> None:
+    """Plan, guard and apply the bootstrap stack; a refused plan stops with exit 3."""
+    losses = guarded_apply(stack_dir, set(), env)
+    if losses:
+        raise _Refused(refusal(stack_dir.name, losses))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -134,6 +134,28 @@ def check_environment() -> None:
         emulator_stage_settings("local", endpoint=endpoint)
 
 
+def synthesized_stack(outdir: Path, stack: str) -> Path:
+    """The stack's directory in `outdir`, if the app synthesized it there."""
+    stack_dir = outdir / "stacks" / stack
+    if not (stack_dir / "cdk.tf.json").is_file():
+        raise ToolchainError(
+            f"{stack} is not a stack of this app ({stack_dir}/cdk.tf.json does not exist). "
+            "Fix: check the name (`bin/cdktf list`), and that IMAGE_SERVICE_STAGES selects it"
+        )
+    return stack_dir
+
+
+def lock_and_synthesize(
+    held: ExitStack, what: str, stacks: list[str], outdir: Path, env: dict[str, str], synth: bool
+) -> int:
+    """Hold each stack's run lock, then synthesize (unless `synth` is False); returns the
+    synthesis's exit code (0 when skipped). The locks come first: another command working on
+    these stacks may not see their directories rewritten under it."""
+    for stack in stacks:
+        held.enter_context(run_lock(outdir / "stacks" / stack, f"{what} {stack}"))
+    return synthesize(outdir, env) if synth else 0
+
+
 def run_report(command: str, argv: list[str]) -> int:
     """`bin/cdktf review|drift [STACK ...] [--output FILE] [--skip-synth] [--outdir DIR]`."""
     parser = argparse.ArgumentParser(prog=f"bin/cdktf {command}", description=review.__doc__)
@@ -147,24 +169,15 @@ def run_report(command: str, argv: list[str]) -> int:
     env = cdktf_env()
     stacks = list(dict.fromkeys(args.stacks or review.DEFAULT_STACKS))
     with ExitStack() as held:
-        for stack in stacks:
-            held.enter_context(
-                run_lock(args.outdir / "stacks" / stack, f"bin/cdktf {command} {stack}")
-            )
-        if not args.skip_synth:
-            code = synthesize(args.outdir, env)
-            if code != 0:
-                return code
-        reports = []
-        for stack in stacks:
-            stack_dir = args.outdir / "stacks" / stack
-            if not (stack_dir / "cdk.tf.json").is_file():
-                raise ToolchainError(
-                    f"{stack} is not a stack of this app ({stack_dir}/cdk.tf.json does not "
-                    "exist). Fix: check the name (`bin/cdktf list`), and that "
-                    "IMAGE_SERVICE_STAGES selects it"
-                )
-            reports.append(review.report_for(stack_dir, env, drift=command == "drift"))
+        code = lock_and_synthesize(
+            held, f"bin/cdktf {command}", stacks, args.outdir, env, synth=not args.skip_synth
+        )
+        if code != 0:
+            return code
+        reports = [
+            review.report_for(synthesized_stack(args.outdir, stack), env, drift=command == "drift")
+            for stack in stacks
+        ]
     markdown = review.render(reports, drift=command == "drift")
     print(markdown, end="", flush=True)
     if args.output:
@@ -212,14 +225,11 @@ def run(argv: list[str]) -> int:
             "Fix: run `make up` first (it starts the emulator and deploys image-service-local)."
         )
     with ExitStack() as held:
-        # Held before synthesizing: another command working on these stacks may not see their
-        # directories rewritten under it.
-        for stack in stacks:
-            held.enter_context(run_lock(outdir / "stacks" / stack, f"bin/cdktf {command} {stack}"))
-        if command in SKIP_LOCK_COMMANDS and "--skip-synth" not in args:
-            code = synthesize(outdir, env)
-            if code != 0:
-                return code
+        synth = command in SKIP_LOCK_COMMANDS and "--skip-synth" not in args
+        code = lock_and_synthesize(held, f"bin/cdktf {command}", stacks, outdir, env, synth)
+        if code != 0:
+            return code
+        if synth:
             args.append("--skip-synth")
         for stack in stacks:
             stack_dir = outdir / "stacks" / stack
@@ -234,7 +244,7 @@ def run(argv: list[str]) -> int:
         if command in GUARDED_COMMANDS:
             for stack in stacks:
                 code = apply_checked_plan(
-                    outdir / "stacks" / stack,
+                    synthesized_stack(outdir, stack),
                     allowed,
                     env,
                     destroy=command == "destroy",
@@ -264,11 +274,6 @@ def apply_checked_plan(
     approval (--auto-approve, or `yes` at the terminal), then exactly that file applied, and for
     a deploy the stack's outputs."""
     stack = stack_dir.name
-    if not (stack_dir / "cdk.tf.json").is_file():
-        raise ToolchainError(
-            f"{stack} is not a stack of this app ({stack_dir}/cdk.tf.json does not exist). "
-            "Fix: check the name (`bin/cdktf list`), and that IMAGE_SERVICE_STAGES selects it."
-        )
     verb = "destroy" if destroy else "deploy"
     review.require_credentials(stack, env, f"bin/cdktf {verb}")
 

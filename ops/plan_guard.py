@@ -51,6 +51,14 @@ class DataLoss:
     # No data is lost, but everyone holding its identity breaks (IDENTITY_TYPES).
     identity: bool = False
 
+    def summary(self, quote: str = "") -> str:
+        """`replace aws_x.Y (kind) [marks]`, the address between `quote`s."""
+        return (
+            f"{self.action} {quote}{self.address}{quote} ({self.kind})"
+            + (" [lifecycle.prevent_destroy]" if self.prevent_destroy else "")
+            + (" [tainted]" if self.tainted else "")
+        )
+
 
 class Declined(ImageServiceError):
     """The user did not approve the checked plan; nothing was applied."""
@@ -137,12 +145,7 @@ def refusal(stack: str, losses: list[DataLoss]) -> str:
     if identity:
         what.append(f"break the clients of {len(identity)} resource(s) by replacing them")
     lines = [f"plan guard: refusing the plan for {stack}: it would {' and '.join(what)}:"]
-    for loss in losses:
-        lines.append(
-            f"  - {loss.action} {loss.address} ({loss.kind})"
-            + (" [lifecycle.prevent_destroy]" if loss.prevent_destroy else "")
-            + (" [tainted]" if loss.tainted else "")
-        )
+    lines += [f"  - {loss.summary()}" for loss in losses]
     lines.append("Nothing was applied.")
     if any(loss.tainted for loss in losses):
         lines.append(

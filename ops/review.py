@@ -104,12 +104,8 @@ class StackReport:
 # From Terraform's JSON plan to the report
 # ------------------------------------------------------------------------------------------
 def _sensitive(marks: Any, key: str) -> bool:
-    if not isinstance(marks, dict):
-        return bool(marks)
-    value = marks.get(key)
-    if isinstance(value, dict | list):
-        return _any_true(value)
-    return bool(value)
+    """Whether Terraform marks `key` (or anything inside it) sensitive."""
+    return _any_true(marks.get(key)) if isinstance(marks, dict) else bool(marks)
 
 
 def _any_true(value: Any) -> bool:
@@ -201,9 +197,8 @@ def resource_changes(plan_doc: dict[str, Any], paths: dict[str, str]) -> list[Re
         action = _ACTIONS.get(tuple(change.get("change", {}).get("actions", [])))
         if action is None:
             continue
-        attributes = attribute_changes(change["change"]) if action != "destroy" else ()
-        if action == "create":
-            attributes = ()
+        # A created or destroyed resource is listed without its attributes.
+        attributes = attribute_changes(change["change"]) if action in ("update", "replace") else ()
         found.append(
             ResourceChange(action, change["address"], paths.get(change["address"], ""), attributes)
         )
@@ -298,12 +293,7 @@ def render(reports: list[StackReport], drift: bool = False) -> str:
                 f"> [!CAUTION]\n> **{report.stack}: the plan guard would refuse this plan** — "
                 "it loses data or breaks clients:",
             ]
-            for loss in report.losses:
-                lines.append(
-                    f"> - {loss.action} `{loss.address}` ({loss.kind})"
-                    + (" [lifecycle.prevent_destroy]" if loss.prevent_destroy else "")
-                    + (" [tainted]" if loss.tainted else "")
-                )
+            lines += [f"> - {loss.summary(quote='`')}" for loss in report.losses]
             lines.append(
                 "> Deploying it needs `--allow-data-loss ADDRESS` for each, or a change that "
                 "updates these resources in place."
@@ -375,7 +365,6 @@ def report_for(stack_dir: Path, env: dict[str, str], drift: bool) -> StackReport
         report.planned, report.reason = False, reason
         return report
     config = json.loads((stack_dir / "cdk.tf.json").read_text())
-    paths = construct_paths(config)
     try:
         plan_doc = plan_document(stack_dir, env, refresh_only=drift)
     except PreventDestroyRefusal as refused:
@@ -387,7 +376,7 @@ def report_for(stack_dir: Path, env: dict[str, str], drift: bool) -> StackReport
     if drift:
         report.changes = drifted_resources(plan_doc, config)
     else:
-        report.changes = resource_changes(plan_doc, paths)
+        report.changes = resource_changes(plan_doc, construct_paths(config))
         report.outputs = output_changes(plan_doc)
         report.losses = find_data_loss(plan_doc)
     return report
@@ -395,11 +384,12 @@ def report_for(stack_dir: Path, env: dict[str, str], drift: bool) -> StackReport
 
 def plan_document(stack_dir: Path, env: dict[str, str], refresh_only: bool) -> dict[str, Any]:
     """The stack's plan as `terraform show -json` renders it (with before/after values and
-    their sensitivity), planned once to a file."""
+    their sensitivity), planned once to a file; nothing to render (and no `terraform show`)
+    when the plan changes nothing, refresh-only plans included."""
     planned = plan(stack_dir, env, keep_plan=True, refresh_only=refresh_only)
     try:
-        if not planned.has_changes and not refresh_only:
-            return {"resource_changes": [], "output_changes": {}}
+        if not planned.has_changes:
+            return {}
         shown = terraform(stack_dir, "show", "-json", "-no-color", PLAN_FILE, env=env)
         return dict(json.loads(shown.stdout))
     finally:

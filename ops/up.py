@@ -83,7 +83,7 @@ BOOTSTRAP_RECORD = "state-bucket.applied"
 def create_state_bucket(outdir: Path, env: dict[str, str]) -> None:
     """The emulator's state bucket (image-service-state-local), which the stacks' backend needs."""
     bootstrap = outdir / "stacks" / BOOTSTRAP
-    ensure_initialised(bootstrap, env, disposable_state=True)
+    ensure_initialised(bootstrap, env)
     terraform(bootstrap, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from ops.toolchain import ROOT, terraform, tf_cli_config
 from stacks.errors import BusyError
+from stacks.settings import EMULATOR_PROFILE
 
 ERRORED_STATE = "errored.tfstate"
 
@@ -37,11 +38,17 @@ def _backend(stack_dir: Path) -> dict[str, Any]:
 
 
 def is_emulator_stack(stack_dir: Path) -> bool:
-    """A stack whose S3 backend points at an endpoint of its own: the local emulator."""
+    """A stack deployed to the local emulator: its providers use the emulator's profile (the
+    emulator's state bootstrap, whose state is local, included), or its S3 backend points at an
+    endpoint of its own."""
     try:
-        return "endpoints" in _backend(stack_dir).get("s3", {})
+        config = json.loads((stack_dir / "cdk.tf.json").read_text())
     except (OSError, ValueError):
         return False
+    providers = config.get("provider", {}).get("aws", [])
+    return any(p.get("profile") == EMULATOR_PROFILE for p in providers) or (
+        "endpoints" in config.get("terraform", {}).get("backend", {}).get("s3", {})
+    )
 
 
 def _matches(wanted: object, initialised: object) -> bool:
@@ -73,16 +80,14 @@ def stack_outputs(stack_dir: Path, env: dict[str, str]) -> dict[str, Any]:
     return {name: out["value"] for name, out in json.loads(raw or "{}").items()}
 
 
-def ensure_initialised(
-    stack_dir: Path, env: dict[str, str], disposable_state: bool = False
-) -> bool:
+def ensure_initialised(stack_dir: Path, env: dict[str, str]) -> bool:
     """Run `terraform init` unless the directory is initialised for its backend; True if it
-    ran. On the emulator (or for `disposable_state`, the emulator's bootstrap) a changed backend
-    is simply re-initialised (-reconfigure): that state lives and dies with the emulator."""
+    ran. On the emulator a changed backend is simply re-initialised (-reconfigure): that state
+    lives and dies with the emulator."""
     if initialised_for_its_backend(stack_dir):
         return False
     args = ["init", "-input=false", "-no-color"]
-    if disposable_state or is_emulator_stack(stack_dir):
+    if is_emulator_stack(stack_dir):
         args.append("-reconfigure")
     terraform(stack_dir, *args, env=env)
     return True

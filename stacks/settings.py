@@ -427,7 +427,7 @@ def _check_bucket(st: str, bucket: BucketSettings) -> None:
             )
 
 
-def _check_cdn(st: str, cdn: CdnSettings, region: str = CLOUDFRONT_REGION) -> None:
+def _check_cdn(st: str, cdn: CdnSettings, region: str) -> None:
     if cdn.access_logs and cdn.access_log_retention_days not in LOG_RETENTION_DAYS:
         _fail(
             st,

@@ -297,3 +297,18 @@ def test_a_stage_role_and_profile_reach_every_provider_and_the_state_backend(var
     backend = synth.json["terraform"]["backend"]["s3"]
     assert backend["profile"] == "lego-dev"
     assert backend["assume_role"] == {"role_arn": role, "session_name": "image-service-state"}
+
+
+def test_the_emulator_stacks_are_told_apart_from_the_real_ones(stacks):
+    """What makes a changed backend simply re-initialised (ops/workdir.py), the emulator's state
+    bootstrap included, whose state is local: only ever an emulator's stack."""
+    from ops.workdir import is_emulator_stack
+
+    emulator = {
+        "image-service-local",
+        "image-service-local-production",
+        "image-service-state-local",
+    }
+    assert {name for name, synth in stacks.items() if is_emulator_stack(synth.directory)} == (
+        emulator
+    )
