@@ -31,7 +31,7 @@ from typing import Any
 
 from ops.plan_guard import PLAN_FILE, DataLoss, PreventDestroyRefusal, find_data_loss, plan
 from ops.toolchain import terraform
-from stacks.errors import ImageServiceError, ToolchainError
+from stacks.errors import ImageServiceError, Interrupted, ToolchainError
 from stacks.settings import (
     DEPLOYED_STAGES,
     EMULATOR_STAGES,
@@ -370,6 +370,8 @@ def report_for(stack_dir: Path, env: dict[str, str], drift: bool) -> StackReport
     except PreventDestroyRefusal as refused:
         report.losses = refused.losses
         return report
+    except Interrupted:
+        raise  # Ctrl-C stops the whole report (exit 130), it is not this stage's failure
     except ImageServiceError as exc:
         report.failed, report.reason = True, " ".join(str(exc).split())[:500]
         return report

@@ -209,3 +209,30 @@ def test_an_emulator_stack_needs_the_running_emulator():
     assert "make up" in review.missing_credentials("image-service-local", {})
     endpoint = {review.LOCAL_ENDPOINT_ENV: "http://127.0.0.1:5050"}
     assert review.missing_credentials("image-service-local", endpoint) is None
+
+
+def test_an_interrupt_stops_the_report_instead_of_failing_one_stage(tmp_path, monkeypatch):
+    """Ctrl-C during a stage's plan is the whole command's exit 130, not 'plan failed'."""
+    from stacks.errors import Interrupted, ToolchainError
+
+    stack_dir = tmp_path / "image-service-local"
+    stack_dir.mkdir()
+    (stack_dir / "cdk.tf.json").write_text("{}")
+    endpoint = {review.LOCAL_ENDPOINT_ENV: "http://127.0.0.1:5050"}
+
+    def interrupted(*args, **kwargs):
+        raise Interrupted("terraform plan in image-service-local")
+
+    monkeypatch.setattr(review, "plan_document", interrupted)
+    with pytest.raises(Interrupted):
+        review.report_for(stack_dir, endpoint, drift=True)
+
+    def failed(*args, **kwargs):
+        raise ToolchainError("terraform plan failed in image-service-local:\nError: boom")
+
+    monkeypatch.setattr(review, "plan_document", failed)
+    report = review.report_for(stack_dir, endpoint, drift=True)
+    assert (report.failed, report.reason) == (
+        True,
+        "terraform plan failed in image-service-local: Error: boom",
+    )
