@@ -13,7 +13,7 @@ into it (the two-step every account goes through once).
    state lives only on one machine.
 
 Run again, it finds the bucket and its own state there and applies what changed (usually
-nothing). On the emulator (`local`) it does the same against the emulator's S3.
+nothing). Stopped between the steps, the next run finds the local state and does step 2. On the emulator (`local`) it does the same against the emulator's S3.
 
 Exit codes: 0 done; 2 a setting, the toolchain or Terraform failed (the message says which
 step, and that running again resumes); 3 the plan guard refused; 130 interrupted.
@@ -59,22 +59,28 @@ def bootstrap(stage: str, outdir: Path = OUTDIR, env: dict[str, str] | None = No
     bucket = settings.state.bucket
     where = f"s3://{bucket}/{BOOTSTRAP_STATE_KEY}"
 
-    _synthesize(stage, outdir, "bucket", env)
-    init = run_terraform(
-        stack_dir, "init", "-input=false", "-no-color", "-reconfigure", env=env, check=False
-    )
-    if init.returncode == 0 and not (stack_dir / LOCAL_STATE_FILE).exists():
-        _apply(stack_dir, env)
-        return f"{stack}: the state bucket {bucket} exists and holds its own state ({where})"
-    output = init.stdout + init.stderr
-    if init.returncode != 0 and not any(text in output for text in _NO_BUCKET):
-        raise ToolchainError(
-            f"{stack}: terraform init with the state in {bucket} failed:\n{output.strip()}\n"
-            "Fix: check the credentials for the stage's account (stacks/settings.py, "
-            "ACCOUNTS), then run again"
+    resumed = (stack_dir / LOCAL_STATE_FILE).exists()
+    if resumed:
+        # A run stopped between the steps (or, on the emulator, `make up`, whose bootstrap keeps
+        # local state) left the bootstrap's state here: point Terraform at it again, so that
+        # step 2 has a backend to move it from.
+        _synthesize(stage, outdir, "local", env)
+        run_terraform(stack_dir, "init", "-input=false", "-no-color", "-reconfigure", env=env)
+    else:
+        _synthesize(stage, outdir, "bucket", env)
+        init = run_terraform(
+            stack_dir, "init", "-input=false", "-no-color", "-reconfigure", env=env, check=False
         )
-
-    if not (stack_dir / LOCAL_STATE_FILE).exists():
+        if init.returncode == 0:
+            _apply(stack_dir, env)
+            return f"{stack}: the state bucket {bucket} exists and holds its own state ({where})"
+        output = init.stdout + init.stderr
+        if not any(text in output for text in _NO_BUCKET):
+            raise ToolchainError(
+                f"{stack}: terraform init with the state in {bucket} failed:\n{output.strip()}\n"
+                "Fix: check the credentials for the stage's account (stacks/settings.py, "
+                "ACCOUNTS), then run again"
+            )
         # Step 1: the bucket does not exist yet; create it with local state.
         print(f"{stack}: creating the state bucket {bucket} (state kept locally for now)")
         _synthesize(stage, outdir, "local", env)
@@ -95,6 +101,8 @@ def bootstrap(stage: str, outdir: Path = OUTDIR, env: dict[str, str] | None = No
         )
     for leftover in (LOCAL_STATE_FILE, f"{LOCAL_STATE_FILE}.backup"):
         (stack_dir / leftover).unlink(missing_ok=True)
+    if resumed:
+        return f"{stack}: the state bucket {bucket} existed; its own state is now in {where}"
     return f"{stack}: created the state bucket {bucket}; its own state is now in {where}"
 
 

@@ -90,3 +90,26 @@ def test_a_second_run_finds_the_bucket_and_its_state_and_changes_nothing(
         f"{STACK}: the state bucket {LOCAL_STATE.bucket} exists and holds its own state "
         f"(s3://{LOCAL_STATE.bucket}/{BOOTSTRAP_STATE_KEY})"
     )
+
+
+def test_a_run_stopped_between_the_steps_is_resumed_with_step_two(first_run, emulator, outdir):
+    """The state is still only local (as after step 1, or after `make up`, whose emulator
+    bootstrap keeps local state) while the bucket exists: the next run moves it."""
+    s3 = local_aws.client("s3", emulator.endpoint)
+    stack_dir = outdir / "stacks" / STACK
+    state = s3.get_object(Bucket=LOCAL_STATE.bucket, Key=BOOTSTRAP_STATE_KEY)["Body"].read()
+    (stack_dir / LOCAL_STATE_FILE).write_bytes(state)
+    s3.delete_object(Bucket=LOCAL_STATE.bucket, Key=BOOTSTRAP_STATE_KEY)
+
+    resumed = bootstrap(emulator, outdir)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    where = f"s3://{LOCAL_STATE.bucket}/{BOOTSTRAP_STATE_KEY}"
+    assert [line for line in resumed.stdout.splitlines() if line.startswith(STACK)] == [
+        f"{STACK}: moving its own state into {where}",
+        f"{STACK}: the state bucket {LOCAL_STATE.bucket} existed; its own state is now in {where}",
+    ]
+    moved = json.loads(
+        s3.get_object(Bucket=LOCAL_STATE.bucket, Key=BOOTSTRAP_STATE_KEY)["Body"].read()
+    )
+    assert ("aws_s3_bucket", "StateBucket") in {(r["type"], r["name"]) for r in moved["resources"]}
+    assert not (stack_dir / LOCAL_STATE_FILE).exists()
