@@ -13,7 +13,8 @@ into it (the two-step every account goes through once).
    state lives only on one machine.
 
 Run again, it finds the bucket and its own state there and applies what changed (usually
-nothing). Stopped between the steps, the next run finds the local state and does step 2. On the emulator (`local`) it does the same against the emulator's S3.
+nothing). Stopped between the steps, the next run finds the local state and does step 2.
+On the emulator (`local`) it does the same against the emulator's S3.
 
 Exit codes: 0 done; 2 a setting, the toolchain or Terraform failed (the message says which
 step, and that running again resumes); 3 the plan guard refused; 130 interrupted.
@@ -31,11 +32,14 @@ from ops.review import require_credentials
 from ops.toolchain import OUTDIR, check_toolchain, graceful_interrupts, synthesize
 from ops.toolchain import terraform as run_terraform
 from stacks.errors import EXIT_REFUSED, ImageServiceError, ToolchainError, report
-from stacks.settings import STAGES_ENV, bootstrap_stack_name, stack_name, stage_settings
-from stacks.state_bootstrap_stack import (
+from stacks.settings import (
     BOOTSTRAP_STATE_ENV,
     BOOTSTRAP_STATE_KEY,
     LOCAL_STATE_FILE,
+    STAGES_ENV,
+    bootstrap_stack_name,
+    stack_name,
+    stage_settings,
 )
 
 # What the S3 backend says when its bucket is missing (Terraform 1.10+).

@@ -66,6 +66,7 @@ from stacks.settings import (
     EMULATOR_STATE_STACK,
     LOCAL_ENDPOINT_ENV,
     LOCAL_STATE,
+    LOCAL_STATE_FILE,
     STAGES_ENV,
     EmulatorSettings,
     emulator_stage_settings,
@@ -109,11 +110,13 @@ def ensure_state_bucket(
     config = (outdir / "stacks" / BOOTSTRAP / "cdk.tf.json").read_bytes()
     wanted = f"{emulator.pid} {hashlib.sha256(config).hexdigest()}"
     record = run_dir / BOOTSTRAP_RECORD
-    if (
-        record.is_file()
-        and record.read_text() == wanted
-        and _bucket_exists(emulator.endpoint, LOCAL_STATE.bucket)
+    if _bucket_exists(emulator.endpoint, LOCAL_STATE.bucket) and (
+        (record.is_file() and record.read_text() == wanted)
+        # The bucket is there but its bootstrap's state is not: `ops.bootstrap local` moved it
+        # into the bucket. An apply from an empty local state could only fail on the bucket.
+        or not (outdir / "stacks" / BOOTSTRAP / LOCAL_STATE_FILE).exists()
     ):
+        record.write_text(wanted)
         return False
     record.unlink(missing_ok=True)
     create_state_bucket(outdir, env)

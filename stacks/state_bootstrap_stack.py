@@ -31,18 +31,14 @@ from constructs_lib.bucket_security import BucketSecurity
 from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from stacks.providers import aws_provider, pin_toolchain, s3_backend
 from stacks.settings import (
+    BOOTSTRAP_STATE_ENV,
+    BOOTSTRAP_STATE_KEY,
     EMULATOR_BUCKET_POLICY_GAP,
+    LOCAL_STATE_FILE,
     AccountSettings,
     EmulatorSettings,
     StateBackendSettings,
 )
-
-# Where the bootstrap keeps its own state: "bucket" (in the bucket it created) or "local" (a
-# file beside the stack: the first apply, before the bucket exists). Default: "bucket" for the
-# real accounts, "local" on the emulator.
-BOOTSTRAP_STATE_ENV = "IMAGE_SERVICE_BOOTSTRAP_STATE"
-BOOTSTRAP_STATE_KEY = "image-service/bootstrap/terraform.tfstate"
-LOCAL_STATE_FILE = "terraform.bootstrap.tfstate"
 
 
 def bootstrap_state_in_bucket(emulator: EmulatorSettings | None) -> bool:

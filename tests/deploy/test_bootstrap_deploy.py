@@ -12,8 +12,12 @@ import pytest
 
 from ops import local_aws
 from ops.toolchain import ROOT, project_env
-from stacks.settings import LOCAL_ENDPOINT_ENV, LOCAL_STATE
-from stacks.state_bootstrap_stack import BOOTSTRAP_STATE_KEY, LOCAL_STATE_FILE
+from stacks.settings import (
+    BOOTSTRAP_STATE_KEY,
+    LOCAL_ENDPOINT_ENV,
+    LOCAL_STATE,
+    LOCAL_STATE_FILE,
+)
 
 pytestmark = pytest.mark.emulator
 STACK = "image-service-state-local"
