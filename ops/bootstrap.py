@@ -3,14 +3,14 @@ into it (the two-step every account goes through once).
 
     python -m ops.bootstrap STAGE [--outdir DIR]
 
-1. If the account's state bucket does not exist yet: the bootstrap stack
-   (image-service-state-<account id>) is synthesized with local state, planned, checked by the
-   plan guard and applied. The bucket now exists; the bootstrap's state is a file beside the
+The bootstrap stack (image-service-state-<account id>) is synthesized once, alone, in both of
+its forms (its own state in a local file, and in the bucket: stacks/cli.py, synth_bootstrap).
+1. If the account's state bucket does not exist yet: the local-state form is planned, checked by
+   the plan guard and applied. The bucket now exists; the bootstrap's state is a file beside the
    stack.
-2. The stack is synthesized again with its state in that bucket
-   (`image-service/bootstrap/terraform.tfstate`), and `terraform init -migrate-state` copies the
-   local state there. Once the bucket's copy lists the bucket, the local file is removed: no
-   state lives only on one machine.
+2. The bucket form takes its place (its state in `image-service/bootstrap/terraform.tfstate`),
+   and `terraform init -migrate-state` copies the local state there. Once the bucket's copy
+   lists the bucket, the local file is removed: no state lives only on one machine.
 
 Run again, it finds the bucket and its own state there and applies what changed (usually
 nothing). Stopped between the steps, the next run finds the local state and does step 2.
@@ -23,20 +23,20 @@ step, and that running again resumes); 3 the plan guard refused; 130 interrupted
 from __future__ import annotations
 
 import argparse
+import shutil
+import signal
 import sys
 from pathlib import Path
 
 from ops.cdktf import cdktf_env
 from ops.plan_guard import guarded_apply, refusal
 from ops.review import require_credentials
-from ops.toolchain import OUTDIR, check_toolchain, graceful_interrupts, synthesize
+from ops.toolchain import OUTDIR, ROOT, Child, check_toolchain, graceful_interrupts
 from ops.toolchain import terraform as run_terraform
 from stacks.errors import EXIT_REFUSED, ImageServiceError, ToolchainError, report
 from stacks.settings import (
-    BOOTSTRAP_STATE_ENV,
     BOOTSTRAP_STATE_KEY,
     LOCAL_STATE_FILE,
-    STAGES_ENV,
     bootstrap_stack_name,
     stack_name,
     stage_settings,
@@ -46,10 +46,31 @@ from stacks.settings import (
 _NO_BUCKET = ("does not exist", "NoSuchBucket")
 
 
-def _synthesize(stage: str, outdir: Path, where: str, env: dict[str, str]) -> None:
-    code = synthesize(outdir, {**env, STAGES_ENV: stage, BOOTSTRAP_STATE_ENV: where})
-    if code != 0:
-        raise ToolchainError(f"synthesis failed (exit {code}); the message above says why")
+class Forms:
+    """The bootstrap stack's two forms, synthesized once (`python -m stacks.cli bootstrap`, a
+    child that an interrupt stops as any synthesis), put in the stack's directory in turn."""
+
+    def __init__(self, stage: str, outdir: Path, stack: str, env: dict[str, str]):
+        self.root = outdir / ".bootstrap"
+        self.stack = stack
+        code = (
+            Child(
+                [sys.executable, "-m", "stacks.cli", "bootstrap", stage, str(self.root)],
+                what="the synthesis",
+                cwd=ROOT,
+                env=env,
+                capture=False,
+                stop_signal=signal.SIGTERM,
+            )
+            .wait()
+            .returncode
+        )
+        if code != 0:
+            raise ToolchainError(f"synthesis failed (exit {code}); the message above says why")
+
+    def use(self, form: str, stack_dir: Path) -> None:
+        """Put the form's configuration (cdk.tf.json and its assets) in the stack directory."""
+        shutil.copytree(self.root / form / "stacks" / self.stack, stack_dir, dirs_exist_ok=True)
 
 
 def bootstrap(stage: str, outdir: Path = OUTDIR, env: dict[str, str] | None = None) -> str:
@@ -63,15 +84,16 @@ def bootstrap(stage: str, outdir: Path = OUTDIR, env: dict[str, str] | None = No
     bucket = settings.state.bucket
     where = f"s3://{bucket}/{BOOTSTRAP_STATE_KEY}"
 
+    forms = Forms(stage, outdir, stack, env)
     resumed = (stack_dir / LOCAL_STATE_FILE).exists()
     if resumed:
         # A run stopped between the steps (or, on the emulator, `make up`, whose bootstrap keeps
         # local state) left the bootstrap's state here: point Terraform at it again, so that
         # step 2 has a backend to move it from.
-        _synthesize(stage, outdir, "local", env)
+        forms.use("local", stack_dir)
         run_terraform(stack_dir, "init", "-input=false", "-no-color", "-reconfigure", env=env)
     else:
-        _synthesize(stage, outdir, "bucket", env)
+        forms.use("bucket", stack_dir)
         init = run_terraform(
             stack_dir, "init", "-input=false", "-no-color", "-reconfigure", env=env, check=False
         )
@@ -87,13 +109,13 @@ def bootstrap(stage: str, outdir: Path = OUTDIR, env: dict[str, str] | None = No
             )
         # Step 1: the bucket does not exist yet; create it with local state.
         print(f"{stack}: creating the state bucket {bucket} (state kept locally for now)")
-        _synthesize(stage, outdir, "local", env)
+        forms.use("local", stack_dir)
         run_terraform(stack_dir, "init", "-input=false", "-no-color", "-reconfigure", env=env)
         _apply(stack_dir, env)
 
     # Step 2: move the local state into the bucket it created.
     print(f"{stack}: moving its own state into {where}")
-    _synthesize(stage, outdir, "bucket", env)
+    forms.use("bucket", stack_dir)
     run_terraform(
         stack_dir, "init", "-input=false", "-no-color", "-migrate-state", "-force-copy", env=env
     )

@@ -23,13 +23,22 @@ def build_app(stages: list[StageSettings] | None = None, outdir: str | None = No
     for settings in stages:
         add_handlers(ImageServiceStack(app, settings))
         bootstraps.setdefault(bootstrap_stack_name(settings), settings)
-    for name, settings in bootstraps.items():
-        StateBootstrapStack(
-            app,
-            name,
-            settings.state,
-            settings.account,
-            settings.emulator,
-            protect_data=settings.emulator is None,
-        )
+    for settings in bootstraps.values():
+        add_state_bootstrap(app, settings)
     return app
+
+
+def add_state_bootstrap(
+    app: App, settings: StageSettings, state_in_bucket: bool | None = None
+) -> StateBootstrapStack:
+    """The stack that creates the state bucket of the stage's account (state_in_bucket: see
+    StateBootstrapStack)."""
+    return StateBootstrapStack(
+        app,
+        bootstrap_stack_name(settings),
+        settings.state,
+        settings.account,
+        settings.emulator,
+        protect_data=settings.emulator is None,
+        state_in_bucket=state_in_bucket,
+    )

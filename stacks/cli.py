@@ -11,12 +11,20 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stacks.errors import ImageServiceError, PolicyViolation, PublishError, SynthError, report
-from stacks.settings import load_stages, selected_stages
+from stacks.settings import load_stages, selected_stages, stage_settings
+
+if TYPE_CHECKING:
+    from cdktf import App
 
 DEFAULT_OUTDIR = "cdktf.out"
+# The two forms of an account's state-bucket stack that `python -m ops.bootstrap` applies: its
+# own state in a file beside it (before the bucket exists), then in the bucket.
+BOOTSTRAP_FORMS = ("local", "bucket")
 
 
 def publish(scratch: Path, outdir: Path) -> None:
@@ -76,8 +84,35 @@ def synth(outdir: Path) -> None:
     # Settings first (pure Python, milliseconds): a bad value is reported before cdktf and the
     # provider bindings are even imported.
     stages = load_stages(selected_stages())
-    # imported late: the bindings are the slow part
-    from stacks.app import build_app
+    from stacks.app import build_app  # imported late: the bindings are the slow part
+
+    synth_app(lambda scratch: build_app(stages, outdir=scratch), outdir)
+
+
+def synth_bootstrap(stage: str, outdir: Path) -> None:
+    """The state-bucket stack of `stage`'s account alone, in both BOOTSTRAP_FORMS, each in a
+    cdktf output directory of its own (outdir/local, outdir/bucket): what `python -m
+    ops.bootstrap` applies, without synthesizing the stage itself."""
+    settings = stage_settings(stage)
+    from cdktf import App
+
+    from stacks.app import add_state_bootstrap
+
+    def build(form: str) -> Callable[[str], App]:
+        def app(scratch: str) -> App:
+            built = App(outdir=scratch)
+            add_state_bootstrap(built, settings, state_in_bucket=form == "bucket")
+            return built
+
+        return app
+
+    for form in BOOTSTRAP_FORMS:
+        synth_app(build(form), outdir / form)
+
+
+def synth_app(build: Callable[[str], App], outdir: Path) -> None:
+    """Synthesize the app `build(scratch)` makes into a scratch directory beside outdir, check
+    the organisation policy, then publish into outdir (all or nothing)."""
     from stacks.policies import violations_in
 
     outdir = outdir.resolve()
@@ -91,7 +126,7 @@ def synth(outdir: Path) -> None:
             "to a writable directory."
         ) from None
     try:
-        app = build_app(stages, outdir=str(scratch))
+        app = build(str(scratch))
         try:
             app.synth()
         except Exception as exc:  # jsii re-raises errors from Node as RuntimeError
@@ -115,3 +150,17 @@ def run_synth() -> None:
         synth(outdir)
     except ImageServiceError as exc:
         sys.exit(report(exc))
+
+
+def main(argv: list[str]) -> None:
+    """`python -m stacks.cli bootstrap STAGE OUTDIR`: synth_bootstrap (ops.bootstrap runs it)."""
+    try:
+        if len(argv) != 3 or argv[0] != "bootstrap":
+            raise SynthError("usage: python -m stacks.cli bootstrap STAGE OUTDIR")
+        synth_bootstrap(argv[1], Path(argv[2]))
+    except ImageServiceError as exc:
+        sys.exit(report(exc))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -190,10 +190,7 @@ def stack_name(stage: str) -> str:
 # (image-service-state-<account id>), and the emulator's.
 STATE_STACK = "image-service-state"
 EMULATOR_STATE_STACK = "image-service-state-local"
-# Where the bootstrap keeps its own state: "bucket" (in the bucket it created) or "local" (a
-# file beside the stack: the first apply, before the bucket exists). Default: "bucket" for the
-# real accounts, "local" on the emulator.
-BOOTSTRAP_STATE_ENV = "IMAGE_SERVICE_BOOTSTRAP_STATE"
+# Where the bootstrap keeps its own state once its bucket exists, and before (a file beside it).
 BOOTSTRAP_STATE_KEY = "image-service/bootstrap/terraform.tfstate"
 LOCAL_STATE_FILE = "terraform.bootstrap.tfstate"
 

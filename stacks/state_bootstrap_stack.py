@@ -4,14 +4,12 @@ Its own state starts local (it cannot live in a bucket that does not exist yet) 
 the bucket it created: `python -m ops.bootstrap STAGE` applies it with local state, then
 `terraform init -migrate-state` copies that state into the bucket
 (`image-service/bootstrap/terraform.tfstate`) and the local file is removed, so no state lives
-only on one machine. After that every synthesis keeps it in the bucket
-(BOOTSTRAP_STATE_ENV=local is only for that first step). The emulator's bootstrap keeps local
-state beside its stack (the emulator's memory is gone when it stops anyway), unless asked.
+only on one machine. After that every synthesis keeps it in the bucket (the local-state variant
+is only for that first step: `state_in_bucket=False`). The emulator's bootstrap keeps local state
+beside its stack (the emulator's memory is gone when it stops anyway), unless asked.
 """
 
 from __future__ import annotations
-
-import os
 
 from cdktf import (
     Aspects,
@@ -31,7 +29,6 @@ from constructs_lib.bucket_security import BucketSecurity
 from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from stacks.providers import aws_provider, pin_toolchain, s3_backend
 from stacks.settings import (
-    BOOTSTRAP_STATE_ENV,
     BOOTSTRAP_STATE_KEY,
     EMULATOR_BUCKET_POLICY_GAP,
     LOCAL_STATE_FILE,
@@ -39,13 +36,6 @@ from stacks.settings import (
     EmulatorSettings,
     StateBackendSettings,
 )
-
-
-def bootstrap_state_in_bucket(emulator: EmulatorSettings | None) -> bool:
-    chosen = os.environ.get(BOOTSTRAP_STATE_ENV, "").strip()
-    if chosen:
-        return chosen == "bucket"
-    return emulator is None
 
 
 class StateBootstrapStack(TerraformStack):
@@ -57,10 +47,14 @@ class StateBootstrapStack(TerraformStack):
         account: AccountSettings,
         emulator: EmulatorSettings | None,
         protect_data: bool,
+        state_in_bucket: bool | None = None,
     ):
+        """state_in_bucket: keep this stack's own state in the bucket it creates (True) or in a
+        file beside it (False: before the bucket exists). Default: in the bucket on AWS, local
+        on the emulator."""
         super().__init__(scope, id_)
         pin_toolchain(self)
-        if bootstrap_state_in_bucket(emulator):
+        if state_in_bucket if state_in_bucket is not None else emulator is None:
             s3_backend(self, state, BOOTSTRAP_STATE_KEY, emulator, account)
         else:
             LocalBackend(self, path=LOCAL_STATE_FILE)
