@@ -28,11 +28,13 @@ import signal
 import sys
 from pathlib import Path
 
+from ops import synthesis_cache
 from ops.cdktf import cdktf_env
 from ops.plan_guard import guarded_apply, refusal
 from ops.review import require_credentials
 from ops.toolchain import OUTDIR, ROOT, Child, check_toolchain, graceful_interrupts
 from ops.toolchain import terraform as run_terraform
+from stacks.cli import BOOTSTRAP_FORMS
 from stacks.errors import EXIT_REFUSED, ImageServiceError, ToolchainError, report
 from stacks.settings import (
     BOOTSTRAP_STATE_KEY,
@@ -48,11 +50,17 @@ _NO_BUCKET = ("does not exist", "NoSuchBucket")
 
 class Forms:
     """The bootstrap stack's two forms, synthesized once (`python -m stacks.cli bootstrap`, a
-    child that an interrupt stops as any synthesis), put in the stack's directory in turn."""
+    child that an interrupt stops as any synthesis; skipped while the last one is current:
+    ops/synthesis_cache.py), put in the stack's directory in turn."""
 
     def __init__(self, stage: str, outdir: Path, stack: str, env: dict[str, str]):
         self.root = outdir / ".bootstrap"
         self.stack = stack
+        record = outdir / f".synthesis-{stack}.key"
+        outputs = [self.root / form for form in BOOTSTRAP_FORMS]
+        if synthesis_cache.is_current(record, outputs, stage, env):
+            return
+        synthesis_cache.forget(record)
         code = (
             Child(
                 [sys.executable, "-m", "stacks.cli", "bootstrap", stage, str(self.root)],
@@ -67,6 +75,7 @@ class Forms:
         )
         if code != 0:
             raise ToolchainError(f"synthesis failed (exit {code}); the message above says why")
+        synthesis_cache.remember(record, outputs, stage, env)
 
     def use(self, form: str, stack_dir: Path) -> None:
         """Put the form's configuration (cdk.tf.json and its assets) in the stack directory."""

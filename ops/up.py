@@ -32,7 +32,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ops import local_aws
+from ops import local_aws, synthesis_cache
 from ops.plan_guard import guarded_apply, refusal
 from ops.toolchain import (
     OUTDIR,
@@ -124,55 +124,35 @@ def ensure_state_bucket(
     return True
 
 
-def _targets(stack_dir: Path, endpoint: str) -> bool:
-    """Whether the stack synthesized last time in stack_dir sends its requests to endpoint."""
+def _aws_config(stack_dir: Path) -> str | None:
+    """The emulator profile the stack synthesized last time in stack_dir reads (None: none)."""
     try:
         config = json.loads((stack_dir / "cdk.tf.json").read_text())
         [profile] = config["provider"]["aws"][0]["shared_config_files"]
-        return bool((stack_dir / profile).read_text() == EmulatorSettings(endpoint).aws_config())
+        return (stack_dir / str(profile)).read_text()
     except (OSError, ValueError, KeyError, IndexError, TypeError):
-        return False
+        return None
 
 
-# What synthesizing the local stage reads. With none of it changed, and the output as that
-# synthesis wrote it, the output is current and `make up` skips synthesis (~5 s).
-SYNTH_INPUTS = (
-    "main.py",
-    "cdktf.json",
-    "Pipfile.lock",
-    "package-lock.json",
-    "stacks/*.py",
-    "constructs_lib/*.py",
-)
+def _targets(stack_dir: Path, endpoint: str) -> bool:
+    """Whether the stack synthesized last time in stack_dir sends its requests to endpoint."""
+    return _aws_config(stack_dir) == EmulatorSettings(endpoint).aws_config()
+
+
+# Where `make up` records the key of its last synthesis (ops/synthesis_cache.py).
 SYNTH_KEY = ".synthesis-local.key"
 
 
-def synthesis_key(outdir: Path, endpoint: str) -> str | None:
-    """A digest of the synthesis inputs, the endpoint and the current output (None if the
-    output is incomplete)."""
-    digest = hashlib.sha256(endpoint.encode())
-    try:
-        for pattern in SYNTH_INPUTS:
-            for path in sorted(ROOT.glob(pattern)):
-                digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
-                digest.update(path.read_bytes())
-        for stack in (STACK, BOOTSTRAP):
-            stack_dir = outdir / "stacks" / stack
-            for path in [stack_dir / "cdk.tf.json", *sorted((stack_dir / "assets").rglob("*"))]:
-                if path.is_file():
-                    digest.update(path.read_bytes())
-            if not (stack_dir / "cdk.tf.json").is_file():
-                return None
-    except OSError:
-        return None
-    return digest.hexdigest()
-
-
-def synthesis_is_current(outdir: Path, endpoint: str) -> bool:
-    try:
-        return (outdir / SYNTH_KEY).read_text() == synthesis_key(outdir, endpoint)
-    except OSError:
-        return False
+def synthesis_outputs(outdir: Path) -> list[Path]:
+    """What `make up`'s synthesis writes: each of its two stacks' configuration and assets."""
+    return [
+        path
+        for stack in (STACK, BOOTSTRAP)
+        for path in (
+            outdir / "stacks" / stack / "cdk.tf.json",
+            outdir / "stacks" / stack / "assets",
+        )
+    ]
 
 
 def synthesize_while_starting_emulator(
@@ -187,7 +167,7 @@ def synthesize_while_starting_emulator(
     port = running.port if running else local_aws.choose_port(preferred_port)
     endpoint = f"http://{local_aws.HOST}:{port}"
     env = project_env({LOCAL_ENDPOINT_ENV: endpoint, STAGES_ENV: STAGE})
-    current = synthesis_is_current(outdir, endpoint)
+    current = synthesis_cache.is_current(outdir / SYNTH_KEY, synthesis_outputs(outdir), endpoint)
     print(
         "==> "
         + ("starting" if running is None else "reusing")
@@ -200,7 +180,7 @@ def synthesize_while_starting_emulator(
         flush=True,
     )
     if not current:
-        (outdir / SYNTH_KEY).unlink(missing_ok=True)
+        synthesis_cache.forget(outdir / SYNTH_KEY)
     synth = None if current else start_synthesis(outdir, env)
     early = None
     try:
@@ -217,9 +197,7 @@ def synthesize_while_starting_emulator(
             early.start()
         code = synth.wait().returncode if synth else 0
         if synth and code == 0:
-            key = synthesis_key(outdir, endpoint)
-            if key:
-                (outdir / SYNTH_KEY).write_text(key)
+            synthesis_cache.remember(outdir / SYNTH_KEY, synthesis_outputs(outdir), endpoint)
     except BaseException:
         if synth:
             synth.terminate()
