@@ -121,7 +121,7 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _port_free(port: int) -> bool:
+def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -196,7 +196,7 @@ def status(run_dir: Path = DEFAULT_RUN_DIR) -> Emulator | None:
 
 def choose_port(preferred: int = PREFERRED_PORT) -> int:
     """The port a new emulator would use: the preferred one if free, else any free one."""
-    return preferred if _port_free(preferred) else free_port()
+    return preferred if port_is_free(preferred) else free_port()
 
 
 def up(run_dir: Path = DEFAULT_RUN_DIR, port: int | None = None, timeout: float = 30.0) -> Emulator:

@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sys
 import threading
 import urllib.parse
@@ -139,6 +140,17 @@ def _targets(stack_dir: Path, endpoint: str) -> bool:
     return _aws_config(stack_dir) == EmulatorSettings(endpoint).aws_config()
 
 
+def port_for_a_new_emulator(outdir: Path, preferred_port: int) -> int:
+    """The port of the emulator the last synthesis targets, while it is free (after `make down`,
+    or after the emulator stopped: the endpoint a developer exported stays valid, and the
+    synthesis stays current), else the preferred port if free, else any free one."""
+    config = _aws_config(outdir / "stacks" / STACK) or ""
+    last = re.search(rf"^endpoint_url = http://{re.escape(local_aws.HOST)}:(\d+)$", config, re.M)
+    if last and local_aws.port_is_free(int(last.group(1))):
+        return int(last.group(1))
+    return local_aws.choose_port(preferred_port)
+
+
 # Where `make up` records the key of its last synthesis (ops/synthesis_cache.py).
 SYNTH_KEY = ".synthesis-local.key"
 
@@ -164,7 +176,7 @@ def synthesize_while_starting_emulator(
     each take seconds, mostly on different cores. main() then checks the bucket against the new
     synthesis, so a changed one is re-applied."""
     running = local_aws.status(run_dir)
-    port = running.port if running else local_aws.choose_port(preferred_port)
+    port = running.port if running else port_for_a_new_emulator(outdir, preferred_port)
     endpoint = f"http://{local_aws.HOST}:{port}"
     env = project_env({LOCAL_ENDPOINT_ENV: endpoint, STAGES_ENV: STAGE})
     current = synthesis_cache.is_current(outdir / SYNTH_KEY, synthesis_outputs(outdir), endpoint)
