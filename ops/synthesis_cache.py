@@ -24,25 +24,30 @@ from ops.toolchain import ROOT
 ENV_PREFIXES = ("IMAGE_SERVICE_", "CDKTF_")
 
 
-def source_files() -> list[Path] | None:
-    """Every file git tracks or would track, sorted; None if git cannot say."""
+def source_files(root: Path = ROOT) -> list[Path] | None:
+    """Every file git tracks or would track under root, sorted; None if git cannot say."""
     try:
         listed = subprocess.run(
             ["git", "ls-files", "-z", "-c", "-o", "--exclude-standard"],
-            cwd=ROOT,
+            cwd=root,
             capture_output=True,
             check=True,
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    return sorted({ROOT / name for name in listed.decode().split("\0") if name})
+    return sorted({root / name for name in listed.decode().split("\0") if name})
 
 
-def key(outputs: list[Path], extra: str = "", env: Mapping[str, str] | None = None) -> str | None:
-    """The digest of the synthesis's inputs (the sources, the environment `env` it runs in,
-    default this process's, and `extra`) and of its `outputs` (files, or directories whose
-    every file counts); None if an output is missing or git cannot list the sources."""
-    files = source_files()
+def key(
+    outputs: list[Path],
+    extra: str = "",
+    env: Mapping[str, str] | None = None,
+    root: Path = ROOT,
+) -> str | None:
+    """The digest of the synthesis's inputs (the sources under root, the environment `env` it
+    runs in, default this process's, and `extra`) and of its `outputs` (files, or directories
+    whose every file counts); None if an output is missing or git cannot list the sources."""
+    files = source_files(root)
     if files is None:
         return None
     env = os.environ if env is None else env
@@ -53,7 +58,7 @@ def key(outputs: list[Path], extra: str = "", env: Mapping[str, str] | None = No
     try:
         for path in files:
             if path.is_file():  # (a tracked file deleted in the work tree is simply gone)
-                digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0")
                 digest.update(path.read_bytes())
         for output in outputs:
             found = [output] if output.is_file() else sorted(output.rglob("*"))
@@ -69,21 +74,29 @@ def key(outputs: list[Path], extra: str = "", env: Mapping[str, str] | None = No
 
 
 def is_current(
-    record: Path, outputs: list[Path], extra: str = "", env: Mapping[str, str] | None = None
+    record: Path,
+    outputs: list[Path],
+    extra: str = "",
+    env: Mapping[str, str] | None = None,
+    root: Path = ROOT,
 ) -> bool:
     """Whether `record` holds the key of the synthesis now in `outputs`."""
     try:
-        wanted = key(outputs, extra, env)
+        wanted = key(outputs, extra, env, root)
         return wanted is not None and record.read_text() == wanted
     except OSError:
         return False
 
 
 def remember(
-    record: Path, outputs: list[Path], extra: str = "", env: Mapping[str, str] | None = None
+    record: Path,
+    outputs: list[Path],
+    extra: str = "",
+    env: Mapping[str, str] | None = None,
+    root: Path = ROOT,
 ) -> None:
     """Record the key of the synthesis just written into `outputs` (nothing, if none)."""
-    wanted = key(outputs, extra, env)
+    wanted = key(outputs, extra, env, root)
     if wanted is not None:
         record.write_text(wanted)
     else:

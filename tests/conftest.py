@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ops.toolchain import ROOT, project_env
+from ops.toolchain import project_env
 
 os.environ.update(
     {
@@ -35,10 +34,15 @@ os.environ.update(
     }
 )
 
-from stacks.settings import ALL_STAGES, STAGES_ENV, StageSettings, stage_settings  # noqa: E402
-from tests.deploy import faithful  # noqa: E402
+from stacks.settings import (  # noqa: E402
+    ALL_STAGES,
+    StageSettings,
+    stage_settings,
+)
+from tests import session  # noqa: E402
+from tests.deploy import shared  # noqa: E402
 
-_FAITHFUL = pytest.StashKey[tuple]()
+_SESSION = pytest.StashKey[Path]()
 
 
 class Synth:
@@ -61,9 +65,17 @@ class Synth:
         return self.json.get("data", {}).get(tf_type, {})
 
 
+def job(name: str) -> subprocess.CompletedProcess[str]:
+    """A session job's result (tests/session.py), which must have succeeded."""
+    proc = session.result(name)
+    assert proc.returncode == 0, f"job {name} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory) -> Path:
-    """Every stack of the real app, synthesized once."""
+    """Every stack of the real app, synthesized once per worker, in it: the worker loads the
+    jsii runtime for its construct tests anyway, and then this takes ~1 s."""
     from stacks.app import build_app
 
     outdir = tmp_path_factory.mktemp("cdktf.out")
@@ -115,46 +127,22 @@ def variant(tmp_path_factory) -> Callable[..., Synth]:
     return make
 
 
-# The folder the README's "Adding a handler" block packages: a handler as the next epic writes
-# them (it is not run here: moto runs functions only in Docker).
-HANDLER_SOURCE = """def handler(event, context):
-    return {"statusCode": 200, "body": event["pathParameters"]["imageId"]}
-"""
-
-
-def readme_handler_block() -> str:
-    """The first Python block of the README's "Adding a handler" section, as written."""
-    text = (ROOT / "README.md").read_text()
-    section = text.split("\n## Adding a handler\n", 1)[1].split("\n## ", 1)[0]
-    return section.split("```python\n", 1)[1].split("```", 1)[0]
-
-
-def write_handler_source(folder: Path) -> Path:
-    folder.mkdir(parents=True)
-    (folder / "app.py").write_text(HANDLER_SOURCE)
-    return folder
+@pytest.fixture(scope="session")
+def handler_stack() -> Synth:
+    """image-service-dev after the README's "Adding a handler" block ran exactly as written
+    (tests/session.py), once per session."""
+    job("adding-a-handler")
+    directory = session.JOBS["adding-a-handler"].work / "cdktf.out/stacks/image-service-dev"
+    return Synth((directory / "cdk.tf.json").read_text(), directory)
 
 
 @pytest.fixture(scope="session")
-def handler_stack(tmp_path_factory) -> Synth:
-    """image-service-dev after the README's "Adding a handler" block ran exactly as written, as
-    a script of its own in a folder holding handlers/get_image (a process of its own: cdktf's
-    Node runtime keeps the directory it started in). Only the dev stage is selected, for speed.
-    """
-    work = tmp_path_factory.mktemp("adding-a-handler")
-    write_handler_source(work / "handlers" / "get_image")
-    script = work / "add_a_handler.py"
-    script.write_text(readme_handler_block())
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=work,
-        env=project_env({"PYTHONPATH": str(ROOT), STAGES_ENV: "dev"}),
-        text=True,
-        capture_output=True,
+def main_in_a_fresh_process() -> tuple[subprocess.CompletedProcess[str], Path]:
+    """What main.py runs, in a fresh process (tests/session.py): (the process, the output
+    directory it was given)."""
+    return session.result("main-in-a-fresh-process"), (
+        session.JOBS["main-in-a-fresh-process"].work / "cdktf.out"
     )
-    assert result.returncode == 0, result.stderr
-    directory = work / "cdktf.out" / "stacks" / "image-service-dev"
-    return Synth((directory / "cdk.tf.json").read_text(), directory)
 
 
 # One state bootstrap per real account (stacks/settings.py, ACCOUNTS), and the emulator's.
@@ -167,63 +155,72 @@ ALL_STACKS = (
 )
 
 
-# Modules that take longest start first (pytest.ini: -n 2 --dist loadfile
-# --no-loadscope-reorder): the faults (one worker), the two deployments, then the heaviest without
-# the emulator; the rest follow on whichever worker frees up first. The faithful deployment runs
-# in the background from the session's start (below), so its module, which only inspects it,
-# comes last.
-SLOW_FIRST = (
-    "tests/deploy/test_faults.py",
-    "tests/deploy/test_protected_deploy.py",
+# The order modules are handed to the workers (pytest.ini: -n 2 --dist loadfile
+# --no-loadscope-reorder: each worker is given two modules at the start, then the next one
+# whenever it is down to its last tests): `make up` under faults (its own emulator), then the
+# production deployment's module, whose ~60 s apply (started with the session) is done by then,
+# on one worker; the local deployment's module, then the state bootstrap (its own emulator) on
+# the other; the rest follow, heaviest first, on whichever worker frees up first.
+FIRST = (
+    "tests/deploy/test_make_up.py",
     "tests/deploy/test_local_deploy.py",
-    "tests/deploy/test_handler_deploy.py",
+    "tests/deploy/test_production_deploy.py",
     "tests/deploy/test_bootstrap_deploy.py",
     "tests/stacks/test_image_service_stacks.py",
     "tests/policies/test_organisation_policy.py",
 )
-LAST = (faithful.MODULE,)
 
 
 def pytest_collection_modifyitems(items):
     def rank(item) -> int:
         path = item.nodeid.split("::", 1)[0]
-        if path in LAST:
-            return len(SLOW_FIRST) + 1
-        return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
+        return FIRST.index(path) if path in FIRST else len(FIRST)
 
     items.sort(key=rank)  # stable: file order is kept within each rank
 
 
-def _faithful_selected(config) -> bool:
-    """Whether this run collects tests/deploy/test_faithful_deploy.py with its emulator mark."""
-    if "not emulator" in " ".join((config.option.markexpr or "").split()):
+def _selected(config, paths: tuple[str, ...]) -> bool:
+    """Whether this run may collect tests under any of `paths` (files or folders)."""
+    if "not emulator" in " ".join((config.option.markexpr or "").split()) and all(
+        p.startswith("tests/deploy") for p in paths
+    ):
         return False
-    target = (config.rootpath / faithful.MODULE).resolve()
+    targets = [(config.rootpath / p).resolve() for p in paths]
     for arg in config.args:
         path = Path(arg.split("::", 1)[0])
         for base in (config.invocation_params.dir, config.rootpath):
             candidate = (base / path).resolve()
             if candidate.exists():
-                if candidate == target or candidate in target.parents:
+                if any(
+                    candidate == t or candidate in t.parents or t in candidate.parents
+                    for t in targets
+                ):
                     return True
                 break
     return False
 
 
 def pytest_configure(config):
-    """Start the faithful deployment in the background (tests/deploy/faithful.py) before the
-    xdist workers start, which inherit where it runs through the environment."""
-    if hasattr(config, "workerinput") or not _faithful_selected(config):
+    """The session's directory (tests/session.py) is named in the environment the xdist workers
+    inherit. Its jobs and deployments (tests/deploy/shared.py) are started here when this run
+    may need them (so they run while the workers start and collect), else by the first test
+    that does."""
+    if hasattr(config, "workerinput"):
         return
-    run_dir = Path(tempfile.mkdtemp(prefix="image-service-faithful-"))
-    os.environ[faithful.RUN_ENV] = str(run_dir)
-    config.stash[_FAITHFUL] = (faithful.start(run_dir), run_dir)
+    directory = Path(tempfile.mkdtemp(prefix="image-service-tests-"))
+    os.environ[session.SESSION_ENV] = str(directory)
+    config.stash[_SESSION] = directory
+    if _selected(config, shared.NEEDED_BY):
+        shared.start(shared.deployments_dir())
+    for name, job in session.JOBS.items():
+        if _selected(config, job.needed_by):
+            session.start(name)
 
 
 def pytest_unconfigure(config):
-    started = config.stash.get(_FAITHFUL, None)
-    if started:
-        process, run_dir = started
-        faithful.stop(process, run_dir)
-        shutil.rmtree(run_dir, ignore_errors=True)
-        os.environ.pop(faithful.RUN_ENV, None)
+    directory = config.stash.get(_SESSION, None)
+    if directory:
+        session.stop()
+        shared.stop(shared.deployments_dir())
+        shutil.rmtree(directory, ignore_errors=True)
+        os.environ.pop(session.SESSION_ENV, None)

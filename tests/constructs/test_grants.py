@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_handler_source
+from tests.handler_source import write_handler_source
 
 READ = [
     "dynamodb:BatchGetItem",

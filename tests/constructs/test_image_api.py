@@ -5,7 +5,6 @@ from dataclasses import replace
 
 import pytest
 
-from constructs_lib.image_api import IMAGE_ROUTES
 from stacks.settings import stage_settings
 
 REAL = ("dev", "staging", "production")
@@ -57,6 +56,8 @@ def test_jwt_authorizer_on_the_created_cognito_pool(stage, name):
 
 @pytest.mark.parametrize("name", REAL)
 def test_every_image_route_is_behind_the_jwt_authorizer(stage, name):
+    from constructs_lib.image_api import IMAGE_ROUTES
+
     synth = stage(name)
     routes = synth.resources("aws_apigatewayv2_route").values()
     assert sorted(r["route_key"] for r in routes) == sorted(IMAGE_ROUTES)
@@ -72,6 +73,8 @@ def test_every_image_route_is_behind_the_jwt_authorizer(stage, name):
 
 
 def test_the_five_routes_are_exactly_the_specified_ones():
+    from constructs_lib.image_api import IMAGE_ROUTES
+
     assert set(IMAGE_ROUTES) == {
         "POST /images",
         "GET /images/{imageId}",
@@ -270,7 +273,7 @@ def api_and_handler(tmp_path_factory):
 
     from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
     from stacks.image_service_stack import ImageServiceStack
-    from tests.conftest import write_handler_source
+    from tests.handler_source import write_handler_source
 
     stack = ImageServiceStack(App(), stage_settings("dev"))
     source = write_handler_source(tmp_path_factory.mktemp("handler") / "src")

@@ -3,8 +3,6 @@
 from dataclasses import replace
 
 import pytest
-from cdktf import Testing
-from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
 
 from stacks.settings import stage_settings
 
@@ -46,9 +44,11 @@ def test_sse_s3_encryption(stage, name):
 
 @pytest.mark.parametrize("name", STAGES)
 def test_all_public_access_blocked(stage, name):
+    from cdktf import Testing
+
     assert Testing.to_have_resource_with_properties(
         stage(name).text,
-        S3BucketPublicAccessBlock.TF_RESOURCE_TYPE,
+        "aws_s3_bucket_public_access_block",
         {
             "block_public_acls": True,
             "block_public_policy": True,

@@ -3,10 +3,7 @@
 from dataclasses import replace
 
 import pytest
-from cdktf import Testing
-from cdktf_cdktf_provider_aws.cloudfront_cache_policy import CloudfrontCachePolicy
 
-from constructs_lib.image_cdn import MANAGED_CACHING_OPTIMIZED_POLICY_ID
 from stacks.settings import stage_settings
 
 REAL = ("dev", "staging", "production")
@@ -83,10 +80,12 @@ def test_every_security_header_of_the_managed_policy_is_kept(stage, name):
 
 @pytest.mark.parametrize("name", REAL)
 def test_custom_cache_policy_ttls_and_compression(stage, name):
+    from cdktf import Testing
+
     synth = stage(name)
     assert Testing.to_have_resource_with_properties(
         synth.text,
-        CloudfrontCachePolicy.TF_RESOURCE_TYPE,
+        "aws_cloudfront_cache_policy",
         {
             "min_ttl": 0,
             "default_ttl": 86400,
@@ -121,6 +120,8 @@ def test_fast_emulator_stage_creates_it_disabled_and_retained(stage):
 
 
 def test_local_stage_uses_the_managed_caching_optimized_policy(stage):
+    from constructs_lib.image_cdn import MANAGED_CACHING_OPTIMIZED_POLICY_ID
+
     synth = stage("local")
     assert synth.resources("aws_cloudfront_cache_policy") == {}
     assert (

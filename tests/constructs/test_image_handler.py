@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_handler_source
+from tests.handler_source import write_handler_source
 
 FUNCTION = "GetImage_Function_5855F462"
 ROLE = "GetImage_Role_6A66FEEF"
@@ -176,43 +176,31 @@ def test_a_missing_source_folder_and_a_malformed_handler_are_named(dev_stack, tm
     assert "handler 'handler' is not of the form module.function" in message
 
 
-def test_a_construct_error_is_one_paragraph_from_the_synth_command(tmp_path):
-    """Through `python main.py`: exit 2, `error: ...`, no traceback, nothing written."""
-    import subprocess
-    import sys
+def test_a_construct_error_is_one_paragraph_from_the_synth_command(tmp_path, monkeypatch, capsys):
+    """What `python main.py` runs (stacks.cli.run_synth), here in this process with a handler
+    whose folder is missing: exit 2, `error: ...`, no traceback, nothing written."""
+    import stacks.app
+    from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
+    from stacks.cli import run_synth
 
-    from ops.toolchain import ROOT, project_env
+    def add_handlers(stack):
+        ImageHandler(
+            stack,
+            "H",
+            ImageHandlerProps(name="h", source_dir=Path("nowhere"), handler="app.handler"),
+        )
 
-    script = tmp_path / "synth_with_bad_handler.py"
-    script.write_text(
-        "from pathlib import Path\n"
-        "import stacks.handlers\n"
-        "from constructs_lib.image_handler import ImageHandler, ImageHandlerProps\n"
-        "def add_handlers(stack):\n"
-        "    ImageHandler(stack, 'H', ImageHandlerProps(name='h', source_dir=Path('nowhere'),"
-        " handler='app.handler'))\n"
-        "stacks.handlers.add_handlers = add_handlers\n"
-        "import stacks.app\n"
-        "stacks.app.add_handlers = add_handlers\n"
-        "from stacks.cli import run_synth\n"
-        "run_synth()\n"
-    )
+    monkeypatch.setattr(stacks.app, "add_handlers", add_handlers)
+    monkeypatch.chdir(tmp_path)
     outdir = tmp_path / "out"
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env={
-            **project_env(),
-            "PYTHONPATH": str(ROOT),
-            "IMAGE_SERVICE_STAGES": "dev",
-            "CDKTF_OUTDIR": str(outdir),
-        },
-        text=True,
-        capture_output=True,
-    )
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("error: ImageHandler 'h': source_dir 'nowhere' is not a folder")
-    assert "Traceback" not in result.stderr
+    monkeypatch.setenv("IMAGE_SERVICE_STAGES", "dev")
+    monkeypatch.setenv("CDKTF_OUTDIR", str(outdir))
+    with pytest.raises(SystemExit) as exit_:
+        run_synth()
+    assert exit_.value.code == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("error: ImageHandler 'h': source_dir 'nowhere' is not a folder")
+    assert "Traceback" not in stderr
     assert not outdir.exists()
 
 

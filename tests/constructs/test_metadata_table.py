@@ -1,8 +1,6 @@
 """MetadataTable: the SPEC's "DynamoDB table" section, one test per requirement."""
 
 import pytest
-from cdktf import Testing
-from cdktf_cdktf_provider_aws.dynamodb_table import DynamodbTable
 
 STAGES = ("dev", "staging", "production", "local")
 
@@ -14,9 +12,11 @@ def test_table_is_named_per_stage(stage, name):
 
 @pytest.mark.parametrize("name", STAGES)
 def test_keys_billing_stream_ttl_and_encryption(stage, name):
+    from cdktf import Testing
+
     assert Testing.to_have_resource_with_properties(
         stage(name).text,
-        DynamodbTable.TF_RESOURCE_TYPE,
+        "aws_dynamodb_table",
         {
             "hash_key": "PK",
             "range_key": "SK",

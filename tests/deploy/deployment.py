@@ -1,25 +1,19 @@
-"""An emulator deployment for the tests: a moto server, the stages synthesized for it, and the
-emulator's state bucket. Used by the module fixture in conftest.py and by the background
-faithful deployment (faithful.py)."""
+"""An emulator deployment as the tests use it: its endpoint, the environment that points every
+tool at it, and the app synthesized for it (tests/deploy/shared.py applies the session's)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ops import local_aws
 from ops.plan_guard import STATEFUL_TYPES
 from ops.toolchain import ROOT, project_env
-from ops.up import create_state_bucket
 from stacks.settings import (
     LOCAL_ENDPOINT_ENV,
-    LOCAL_STATE,
     STAGES_ENV,
-    emulator_stage_settings,
 )
 
 
@@ -77,53 +71,3 @@ class Deployment:
 
     def client(self, service: str):
         return local_aws.client(service, self.endpoint)
-
-
-def replan(stack_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """`terraform plan -detailed-exitcode` of an applied stack: exit 0 when nothing would change."""
-    from ops.toolchain import terraform
-
-    return terraform(
-        stack_dir,
-        "plan",
-        "-detailed-exitcode",
-        "-input=false",
-        "-no-color",
-        env=env,
-        check=False,
-    )
-
-
-def prepare(
-    run_dir: Path,
-    outdir: Path,
-    stages: tuple[str, ...],
-    skip_provider_waits: bool | None = None,
-    apply_state_bootstrap: bool = True,
-    attach: Callable[[Any], None] | None = None,
-) -> Deployment:
-    """Start an emulator (record in run_dir), synthesize `stages` for it in this process (cdktf
-    is loaded already where this runs), and make its state bucket: by applying the bootstrap
-    stack as `make up` does, or with one S3 call (~5 s of Terraform saved) where that is not
-    what is tested. `attach(stack)` adds to each image-service stack before synthesis (e.g. a
-    handler)."""
-    from stacks.app import build_app  # cdktf: only where a deployment is prepared
-
-    emulator = local_aws.up(run_dir, port=local_aws.free_port())
-    settings = [
-        emulator_stage_settings(
-            stage, endpoint=emulator.endpoint, skip_provider_waits=skip_provider_waits
-        )
-        for stage in stages
-    ]
-    app = build_app(settings, outdir=str(outdir))
-    if attach is not None:
-        for stage in settings:
-            attach(app.node.find_child(stage.stack_name))
-    app.synth()
-    deployment = Deployment.at(emulator.endpoint, outdir, stages)
-    if apply_state_bootstrap:
-        create_state_bucket(outdir, deployment.env)
-    else:
-        deployment.client("s3").create_bucket(Bucket=LOCAL_STATE.bucket)
-    return deployment

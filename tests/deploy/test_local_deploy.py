@@ -1,45 +1,87 @@
-"""image-service-local applied for real to the emulator, inspected, used as the next epics'
-handlers will use it (uploads, metadata queries, sign-in: `make smoke`), re-planned through the
-cdktf CLI, guarded, and destroyed through the project's cdktf wrapper. (Drift repair and
-a bare re-plan run on the production-like stack: test_protected_deploy.py.)
+"""image-service-local as the session applied it (tests/deploy/shared.py: the fast shapes of
+`make up`, with one test handler on GET /images/{imageId}): every resource read back from the
+emulator, the handler's function, role, route and permission included; used as the next epics'
+handlers will use it (uploads, metadata queries, sign-in: `make smoke`); re-planned, reviewed,
+drift-checked and refused by account through `bin/cdktf`; and the plan guard's and lock
+handling's functions on its real state. (Deploying and destroying it through `bin/cdktf`, and
+`make up` under faults, run on a deployment of their own: test_make_up.py.)
 
-Tests run in file order; the last one destroys the stack.
+Every test leaves the deployment as it found it: what one changes, it puts back itself.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
+from dataclasses import dataclass
 
 import pytest
 
 from ops import smoke
-from ops.plan_guard import PLAN_FILE, find_data_loss, guarded_apply, plan, plan_json
-from ops.toolchain import CDKTF_BIN, ROOT, terraform
-from ops.workdir import stack_outputs
-from stacks.errors import EXIT_REFUSED, WrongAccount
+from ops.plan_guard import Declined, guarded_apply, plan
+from ops.toolchain import ROOT, terraform
+from ops.workdir import (
+    LockInfo,
+    StateLocked,
+    emulator_lock,
+    ensure_initialised,
+    initialised_for_its_backend,
+    lock_holders,
+    release_if_abandoned,
+)
+from ops.workdir import stack_outputs as read_outputs
+from stacks.errors import EXIT_BUSY, EXIT_REFUSED
+from tests.deploy.shared import HANDLER_FUNCTION as FUNCTION
+from tests.deploy.shared import HANDLER_ROUTE as ROUTE
 
 pytestmark = pytest.mark.emulator
 STACK = "image-service-local"
 PNG = smoke.tiny_png()
+ACCESS_LOGS = "/aws/apigateway/image-service-local/access"
 
 
 @pytest.fixture(scope="module")
-def stack_dir(local_outdir):
-    return local_outdir / "stacks" / STACK
+def deployment(local):
+    return local
 
 
 @pytest.fixture(scope="module")
-def outputs(stack_dir, emulator_env):
-    # As `make up` does it: plan, guard the plan (a first deploy deletes nothing), apply it.
-    assert guarded_apply(stack_dir, set(), emulator_env) == []
-    return stack_outputs(stack_dir, emulator_env)
+def stack_dir(deployment):
+    return deployment.stack_dir(STACK)
 
 
+@pytest.fixture(scope="module")
+def env(deployment):
+    return deployment.env
+
+
+@pytest.fixture(scope="module")
+def outputs(stack_dir, env):
+    return read_outputs(stack_dir, env)
+
+
+@pytest.fixture(scope="module")
+def aws(deployment):
+    """boto3 clients against this deployment's emulator only."""
+    return deployment.client
+
+
+@pytest.fixture(scope="module")
+def config(stack_dir) -> dict:
+    return json.loads((stack_dir / "cdk.tf.json").read_text())
+
+
+# ---- the resources, read back ----------------------------------------------------------------
 def test_table_as_specified(outputs, aws):
     table = aws("dynamodb").describe_table(TableName=outputs["TableName"])["Table"]
     assert outputs["TableName"] == "ImageMetadata-local"
@@ -87,7 +129,7 @@ def test_bucket_as_specified(outputs, aws):
     policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
     sids = {s["Sid"]: s for s in policy["Statement"]}
     # The CDN's read grant only: moto would apply the deny-non-TLS statement of the real stages
-    # to every request (EMULATOR_BUCKET_POLICY_GAP; test_an_upload_..._production_policy).
+    # to every request (EMULATOR_BUCKET_POLICY_GAP; test_smoke_names_..._real_stages_policy).
     assert sorted(sids) == ["AllowCloudFrontRead"]
     read = sids["AllowCloudFrontRead"]
     assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"}
@@ -101,7 +143,7 @@ def test_distribution_as_specified(outputs, aws):
         "DistributionConfig"
     ]
     # The fast stage creates it disabled (no disable wait on destroy); local-production proves
-    # the enabled one (test_protected_deploy.py).
+    # the enabled one (test_production_deploy.py).
     assert config["Enabled"] is False
     assert config["PriceClass"] == "PriceClass_100"
     assert config["HttpVersion"] == "http2and3"
@@ -172,33 +214,152 @@ def test_default_tags_reach_the_resources(outputs, aws):
     }
 
 
+def test_the_local_stack_is_pinned_to_the_emulators_account(config, outputs):
+    assert [p["allowed_account_ids"] for p in config["provider"]["aws"]] == [["123456789012"]] * 2
+    # ...and the session planned and applied it: the emulator's STS said 123456789012.
+    assert outputs["TableArn"].startswith("arn:aws:dynamodb:us-east-1:123456789012:")
+
+
+# ---- the handler, read back ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def function(aws) -> dict:
+    return aws("lambda").get_function(FunctionName=FUNCTION)["Configuration"]
+
+
+def test_the_function_exists_with_its_code_and_environment(config, function, outputs):
+    [declared] = config["resource"]["aws_lambda_function"].values()
+    assert (function["Runtime"], function["Handler"]) == ("python3.12", "app.handler")
+    assert (function["MemorySize"], function["Timeout"]) == (256, 10)
+    assert function["CodeSha256"] == declared["source_code_hash"]
+    assert function["Role"].endswith(f":role/{FUNCTION}-role")
+    assert function["Environment"]["Variables"] == {
+        "TABLE_NAME": outputs["TableName"],
+        "BUCKET_NAME": outputs["BucketName"],
+        "CDN_DOMAIN": outputs["CloudFrontDomain"],
+    }
+
+
+def _sorted(statement: dict) -> dict:
+    return {k: sorted(v) if isinstance(v, list) else v for k, v in statement.items()}
+
+
+def test_the_role_trusts_lambda_and_holds_exactly_the_granted_access(function, aws, outputs):
+    iam = aws("iam")
+    role = iam.get_role(RoleName=f"{FUNCTION}-role")["Role"]
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+        }
+    ]
+    assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == [
+        f"{FUNCTION}-access"
+    ]
+    assert iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"] == []
+    document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=f"{FUNCTION}-access")[
+        "PolicyDocument"
+    ]
+    if isinstance(document, str):
+        document = json.loads(document)
+    log_group = aws("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{FUNCTION}")[
+        "logGroups"
+    ]
+    assert [(g["logGroupName"], g["retentionInDays"]) for g in log_group] == [
+        (f"/aws/lambda/{FUNCTION}", 14)
+    ]
+    log_arn = log_group[0]["arn"].removesuffix(":*")
+    # The policy document orders actions and resources its own way: compare them as sets.
+    statements = {s["Sid"]: _sorted(s) for s in document["Statement"]}
+    assert statements == {
+        "WriteOwnLogs": {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{log_arn}:*",
+        },
+        "ReadImageMetadata": {
+            "Sid": "ReadImageMetadata",
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:BatchGetItem",
+                "dynamodb:DescribeTable",
+                "dynamodb:GetItem",
+                "dynamodb:Query",
+                "dynamodb:Scan",
+            ],
+            "Resource": sorted([outputs["TableArn"], f"{outputs['TableArn']}/index/*"]),
+        },
+        "ReadImages": {
+            "Sid": "ReadImages",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"{outputs['BucketArn']}/images/*",
+        },
+    }
+
+
+def test_the_route_targets_the_function_behind_the_authorizer(function, aws, outputs):
+    api = aws("apigatewayv2")
+    [integration] = api.get_integrations(ApiId=outputs["ApiId"])["Items"]
+    assert integration["IntegrationType"] == "AWS_PROXY"
+    assert integration["PayloadFormatVersion"] == "2.0"
+    assert function["FunctionArn"] in integration["IntegrationUri"]
+    routes = {r["RouteKey"]: r for r in api.get_routes(ApiId=outputs["ApiId"])["Items"]}
+    assert routes[ROUTE]["Target"] == f"integrations/{integration['IntegrationId']}"
+    assert routes[ROUTE]["AuthorizationType"] == "JWT"
+    assert [k for k, r in routes.items() if r.get("Target")] == [ROUTE]
+
+
+def test_api_gateway_may_invoke_it_from_this_api_and_route_only(stack_dir, env, aws):
+    policy = json.loads(aws("lambda").get_policy(FunctionName=FUNCTION)["Policy"])
+    [statement] = policy["Statement"]
+    assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert statement["Action"] == "lambda:InvokeFunction"
+    # The API's execution ARN as the provider computed it, from the state (`state pull` starts
+    # no provider).
+    state = json.loads(terraform(stack_dir, "state", "pull", env=env).stdout)
+    [api] = [r for r in state["resources"] if r["type"] == "aws_apigatewayv2_api"]
+    attributes = api["instances"][0]["attributes"]
+    execution_arn = attributes["execution_arn"]
+    assert execution_arn == f"arn:aws:execute-api:us-east-1:123456789012:{attributes['id']}"
+    assert statement["Condition"] == {
+        "ArnLike": {"AWS:SourceArn": f"{execution_arn}/*/GET/images/*"}
+    }
+
+
+# ---- used as the service will use it ---------------------------------------------------------
 def test_an_item_round_trips_through_the_user_index(outputs, aws):
-    ddb = aws("dynamodb")
+    ddb, key = aws("dynamodb"), {"PK": {"S": "IMAGE#round-trip"}, "SK": {"S": "METADATA"}}
     ddb.put_item(
         TableName=outputs["TableName"],
         Item={
-            "PK": {"S": "IMAGE#1"},
-            "SK": {"S": "METADATA"},
-            "GSI1PK": {"S": "USER#u1"},
+            **key,
+            "GSI1PK": {"S": "USER#round-trip"},
             "GSI1SK": {"S": "UPLOADED#2026-11-25T00:00:00Z"},
         },
     )
-    by_user = ddb.query(
-        TableName=outputs["TableName"],
-        IndexName="UserIndex",
-        KeyConditionExpression="GSI1PK = :u",
-        ExpressionAttributeValues={":u": {"S": "USER#u1"}},
-    )
-    assert [i["PK"]["S"] for i in by_user["Items"]] == ["IMAGE#1"]
+    try:
+        by_user = ddb.query(
+            TableName=outputs["TableName"],
+            IndexName="UserIndex",
+            KeyConditionExpression="GSI1PK = :u",
+            ExpressionAttributeValues={":u": {"S": "USER#round-trip"}},
+        )
+        assert [i["PK"]["S"] for i in by_user["Items"]] == ["IMAGE#round-trip"]
+    finally:
+        ddb.delete_item(TableName=outputs["TableName"], Key=key)
 
 
 def test_an_image_round_trips_through_put_object_and_get_object(outputs, aws):
     s3, bucket = aws("s3"), outputs["BucketName"]
     s3.put_object(Bucket=bucket, Key="images/7.png", Body=PNG, ContentType="image/png")
-    stored = s3.get_object(Bucket=bucket, Key="images/7.png")
-    assert (stored["Body"].read(), stored["ContentType"]) == (PNG, "image/png")
-    assert stored["ServerSideEncryption"] == "AES256"
-    s3.delete_object(Bucket=bucket, Key="images/7.png")
+    try:
+        stored = s3.get_object(Bucket=bucket, Key="images/7.png")
+        assert (stored["Body"].read(), stored["ContentType"]) == (PNG, "image/png")
+        assert stored["ServerSideEncryption"] == "AES256"
+    finally:
+        s3.delete_object(Bucket=bucket, Key="images/7.png")
 
 
 def test_make_smoke_uploads_queries_signs_in_and_cleans_up(deployment, outputs, aws):
@@ -262,255 +423,160 @@ def test_smoke_without_a_deployed_stack_says_to_run_make_up(deployment, tmp_path
     assert "has not been deployed" in err and "Fix: run `make up`" in err
 
 
-def test_cdktf_diff_through_the_real_cli_reports_no_changes(
-    stack_dir, emulator_env, outputs, local_outdir, tmp_path
-):
-    log = tmp_path / "cdktf-diff.log"  # a file, not a pipe: see test_protected_deploy
-    with log.open("w") as out:
-        proc = subprocess.run(
-            [
-                str(CDKTF_BIN),
-                "diff",
-                STACK,
-                "--skip-synth",
-                "--skip-provider-lock",
-                "--no-color",
-                "--output",
-                str(local_outdir),
-            ],
-            cwd=ROOT,
-            env=emulator_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    assert proc.returncode == 0, log.read_text()
-    assert "No changes" in log.read_text()
-
-
+# ---- review, drift and the account, through bin/cdktf -----------------------------------------
 def variant_of(stack_dir, config: dict, tmp_path):
-    """The stack with another cdk.tf.json, sharing its initialised .terraform and assets."""
-    variant = tmp_path / STACK
-    variant.mkdir()
+    """The stack with another cdk.tf.json in an output directory of its own, sharing its
+    initialised .terraform and assets (and so its state): planned, never applied."""
+    variant = tmp_path / "cdktf.out" / "stacks" / STACK
+    variant.mkdir(parents=True)
     (variant / "cdk.tf.json").write_text(json.dumps(config))
     for name in (".terraform", ".terraform.lock.hcl", "assets"):
         (variant / name).symlink_to(stack_dir / name)
     return variant
 
 
-def test_guard_refuses_a_key_schema_change_that_replaces_the_table(
-    stack_dir, emulator_env, outputs, tmp_path
-):
-    config = json.loads((stack_dir / "cdk.tf.json").read_text())
-    table = next(iter(config["resource"]["aws_dynamodb_table"].values()))
-    # A different partition key forces a new table: the classic accidental data loss.
-    table["hash_key"] = "ImageId"
-    table["attribute"] = [
-        a if a["name"] != "PK" else {"name": "ImageId", "type": "S"} for a in table["attribute"]
-    ]
-    losses = find_data_loss(plan_json(variant_of(stack_dir, config, tmp_path), emulator_env))
-    assert [(loss.address, loss.action) for loss in losses] == [
-        (f"aws_dynamodb_table.{next(iter(config['resource']['aws_dynamodb_table']))}", "replace")
-    ]
+def bin_cdktf(deployment, command: str, outdir, *extra: str) -> subprocess.CompletedProcess:
+    """`bin/cdktf COMMAND image-service-local` of a synthesis already in `outdir`."""
+    option = "--outdir" if command in ("review", "drift") else "--output"
+    return deployment.run(
+        str(ROOT / "bin" / "cdktf"), command, STACK, "--skip-synth", option, str(outdir), *extra
+    )
 
 
-ACCESS_LOGS = "/aws/apigateway/image-service-local/access"
-
-
-def _retention(aws) -> int:
-    [group] = aws("logs").describe_log_groups(logGroupNamePrefix=ACCESS_LOGS)["logGroups"]
-    return group["retentionInDays"]
-
-
-def wrapper_deploy(outdir) -> list[str]:
-    """`bin/cdktf deploy image-service-local` of the synthesis already in `outdir`."""
-    return [str(ROOT / "bin" / "cdktf"), "deploy", STACK, "--skip-synth", "--output", str(outdir)]
-
-
-def _with_retention(config: dict, days: int) -> dict:
-    """The stack with the API's access logs kept `days` (an update moto applies at once)."""
-    [group] = [
-        g
-        for g in config["resource"]["aws_cloudwatch_log_group"].values()
+def _access_logs(config: dict) -> tuple[str, dict]:
+    [(name, group)] = [
+        (name, g)
+        for name, g in config["resource"]["aws_cloudwatch_log_group"].items()
         if g["name"] == ACCESS_LOGS
     ]
-    group["retention_in_days"] = days
-    return config
+    return name, group
 
 
-def test_deploy_applies_exactly_the_checked_plan(stack_dir, emulator_env, outputs, tmp_path, aws):
-    """A change made after the plan guard checked the plan (here: a table tag written into the
-    configuration while the plan waits for approval) is not applied with it."""
-    config = json.loads((stack_dir / "cdk.tf.json").read_text())
-    variant = variant_of(stack_dir, _with_retention(config, 30), tmp_path)
-    [table_address] = config["resource"]["aws_dynamodb_table"]
-
-    def change_after_the_check(plan_file):
-        assert plan_file == variant / PLAN_FILE and plan_file.is_file()
-        late = json.loads((variant / "cdk.tf.json").read_text())
-        late["resource"]["aws_dynamodb_table"][table_address]["tags"] = {"Late": "unchecked"}
-        (variant / "cdk.tf.json").write_text(json.dumps(late))
-        return True
-
-    try:
-        assert guarded_apply(variant, set(), emulator_env, approve=change_after_the_check) == []
-        assert _retention(aws) == 30  # the checked change
-        tags = aws("dynamodb").list_tags_of_resource(ResourceArn=outputs["TableArn"])["Tags"]
-        assert "Late" not in {t["Key"] for t in tags}  # the unchecked one
-        pending = plan(variant, emulator_env)
-        assert [(c["address"], c["change"]["actions"]) for c in pending.resource_changes] == [
-            (f"aws_dynamodb_table.{table_address}", ["update"])
-        ]
-    finally:
-        assert guarded_apply(stack_dir, set(), emulator_env) == []
-    assert _retention(aws) == 14
-
-
-def test_wrapper_deploy_shows_the_plan_and_applies_it_only_when_approved(
-    deployment, stack_dir, emulator_env, outputs, aws
-):
-    config_file = stack_dir / "cdk.tf.json"
-    original = config_file.read_text()
-    deploy = wrapper_deploy(deployment.outdir)
-    try:
-        config_file.write_text(json.dumps(_with_retention(json.loads(original), 60)))
-        unattended = subprocess.run(
-            deploy,
+def test_cdktf_diff_of_the_deployment_finds_no_changes(deployment, tmp_path):
+    """`bin/cdktf diff`, as users run it: through the cdktf CLI (the one test of that path),
+    which plans the whole deployment, handler included, and finds nothing to change: the code
+    zip is reproducible, and everything moto reads back is what was applied."""
+    log = tmp_path / "cdktf-diff.log"  # a file, not a pipe: cdktf 0.21 may drop a piped tail
+    with log.open("w") as out:
+        proc = subprocess.run(
+            [
+                str(ROOT / "bin" / "cdktf"),
+                "diff",
+                STACK,
+                "--skip-synth",
+                "--no-color",
+                "--output",
+                str(deployment.outdir),
+            ],
             cwd=ROOT,
-            env=emulator_env,
-            text=True,
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
+            env=deployment.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
-        assert unattended.returncode == 2, unattended.stderr
-        assert "needs approval, and there is no terminal to ask in; nothing was applied" in (
-            unattended.stderr
-        )
-        assert "retention_in_days = 14 -> 60" in unattended.stdout  # the plan, shown
-        assert "Traceback" not in unattended.stderr
-        assert _retention(aws) == 14
-
-        approved = deployment.run(*deploy, "--auto-approve")
-        assert approved.returncode == 0, approved.stderr
-        assert "retention_in_days = 14 -> 60" in approved.stdout
-        assert "Apply complete! Resources: 0 added, 1 changed, 0 destroyed." in approved.stdout
-        assert f"  TableName = {outputs['TableName']}" in approved.stdout
-        assert _retention(aws) == 60
-    finally:
-        config_file.write_text(original)
-        assert guarded_apply(stack_dir, set(), emulator_env) == []
-    assert _retention(aws) == 14
+    assert proc.returncode == 0, log.read_text()
+    assert "No changes. Your infrastructure matches the configuration." in log.read_text()
 
 
-def test_wrapper_deploy_without_changes_says_so_and_prints_the_outputs(deployment, outputs):
-    result = deployment.run(*wrapper_deploy(deployment.outdir))
-    assert result.returncode == 0, result.stderr
+def test_deploy_with_nothing_to_do_asks_nothing_and_prints_the_outputs(deployment, outputs):
+    """`bin/cdktf deploy` of the deployment as it is: an empty plan needs no approval (no
+    terminal here), and the outputs are printed."""
+    result = bin_cdktf(deployment, "deploy", deployment.outdir)
+    assert result.returncode == 0, result.stdout + result.stderr
     assert "No changes: the deployment already matches the configuration." in result.stdout
     assert f"  BucketName = {outputs['BucketName']}" in result.stdout
 
 
-def test_the_local_stack_is_pinned_to_the_emulators_account(stack_dir):
-    providers = json.loads((stack_dir / "cdk.tf.json").read_text())["provider"]["aws"]
-    assert [p["allowed_account_ids"] for p in providers] == [["123456789012"]] * 2
-    # ...and the outputs fixture planned and applied it: the emulator's STS said 123456789012.
+def test_a_new_emulator_endpoint_is_initialised_again_not_refused(stack_dir, env, tmp_path):
+    """After a new emulator port the stack's backend configuration differs from the one it was
+    initialised with, which Terraform refuses ("Backend configuration changed");
+    ensure_initialised runs `terraform init -reconfigure` (the emulator's state lives and dies
+    with it). Here: the same emulator under another name, localhost."""
+    copy = tmp_path / STACK
+    shutil.copytree(stack_dir, copy, symlinks=True)
+    config = json.loads((copy / "cdk.tf.json").read_text())
+    endpoints = config["terraform"]["backend"]["s3"]["endpoints"]
+    for service, url in endpoints.items():
+        endpoints[service] = url.replace("127.0.0.1", "localhost")
+    (copy / "cdk.tf.json").write_text(json.dumps(config))
+    assert not initialised_for_its_backend(copy)
+    refused = terraform(copy, "state", "list", env=env, check=False)
+    assert refused.returncode != 0 and "Backend initialization required" in refused.stderr
+    assert ensure_initialised(copy, env) is True
+    assert initialised_for_its_backend(copy)
+    listed = terraform(copy, "state", "list", env=env).stdout.split()
+    assert listed == terraform(stack_dir, "state", "list", env=env).stdout.split()
+    assert ensure_initialised(copy, env) is False  # initialised for it now: nothing to do
 
 
-def test_another_account_is_refused_in_one_paragraph(deployment, stack_dir, emulator_env, tmp_path):
-    """The same stack pinned to account 111111111111, planned with the emulator's credentials
-    (account 123456789012): the provider refuses, and the project's deploy says so."""
-    config = json.loads((stack_dir / "cdk.tf.json").read_text())
-    for provider in config["provider"]["aws"]:
-        provider["allowed_account_ids"] = ["111111111111"]
-    outdir = tmp_path / "cdktf.out"
-    (outdir / "stacks").mkdir(parents=True)
-    variant_of(stack_dir, config, outdir / "stacks")
-    with pytest.raises(WrongAccount) as refused:
-        plan(outdir / "stacks" / STACK, emulator_env)
-    assert (refused.value.expected, refused.value.actual) == (["111111111111"], "123456789012")
-
-    result = deployment.run(*wrapper_deploy(outdir), "--auto-approve")
-    assert result.returncode == 2
-    assert result.stderr.startswith(
-        "error: image-service-local is pinned to AWS account 111111111111 (stacks/settings.py, "
-        "ACCOUNTS), but the credentials in use belong to account 123456789012: Terraform "
-        "refused to plan, and nothing was changed. Fix: use credentials for account "
-        "111111111111"
-    )
-    assert "Traceback" not in result.stderr
-
-
-def report(deployment, command: str, outdir, output) -> subprocess.CompletedProcess:
-    """`bin/cdktf review|drift image-service-local` of a synthesis already in `outdir`."""
-    return deployment.run(
-        str(ROOT / "bin" / "cdktf"),
-        command,
-        STACK,
-        "--skip-synth",
-        "--outdir",
-        str(outdir),
-        "--output",
-        str(output),
-    )
-
-
-def variant_outdir(stack_dir, config: dict, tmp_path):
-    outdir = tmp_path / "cdktf.out"
-    (outdir / "stacks").mkdir(parents=True)
-    variant_of(stack_dir, config, outdir / "stacks")
-    return outdir
-
-
-def test_review_without_changes_exits_0(deployment, outputs, tmp_path):
-    result = report(deployment, "review", deployment.outdir, tmp_path / "review.md")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == "## Plan review\n\n- **image-service-local**: no changes\n"
-    assert (tmp_path / "review.md").read_text() == result.stdout
-
-
-def test_review_shows_exactly_the_changed_setting_and_exits_2(
-    deployment, stack_dir, outputs, tmp_path
-):
-    config = _with_retention(json.loads((stack_dir / "cdk.tf.json").read_text()), 30)
-    [group] = [
-        name
-        for name, g in config["resource"]["aws_cloudwatch_log_group"].items()
-        if g["name"] == ACCESS_LOGS
-    ]
-    result = report(
-        deployment, "review", variant_outdir(stack_dir, config, tmp_path), tmp_path / "r.md"
-    )
-    assert result.returncode == 2, result.stderr
-    assert "- **image-service-local**: 0 to add, 1 to change, 0 to replace, 0 to destroy" in (
-        result.stdout
-    )
-    assert (
-        f"| update | `aws_cloudwatch_log_group.{group}` | image-service-local/ImageApi/AccessLogs "
-        "| `retention_in_days`: 14 → 30 |"
-    ) in result.stdout
-    assert "[!CAUTION]" not in result.stdout
-
-
-def test_review_warns_of_a_table_replacement_and_exits_3(deployment, stack_dir, outputs, tmp_path):
-    config = json.loads((stack_dir / "cdk.tf.json").read_text())
-    [(address, table)] = config["resource"]["aws_dynamodb_table"].items()
+@pytest.fixture(scope="module")
+def risky_review(deployment, stack_dir, config, tmp_path_factory):
+    """`bin/cdktf review` of the stack with three changes: the API's access logs kept 30 days
+    (an update), a new partition key (replaces the table: the classic accidental data loss) and
+    a client secret (replaces the app client: no data lost, every issued token voided)."""
+    changed = json.loads(json.dumps(config))
+    group, logs = _access_logs(changed)
+    logs["retention_in_days"] = 30
+    [(table_name, table)] = changed["resource"]["aws_dynamodb_table"].items()
     table["hash_key"] = "ImageId"
     table["attribute"] = [
         a if a["name"] != "PK" else {"name": "ImageId", "type": "S"} for a in table["attribute"]
     ]
-    result = report(
-        deployment, "review", variant_outdir(stack_dir, config, tmp_path), tmp_path / "r.md"
+    [(client_name, client)] = changed["resource"]["aws_cognito_user_pool_client"].items()
+    client["generate_secret"] = True
+    root = tmp_path_factory.mktemp("risky")
+    variant_of(stack_dir, changed, root)
+    result = bin_cdktf(deployment, "review", root / "cdktf.out")
+    return result, group, table_name, client_name
+
+
+def _rows(markdown: str) -> set[tuple[str, str]]:
+    """(action, address) of each changed resource in a review's table."""
+    found = re.findall(r"^\| ([\w ]+) \| `([^`]+)` \|", markdown, re.M)
+    return {(action, address) for action, address in found if action != "action"}
+
+
+def test_review_shows_exactly_each_change_and_what_it_pulls_with_it(risky_review, config):
+    result, group, table, client = risky_review
+    [authorizer] = config["resource"]["aws_apigatewayv2_authorizer"]
+    [policy] = config["resource"]["aws_iam_role_policy"]
+    assert "- **image-service-local**: 0 to add, 3 to change, 2 to replace, 0 to destroy" in (
+        result.stdout
     )
+    assert _rows(result.stdout) == {
+        ("update", f"aws_cloudwatch_log_group.{group}"),
+        ("replace", f"aws_dynamodb_table.{table}"),
+        ("replace", f"aws_cognito_user_pool_client.{client}"),
+        # A new client id is the authorizer's audience; a new table ARN is in the handler's
+        # grants.
+        ("update", f"aws_apigatewayv2_authorizer.{authorizer}"),
+        ("update", f"aws_iam_role_policy.{policy}"),
+    }
+    assert (
+        f"| update | `aws_cloudwatch_log_group.{group}` | image-service-local/ImageApi/AccessLogs "
+        "| `retention_in_days`: 14 → 30 |"
+    ) in result.stdout
+    assert '`hash_key`: "PK" → "ImageId"' in result.stdout
+    assert "`generate_secret`: false → true" in result.stdout
+    assert (
+        "Outputs: `TableArn` (update), `TableStreamArn` (update), `UserPoolClientId` (update)"
+        in result.stdout
+    )
+
+
+def test_review_warns_of_what_the_plan_guard_would_refuse_and_exits_3(risky_review):
+    result, _, table, client = risky_review
     assert result.returncode == EXIT_REFUSED, result.stderr
     assert "> **image-service-local: the plan guard would refuse this plan**" in result.stdout
-    assert f"> - replace `aws_dynamodb_table.{address}` (metadata table)" in result.stdout
-    assert '`hash_key`: "PK" → "ImageId"' in result.stdout
+    warned = [line for line in result.stdout.splitlines() if line.startswith("> - ")]
+    assert warned == [
+        # No data is lost with the client, but a new client id breaks every issued token.
+        f"> - replace `aws_cognito_user_pool_client.{client}` (app client: every issued token "
+        "and every frontend's configured client id would stop working)",
+        f"> - replace `aws_dynamodb_table.{table}` (metadata table)",
+    ]
 
 
-def test_drift_names_what_was_changed_by_hand_and_exits_2(
-    deployment, stack_dir, emulator_env, outputs, tmp_path, aws
-):
-    clean = report(deployment, "drift", deployment.outdir, tmp_path / "before.md")
-    assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "- **image-service-local**: no drift" in clean.stdout
+def test_drift_names_what_was_changed_by_hand_and_exits_2(deployment, outputs, aws, tmp_path):
     s3, dynamodb = aws("s3"), aws("dynamodb")
     tags = s3.get_bucket_tagging(Bucket=outputs["BucketName"])["TagSet"]
     s3.put_bucket_tagging(
@@ -522,49 +588,52 @@ def test_drift_names_what_was_changed_by_hand_and_exits_2(
         PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
     )
     try:
-        drifted = report(deployment, "drift", deployment.outdir, tmp_path / "drift.md")
-        assert drifted.returncode == 2, drifted.stderr
-        assert "- **image-service-local**: 2 resource(s) differ from the last apply" in (
-            drifted.stdout
-        )
-        # Before: null or {} (no tags of its own besides the default ones), as the last apply
-        # recorded it.
-        assert re.search(
-            r"image-service-local/ImageBucket/Bucket \| `tags`: (null|\{\}) → "
-            r'\{"Owner": "set-by-hand"\} \|',
-            drifted.stdout,
-        ), drifted.stdout
-        assert (
-            "image-service-local/MetadataTable/Table | `point_in_time_recovery`: "
-            '[{"enabled": false, "recovery_period_in_days": 0}] → '
-            '[{"enabled": true, "recovery_period_in_days": 35}] |'
-        ) in drifted.stdout
+        drifted = bin_cdktf(deployment, "drift", deployment.outdir, "--output", tmp_path / "d.md")
     finally:
         s3.put_bucket_tagging(Bucket=outputs["BucketName"], Tagging={"TagSet": tags})
         dynamodb.update_continuous_backups(
             TableName=outputs["TableName"],
             PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False},
         )
-    repaired = report(deployment, "drift", deployment.outdir, tmp_path / "after.md")
-    assert repaired.returncode == 0, repaired.stdout
+    assert drifted.returncode == 2, drifted.stderr
+    assert "- **image-service-local**: 2 resource(s) differ from the last apply" in drifted.stdout
+    # Before: null or {} (no tags of its own besides the default ones), as the last apply
+    # recorded it.
+    assert re.search(
+        r"image-service-local/ImageBucket/Bucket \| `tags`: (null|\{\}) → "
+        r'\{"Owner": "set-by-hand"\} \|',
+        drifted.stdout,
+    ), drifted.stdout
+    assert (
+        "image-service-local/MetadataTable/Table | `point_in_time_recovery`: "
+        '[{"enabled": false, "recovery_period_in_days": 0}] → '
+        '[{"enabled": true, "recovery_period_in_days": 35}] |'
+    ) in drifted.stdout
+    # Exactly those two: nothing else in the deployment reads back differently from what was
+    # applied (no false drift from the emulator).
+    assert {action for action, _ in _rows(drifted.stdout)} == {"changed outside Terraform"}
+    assert len(_rows(drifted.stdout)) == 2, drifted.stdout
 
 
-def test_guard_refuses_replacing_the_app_client_which_voids_every_token(
-    stack_dir, emulator_env, outputs, tmp_path
-):
-    """No data is lost, but a new client id breaks every issued token and configured app."""
-    config = json.loads((stack_dir / "cdk.tf.json").read_text())
-    [(name, client)] = config["resource"]["aws_cognito_user_pool_client"].items()
-    client["generate_secret"] = True  # forces a new client
-    losses = find_data_loss(plan_json(variant_of(stack_dir, config, tmp_path), emulator_env))
-    assert [(loss.address, loss.action, loss.identity) for loss in losses] == [
-        (f"aws_cognito_user_pool_client.{name}", "replace", True)
-    ]
+def test_another_account_is_refused_in_one_paragraph(deployment, config, tmp_path):
+    """The same stack pinned to account 111111111111, planned with the emulator's credentials
+    (account 123456789012): the provider refuses, and the project's deploy says so."""
+    pinned = json.loads(json.dumps(config))
+    for provider in pinned["provider"]["aws"]:
+        provider["allowed_account_ids"] = ["111111111111"]
+    variant_of(deployment.stack_dir(STACK), pinned, tmp_path)
+    result = bin_cdktf(deployment, "deploy", tmp_path / "cdktf.out", "--auto-approve")
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "error: image-service-local is pinned to AWS account 111111111111 (stacks/settings.py, "
+        "ACCOUNTS), but the credentials in use belong to account 123456789012: Terraform "
+        "refused to plan, and nothing was changed. Fix: use credentials for account "
+        "111111111111"
+    )
+    assert "Traceback" not in result.stderr
 
 
-def test_without_the_emulator_profile_nothing_leaves_the_machine(
-    stack_dir, emulator_env, outputs, tmp_path
-):
+def test_without_the_emulator_profile_nothing_leaves_the_machine(stack_dir, env, config, tmp_path):
     # The providers take the emulator's endpoint from a profile; every other host goes to a
     # proxy on loopback. Lose the profile's endpoint and each AWS request must end at that proxy
     # (here a listener that records it and refuses), never on the network.
@@ -588,8 +657,8 @@ def test_without_the_emulator_profile_nothing_leaves_the_machine(
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     proxy = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    config = json.loads((stack_dir / "cdk.tf.json").read_text())
-    for provider in config["provider"]["aws"]:
+    lost = json.loads(json.dumps(config))
+    for provider in lost["provider"]["aws"]:
         assert provider["https_proxy"] == "http://127.0.0.1:9"
         provider.update(
             shared_config_files=["no-endpoint.config"],
@@ -597,11 +666,11 @@ def test_without_the_emulator_profile_nothing_leaves_the_machine(
             https_proxy=proxy,
             max_retries=1,
         )
-    copy = variant_of(stack_dir, config, tmp_path)
+    copy = variant_of(stack_dir, lost, tmp_path)
     (copy / "no-endpoint.config").write_text("[profile image-service-emulator]\n")
     try:
         proc = terraform(
-            copy, "plan", "-input=false", "-no-color", "-lock=false", env=emulator_env, check=False
+            copy, "plan", "-input=false", "-no-color", "-lock=false", env=env, check=False
         )
     finally:
         stop.set()
@@ -617,43 +686,130 @@ def test_without_the_emulator_profile_nothing_leaves_the_machine(
     assert "sts.us-east-1.amazonaws.com:443" in hosts, hosts
 
 
+# ---- the plan guard and the state lock, on the deployment's real state ------------------------
+LOCK_KEY = "image-service/local/terraform.tfstate.tflock"
+
+
+def _locked(deployment) -> bool:
+    from stacks.settings import LOCAL_STATE
+
+    listed = deployment.client("s3").list_objects_v2(Bucket=LOCAL_STATE.bucket, Prefix=LOCK_KEY)
+    return listed.get("KeyCount", 0) > 0
+
+
+def wait_until(condition, what: str, timeout: float = 60.0) -> None:
+    """Wait for a condition (not for a time); fail only a test that is truly stuck."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"still not {what} after {timeout:.0f} s"
+        time.sleep(0.05)
+
+
+@dataclass
+class Locks:
+    """The stack's state lock through a holder's life, with the metadata table tainted: while
+    `terraform console` holds it, then after the holder was killed (as by a kill -9), when the
+    local loop's plan guard runs (guarded_apply with recreate_tainted, as `make up` runs it;
+    its apply declined, so the deployment stays as it is)."""
+
+    table: str
+    holder_pid: int
+    lock: LockInfo | None
+    released_while_alive: bool
+    refused: StateLocked | None
+    locked_after_refusal: bool
+    holders_after_kill: list[int]
+    guard_output: str
+    declined: bool
+    offered: int
+    locked_after: bool
+
+
 @pytest.fixture(scope="module")
-def stateful(deployment):
-    return deployment.stateful_addresses(STACK)
+def locks(deployment, stack_dir, env) -> Locks:
+    table = next(
+        a
+        for a in terraform(stack_dir, "state", "list", env=env).stdout.split()
+        if a.startswith("aws_dynamodb_table.")
+    )
+    terraform(stack_dir, "taint", table, env=env)
+    holder = subprocess.Popen(
+        ["terraform", "console"],
+        cwd=stack_dir,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: _locked(deployment) or holder.poll() is not None, "locked")
+        assert holder.poll() is None, "terraform console exited instead of holding the lock"
+        lock = emulator_lock(stack_dir)
+        # bin/cdktf's check before it runs the cdktf CLI: a holder that still runs keeps it.
+        released = lock is not None and release_if_abandoned(stack_dir, lock, env, "bin/cdktf")
+        refused = None
+        try:
+            plan(stack_dir, env)  # the plan guard's plan (make up, bin/cdktf deploy)
+        except StateLocked as exc:
+            refused = exc
+        locked_after_refusal = _locked(deployment)
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)  # dies holding the lock, as after a kill -9
+        holder.wait()
+    holders_after_kill = lock_holders(stack_dir)
+    offered: list = []
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            guarded_apply(
+                stack_dir, set(), env, recreate_tainted=True, approve=lambda f: offered.append(f)
+            )
+        declined = False
+    except Declined:
+        declined = True
+    finally:
+        terraform(stack_dir, "untaint", table, env=env)
+        leftover = emulator_lock(stack_dir)
+        if leftover is not None:
+            terraform(stack_dir, "force-unlock", "-force", leftover.id, env=env)
+    return Locks(
+        table,
+        holder.pid,
+        lock,
+        released,
+        refused,
+        locked_after_refusal,
+        holders_after_kill,
+        out.getvalue(),
+        declined,
+        len(offered),
+        leftover is not None,
+    )
 
 
-def destroy(deployment, *extra: str) -> subprocess.CompletedProcess:
-    return deployment.wrapper_destroy(STACK, *extra)
+def test_a_live_lock_holder_is_named_and_its_lock_kept(locks):
+    assert locks.lock is not None and locks.lock.operation in {"invalid", "console", "plan"}
+    assert locks.released_while_alive is False
+    assert locks.refused is not None
+    message = str(locks.refused)
+    assert f"the Terraform state of {STACK} is locked by another run" in message
+    assert f"still running as pid {locks.holder_pid}" in message
+    assert f"terraform force-unlock {locks.lock.id}" in message
+    assert locks.refused.exit_code == EXIT_BUSY  # what make up and bin/cdktf exit with
+    assert locks.locked_after_refusal
 
 
-def test_wrapper_destroy_is_refused_until_each_loss_is_named(
-    stack_dir, emulator_env, outputs, deployment, stateful
-):
-    proc = destroy(deployment, "--allow-data-loss", stateful[0])
-    assert proc.returncode == EXIT_REFUSED
-    assert f"refusing the plan for {STACK}" in proc.stderr
-    for address in stateful[1:]:
-        assert f"delete {address}" in proc.stderr
-    assert f"delete {stateful[0]}" not in proc.stderr
-    state = terraform(stack_dir, "state", "list", env=emulator_env).stdout.split()
-    assert set(stateful) <= set(state)
-
-
-def test_with_every_loss_named_destroy_removes_everything_but_the_state_bucket(
-    stack_dir, emulator_env, outputs, aws, deployment, stateful
-):
-    named = [arg for address in stateful for arg in ("--allow-data-loss", address)]
-    proc = destroy(deployment, *named)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
-    assert terraform(stack_dir, "state", "list", env=emulator_env).stdout.strip() == ""
-    assert outputs["TableName"] not in aws("dynamodb").list_tables()["TableNames"]
-    buckets = [b["Name"] for b in aws("s3").list_buckets()["Buckets"]]
-    assert outputs["BucketName"] not in buckets
-    assert "image-service-tfstate-local" in buckets
-    assert aws("apigatewayv2").get_apis()["Items"] == []
-    assert aws("cognito-idp").list_user_pools(MaxResults=10)["UserPools"] == []
-    # retain_on_delete: Terraform forgot the (disabled) distribution instead of deleting it.
-    listed = aws("cloudfront").list_distributions()["DistributionList"]["Items"]
-    assert [(d["Id"], d["Enabled"]) for d in listed] == [
-        (outputs["CloudFrontDistributionId"], False)
-    ]
+def test_a_stale_lock_is_released_and_a_tainted_table_recreated_by_the_local_loop(locks):
+    """What `make up` does after an interrupted apply: the lock its dead holder left is
+    released, and the tainted table passes the guard to be recreated (the plan offered for
+    approval; declined here)."""
+    assert locks.holders_after_kill == []
+    out = locks.guard_output
+    assert f"plan guard: released the state lock of {STACK} left by an interrupted" in out
+    assert (
+        f"plan guard: recreating {locks.table} (metadata table): an interrupted apply left it "
+        "tainted" in out
+    )
+    assert locks.declined and locks.offered == 1
+    assert not locks.locked_after

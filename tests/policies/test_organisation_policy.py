@@ -6,16 +6,11 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 
 import pytest
-from cdktf import App
 
-from ops.toolchain import ROOT, project_env
 from stacks.errors import ImageServiceError
-from stacks.image_service_stack import ImageServiceStack
 from stacks.policies import (
     API_ROUTE_AUTHORIZER,
     BUCKET_DENY_INSECURE_TRANSPORT,
@@ -285,6 +280,10 @@ def test_a_waived_rule_is_not_reported_and_unknown_waivers_are_refused(stage):
 
 
 def test_the_aspect_fails_synthesis_naming_path_and_rule(tmp_path):
+    from cdktf import App
+
+    from stacks.image_service_stack import ImageServiceStack
+
     app = App(outdir=str(tmp_path))
     stack = ImageServiceStack(app, stage_settings("production"))
     # An escape hatch is exactly what the aspect must still catch.
@@ -314,15 +313,6 @@ def break_the_dev_bucket() -> None:
     stacks.app.build_app = breaking
 
 
-# main.py, with the bucket broken first, in a process of its own.
-BREAK_THE_DEV_BUCKET = """
-from tests.policies.test_organisation_policy import break_the_dev_bucket
-from stacks.cli import run_synth
-break_the_dev_bucket()
-run_synth()
-"""
-
-
 def _refused_the_dev_bucket(stderr: str) -> None:
     assert "synthesis refused by policy" in stderr
     assert "[image-service-dev/ImageBucket/Bucket] policy bucket-public-access-block" in stderr
@@ -348,25 +338,11 @@ def test_main_refuses_a_violating_app_and_writes_nothing(tmp_path, monkeypatch, 
     assert not list(tmp_path.glob(".synth-*"))
 
 
-def test_main_ignores_cdktfs_switch_to_write_despite_errors(tmp_path):
+def test_main_ignores_cdktfs_switch_to_write_despite_errors(main_in_a_fresh_process):
     # cdktf's own switch to write despite error annotations is read by its Node process, so
-    # this runs main.py's code in a process of its own with the switch set.
-    outdir = tmp_path / "cdktf.out"
-    env = project_env(
-        {
-            "CDKTF_OUTDIR": str(outdir),
-            "IMAGE_SERVICE_STAGES": "dev",
-            "CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS": "true",
-        }
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", BREAK_THE_DEV_BUCKET],
-        cwd=ROOT,
-        env=env,
-        text=True,
-        capture_output=True,
-    )
+    # main.py's code runs in a process of its own with the switch set (tests/conftest.py).
+    proc, outdir = main_in_a_fresh_process
     assert proc.returncode == 2, proc.stderr
     _refused_the_dev_bucket(proc.stderr)
     assert not outdir.exists()
-    assert not list(tmp_path.glob(".synth-*"))
+    assert not list(outdir.parent.glob(".synth-*"))

@@ -1,13 +1,11 @@
 """The README's "Adding a handler" block is the next epic's contract: it runs as written
 (conftest.handler_stack runs it as a script), the stack it yields passes the organisation
-policy during that synthesis, and Terraform accepts the result."""
+policy during that synthesis, and Terraform accepts the result (validated with every stack of
+the app: tests/stacks/test_image_service_stacks.py)."""
 
 from __future__ import annotations
 
-import shutil
-
-from ops.toolchain import terraform
-from tests.conftest import readme_handler_block
+from tests.session import readme_handler_block
 
 # The issue's public API, line for line (issue 16): the README must keep showing these calls.
 CONTRACT = (
@@ -44,15 +42,6 @@ def test_the_block_adds_one_function_with_its_role_logs_route_and_permission(han
             "aws_lambda_permission",
         )
     ] == [1, 1, 1, 2, 1, 1]  # log groups: the API's access logs and the function's
-
-
-def test_terraform_validate_accepts_the_stack_with_a_handler(handler_stack, tmp_path):
-    directory = tmp_path / "image-service-dev"
-    shutil.copytree(handler_stack.directory, directory)
-    terraform(directory, "init", "-backend=false", "-input=false", "-no-color")
-    result = terraform(directory, "validate", "-no-color", check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "The configuration is valid" in result.stdout
 
 
 def test_publishing_keeps_only_the_current_code_zips_of_the_stacks_synthesized(tmp_path):

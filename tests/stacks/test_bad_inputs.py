@@ -265,9 +265,14 @@ def test_synth_refuses_bad_input_without_writing_anything(tmp_path, env, setting
 
 
 def _wrapper(tmp_path, env):
-    full = dict(os.environ, **env)
+    """`bin/cdktf synth` of the dev stage into tmp_path."""
+    full = dict(os.environ, **{"IMAGE_SERVICE_STAGES": "dev", **env})
     return subprocess.run(
-        [str(ROOT / "bin" / "cdktf"), "synth"], cwd=ROOT, env=full, text=True, capture_output=True
+        [str(ROOT / "bin" / "cdktf"), "synth", "--output", str(tmp_path / "cdktf.out")],
+        cwd=ROOT,
+        env=full,
+        text=True,
+        capture_output=True,
     )
 
 
@@ -283,17 +288,30 @@ def test_terraform_missing_from_path(tmp_path):
     assert "terraform was not found on PATH" in proc.stderr and "Fix:" in proc.stderr
 
 
-def test_without_the_provider_mirror_the_wrapper_runs_against_the_public_registry(tmp_path):
+def test_without_the_provider_mirror_the_wrapper_runs_against_the_public_registry(
+    tmp_path, synth_dir
+):
     """A machine without this project's offline mirror is no longer refused: the provider comes
-    from the registry (tests/ops/test_toolchain.py checks what Terraform is told)."""
+    from the registry (tests/ops/test_toolchain.py checks what Terraform is told). Here
+    `bin/cdktf review` of the synthesis, which checks the toolchain first (and, without AWS
+    credentials, plans nothing)."""
     config = tmp_path / "cli.tfrc"
     config.write_text(
         'provider_installation {\n filesystem_mirror {\n  path = "%s"\n }\n}\n'
         % (tmp_path / "no-mirror")
     )
-    proc = _wrapper(tmp_path, {"IMAGE_SERVICE_TF_CLI_CONFIG": str(config)})
+    env = {**_without_credentials(tmp_path), "IMAGE_SERVICE_TF_CLI_CONFIG": str(config)}
+    proc = subprocess.run(
+        [str(ROOT / "bin" / "cdktf"), "review", "image-service-dev", "--skip-synth"]
+        + ["--outdir", str(synth_dir)],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "mirror" not in proc.stderr
+    assert "- **image-service-dev**: not planned: no AWS credentials" in proc.stdout
 
 
 # The project's other commands: (case id, command, text the error must contain)
@@ -411,21 +429,20 @@ def test_publishing_is_all_or_nothing_when_a_directory_cannot_be_written(tmp_pat
     assert not (outdir / "stacks" / "a" / "assets" / "x.config").exists()
 
 
-def test_synth_into_an_unwritable_place_is_one_clear_error(tmp_path):
+def test_synth_into_an_unwritable_place_is_one_clear_error(tmp_path, monkeypatch, capsys):
+    # What main.py runs (stacks.cli.run_synth), in this process: it stops before cdktf.
+    from stacks.cli import run_synth
+
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
-    proc = subprocess.run(
-        [sys.executable, "main.py"],
-        cwd=ROOT,
-        text=True,
-        capture_output=True,
-        env=project_env(
-            {"CDKTF_OUTDIR": str(blocker / "cdktf.out"), "IMAGE_SERVICE_STAGES": "local"}
-        ),
-    )
-    assert proc.returncode == 2
-    assert proc.stderr.startswith(f"error: cannot write beside {blocker / 'cdktf.out'}")
-    assert "Traceback" not in proc.stderr and "Fix:" in proc.stderr
+    monkeypatch.setenv("CDKTF_OUTDIR", str(blocker / "cdktf.out"))
+    monkeypatch.setenv("IMAGE_SERVICE_STAGES", "local")
+    with pytest.raises(SystemExit) as exit_:
+        run_synth()
+    assert exit_.value.code == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith(f"error: cannot write beside {blocker / 'cdktf.out'}")
+    assert "Traceback" not in stderr and "Fix:" in stderr
 
 
 def test_every_problem_of_a_stage_is_reported_at_once():

@@ -1,0 +1,313 @@
+"""image-service-local-production as the session applied it (tests/deploy/shared.py): production's
+exact resource shapes, including those the fast `local` stage leaves out to skip the AWS
+provider's fixed waits (stacks/settings.py, _on_emulator): the bucket's lifecycle rules as an
+aws_s3_bucket_lifecycle_configuration resource (~55 s of read-back polling on create), an
+enabled distribution that a destroy would disable and delete, the custom-domain path (hosted
+zone, DNS-validated certificates, the distribution's alias and its A/AAAA records; only the API's
+custom domain is left out, which moto cannot apply) and the CDN's standard logs. Read back and
+re-planned empty.
+
+Then production's data protection, proven where it can fire (Terraform only refuses to destroy
+what is in its state): the stack is given data, `terraform destroy` and the project's
+`bin/cdktf destroy` are tried, and the data is still there. (`cdktf destroy` runs the same
+Terraform, whose prevent_destroy refuses the plan: the cdktf CLI's own path is tested on the
+local stack, test_local_deploy.py.)
+
+The apply runs in the background from the start of the session, so its ~55 s of waiting costs
+no pytest worker; this module is scheduled last.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+
+import pytest
+
+from ops.toolchain import ROOT, terraform
+from ops.workdir import stack_outputs
+from stacks.errors import EXIT_REFUSED
+from stacks.settings import EMULATOR_API_DOMAIN_GAP, stage_settings
+
+pytestmark = pytest.mark.emulator
+STACK = "image-service-local-production"
+
+
+@pytest.fixture(scope="module")
+def deployment(production):
+    return production
+
+
+@pytest.fixture(scope="module")
+def stack_dir(deployment):
+    return deployment.stack_dir(STACK)
+
+
+@pytest.fixture(scope="module")
+def env(deployment):
+    return deployment.env
+
+
+@pytest.fixture(scope="module")
+def outputs(stack_dir, env):
+    return stack_outputs(stack_dir, env)
+
+
+@pytest.fixture(scope="module")
+def aws(deployment):
+    return deployment.client
+
+
+@pytest.fixture(scope="module")
+def config(stack_dir) -> dict:
+    return json.loads((stack_dir / "cdk.tf.json").read_text())
+
+
+# ---- production's shapes ---------------------------------------------------------------------
+def test_the_lifecycle_rules_are_a_lifecycle_configuration_resource(
+    stack_dir, env, config, outputs, aws
+):
+    state = terraform(stack_dir, "state", "list", env=env).stdout.split()
+    assert [a for a in state if a.startswith("aws_s3_bucket_lifecycle_configuration.")]
+    [bucket] = config["resource"]["aws_s3_bucket"].values()
+    assert "lifecycle_rule" not in bucket
+    rules = {
+        r["ID"]: r
+        for r in aws("s3").get_bucket_lifecycle_configuration(Bucket=outputs["BucketName"])["Rules"]
+    }
+    assert rules["intelligent-tiering"]["Transitions"] == [
+        {"Days": 0, "StorageClass": "INTELLIGENT_TIERING"}
+    ]
+    assert rules["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {
+        "DaysAfterInitiation": 1
+    }
+    assert rules["expire-noncurrent-versions"]["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": 30
+    }
+    assert rules["expire-noncurrent-versions"]["Expiration"] == {"ExpiredObjectDeleteMarker": True}
+
+
+def test_the_distribution_is_enabled_and_not_retained(config, outputs, aws):
+    applied = aws("cloudfront").get_distribution_config(Id=outputs["CloudFrontDistributionId"])[
+        "DistributionConfig"
+    ]
+    assert applied["Enabled"] is True
+    [distribution] = config["resource"]["aws_cloudfront_distribution"].values()
+    assert distribution["enabled"] is True and "retain_on_delete" not in distribution
+
+
+def test_the_review_of_a_re_plan_finds_nothing_to_change_and_exits_0(deployment, tmp_path):
+    """`bin/cdktf review`, as pull requests run it: the whole deployment re-planned, and
+    nothing would change (every attribute moto reads back is what was applied, after the
+    emulator's named exceptions, cdn.ignore_drift_in)."""
+    result = deployment.run(
+        str(ROOT / "bin" / "cdktf"),
+        "review",
+        STACK,
+        "--skip-synth",
+        "--outdir",
+        str(deployment.outdir),
+        "--output",
+        str(tmp_path / "review.md"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == f"## Plan review\n\n- **{STACK}**: no changes\n"
+    assert (tmp_path / "review.md").read_text() == result.stdout
+
+
+# ---- the custom-domain path (story acceptance criterion 4) -----------------------------------
+@pytest.fixture(scope="module")
+def certificates(aws) -> dict[str, dict]:
+    """The stack's ACM certificates by domain name (the emulator holds no others)."""
+    acm = aws("acm")
+    return {
+        c["DomainName"]: c
+        for c in (
+            acm.describe_certificate(CertificateArn=s["CertificateArn"])["Certificate"]
+            for s in acm.list_certificates()["CertificateSummaryList"]
+        )
+    }
+
+
+@pytest.fixture(scope="module")
+def zone_records(aws, outputs) -> dict[tuple[str, str], dict]:
+    """The hosted zone's records by (name without the final dot, type)."""
+    r53 = aws("route53")
+    [zone] = [z for z in r53.list_hosted_zones()["HostedZones"] if z["Name"] == "lego-api.com."]
+    records = r53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+    return {(r["Name"].rstrip("."), r["Type"]): r for r in records}
+
+
+def test_the_cdn_and_api_certificates_are_issued_for_their_hostnames(certificates, outputs):
+    production = stage_settings("production").domains
+    assert outputs["CdnCustomDomain"] == production.cdn_hostname == "cdn.images.lego-api.com"
+    assert sorted(certificates) == sorted([production.cdn_hostname, production.api_hostname])
+    for hostname, certificate in certificates.items():
+        assert certificate["Status"] == "ISSUED"
+        assert certificate["Type"] == "AMAZON_ISSUED"
+        assert certificate["SubjectAlternativeNames"] == [hostname]
+        [validation] = certificate["DomainValidationOptions"]
+        assert validation["ValidationMethod"] == "DNS"
+        assert validation["ValidationStatus"] == "SUCCESS"
+    # CloudFront only takes certificates from us-east-1 (the aliased provider).
+    assert certificates[production.cdn_hostname]["CertificateArn"].startswith(
+        "arn:aws:acm:us-east-1:"
+    )
+
+
+def test_the_zone_holds_each_certificates_validation_record(certificates, zone_records):
+    for certificate in certificates.values():
+        record = certificate["DomainValidationOptions"][0]["ResourceRecord"]
+        assert record["Type"] == "CNAME"
+        stored = zone_records[(record["Name"].rstrip("."), "CNAME")]
+        assert stored["ResourceRecords"] == [{"Value": record["Value"]}]
+
+
+def test_the_distribution_answers_to_its_alias_with_the_issued_certificate(
+    aws, outputs, certificates
+):
+    hostname = outputs["CdnCustomDomain"]
+    applied = aws("cloudfront").get_distribution_config(Id=outputs["CloudFrontDistributionId"])[
+        "DistributionConfig"
+    ]
+    assert applied["Aliases"] == {"Quantity": 1, "Items": [hostname]}
+    viewer = applied["ViewerCertificate"]
+    assert viewer["ACMCertificateArn"] == certificates[hostname]["CertificateArn"]
+    assert viewer["SSLSupportMethod"] == "sni-only"
+    assert viewer["MinimumProtocolVersion"] == "TLSv1.2_2021"
+
+
+def test_the_zone_aliases_the_cdn_hostname_to_the_distribution(zone_records, outputs):
+    for record_type in ("A", "AAAA"):
+        alias = zone_records[(outputs["CdnCustomDomain"], record_type)]["AliasTarget"]
+        assert alias == {
+            "HostedZoneId": "Z2FDTNDATAQYW2",  # CloudFront's alias zone
+            "DNSName": outputs["CloudFrontDomain"],
+            "EvaluateTargetHealth": False,
+        }
+
+
+def test_only_the_api_custom_domain_is_left_out_and_says_why(aws, outputs, config):
+    settings = stage_settings("local-production").domains
+    assert settings.enabled and settings.api_domain_omitted_because == EMULATOR_API_DOMAIN_GAP
+    assert "ApiCustomDomain" not in outputs
+    assert aws("apigatewayv2").get_domain_names()["Items"] == []
+    assert "aws_apigatewayv2_domain_name" not in config["resource"]
+    assert "aws_apigatewayv2_api_mapping" not in config["resource"]
+    # Production itself has all three.
+    assert stage_settings("production").domains.api_domain_omitted_because is None
+
+
+def test_cdn_standard_logs_v2_are_delivered_to_their_log_group(outputs, aws):
+    """Production's CloudFront standard logging (v2), applied with its exact shape."""
+    logs = aws("logs")
+    [source] = logs.describe_delivery_sources()["deliverySources"]
+    assert source["name"] == "image-service-local-production-cdn"
+    assert source["logType"] == "ACCESS_LOGS"
+    assert source["resourceArns"][0].endswith(f"distribution/{outputs['CloudFrontDistributionId']}")
+    [group] = logs.describe_log_groups(logGroupNamePrefix="/aws/cloudfront/")["logGroups"]
+    assert (group["logGroupName"], group["retentionInDays"]) == (
+        "/aws/cloudfront/image-service-local-production",
+        90,
+    )
+    [delivery] = logs.describe_deliveries()["deliveries"]
+    assert delivery["deliverySourceName"] == source["name"]
+    [destination] = logs.describe_delivery_destinations()["deliveryDestinations"]
+    assert delivery["deliveryDestinationArn"] == destination["arn"]
+    assert destination["deliveryDestinationConfiguration"]["destinationResourceArn"].startswith(
+        group["arn"].removesuffix(":*")
+    )
+
+
+# ---- production's data protection ------------------------------------------------------------
+ITEM = {"PK": {"S": "IMAGE#42"}, "SK": {"S": "METADATA"}, "title": {"S": "Millennium Falcon"}}
+OBJECT_KEY, OBJECT_BODY = "images/42.png", b"\x89PNG-falcon"
+
+
+@pytest.fixture(scope="module")
+def protected(deployment) -> list[str]:
+    """The addresses of the stack's table, bucket and user pool."""
+    return deployment.stateful_addresses(STACK)
+
+
+def test_the_stack_carries_productions_protection(outputs, aws, protected):
+    production = stage_settings("production")
+    assert stage_settings("local-production").protect_data is production.protect_data is True
+    table = outputs["TableName"]
+    backups = aws("dynamodb").describe_continuous_backups(TableName=table)
+    assert (
+        backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"][
+            "PointInTimeRecoveryStatus"
+        ]
+        == "ENABLED"
+    )
+    assert (
+        aws("dynamodb").describe_table(TableName=table)["Table"]["DeletionProtectionEnabled"]
+        is True
+    )
+    assert aws("s3").get_bucket_versioning(Bucket=outputs["BucketName"])["Status"] == "Enabled"
+    assert len(protected) == 3
+
+
+@dataclass
+class DestroyAttempts:
+    """The routine ways to destroy the stack, tried in turn on the stack holding data."""
+
+    terraform: subprocess.CompletedProcess
+    wrapper: subprocess.CompletedProcess
+    state_before: list[str]
+    state_after: list[str]
+
+
+@pytest.fixture(scope="module")
+def destroy_attempts(deployment, stack_dir, env, outputs, aws):
+    aws("dynamodb").put_item(TableName=outputs["TableName"], Item=ITEM)
+    aws("s3").put_object(Bucket=outputs["BucketName"], Key=OBJECT_KEY, Body=OBJECT_BODY)
+    state_before = terraform(stack_dir, "state", "list", env=env).stdout.split()
+    plain = terraform(
+        stack_dir, "destroy", "-auto-approve", "-input=false", "-no-color", env=env, check=False
+    )
+    wrapper = deployment.wrapper_destroy(STACK)
+    state_after = terraform(stack_dir, "state", "list", env=env).stdout.split()
+    return DestroyAttempts(plain, wrapper, state_before, state_after)
+
+
+def _refused_by_prevent_destroy(text: str, protected: list[str]) -> None:
+    # Terraform wraps its messages; cdktf adds colours and the construct path after the address.
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text).split())
+    assert "Instance cannot be destroyed" in text, text
+    for address in protected:
+        assert re.search(
+            re.escape(f"Resource {address}") + r"( \([^)]*\))? has "
+            r"lifecycle\.prevent_destroy set",
+            text,
+        ), address
+
+
+def test_terraform_destroy_is_refused(destroy_attempts, protected):
+    assert destroy_attempts.terraform.returncode == 1
+    _refused_by_prevent_destroy(destroy_attempts.terraform.stderr, protected)
+
+
+def test_the_project_wrapper_refuses_destroy_before_terraform_runs(destroy_attempts, protected):
+    proc = destroy_attempts.wrapper
+    assert proc.returncode == EXIT_REFUSED, proc.stdout + proc.stderr
+    assert f"refusing the plan for {STACK}" in proc.stderr
+    for address in protected:
+        assert f"delete {address}" in proc.stderr
+    assert "[lifecycle.prevent_destroy]" in proc.stderr
+
+
+def test_the_data_and_the_state_are_still_there(destroy_attempts, outputs, aws, protected):
+    assert destroy_attempts.state_after == destroy_attempts.state_before
+    assert set(protected) <= set(destroy_attempts.state_after)
+    item = aws("dynamodb").get_item(
+        TableName=outputs["TableName"], Key={"PK": ITEM["PK"], "SK": ITEM["SK"]}
+    )["Item"]
+    assert item == ITEM
+    body = aws("s3").get_object(Bucket=outputs["BucketName"], Key=OBJECT_KEY)["Body"].read()
+    assert body == OBJECT_BODY
+    pool = aws("cognito-idp").describe_user_pool(UserPoolId=outputs["UserPoolId"])["UserPool"]
+    assert pool["Id"] == outputs["UserPoolId"]
