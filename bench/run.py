@@ -39,7 +39,7 @@ from ops.up import create_state_bucket  # noqa: E402
 from stacks.settings import LOCAL_ENDPOINT_ENV, STAGES_ENV  # noqa: E402
 
 PY = sys.executable
-SECTIONS = ("floor", "synth", "validate", "levers", "deploy", "emulator", "tests")
+SECTIONS = ("floor", "synth", "validate", "levers", "deploy", "emulator", "tests", "growth")
 BASELINE = ROOT / "bench" / "baseline-2026-11-25.json"
 LOCAL = "image-service-local"
 
@@ -104,6 +104,60 @@ def _bare_bucket_stack(directory: Path, like: Path) -> Path:
     (directory / "cdk.tf.json").write_text(json.dumps(config, indent=2))
     shutil.copytree(like / "assets", directory / "assets", dirs_exist_ok=True)
     return directory
+
+
+def module_durations(junit: Path) -> dict[str, float]:
+    """Seconds per test module from a pytest JUnit report (each test case's time is its setup,
+    call and teardown; a module fixture counts in the first test that needs it)."""
+    import xml.etree.ElementTree as ET
+
+    totals: dict[str, float] = {}
+    for case in ET.parse(junit).iter("testcase"):
+        module = case.get("classname", "?").replace(".", "/") + ".py"
+        totals[module] = totals.get(module, 0.0) + float(case.get("time", 0))
+    return totals
+
+
+# One more bucket in each emulator stack, with the hardening every bucket needs (public access
+# block, ownership, SSE-S3, a bucket policy) and production's protection where the stage has it:
+# what `bench/run.py --only growth` adds to stacks/handlers.py in a copy of the project.
+EXTRA_BUCKET = """
+
+def add_handlers(stack: ImageServiceStack) -> None:  # noqa: F811 (the bench's growth variant)
+    if stack.settings.emulator is None:
+        return
+    from cdktf import TerraformResourceLifecycle
+    from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+    from constructs import Construct
+
+    from constructs_lib.bucket_security import BucketSecurity
+
+    scope = Construct(stack, "BenchExtra")
+    protect = stack.settings.protect_data
+    bucket = S3Bucket(
+        scope,
+        "Bucket",
+        bucket=f"bench-extra-{stack.settings.stage}",
+        force_destroy=not protect,
+        lifecycle=TerraformResourceLifecycle(prevent_destroy=protect),
+    )
+    BucketSecurity(scope, bucket, deny_insecure_transport=False)
+"""
+
+
+def _project_copy(extra_bucket: bool) -> Path:
+    """A clone of this project's last commit beside its installed dependencies and provider
+    cache; with EXTRA_BUCKET appended to stacks/handlers.py if asked."""
+    work = Path(tempfile.mkdtemp(prefix="bench-growth-")) / "project"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(work)], check=True)
+    for name in (".venv", "node_modules"):
+        (work / name).symlink_to(ROOT / name)
+    (work / ".run").mkdir()
+    (work / ".run" / "plugin-cache").symlink_to(ROOT / ".run" / "plugin-cache")
+    if extra_bucket:
+        handlers = work / "stacks" / "handlers.py"
+        handlers.write_text(handlers.read_text() + EXTRA_BUCKET)
+    return work
 
 
 @dataclass
@@ -175,6 +229,9 @@ class Bench:
     def __init__(self, runs: int, deploy_runs: int, suite_runs: int):
         self.runs, self.deploy_runs, self.suite_runs = runs, deploy_runs, suite_runs
         self.rows: dict[str, Row] = {}
+        # Seconds per test module in each full-suite run (setup + call + teardown of its tests,
+        # on the worker that ran it).
+        self.modules: dict[str, list[float]] = {}
 
     def add(self, name: str, seconds: float, rss: float = 0.0, note: str = "") -> None:
         row = self.rows.setdefault(name, Row(name, note=note))
@@ -395,7 +452,42 @@ class Bench:
             [PY, "-m", "pytest", "-q", "-m", "not emulator", "-n", "2"],
             runs=self.suite_runs,
         )
-        self.repeat("full test suite (make test)", [PY, "-m", "pytest", "-q"], runs=self.suite_runs)
+        for _ in range(self.suite_runs):
+            report = Path(tempfile.mkdtemp(prefix="bench-durations-")) / "junit.xml"
+            self.add(
+                "full test suite (make test)",
+                *measure([PY, "-m", "pytest", "-q", f"--junitxml={report}"]),
+            )
+            for module, seconds in module_durations(report).items():
+                self.modules.setdefault(module, []).append(seconds)
+
+    def growth(self) -> None:
+        """What one more resource in each deployed shape costs the suite: the emulator tests
+        (every deployment the suite makes: the session's two, and make up's) run in a copy of
+        the project as it is, and in one whose stacks/handlers.py adds a bucket to each emulator
+        stack, with the hardening the organisation policy requires of every bucket."""
+        for label, extra in (
+            ("as it is", False),
+            ("with one more bucket per deployed shape", True),
+        ):
+            work = _project_copy(extra_bucket=extra)
+            try:
+                self.repeat(
+                    f"emulator tests (make test -m emulator), {label}",
+                    [
+                        str(work / ".venv" / "bin" / "python"),
+                        "-m",
+                        "pytest",
+                        "-q",
+                        "-m",
+                        "emulator",
+                    ],
+                    runs=self.suite_runs,
+                    cwd=work,
+                    env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+                )
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
 
     # ------------------------------------------------------------------------------------
     def ratios(self) -> list[tuple[str, str, str, str]]:
@@ -447,7 +539,18 @@ class Bench:
         limit(
             "tests without emulator (make test-fast)", "tests without emulator (make test-fast)", 20
         )
-        limit("full test suite (make test)", "full test suite (make test)", 90)
+        limit("full test suite (make test)", "full test suite (make test)", 100)
+        grown = m("emulator tests (make test -m emulator), with one more bucket per deployed shape")
+        base = m("emulator tests (make test -m emulator), as it is")
+        if grown is not None and base is not None:
+            out.append(
+                (
+                    "growth: one more bucket in each deployed shape",
+                    f"{grown - base:+.1f} s",
+                    "<= 3 s",
+                    "met" if grown - base <= 3 else "NOT met",
+                )
+            )
         ratio(
             "image-service-local / one bare bucket, init + apply + destroy",
             "image-service-local, as shipped: init + apply + destroy",
@@ -513,6 +616,24 @@ class Bench:
             "local.",
             "- The cdktf diff ratios compare medians of the same re-plan with no changes.",
         ]
+        if self.modules:
+            lines += [
+                "",
+                "## Full suite per test module",
+                "",
+                "Seconds per module on the worker that ran it (its tests' setup, call and "
+                "teardown, module fixtures included), median of the full-suite runs; the two "
+                "workers run modules side by side, so these add up to about twice the wall time.",
+                "",
+                "| module | median s |",
+                "|---|---:|",
+            ]
+            lines += [
+                f"| {module} | {statistics.median(seconds):.1f} |"
+                for module, seconds in sorted(
+                    self.modules.items(), key=lambda item: -statistics.median(item[1])
+                )
+            ]
         emulator_levers = self.emulator_levers_table()
         if emulator_levers:
             lines += [
@@ -595,6 +716,7 @@ class Bench:
                         {"name": r.name, "seconds": r.seconds, "rss_mb": r.rss_mb}
                         for r in self.rows.values()
                     ],
+                    "modules": self.modules,
                 },
                 indent=1,
             )
@@ -607,6 +729,7 @@ class Bench:
         bench = cls(*data["runs"])
         for r in data["rows"]:
             bench.rows[r["name"]] = Row(r["name"], r["seconds"], r["rss_mb"])
+        bench.modules = data.get("modules", {})
         return bench
 
 
@@ -667,7 +790,7 @@ def main() -> int:
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--deploy-runs", type=int, default=2)
-    parser.add_argument("--suite-runs", type=int, default=1)
+    parser.add_argument("--suite-runs", type=int, default=2)
     parser.add_argument("--only", default=",".join(SECTIONS))
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.md")
     parser.add_argument(
@@ -695,6 +818,7 @@ def main() -> int:
             # A partial run updates the rows it measured and keeps the others.
             merged = Bench.load(raw)
             merged.rows.update(bench.rows)
+            merged.modules = bench.modules or merged.modules
             bench = merged
         bench.save(raw)
     text = bench.report()

@@ -156,17 +156,18 @@ ALL_STACKS = (
 
 
 # The order modules are handed to the workers (pytest.ini: -n 2 --dist loadfile
-# --no-loadscope-reorder: each worker is given two modules at the start, then the next one
-# whenever it is down to its last tests): `make up` under faults (its own emulator), then the
-# production deployment's module, whose ~60 s apply (started with the session) is done by then,
-# on one worker; the local deployment's module, then the state bootstrap (its own emulator) on
-# the other; the rest follow, heaviest first, on whichever worker frees up first.
+# --no-loadscope-reorder: each worker gets the next module when it is down to its last tests).
+# `make up` under faults (its own emulator, ~60 s) goes to one worker, then the production
+# deployment's module, whose ~60 s apply (started with the session) is done by then; the other
+# worker runs the heaviest module without the emulator while the local deployment is applied,
+# then the local deployment's module and the state bootstrap (its own emulator); the rest follow
+# on whichever worker frees up first.
 FIRST = (
     "tests/deploy/test_make_up.py",
+    "tests/stacks/test_image_service_stacks.py",
     "tests/deploy/test_local_deploy.py",
     "tests/deploy/test_production_deploy.py",
     "tests/deploy/test_bootstrap_deploy.py",
-    "tests/stacks/test_image_service_stacks.py",
     "tests/policies/test_organisation_policy.py",
 )
 

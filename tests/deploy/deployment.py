@@ -71,3 +71,25 @@ class Deployment:
 
     def client(self, service: str):
         return local_aws.client(service, self.endpoint)
+
+    def state_addresses(self, stack: str) -> list[str]:
+        return state_addresses(self.client("s3"), self.stack_dir(stack))
+
+
+def stored_state(s3, stack_dir: Path) -> dict:
+    """The stack's Terraform state as its S3 backend stores it in the emulator (what `terraform
+    state pull` prints, without starting Terraform)."""
+    backend = json.loads((stack_dir / "cdk.tf.json").read_text())["terraform"]["backend"]["s3"]
+    return json.loads(s3.get_object(Bucket=backend["bucket"], Key=backend["key"])["Body"].read())
+
+
+def state_addresses(s3, stack_dir: Path) -> list[str]:
+    """What `terraform state list` prints for the stack, sorted, read from the stored state."""
+    addresses = []
+    for resource in stored_state(s3, stack_dir)["resources"]:
+        prefix = "data." if resource["mode"] == "data" else ""
+        base = f"{prefix}{resource['type']}.{resource['name']}"
+        for instance in resource["instances"]:
+            key = instance.get("index_key")
+            addresses.append(base if key is None else f"{base}[{json.dumps(key)}]")
+    return sorted(addresses)

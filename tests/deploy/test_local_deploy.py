@@ -41,6 +41,7 @@ from ops.workdir import (
 )
 from ops.workdir import stack_outputs as read_outputs
 from stacks.errors import EXIT_BUSY, EXIT_REFUSED
+from tests.deploy.deployment import state_addresses, stored_state
 from tests.deploy.shared import HANDLER_FUNCTION as FUNCTION
 from tests.deploy.shared import HANDLER_ROUTE as ROUTE
 
@@ -316,9 +317,8 @@ def test_api_gateway_may_invoke_it_from_this_api_and_route_only(stack_dir, env, 
     [statement] = policy["Statement"]
     assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
     assert statement["Action"] == "lambda:InvokeFunction"
-    # The API's execution ARN as the provider computed it, from the state (`state pull` starts
-    # no provider).
-    state = json.loads(terraform(stack_dir, "state", "pull", env=env).stdout)
+    # The API's execution ARN as the provider computed it, from the stored state.
+    state = stored_state(aws("s3"), stack_dir)
     [api] = [r for r in state["resources"] if r["type"] == "aws_apigatewayv2_api"]
     attributes = api["instances"][0]["attributes"]
     execution_arn = attributes["execution_arn"]
@@ -486,7 +486,7 @@ def test_deploy_with_nothing_to_do_asks_nothing_and_prints_the_outputs(deploymen
     assert f"  BucketName = {outputs['BucketName']}" in result.stdout
 
 
-def test_a_new_emulator_endpoint_is_initialised_again_not_refused(stack_dir, env, tmp_path):
+def test_a_new_emulator_endpoint_is_initialised_again_not_refused(stack_dir, env, aws, tmp_path):
     """After a new emulator port the stack's backend configuration differs from the one it was
     initialised with, which Terraform refuses ("Backend configuration changed");
     ensure_initialised runs `terraform init -reconfigure` (the emulator's state lives and dies
@@ -504,7 +504,7 @@ def test_a_new_emulator_endpoint_is_initialised_again_not_refused(stack_dir, env
     assert ensure_initialised(copy, env) is True
     assert initialised_for_its_backend(copy)
     listed = terraform(copy, "state", "list", env=env).stdout.split()
-    assert listed == terraform(stack_dir, "state", "list", env=env).stdout.split()
+    assert sorted(listed) == state_addresses(aws("s3"), stack_dir)
     assert ensure_initialised(copy, env) is False  # initialised for it now: nothing to do
 
 
@@ -726,12 +726,8 @@ class Locks:
 
 
 @pytest.fixture(scope="module")
-def locks(deployment, stack_dir, env) -> Locks:
-    table = next(
-        a
-        for a in terraform(stack_dir, "state", "list", env=env).stdout.split()
-        if a.startswith("aws_dynamodb_table.")
-    )
+def locks(deployment, stack_dir, env, config) -> Locks:
+    [table] = (f"aws_dynamodb_table.{name}" for name in config["resource"]["aws_dynamodb_table"])
     terraform(stack_dir, "taint", table, env=env)
     holder = subprocess.Popen(
         ["terraform", "console"],

@@ -38,10 +38,11 @@ import pytest
 
 from ops import local_aws
 from ops.plan_guard import STATEFUL_TYPES
-from ops.toolchain import ROOT, project_env, terraform
+from ops.toolchain import ROOT, project_env
 from ops.workdir import lock_holders
 from stacks.errors import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_REFUSED
 from stacks.settings import LOCAL_ENDPOINT_ENV, LOCAL_STATE
+from tests.deploy.deployment import state_addresses
 
 pytestmark = pytest.mark.emulator
 STACK = "image-service-local"
@@ -483,8 +484,7 @@ def destroy_refused(up, deploy_flow) -> Refused:
         text=True,
         capture_output=True,
     )
-    state = terraform(up.stack_dir, "state", "list", env=up.env()).stdout.split()
-    return Refused(proc, stateful, state)
+    return Refused(proc, stateful, state_addresses(up.aws("s3"), up.stack_dir))
 
 
 def test_destroy_is_refused_until_each_loss_is_named(destroy_refused):
@@ -500,7 +500,7 @@ def test_destroy_is_refused_until_each_loss_is_named(destroy_refused):
 @dataclass
 class Destroyed:
     proc: subprocess.CompletedProcess
-    state: str
+    state: list[str]
     distribution_id: str
 
 
@@ -515,13 +515,13 @@ def destroyed(up, destroy_refused) -> Destroyed:
         text=True,
         capture_output=True,
     )
-    state = terraform(up.stack_dir, "state", "list", env=up.env()).stdout.strip()
+    state = state_addresses(up.aws("s3"), up.stack_dir)
     return Destroyed(proc, state, distribution["Id"])
 
 
 def test_with_every_loss_named_destroy_removes_everything_but_the_state_bucket(up, destroyed):
     assert destroyed.proc.returncode == 0, destroyed.proc.stdout[-3000:] + destroyed.proc.stderr
-    assert destroyed.state == ""
+    assert destroyed.state == []
     assert "ImageMetadata-local" not in up.aws("dynamodb").list_tables()["TableNames"]
     buckets = [b["Name"] for b in up.aws("s3").list_buckets()["Buckets"]]
     assert buckets == [LOCAL_STATE.bucket]

@@ -67,11 +67,15 @@ def config(stack_dir) -> dict:
 
 # ---- production's shapes ---------------------------------------------------------------------
 def test_the_lifecycle_rules_are_a_lifecycle_configuration_resource(
-    stack_dir, env, config, outputs, aws
+    deployment, config, outputs, aws
 ):
-    state = terraform(stack_dir, "state", "list", env=env).stdout.split()
+    state = deployment.state_addresses(STACK)
     assert [a for a in state if a.startswith("aws_s3_bucket_lifecycle_configuration.")]
-    [bucket] = config["resource"]["aws_s3_bucket"].values()
+    [bucket] = [
+        b
+        for b in config["resource"]["aws_s3_bucket"].values()
+        if b["bucket"] == outputs["BucketName"]
+    ]
     assert "lifecycle_rule" not in bucket
     rules = {
         r["ID"]: r
@@ -248,7 +252,12 @@ def test_the_stack_carries_productions_protection(outputs, aws, protected):
         is True
     )
     assert aws("s3").get_bucket_versioning(Bucket=outputs["BucketName"])["Status"] == "Enabled"
-    assert len(protected) == 3
+    # The table, the image bucket and the user pool (and nothing else of another type).
+    assert {address.split(".")[0] for address in protected} == {
+        "aws_dynamodb_table",
+        "aws_s3_bucket",
+        "aws_cognito_user_pool",
+    }
 
 
 @dataclass
@@ -265,12 +274,12 @@ class DestroyAttempts:
 def destroy_attempts(deployment, stack_dir, env, outputs, aws):
     aws("dynamodb").put_item(TableName=outputs["TableName"], Item=ITEM)
     aws("s3").put_object(Bucket=outputs["BucketName"], Key=OBJECT_KEY, Body=OBJECT_BODY)
-    state_before = terraform(stack_dir, "state", "list", env=env).stdout.split()
+    state_before = deployment.state_addresses(STACK)
     plain = terraform(
         stack_dir, "destroy", "-auto-approve", "-input=false", "-no-color", env=env, check=False
     )
     wrapper = deployment.wrapper_destroy(STACK)
-    state_after = terraform(stack_dir, "state", "list", env=env).stdout.split()
+    state_after = deployment.state_addresses(STACK)
     return DestroyAttempts(plain, wrapper, state_before, state_after)
 
 
