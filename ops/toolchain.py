@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -11,7 +12,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import IO
 
@@ -291,14 +292,16 @@ def terraform(
     streams it and keeps it.
     """
     what = f"terraform {args[0] if args else ''} in {cwd.name}"
-    proc = Child(
-        ["terraform", *args],
-        what=what,
-        cwd=cwd,
-        env=env or project_env(),
-        capture=capture,
-        finish_on_interrupt=finish_on_interrupt,
-    ).wait()
+    env = env or project_env()
+    with plugin_cache_lock(env) if args[:1] == ("init",) else nullcontext():
+        proc = Child(
+            ["terraform", *args],
+            what=what,
+            cwd=cwd,
+            env=env,
+            capture=capture,
+            finish_on_interrupt=finish_on_interrupt,
+        ).wait()
     if check and proc.returncode != 0:
         detail = (
             ((proc.stderr or "").strip() or (proc.stdout or "").strip()) if capture is True else ""
@@ -309,6 +312,22 @@ def terraform(
             output=(proc.stdout or "") + (proc.stderr or ""),
         )
     return proc
+
+
+@contextmanager
+def plugin_cache_lock(env: dict[str, str]) -> Iterator[None]:
+    """Hold the plugin cache's lock (an flock beside it) while `terraform init` fills or links
+    from it: Terraform's plugin cache is not safe for concurrent inits (two of them installing
+    the provider at once fail with "failed to create directory ... file exists"), and the
+    project runs several (make up beside bin/cdktf, the test session's deployments)."""
+    cache = env.get("TF_PLUGIN_CACHE_DIR")
+    if not cache:
+        yield
+        return
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    with open(Path(cache) / ".init.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 class TerraformFailed(ToolchainError):
