@@ -1,8 +1,11 @@
-"""DNS pieces shared by the CDN and the API: the hosted zone, validated certificates, aliases."""
+"""Custom domains: the hosted zone, DNS-validated certificates and alias records, and
+CustomDomains, which puts them together for a stage's API and CDN."""
 
 from __future__ import annotations
 
-from cdktf import TerraformIterator, TerraformResourceLifecycle, Token
+from typing import Protocol
+
+from cdktf import TerraformIterator, TerraformProvider, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.acm_certificate import AcmCertificate
 from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
 from cdktf_cdktf_provider_aws.data_aws_route53_zone import DataAwsRoute53Zone
@@ -16,12 +19,15 @@ from constructs_lib.props import (
 from constructs_lib.props import (
     HostedZoneProps as HostedZoneProps,
 )
+from constructs_lib.props.domains import CustomDomain, CustomDomainsProps
+from constructs_lib.validation import check
 
 
 class HostedZone(Construct):
     """A public Route53 zone, looked up or created; exposes `.zone_id`."""
 
     def __init__(self, scope: Construct, id_: str, props: HostedZoneProps):
+        check(props, f"HostedZone '{props.name}'")
         super().__init__(scope, id_)
         if props.create:
             self.zone_id = Route53Zone(self, "Zone", name=props.name).zone_id
@@ -39,6 +45,7 @@ class DnsValidatedCertificate(Construct):
     """
 
     def __init__(self, scope: Construct, id_: str, props: DnsValidatedCertificateProps):
+        check(props, f"DnsValidatedCertificate '{props.domain_name}'")
         super().__init__(scope, id_)
         self.certificate = AcmCertificate(
             self,
@@ -101,3 +108,68 @@ def alias_records(
         )
         for record_type in record_types
     ]
+
+
+class AliasTarget(Protocol):
+    """What a hostname can be aliased to: an AWS endpoint's name and its Route53 zone."""
+
+    @property
+    def target_name(self) -> str: ...
+
+    @property
+    def target_zone_id(self) -> str: ...
+
+
+class CustomDomains:
+    """A stage's custom domains in `scope` (CustomDomainsProps): its hosted zone (looked up or
+    created), a DNS-validated certificate for the CDN, issued by `cdn_certificate_provider`
+    (CloudFront takes certificates from us-east-1 only), and one for the API; `cdn_domain` and
+    `api_domain` go into the CDN's and the API's props, and `alias(...)` points each hostname
+    at what serves it. The resources are created directly in `scope` with fixed ids
+    (HostedZone, CdnCertificate, ApiCertificate, CdnAlias*, ApiAlias*)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        props: CustomDomainsProps,
+        cdn_certificate_provider: TerraformProvider | None = None,
+    ):
+        check(props, "CustomDomains")
+        self.scope, self.props = scope, props
+        self.zone_id = HostedZone(
+            scope,
+            "HostedZone",
+            HostedZoneProps(name=props.hosted_zone_name, create=props.create_hosted_zone),
+        ).zone_id
+        cdn_certificate = DnsValidatedCertificate(
+            scope,
+            "CdnCertificate",
+            DnsValidatedCertificateProps(
+                domain_name=props.cdn_hostname,
+                zone_id=self.zone_id,
+                provider=cdn_certificate_provider,
+            ),
+        )
+        api_certificate = DnsValidatedCertificate(
+            scope,
+            "ApiCertificate",
+            DnsValidatedCertificateProps(domain_name=props.api_hostname, zone_id=self.zone_id),
+        )
+        self.cdn_domain = CustomDomain(props.cdn_hostname, cdn_certificate.certificate_arn)
+        self.api_domain = (
+            CustomDomain(props.api_hostname, api_certificate.certificate_arn)
+            if props.api_domain
+            else None
+        )
+
+    def alias(self, id_: str, domain: CustomDomain, target: AliasTarget, ipv6: bool) -> None:
+        """A and (ipv6) AAAA alias records from the domain's hostname to `target`."""
+        alias_records(
+            self.scope,
+            id_,
+            zone_id=self.zone_id,
+            name=domain.hostname,
+            target_name=target.target_name,
+            target_zone_id=target.target_zone_id,
+            ipv6=ipv6,
+        )

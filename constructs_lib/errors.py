@@ -7,7 +7,27 @@ Every mistake or fault a user can meet is an ImageServiceError that says what is
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 EXIT_ERROR = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with one setting or argument: `setting` names it (dotted inside props, e.g.
+    "existing.client_ids"), `problem` says what is wrong without repeating the name, and `fix`
+    what to do. Props return them from `problems()` (constructs_lib/validation.py)."""
+
+    setting: str
+    problem: str
+    fix: str
+
+    def within(self, section: str) -> Problem:
+        """The same problem, its setting named inside `section` (e.g. "bucket.name")."""
+        return replace(self, setting=f"{section}.{self.setting}")
+
+    def line(self) -> str:
+        return f"`{self.setting}`: {self.problem}. Fix: {self.fix}."
 
 
 class ImageServiceError(Exception):
@@ -25,13 +45,13 @@ class ConstructError(ImageServiceError):
     """A construct was given props or a call it cannot honour: every problem is listed at once
     (as AWS CDK's validation does), each with its fix. Nothing is synthesized."""
 
-    def __init__(self, construct: str, problems: list[tuple[str, str]]):
+    def __init__(self, construct: str, problems: list[Problem]):
         self.construct, self.problems = construct, problems
         if len(problems) == 1:
-            [(problem, fix)] = problems
-            super().__init__(f"{construct}: {problem}", fix)
+            [only] = problems
+            super().__init__(f"{construct}: `{only.setting}`: {only.problem}", only.fix)
         else:
             super().__init__(
                 f"{construct}: {len(problems)} problems:\n"
-                + "\n".join(f"  - {problem}. Fix: {fix}." for problem, fix in problems)
+                + "\n".join(f"  - {p.line()}" for p in problems)
             )

@@ -30,7 +30,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
-from constructs_lib.errors import ConstructError
+from constructs_lib.errors import ConstructError, Problem
 from constructs_lib.props import (
     CustomDomain as CustomDomain,
 )
@@ -38,6 +38,7 @@ from constructs_lib.props import (
     ImageApiProps as ImageApiProps,
 )
 from constructs_lib.user_auth import UserAuth
+from constructs_lib.validation import check
 
 CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 CORS_HEADERS = ("Content-Type", "Authorization")
@@ -88,6 +89,7 @@ class ImageApi(Construct):
     """Every route goes through `add_route`, which always attaches the JWT authorizer."""
 
     def __init__(self, scope: Construct, id_: str, auth: UserAuth, props: ImageApiProps):
+        check(props, f"ImageApi '{props.name}'")
         super().__init__(scope, id_)
         self.name = props.name
         self.api = Apigatewayv2Api(
@@ -167,7 +169,8 @@ class ImageApi(Construct):
             raise ConstructError(
                 f"ImageApi '{self.name}'",
                 [
-                    (
+                    Problem(
+                        "route_key",
                         f"route '{route_key}' exists already",
                         f"give it a handler with integrate('{route_key}', handler)",
                     )
@@ -191,14 +194,16 @@ class ImageApi(Construct):
         Gateway to invoke the function from this API's route only."""
         problem = None
         if route_key not in self.routes:
-            problem = (
+            problem = Problem(
+                "route_key",
                 f"there is no route '{route_key}' to integrate",
                 "use one of its routes ("
                 + ", ".join(f"'{r}'" for r in self.routes)
                 + f"), or add the route first with add_route('{route_key}')",
             )
         elif route_key in self.integrations:
-            problem = (
+            problem = Problem(
+                "route_key",
                 f"route '{route_key}' already has a handler",
                 "a route has one target: integrate each route once (one handler may serve "
                 "several routes)",
@@ -245,3 +250,26 @@ class ImageApi(Construct):
     @property
     def endpoint(self) -> str:
         return self.api.api_endpoint
+
+    @property
+    def target_name(self) -> str:
+        """Where an alias record of the custom domain points (only with a custom domain)."""
+        return self._custom_domain_name().domain_name_configuration.target_domain_name
+
+    @property
+    def target_zone_id(self) -> str:
+        return self._custom_domain_name().domain_name_configuration.hosted_zone_id
+
+    def _custom_domain_name(self) -> Apigatewayv2DomainName:
+        if self.domain_name is None:
+            raise ConstructError(
+                f"ImageApi '{self.name}'",
+                [
+                    Problem(
+                        "custom_domain",
+                        "there is no custom domain to point an alias at",
+                        "give the API props a custom_domain",
+                    )
+                ],
+            )
+        return self.domain_name

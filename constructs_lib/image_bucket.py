@@ -37,6 +37,7 @@ from constructs_lib.grants import Grantee, grant
 from constructs_lib.props import (
     ImageBucketProps as ImageBucketProps,
 )
+from constructs_lib.validation import check
 
 CORS_METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
 
@@ -81,6 +82,7 @@ class ImageBucket(Construct):
     """Private, encrypted, TLS-only bucket; readers are granted through `add_policy_statement`."""
 
     def __init__(self, scope: Construct, id_: str, props: ImageBucketProps):
+        check(props, f"ImageBucket '{props.name}'")
         super().__init__(scope, id_)
         rules = lifecycle_rules(props)
         self.bucket = S3Bucket(

@@ -59,9 +59,12 @@ from constructs_lib.props import (
 from constructs_lib.props import (
     ImageCdnProps as ImageCdnProps,
 )
+from constructs_lib.props.image_cdn import (
+    MANAGED_CACHING_OPTIMIZED_POLICY_ID as MANAGED_CACHING_OPTIMIZED_POLICY_ID,
+)
+from constructs_lib.props.image_cdn import CdnAccessLogs
+from constructs_lib.validation import check
 
-# AWS's managed "CachingOptimized" policy (same id in every account).
-MANAGED_CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 MINIMUM_TLS_POLICY = "TLSv1.2_2021"
 # What the response headers policy allows cross-origin, and for how long browsers may cache a
 # preflight's answer. HSTS as AWS's managed SecurityHeadersPolicy sets it: one year.
@@ -130,6 +133,7 @@ class ImageCdn(Construct):
     ORIGIN_ID = "image-bucket"
 
     def __init__(self, scope: Construct, id_: str, bucket: ImageBucket, props: ImageCdnProps):
+        check(props, f"ImageCdn '{props.name}'")
         super().__init__(scope, id_)
         access = (_ControlAccess if props.origin_access == "OAC" else _IdentityAccess)(
             self, props.name
@@ -184,8 +188,8 @@ class ImageCdn(Construct):
             else None,
         )
         self.access_logs: CloudwatchLogGroup | None = None
-        if props.access_logs:
-            self.access_logs = self._standard_logging(props)
+        if props.access_logs is not None:
+            self.access_logs = self._standard_logging(props.name, props.access_logs)
         reader, conditions = access.reader(self.distribution)
         bucket.add_policy_statement(
             DataAwsIamPolicyDocumentStatement(
@@ -290,26 +294,26 @@ class ImageCdn(Construct):
             ),
         )
 
-    def _standard_logging(self, props: ImageCdnProps) -> CloudwatchLogGroup:
+    def _standard_logging(self, name: str, logs: CdnAccessLogs) -> CloudwatchLogGroup:
         """Standard logging v2: the distribution as a vended-log delivery source, delivered as
         JSON to a log group with a retention period."""
         group = CloudwatchLogGroup(
             self,
             "AccessLogs",
-            name=f"/aws/cloudfront/{props.name}",
-            retention_in_days=props.access_log_retention_days,
+            name=f"/aws/cloudfront/{name}",
+            retention_in_days=logs.retention_days,
         )
         source = CloudwatchLogDeliverySource(
             self,
             "AccessLogSource",
-            name=f"{props.name}-cdn",
+            name=f"{name}-cdn",
             log_type="ACCESS_LOGS",
             resource_arn=self.distribution.arn,
         )
         destination = CloudwatchLogDeliveryDestination(
             self,
             "AccessLogDestination",
-            name=f"{props.name}-cdn-logs",
+            name=f"{name}-cdn-logs",
             output_format="json",
             delivery_destination_configuration=[
                 CloudwatchLogDeliveryDestinationDeliveryDestinationConfiguration(
@@ -348,4 +352,13 @@ class ImageCdn(Construct):
 
     @property
     def hosted_zone_id(self) -> str:
+        return self.distribution.hosted_zone_id
+
+    @property
+    def target_name(self) -> str:
+        """Where an alias record of a custom domain points."""
+        return self.distribution.domain_name
+
+    @property
+    def target_zone_id(self) -> str:
         return self.distribution.hosted_zone_id

@@ -24,10 +24,8 @@ import base64
 import hashlib
 import io
 import os
-import re
 import tempfile
 import zipfile
-from collections.abc import Mapping
 from pathlib import Path
 
 from cdktf import AssetType, TerraformAsset
@@ -43,136 +41,15 @@ from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from constructs import Construct
 
 from constructs_lib.errors import ConstructError
-from constructs_lib.props import LOG_RETENTION_DAYS
-from constructs_lib.props import ImageHandlerProps as ImageHandlerProps
+from constructs_lib.props.image_handler import ROLE_SUFFIX, environment_problems
+from constructs_lib.props.image_handler import ImageHandlerProps as ImageHandlerProps
+from constructs_lib.validation import check
 
-ROLE_SUFFIX = "-role"
-FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-HANDLER = re.compile(r"^[A-Za-z_][\w./-]*\.[A-Za-z_]\w*$")
-ENVIRONMENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-ARCHITECTURES = ("x86_64", "arm64")
-# Variables the Lambda runtime sets itself; Lambda refuses a function that sets them.
-RESERVED_ENVIRONMENT = frozenset(
-    {
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
-        "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_DEFAULT_REGION",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_LAMBDA_RUNTIME_API",
-        "AWS_REGION",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "LAMBDA_RUNTIME_DIR",
-        "LAMBDA_TASK_ROOT",
-    }
-)
 # Not packaged: interpreter caches differ from machine to machine and are rebuilt by Lambda.
 EXCLUDED_DIRS = frozenset({"__pycache__", ".git", ".pytest_cache", ".mypy_cache"})
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say: the same for every build
 LOG_WRITE_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
-
-
-def _problems(props: ImageHandlerProps) -> list[tuple[str, str]]:
-    """Every problem with the props, each with its fix (all reported at once)."""
-    found: list[tuple[str, str]] = []
-    if not FUNCTION_NAME.match(props.name):
-        found.append(
-            (
-                f"name {props.name!r} is not a Lambda function name",
-                "use 1-64 letters, digits, '-' or '_'",
-            )
-        )
-    elif len(props.name) + len(ROLE_SUFFIX) > 64:
-        found.append(
-            (
-                f"name {props.name!r} is {len(props.name)} characters; its role "
-                f"'{props.name}{ROLE_SUFFIX}' would pass IAM's 64",
-                f"shorten the name to at most {64 - len(ROLE_SUFFIX)} characters",
-            )
-        )
-    source = Path(props.source_dir)
-    if not source.is_dir():
-        found.append(
-            (
-                f"source_dir '{source}' is not a folder (resolved from {os.getcwd()})",
-                "point source_dir at the folder holding the handler's code",
-            )
-        )
-    if not HANDLER.match(props.handler):
-        found.append(
-            (
-                f"handler {props.handler!r} is not of the form module.function",
-                "name the file and the function in it, e.g. 'app.handler' for app.py's handler",
-            )
-        )
-    elif props.runtime.startswith("python") and source.is_dir():
-        module = props.handler.rsplit(".", 1)[0].replace(".", "/") + ".py"
-        if not (source / module).is_file():
-            found.append(
-                (
-                    f"handler {props.handler!r} needs {module} in '{source}', which has none",
-                    f"add {module} to the folder, or name the module it has",
-                )
-            )
-    if props.architecture not in ARCHITECTURES:
-        found.append(
-            (
-                f"architecture {props.architecture!r} is not one Lambda offers",
-                "use " + " or ".join(ARCHITECTURES),
-            )
-        )
-    if not 128 <= props.memory_mb <= 10_240:
-        found.append((f"memory_mb {props.memory_mb} is outside 128-10240", "use 128-10240 MB"))
-    if not 1 <= props.timeout_seconds <= 900:
-        found.append(
-            (f"timeout_seconds {props.timeout_seconds} is outside 1-900", "use 1-900 seconds")
-        )
-    if props.log_retention_days not in LOG_RETENTION_DAYS:
-        found.append(
-            (
-                f"log_retention_days {props.log_retention_days} is not a period CloudWatch "
-                "Logs accepts",
-                "use one of " + ", ".join(map(str, LOG_RETENTION_DAYS)),
-            )
-        )
-    if props.reserved_concurrency is not None and props.reserved_concurrency < 0:
-        found.append(
-            (
-                f"reserved_concurrency {props.reserved_concurrency} is negative",
-                "use 0 (switched off) or more, or None for the unreserved pool",
-            )
-        )
-    found.extend(_environment_problems(props.environment))
-    return found
-
-
-def _environment_problems(environment: Mapping[str, str]) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    for name in environment:
-        if name in RESERVED_ENVIRONMENT:
-            found.append(
-                (
-                    f"environment variable {name!r} is reserved by the Lambda runtime",
-                    "choose another name (the runtime sets this one itself)",
-                )
-            )
-        elif not ENVIRONMENT_NAME.match(name):
-            found.append(
-                (
-                    f"environment variable {name!r} is not a name Lambda accepts",
-                    "start with a letter; use letters, digits and '_'",
-                )
-            )
-    return found
 
 
 def package(source_dir: Path) -> Path:
@@ -218,9 +95,8 @@ class ImageHandler(Construct):
     `ImageApi.integrate`."""
 
     def __init__(self, scope: Construct, id_: str, props: ImageHandlerProps):
-        problems = _problems(props)
-        if problems:  # before joining the construct tree: a refused handler leaves no trace
-            raise ConstructError(f"ImageHandler '{props.name}'", problems)
+        # Before joining the construct tree: a refused handler leaves no trace.
+        check(props, f"ImageHandler '{props.name}'")
         super().__init__(scope, id_)
         self.props = props
         zip_file = package(Path(props.source_dir))
@@ -313,7 +189,7 @@ class ImageHandler(Construct):
     def add_environment(self, name: str, value: str) -> None:
         """Set an environment variable of the function (a value may be a reference, e.g. a
         table's name)."""
-        problems = _environment_problems({name: value})
+        problems = environment_problems({name: value})
         if problems:
             raise ConstructError(f"ImageHandler '{self.props.name}'", problems)
         self._environment[name] = value

@@ -20,6 +20,7 @@ from constructs_lib.grants import Grantee, grant
 from constructs_lib.props import (
     MetadataTableProps as MetadataTableProps,
 )
+from constructs_lib.validation import check
 
 # (index name, partition key, sort key). GSI1 answers "a user's images by upload time"
 # (GSI1PK=USER#<userId>, GSI1SK=UPLOADED#<timestamp>); GSI2 the same for an album.
@@ -54,6 +55,7 @@ class MetadataTable(Construct):
     """Pay-per-request table with a stream for later consumers, TTL and AWS-managed-key SSE."""
 
     def __init__(self, scope: Construct, id_: str, props: MetadataTableProps):
+        check(props, f"MetadataTable '{props.name}'")
         super().__init__(scope, id_)
         key_attributes = [props.partition_key, props.sort_key]
         for _, pk, sk in GLOBAL_SECONDARY_INDEXES:

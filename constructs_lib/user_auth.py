@@ -16,18 +16,20 @@ from constructs import Construct
 from constructs_lib.props import (
     UserAuthProps as UserAuthProps,
 )
+from constructs_lib.validation import check
 
 
 class UserAuth(Construct):
     """Exposes what a JWT authorizer needs: `issuer` and `audience`."""
 
     def __init__(self, scope: Construct, id_: str, props: UserAuthProps):
+        check(props, f"UserAuth '{props.name}'")
         super().__init__(scope, id_)
         self.user_pool: CognitoUserPool | None = None
         self.client: CognitoUserPoolClient | None = None
-        if props.existing_user_pool_id:
-            self.user_pool_id = props.existing_user_pool_id
-            self.audience = list(props.existing_client_ids)
+        if props.existing is not None:
+            self.user_pool_id = props.existing.user_pool_id
+            self.audience = list(props.existing.client_ids)
         else:
             self.user_pool = CognitoUserPool(
                 self,

@@ -8,6 +8,7 @@ from stacks.handlers import add_handlers
 from stacks.image_service_stack import ImageServiceStack
 from stacks.settings import (
     StageSettings,
+    app_stacks,
     bootstrap_stack_name,
     load_stages,
     selected_stages,
@@ -16,15 +17,15 @@ from stacks.state_bootstrap_stack import StateBootstrapStack
 
 
 def build_app(stages: list[StageSettings] | None = None, outdir: str | None = None) -> App:
-    """Validate every stage first (raising SettingsError), then build the stacks."""
+    """Validate every stage first (raising SettingsError), then build the app's stacks
+    (stacks.settings.app_stacks: each stage's, then each account's state stack)."""
     stages = stages if stages is not None else load_stages(selected_stages())
     app = App(outdir=outdir) if outdir else App()
-    bootstraps: dict[str, StageSettings] = {}
-    for settings in stages:
-        add_handlers(ImageServiceStack(app, settings))
-        bootstraps.setdefault(bootstrap_stack_name(settings), settings)
-    for settings in bootstraps.values():
-        add_state_bootstrap(app, settings)
+    for stack in app_stacks(stages).values():
+        if stack.kind == "stage":
+            add_handlers(ImageServiceStack(app, stack.settings))
+        else:
+            add_state_bootstrap(app, stack.settings)
     return app
 
 

@@ -31,7 +31,7 @@ class SettingsError(ImageServiceError):
     def __init__(self, stage: str, setting: str, problem: str, fix: str):
         super().__init__(
             f"Invalid setting `{setting}` for stage '{stage}': {problem}",
-            f"{fix}. (Settings live in stacks/settings.py; nothing was synthesized.)",
+            f"{fix}. (Settings live in stacks/settings/; nothing was synthesized.)",
         )
         self.stage, self.setting, self.problem, self.fix = stage, setting, problem, fix
         self.problems: list[SettingsError] = [self]
@@ -46,7 +46,7 @@ class SettingsError(ImageServiceError):
         error.args = (
             f"{len(problems)} invalid settings for stage '{first.stage}':\n"
             + "\n".join(f"  - `{p.setting}`: {p.problem}. Fix: {p.fix}." for p in problems)
-            + "\n(Settings live in stacks/settings.py; nothing was synthesized.)",
+            + "\n(Settings live in stacks/settings/; nothing was synthesized.)",
         )
         return error
 
@@ -63,12 +63,12 @@ class WrongAccount(ImageServiceError):
     def __init__(self, stack: str, expected: list[str], actual: str) -> None:
         pinned = " or ".join(expected) or "another account"
         super().__init__(
-            f"{stack} is pinned to AWS account {pinned} (stacks/settings.py, ACCOUNTS), but the "
-            f"credentials in use belong to account {actual}: Terraform refused to plan, and "
-            "nothing was changed",
+            f"{stack} is pinned to AWS account {pinned} (stacks/settings/stages.py, ACCOUNTS), "
+            f"but the credentials in use belong to account {actual}: Terraform refused to plan, "
+            "and nothing was changed",
             f"use credentials for account {pinned} (the stage's profile or role; "
             "`aws sts get-caller-identity` shows whose the current ones are). If the stage "
-            f"really lives in account {actual}, change its account_id in stacks/settings.py "
+            f"really lives in account {actual}, change its account_id in stacks/settings/stages.py "
             "in a reviewed change",
         )
         self.stack, self.expected, self.actual = stack, expected, actual

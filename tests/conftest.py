@@ -145,7 +145,7 @@ def main_in_a_fresh_process() -> tuple[subprocess.CompletedProcess[str], Path]:
     )
 
 
-# One state bootstrap per real account (stacks/settings.py, ACCOUNTS), and the emulator's.
+# One state bootstrap per real account (stacks/settings/stages.py, ACCOUNTS), and the emulator's.
 STATE_STACKS = tuple(
     f"image-service-state-{stage_settings(s).account.account_id}"
     for s in ("dev", "staging", "production")

@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import pytest
 
+from constructs_lib.props import ExistingUserPool
 from stacks.settings import stage_settings
 
 REAL = ("dev", "staging", "production")
@@ -158,11 +159,7 @@ def test_existing_pool_setting_creates_no_pool(variant):
     dev = stage_settings("dev")
     synth = variant(
         "dev",
-        auth=replace(
-            dev.auth,
-            existing_user_pool_id="us-east-1_AbC123",
-            existing_client_ids=("abc123", "def456"),
-        ),
+        auth=replace(dev.auth, existing=ExistingUserPool("us-east-1_AbC123", ("abc123", "def456"))),
     )
     assert synth.resources("aws_cognito_user_pool") == {}
     assert synth.resources("aws_cognito_user_pool_client") == {}
@@ -290,7 +287,8 @@ def test_integrating_an_unknown_route_names_it_and_the_routes_there_are(api_and_
     with pytest.raises(ConstructError) as caught:
         stack.api.integrate("GET /albums", handler)
     assert str(caught.value) == (
-        "ImageApi 'image-service-dev': there is no route 'GET /albums' to integrate. Fix: use "
+        "ImageApi 'image-service-dev': `route_key`: there is no route 'GET /albums' to integrate. "
+        "Fix: use "
         "one of its routes ('POST /images', 'GET /images/{imageId}', 'GET /images', "
         "'PATCH /images/{imageId}', 'DELETE /images/{imageId}'), or add the route first with "
         "add_route('GET /albums')"
@@ -320,6 +318,6 @@ def test_adding_a_route_that_exists_points_at_integrate(api_and_handler):
     with pytest.raises(ConstructError) as caught:
         stack.api.add_route("POST /images")
     assert str(caught.value) == (
-        "ImageApi 'image-service-dev': route 'POST /images' exists already. Fix: give it a "
-        "handler with integrate('POST /images', handler)"
+        "ImageApi 'image-service-dev': `route_key`: route 'POST /images' exists already. Fix: "
+        "give it a handler with integrate('POST /images', handler)"
     )

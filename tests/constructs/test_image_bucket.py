@@ -87,7 +87,7 @@ def test_rules_are_a_lifecycle_configuration_resource(stage, name):
 
 
 def test_fast_emulator_stage_gives_the_same_rules_inline(stage):
-    # The deprecated inline form has no 55 s read-back wait (stacks/settings.py, _on_emulator).
+    # The deprecated inline form has no 55 s read-back wait (stacks/settings/emulator.py).
     local, dev = stage("local"), stage("dev")
     assert local.resources("aws_s3_bucket_lifecycle_configuration") == {}
     inline = {r["id"]: r for r in local.one("aws_s3_bucket")["lifecycle_rule"]}

@@ -113,7 +113,7 @@ def test_distribution_is_enabled_and_deleted_on_destroy(stage, name):
 
 
 def test_fast_emulator_stage_creates_it_disabled_and_retained(stage):
-    # No 30 s disable and 15 s delete wait on destroy (stacks/settings.py, _on_emulator).
+    # No 30 s disable and 15 s delete wait on destroy (stacks/settings/emulator.py, EMULATOR_TABLE).
     dist = stage("local").one("aws_cloudfront_distribution")
     assert dist["enabled"] is False
     assert dist["retain_on_delete"] is True
@@ -210,8 +210,7 @@ def test_custom_domain_with_us_east_1_certificate(stage, name, host):
 
 
 def test_domains_off_removes_certificates_validation_and_records(variant):
-    dev = stage_settings("dev")
-    synth = variant("dev", domains=replace(dev.domains, enabled=False))
+    synth = variant("dev", domains=None)
     for tf_type in (
         "aws_acm_certificate",
         "aws_acm_certificate_validation",

@@ -148,14 +148,14 @@ def test_every_problem_with_the_props_is_reported_at_once(dev_stack, tmp_path):
     message = str(caught.value)
     assert message.startswith(f"ImageHandler '{'x' * 60}': 8 problems:")
     for expected in (
-        "its role 'xxx",
-        f"handler 'main.handler' needs main.py in '{source}', which has none",
-        "architecture 'arm' is not one Lambda offers. Fix: use x86_64 or arm64",
-        "memory_mb 64 is outside 128-10240",
-        "timeout_seconds 901 is outside 1-900",
-        "log_retention_days 10 is not a period CloudWatch Logs accepts",
-        "environment variable 'AWS_REGION' is reserved by the Lambda runtime",
-        "environment variable '1BAD' is not a name Lambda accepts",
+        f"`name`: '{'x' * 60}' is 60 characters; its role 'xxx",
+        f"`handler`: 'main.handler' needs main.py in '{source}', which has none",
+        "`architecture`: 'arm' is not one Lambda offers. Fix: use x86_64 or arm64",
+        "`memory_mb`: 64 is outside 128-10240",
+        "`timeout_seconds`: 901 is outside 1-900",
+        "`log_retention_days`: 10 is not a retention period CloudWatch Logs accepts",
+        "`environment`: 'AWS_REGION' is reserved by the Lambda runtime",
+        "`environment`: '1BAD' is not a variable name Lambda accepts",
     ):
         assert expected in message
     assert dev_stack.node.try_find_child("Broken") is None
@@ -172,8 +172,8 @@ def test_a_missing_source_folder_and_a_malformed_handler_are_named(dev_stack, tm
             ImageHandlerProps(name="ok", source_dir=tmp_path / "nowhere", handler="handler"),
         )
     message = str(caught.value)
-    assert f"source_dir '{tmp_path / 'nowhere'}' is not a folder" in message
-    assert "handler 'handler' is not of the form module.function" in message
+    assert f"`source_dir`: '{tmp_path / 'nowhere'}' is not a folder" in message
+    assert "`handler`: 'handler' is not of the form module.function" in message
 
 
 def test_a_construct_error_is_one_paragraph_from_the_synth_command(tmp_path, monkeypatch, capsys):
@@ -199,7 +199,7 @@ def test_a_construct_error_is_one_paragraph_from_the_synth_command(tmp_path, mon
         run_synth()
     assert exit_.value.code == 2
     stderr = capsys.readouterr().err
-    assert stderr.startswith("error: ImageHandler 'h': source_dir 'nowhere' is not a folder")
+    assert stderr.startswith("error: ImageHandler 'h': `source_dir`: 'nowhere' is not a folder")
     assert "Traceback" not in stderr
     assert not outdir.exists()
 

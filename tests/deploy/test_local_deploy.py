@@ -625,10 +625,10 @@ def test_another_account_is_refused_in_one_paragraph(deployment, config, tmp_pat
     result = bin_cdktf(deployment, "deploy", tmp_path / "cdktf.out", "--auto-approve")
     assert result.returncode == 2
     assert result.stderr.startswith(
-        "error: image-service-local is pinned to AWS account 111111111111 (stacks/settings.py, "
-        "ACCOUNTS), but the credentials in use belong to account 123456789012: Terraform "
-        "refused to plan, and nothing was changed. Fix: use credentials for account "
-        "111111111111"
+        "error: image-service-local is pinned to AWS account 111111111111 "
+        "(stacks/settings/stages.py, ACCOUNTS), but the credentials in use belong to account "
+        "123456789012: Terraform refused to plan, and nothing was changed. Fix: use credentials "
+        "for account 111111111111"
     )
     assert "Traceback" not in result.stderr
 

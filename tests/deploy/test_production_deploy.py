@@ -1,7 +1,7 @@
 """image-service-local-production as the session applied it (tests/deploy/shared.py): production's
 exact resource shapes, including those the fast `local` stage leaves out to skip the AWS
-provider's fixed waits (stacks/settings.py, _on_emulator): the bucket's lifecycle rules as an
-aws_s3_bucket_lifecycle_configuration resource (~55 s of read-back polling on create), an
+provider's fixed waits (stacks/settings/emulator.py, EMULATOR_TABLE): the bucket's lifecycle
+rules as an aws_s3_bucket_lifecycle_configuration resource (~55 s of read-back polling), an
 enabled distribution that a destroy would disable and delete, the custom-domain path (hosted
 zone, DNS-validated certificates, the distribution's alias and its A/AAAA records; only the API's
 custom domain is left out, which moto cannot apply) and the CDN's standard logs. Read back and
@@ -29,7 +29,7 @@ import pytest
 from ops.toolchain import ROOT, terraform
 from ops.workdir import stack_outputs
 from stacks.errors import EXIT_REFUSED
-from stacks.settings import EMULATOR_API_DOMAIN_GAP, stage_settings
+from stacks.settings import EMULATOR_API_DOMAIN_GAP, emulator_reason, stage_settings
 
 pytestmark = pytest.mark.emulator
 STACK = "image-service-local-production"
@@ -195,13 +195,15 @@ def test_the_zone_aliases_the_cdn_hostname_to_the_distribution(zone_records, out
 
 def test_only_the_api_custom_domain_is_left_out_and_says_why(aws, outputs, config):
     settings = stage_settings("local-production").domains
-    assert settings.enabled and settings.api_domain_omitted_because == EMULATOR_API_DOMAIN_GAP
+    assert settings is not None and settings.api_domain is False
+    assert emulator_reason("domains.api_domain") == EMULATOR_API_DOMAIN_GAP
     assert "ApiCustomDomain" not in outputs
     assert aws("apigatewayv2").get_domain_names()["Items"] == []
     assert "aws_apigatewayv2_domain_name" not in config["resource"]
     assert "aws_apigatewayv2_api_mapping" not in config["resource"]
     # Production itself has all three.
-    assert stage_settings("production").domains.api_domain_omitted_because is None
+    production = stage_settings("production").domains
+    assert production is not None and production.api_domain is True
 
 
 def test_cdn_standard_logs_v2_are_delivered_to_their_log_group(outputs, aws):

@@ -232,7 +232,7 @@ def test_the_real_stacks_meet_every_rule(stacks, name):
         "image-service-local",
         "image-service-local-production",
     ):
-        # The emulator's one waiver (stacks/settings.py, EMULATOR_BUCKET_POLICY_GAP): moto
+        # The emulator's one waiver (stacks/settings/emulator.py, EMULATOR_BUCKET_POLICY_GAP): moto
         # checks bucket policies without the request's context.
         assert [v.rule for v in found] == [BUCKET_DENY_INSECURE_TRANSPORT]
     else:

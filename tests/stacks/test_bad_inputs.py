@@ -8,12 +8,18 @@ from dataclasses import replace
 
 import pytest
 
+from constructs_lib.props import (
+    MANAGED_SECURITY_HEADERS_POLICY_ID,
+    CdnAccessLogs,
+    ExistingUserPool,
+)
 from ops.toolchain import ROOT, project_env
 from stacks.cli import PublishError, publish
 from stacks.errors import SettingsError
 from stacks.settings import ALL_STAGES, EmulatorSettings, stage_settings, validate_stage
 
 dev = stage_settings("dev")
+local_production = stage_settings("local-production")
 
 
 def _account(**kw):
@@ -64,17 +70,22 @@ SETTINGS_CASES = [
     ("cdn-cors-empty", _cdn(cors_origins=()), "cdn.cors_origins"),
     (
         "real-stage-with-the-emulators-headers-policy",
-        _cdn(managed_response_headers_because="simpler"),
-        "cdn.managed_response_headers_because",
+        _cdn(response_headers_policy_id=MANAGED_SECURITY_HEADERS_POLICY_ID),
+        "cdn.response_headers_policy_id",
+    ),
+    (
+        "real-stage-ignoring-drift",
+        _cdn(ignore_drift_in=tuple(local_production.cdn.ignore_drift_in)),
+        "cdn.ignore_drift_in",
     ),
     (
         "cdn-logs-retention-not-accepted",
-        _cdn(access_logs=True, access_log_retention_days=45),
-        "cdn.access_log_retention_days",
+        _cdn(access_logs=CdnAccessLogs(retention_days=45)),
+        "cdn.access_logs.retention_days",
     ),
     (
         "cdn-logs-outside-us-east-1",
-        {"region": "eu-west-1", **_cdn(access_logs=True)},
+        {"region": "eu-west-1", **_cdn(access_logs=CdnAccessLogs())},
         "cdn.access_logs",
     ),
     ("table-name-empty", {"table": replace(dev.table, name="")}, "table.name"),
@@ -136,18 +147,23 @@ SETTINGS_CASES = [
     ),
     (
         "user-pool-name-empty",
-        {"auth": replace(dev.auth, user_pool_name=" ")},
-        "auth.user_pool_name",
+        {"auth": replace(dev.auth, name=" ")},
+        "auth.name",
     ),
     (
         "existing-pool-bad-id",
-        {"auth": replace(dev.auth, existing_user_pool_id="pool-1", existing_client_ids=("abc",))},
-        "auth.existing_user_pool_id",
+        {"auth": replace(dev.auth, existing=ExistingUserPool("pool-1", ("abc",)))},
+        "auth.existing.user_pool_id",
     ),
     (
         "existing-pool-no-clients",
-        {"auth": replace(dev.auth, existing_user_pool_id="us-east-1_Ab1")},
-        "auth.existing_client_ids",
+        {"auth": replace(dev.auth, existing=ExistingUserPool("us-east-1_Ab1", ()))},
+        "auth.existing.client_ids",
+    ),
+    (
+        "existing-pool-bad-client-id",
+        {"auth": replace(dev.auth, existing=ExistingUserPool("us-east-1_Ab1", ("Not-A-Client",)))},
+        "auth.existing.client_ids",
     ),
     ("hosted-zone-missing", _domains(hosted_zone_name=""), "domains.hosted_zone_name"),
     (
@@ -162,41 +178,14 @@ SETTINGS_CASES = [
         "domains.cdn_hostname",
     ),
     (
-        "emulator-not-loopback",
-        {
-            "emulator": EmulatorSettings("http://10.1.2.3:5000"),
-            "domains": replace(dev.domains, enabled=False),
-            "cdn": replace(dev.cdn, cache_policy="managed-caching-optimized"),
-        },
-        "emulator.endpoint",
-    ),
-    (
-        "emulator-looking-up-a-zone",
-        {
-            "emulator": EmulatorSettings("http://127.0.0.1:5000"),
-            "cdn": replace(dev.cdn, cache_policy="managed-caching-optimized"),
-            "domains": replace(dev.domains, api_domain_omitted_because="moto"),
-        },
-        "domains.create_hosted_zone",
-    ),
-    (
-        "emulator-with-an-api-domain",
-        {
-            "emulator": EmulatorSettings("http://127.0.0.1:5000"),
-            "cdn": replace(dev.cdn, cache_policy="managed-caching-optimized"),
-            "domains": replace(dev.domains, create_hosted_zone=True),
-        },
-        "domains.api_domain_omitted_because",
-    ),
-    (
         "real-stage-allowing-insecure-transport",
-        _bucket(insecure_transport_allowed_because="faster"),
-        "bucket.insecure_transport_allowed_because",
+        _bucket(deny_insecure_transport=False),
+        "bucket.deny_insecure_transport",
     ),
     (
         "real-stage-without-api-domain",
-        _domains(api_domain_omitted_because="cheaper"),
-        "domains.api_domain_omitted_because",
+        _domains(api_domain=False),
+        "domains.api_domain",
     ),
 ]
 
@@ -207,10 +196,61 @@ SETTINGS_CASES = [
 def test_bad_setting_names_the_setting_and_the_fix(changes, setting):
     with pytest.raises(SettingsError) as err:
         validate_stage(replace(dev, **changes))
-    message = str(err.value)
-    assert err.value.setting == setting
-    assert f"`{setting}`" in message and "Fix: " in message
-    assert len(err.value.fix) > 10
+    _names_the_setting_and_the_fix(err.value, setting)
+
+
+def _names_the_setting_and_the_fix(error: SettingsError, setting: str) -> None:
+    assert error.setting == setting, str(error)
+    assert [p.setting for p in error.problems] == [setting], str(error)
+    assert f"`{setting}`" in str(error) and "Fix: " in str(error)
+    assert len(error.fix) > 10
+
+
+# What an emulator stage needs and lacks: (case id, changes to local-production, the setting).
+EMULATOR_CASES = [
+    (
+        "emulator-not-loopback",
+        {"emulator": EmulatorSettings("http://10.1.2.3:5000")},
+        "emulator.endpoint",
+    ),
+    (
+        "emulator-looking-up-a-zone",
+        {"domains": replace(local_production.domains, create_hosted_zone=False)},
+        "domains.create_hosted_zone",
+    ),
+    (
+        "emulator-with-an-api-domain",
+        {"domains": replace(local_production.domains, api_domain=True)},
+        "domains.api_domain",
+    ),
+    (
+        "emulator-denying-insecure-transport",
+        {"bucket": replace(local_production.bucket, deny_insecure_transport=True)},
+        "bucket.deny_insecure_transport",
+    ),
+    (
+        "emulator-with-an-origin-access-identity",
+        {"cdn": replace(local_production.cdn, origin_access="OAI")},
+        "cdn.origin_access",
+    ),
+    (
+        "emulator-with-its-own-cache-policy",
+        {"cdn": replace(local_production.cdn, cache_policy="custom")},
+        "cdn.cache_policy",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "changes,setting", [c[1:] for c in EMULATOR_CASES], ids=[c[0] for c in EMULATOR_CASES]
+)
+def test_an_emulator_stage_needs_each_row_of_the_emulator_table(changes, setting):
+    with pytest.raises(SettingsError) as err:
+        validate_stage(replace(local_production, **changes))
+    _names_the_setting_and_the_fix(err.value, setting)
+    if setting != "emulator.endpoint":
+        assert "the emulator cannot take" in str(err.value)
+        assert "stacks/settings/emulator.py" in str(err.value)
 
 
 def test_a_role_and_a_profile_of_the_stages_account_are_accepted():

@@ -1,6 +1,6 @@
 """The real stages' synthesized JSON, byte for byte, against the reviewed copy in golden/.
 
-Emulator settings (stacks/settings.py, `_on_emulator`) must never change what dev, staging,
+Emulator settings (stacks/settings/emulator.py, EMULATOR_TABLE) must never change what dev, staging,
 production or the state bootstrap synthesize. Any change to these files is a change to real
 infrastructure: it fails here until the golden copy is updated in the same commit, so the
 review sees the synthesized difference next to the code that caused it.

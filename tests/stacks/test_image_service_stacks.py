@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from ops.toolchain import terraform
-from stacks.settings import EMULATOR_BUCKET_POLICY_GAP, stage_settings
+from stacks.settings import EMULATOR_BUCKET_POLICY_GAP, emulator_reason, stage_settings
 from tests.conftest import ALL_STACKS, STATE_STACKS
 
 STAGES = ("dev", "staging", "production", "local")
@@ -113,16 +113,15 @@ def _bucket_policy_sids(synth) -> list[str]:
 @pytest.mark.parametrize("name", ("dev", "staging", "production"))
 def test_real_stages_refuse_requests_not_made_over_tls(stage, name):
     assert _bucket_policy_sids(stage(name)) == ["AllowCloudFrontRead", "DenyInsecureTransport"]
-    assert stage_settings(name).bucket.insecure_transport_allowed_because is None
+    assert stage_settings(name).bucket.deny_insecure_transport is True
 
 
 @pytest.mark.parametrize("name", ("local", "local-production"))
 def test_emulator_stages_leave_out_only_the_tls_deny_and_record_why(stage, synth_dir, name):
     # moto would apply the deny to every object request (EMULATOR_BUCKET_POLICY_GAP).
     assert _bucket_policy_sids(stage(name)) == ["AllowCloudFrontRead"]
-    assert stage_settings(name).bucket.insecure_transport_allowed_because == (
-        EMULATOR_BUCKET_POLICY_GAP
-    )
+    assert stage_settings(name).bucket.deny_insecure_transport is False
+    assert emulator_reason("bucket.deny_insecure_transport") == EMULATOR_BUCKET_POLICY_GAP
     annotations = json.loads((synth_dir / "manifest.json").read_text())["stacks"][
         f"image-service-{name}"
     ]["annotations"]
@@ -168,7 +167,7 @@ def test_local_production_has_the_custom_domain_path_except_the_api_domain(stage
 
 
 def test_the_fast_local_stage_leaves_the_custom_domains_out(stage):
-    # Every Route53 change waits 10-30 s for INSYNC in the provider (stacks/settings.py).
+    # Every Route53 change waits 10-30 s for INSYNC in the provider (stacks/settings/emulator.py).
     local = stage("local")
     for tf_type in ("aws_route53_zone", "aws_route53_record", "aws_acm_certificate"):
         assert local.resources(tf_type) == {}

@@ -1,0 +1,90 @@
+"""UserAuthProps: who may call the API (constructs_lib/user_auth.py)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from constructs_lib.errors import Problem
+
+_USER_POOL_ID = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d_[0-9A-Za-z]+$")
+_CLIENT_ID = re.compile(r"^[0-9a-z]{1,128}$")
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+
+
+@dataclass(frozen=True)
+class ExistingUserPool:
+    """A Cognito user pool and app clients that exist already, used instead of creating them."""
+
+    #: e.g. 'us-east-1_AbC123xyz'.
+    user_pool_id: str
+    #: The pool's app client ids: the JWT authorizer's audience.
+    client_ids: tuple[str, ...]
+
+    def problems(self) -> list[Problem]:
+        found = []
+        if not _USER_POOL_ID.match(self.user_pool_id):
+            found.append(
+                Problem(
+                    "user_pool_id",
+                    f"'{self.user_pool_id}' is not a Cognito user pool id",
+                    "use the id shown by Cognito, e.g. 'us-east-1_AbC123xyz', or existing=None "
+                    "to create a pool",
+                )
+            )
+        if not self.client_ids:
+            found.append(
+                Problem(
+                    "client_ids",
+                    "an existing pool is named but no client ids",
+                    "list the pool's app client ids; the JWT authorizer needs them as audience",
+                )
+            )
+        found += [
+            Problem(
+                "client_ids",
+                f"'{cid}' is not a Cognito app client id",
+                "use the client id shown by Cognito (lowercase letters and digits)",
+            )
+            for cid in self.client_ids
+            if not _CLIENT_ID.match(cid)
+        ]
+        return found
+
+
+@dataclass(frozen=True)
+class UserAuthProps:
+    """UserAuth: a Cognito user pool and browser app client, or existing ones."""
+
+    #: The user pool's name (its app client is named `<name>-web`).
+    name: str
+    #: The pool's region: part of the token issuer the JWT authorizer checks (the stack gives
+    #: its own). Default: us-east-1.
+    region: str = "us-east-1"
+    #: Production data (user accounts): Cognito deletion protection and prevent_destroy.
+    #: Default: protected.
+    protect_data: bool = True
+    #: Use this pool and its clients instead of creating them. Default: none (create).
+    existing: ExistingUserPool | None = None
+
+    def problems(self) -> list[Problem]:
+        found = []
+        if not self.name.strip():
+            found.append(
+                Problem(
+                    "name",
+                    "the user pool name is empty",
+                    "name the pool, e.g. 'image-service-dev'",
+                )
+            )
+        if not REGION.match(self.region):
+            found.append(
+                Problem(
+                    "region",
+                    f"'{self.region}' is not an AWS region name",
+                    "use a region code such as 'us-east-1' or 'eu-west-1'",
+                )
+            )
+        if self.existing is not None:
+            found += [p.within("existing") for p in self.existing.problems()]
+        return found

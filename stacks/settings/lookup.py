@@ -1,0 +1,119 @@
+"""Finding a stage's validated settings by name, the selection from the environment, and the
+app's table of stacks (stage stacks and state stacks, each with its settings)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from constructs_lib.validation import first_per_setting
+from stacks.errors import SettingsError
+from stacks.settings.emulator import (
+    EMULATOR_ACCOUNT,
+    EMULATOR_STAGES,
+    emulator_problems,
+    on_emulator,
+)
+from stacks.settings.stages import ACCOUNTS, DEPLOYED_STAGES, STAGE_TABLE, build_stage
+from stacks.settings.types import StageSettings
+
+ALL_STAGES = DEPLOYED_STAGES + tuple(EMULATOR_STAGES)
+# Restricts which stages are synthesized (comma-separated), e.g. for a quick local loop.
+STAGES_ENV = "IMAGE_SERVICE_STAGES"
+# The stacks that create the Terraform state buckets: one per real account
+# (image-service-state-<account id>), and the emulator's.
+STATE_STACK = "image-service-state"
+EMULATOR_STATE_STACK = "image-service-state-local"
+# Where the bootstrap keeps its own state once its bucket exists, and before (a file beside it).
+BOOTSTRAP_STATE_KEY = "image-service/bootstrap/terraform.tfstate"
+LOCAL_STATE_FILE = "terraform.bootstrap.tfstate"
+
+
+def validate_stage(settings: StageSettings) -> StageSettings:
+    """The stage's settings if nothing is wrong with them; else one SettingsError naming every
+    setting that is wrong (the first problem of each), each with its problem and fix."""
+    problems = first_per_setting([*settings.problems(), *emulator_problems(settings)])
+    errors = [SettingsError(settings.stage, p.setting, p.problem, p.fix) for p in problems]
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise SettingsError.several(errors)
+    return settings
+
+
+def emulator_stage_settings(
+    stage: str, *, endpoint: str | None = None, skip_provider_waits: bool | None = None
+) -> StageSettings:
+    """An emulator stage's validated settings; `endpoint` and `skip_provider_waits` override the
+    environment's endpoint and the stage's own choice (the deployment tests and the bench use
+    both)."""
+    twin = EMULATOR_STAGES[stage]
+    fast = twin.skip_provider_waits if skip_provider_waits is None else skip_provider_waits
+    settings = build_stage(stage, STAGE_TABLE[twin.base], EMULATOR_ACCOUNT)
+    return validate_stage(on_emulator(settings, skip_provider_waits=fast, endpoint=endpoint))
+
+
+def stage_settings(stage: str) -> StageSettings:
+    """The validated settings of one stage; an unknown stage is a SettingsError."""
+    if stage in EMULATOR_STAGES:
+        return emulator_stage_settings(stage)
+    if stage not in STAGE_TABLE:
+        raise SettingsError(
+            stage, "stage", f"'{stage}' is not a known stage", "use one of " + ", ".join(ALL_STAGES)
+        )
+    return validate_stage(build_stage(stage, STAGE_TABLE[stage], ACCOUNTS[stage]))
+
+
+def selected_stages() -> tuple[str, ...]:
+    raw = os.environ.get(STAGES_ENV, "").strip()
+    if not raw:
+        return ALL_STAGES
+    names = tuple(n.strip() for n in raw.split(",") if n.strip())
+    for name in names:
+        if name not in ALL_STAGES:
+            raise SettingsError(
+                name,
+                STAGES_ENV,
+                f"'{name}' is not a known stage",
+                f"set {STAGES_ENV} to a comma-separated subset of "
+                + ", ".join(ALL_STAGES)
+                + ", or unset it",
+            )
+    return names
+
+
+def load_stages(names: tuple[str, ...] = ALL_STAGES) -> list[StageSettings]:
+    """Validate every stage up front, so a bad value stops the app before it writes anything."""
+    return [stage_settings(name) for name in names]
+
+
+def bootstrap_stack_name(settings: StageSettings) -> str:
+    """The stack that creates the state bucket of the stage's account."""
+    if settings.emulator:
+        return EMULATOR_STATE_STACK
+    return f"{STATE_STACK}-{settings.account.account_id}"
+
+
+@dataclass(frozen=True)
+class AppStack:
+    """A stack of the app: a stage's (`kind` "stage") or the state bucket of an account's stages
+    ("state"), with the settings of the stage it belongs to (for a state stack: the first of the
+    account's stages)."""
+
+    name: str
+    kind: str
+    settings: StageSettings
+
+    @property
+    def on_emulator(self) -> bool:
+        return self.settings.emulator is not None
+
+
+def app_stacks(stages: list[StageSettings]) -> dict[str, AppStack]:
+    """The stacks an app of `stages` has, by name: each stage's, then each account's state
+    stack (stacks/app.py builds exactly these; bin/cdktf resolves names through this table)."""
+    table = {s.stack_name: AppStack(s.stack_name, "stage", s) for s in stages}
+    for settings in stages:
+        name = bootstrap_stack_name(settings)
+        table.setdefault(name, AppStack(name, "state", settings))
+    return table

@@ -1,0 +1,122 @@
+"""The stages, as a table of what each sets differently from the props' defaults.
+
+A stage's sections start as their props' defaults (constructs_lib/props: the usual, and the
+safe choice for data), named for the stage; each row of STAGE_TABLE then says only what that
+stage changes, section by section (a field name a props does not have is an error, not a
+setting silently dropped). "Staging and production" is two rows saying the same thing; no flag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from constructs_lib.props import (
+    API_CORS_ORIGINS,
+    CdnAccessLogs,
+    CustomDomainsProps,
+    ImageApiProps,
+    ImageBucketProps,
+    ImageCdnProps,
+    MetadataTableProps,
+    UserAuthProps,
+)
+from stacks.settings.types import AccountSettings, StageSettings, StateBackendSettings, stack_name
+
+# The AWS accounts of the real stages. PLACEHOLDERS: set each stage's account id (and, if its
+# credentials come from a role or a named profile, role_arn/profile) before its first deploy;
+# every provider of the stage then refuses to touch any other account.
+ACCOUNTS = {
+    "dev": AccountSettings(account_id="111111111111"),
+    "staging": AccountSettings(account_id="222222222222"),
+    "production": AccountSettings(account_id="333333333333"),
+}
+
+
+def state_bucket(account: AccountSettings) -> StateBackendSettings:
+    """Each account keeps its stages' Terraform state in a bucket of its own, so dev and
+    production state are separated by account and IAM (the bootstrap stack creates it)."""
+    return StateBackendSettings(
+        bucket=f"lego-moc-image-service-tfstate-{account.account_id}", region="us-east-1"
+    )
+
+
+# Field: value, as dataclasses.replace takes them (an unknown field is a TypeError).
+Changes = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StageRow:
+    """What one stage sets differently from the defaults."""
+
+    #: The API's and the CDN's hostnames (SPEC: images[-stage].lego-api.com, cdn.<that>).
+    api_hostname: str
+    cdn_hostname: str
+    #: The stage's own browser app, whose origin the API's and the CDN's CORS answer besides
+    #: the app's public ones (API_CORS_ORIGINS). Default: none.
+    app_origin: str | None = None
+    protect_data: bool = True
+    #: Fields of a section, changed from its props' defaults.
+    table: Changes = field(default_factory=dict)
+    bucket: Changes = field(default_factory=dict)
+    cdn: Changes = field(default_factory=dict)
+    api: Changes = field(default_factory=dict)
+    auth: Changes = field(default_factory=dict)
+
+
+STAGE_TABLE = {
+    "dev": StageRow(
+        api_hostname="images-dev.lego-api.com",
+        cdn_hostname="cdn.images-dev.lego-api.com",
+        app_origin="https://dev.lego-moc.com",
+        protect_data=False,
+        table={"point_in_time_recovery": False},
+        bucket={"versioning": False},  # SPEC: dev keeps no old versions
+    ),
+    "staging": StageRow(
+        api_hostname="images-staging.lego-api.com",
+        cdn_hostname="cdn.images-staging.lego-api.com",
+        app_origin="https://staging.lego-moc.com",
+        protect_data=False,
+        table={"point_in_time_recovery": False},
+    ),
+    "production": StageRow(
+        api_hostname="images.lego-api.com",
+        cdn_hostname="cdn.images.lego-api.com",
+        cdn={"access_logs": CdnAccessLogs()},  # standard logging v2, kept 90 days
+        # Burst at least the rate (validated): twice it, to absorb spikes.
+        api={
+            "throttling_burst_limit": 2000,
+            "throttling_rate_limit": 1000.0,
+            "access_log_retention_days": 90,
+        },
+    ),
+}
+DEPLOYED_STAGES = tuple(STAGE_TABLE)
+
+
+def build_stage(stage: str, row: StageRow, account: AccountSettings) -> StageSettings:
+    """The stage named `stage` in `account`: every section at its props' defaults, named for
+    the stage, with the row's changes."""
+    origins = API_CORS_ORIGINS + ((row.app_origin,) if row.app_origin else ())
+    defaults = StageSettings(
+        stage=stage,
+        account=account,
+        state=state_bucket(account),
+        table=MetadataTableProps(name=f"ImageMetadata-{stage}"),
+        bucket=ImageBucketProps(name=f"images-lego-moc-{stage}"),
+        cdn=ImageCdnProps(name=stack_name(stage), cors_origins=origins),
+        api=ImageApiProps(name=stack_name(stage), cors_origins=origins),
+        auth=UserAuthProps(name=f"image-service-{stage}"),
+        domains=CustomDomainsProps(api_hostname=row.api_hostname, cdn_hostname=row.cdn_hostname),
+        protect_data=row.protect_data,
+    )
+    return replace(
+        defaults,
+        table=replace(defaults.table, **row.table),
+        bucket=replace(defaults.bucket, **row.bucket),
+        cdn=replace(defaults.cdn, **row.cdn),
+        api=replace(defaults.api, **row.api),
+        auth=replace(defaults.auth, **row.auth),
+    )
