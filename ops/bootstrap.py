@@ -30,12 +30,12 @@ from pathlib import Path
 
 from ops import synthesis_cache
 from ops.cdktf import cdktf_env
-from ops.plan_guard import guarded_apply, refusal
+from ops.plan_guard import guarded_apply
 from ops.review import require_credentials
 from ops.toolchain import OUTDIR, ROOT, Child, check_toolchain, graceful_interrupts
 from ops.toolchain import terraform as run_terraform
 from stacks.cli import BOOTSTRAP_FORMS
-from stacks.errors import EXIT_REFUSED, ImageServiceError, ToolchainError, report
+from stacks.errors import ImageServiceError, ToolchainError, report
 from stacks.settings import (
     BOOTSTRAP_STATE_KEY,
     LOCAL_STATE_FILE,
@@ -113,7 +113,7 @@ def bootstrap(stage: str, outdir: Path = OUTDIR, env: dict[str, str] | None = No
         if not any(text in output for text in _NO_BUCKET):
             raise ToolchainError(
                 f"{stack}: terraform init with the state in {bucket} failed:\n{output.strip()}\n"
-                "Fix: check the credentials for the stage's account (stacks/settings.py, "
+                "Fix: check the credentials for the stage's account (stacks/settings/stages.py, "
                 "ACCOUNTS), then run again"
             )
         # Step 1: the bucket does not exist yet; create it with local state.
@@ -141,15 +141,9 @@ def bootstrap(stage: str, outdir: Path = OUTDIR, env: dict[str, str] | None = No
     return f"{stack}: created the state bucket {bucket}; its own state is now in {where}"
 
 
-class _Refused(ImageServiceError):
-    exit_code = EXIT_REFUSED
-
-
 def _apply(stack_dir: Path, env: dict[str, str]) -> None:
-    """Plan, guard and apply the bootstrap stack; a refused plan stops with exit 3."""
-    losses = guarded_apply(stack_dir, set(), env)
-    if losses:
-        raise _Refused(refusal(stack_dir.name, losses))
+    """Plan, guard and apply the bootstrap stack (a refused plan raises PlanRefused: exit 3)."""
+    guarded_apply(stack_dir, set(), env)
 
 
 def main(argv: list[str] | None = None) -> int:

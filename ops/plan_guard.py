@@ -66,12 +66,16 @@ class Declined(ImageServiceError):
     exit_code = EXIT_DECLINED
 
 
-class PreventDestroyRefusal(Exception):
-    """`terraform plan` stopped because the plan would destroy a prevent_destroy resource."""
+class PlanRefused(ImageServiceError):
+    """The plan guard refused a plan: it would lose data or break clients (the `losses` not
+    allowed by name), or Terraform refused it for prevent_destroy. Nothing was applied. The one
+    way a refusal travels, to the one report() of whichever command ran the guard (exit 3)."""
 
-    def __init__(self, losses: list[DataLoss]):
-        super().__init__(", ".join(loss.address for loss in losses))
-        self.losses = losses
+    exit_code = EXIT_REFUSED
+
+    def __init__(self, stack: str, losses: list[DataLoss]):
+        super().__init__(refusal(stack, losses))
+        self.stack, self.losses = stack, losses
 
 
 # Terraform: "Resource aws_s3_bucket.X has lifecycle.prevent_destroy set, but the plan calls for
@@ -278,7 +282,7 @@ def plan(
                 raise StateLocked(stack_dir, lock, lock_holders(stack_dir))
             blocked = prevent_destroy_losses(text)
             if blocked:
-                raise PreventDestroyRefusal(blocked)
+                raise PlanRefused(stack_dir.name, blocked)
             wrong = _ACCOUNT_NOT_ALLOWED.search(text)
             if wrong:
                 raise WrongAccount(stack_dir.name, pinned_accounts(stack_dir), wrong.group(1))
@@ -301,14 +305,14 @@ def guarded_apply(
     recreate_tainted: bool = False,
     destroy: bool = False,
     approve: Callable[[Path], bool] | None = None,
-) -> list[DataLoss]:
+) -> None:
     """Plan to a file, check that file, and apply exactly it (nothing when the plan is empty):
     what changed between the check and the apply (another deploy, a drift, an edited
     configuration) is not applied, as Terraform applies a saved plan as saved or refuses it as
-    stale. Returns the refused losses. `approve(plan_file)` is asked after the check, before the
-    apply (bin/cdktf shows the plan and asks); False raises Declined. recreate_tainted (the
-    emulator's local loop only): a stateful resource left tainted by an interrupted apply is
-    replaced without being named."""
+    stale. A loss not `allowed` by address raises PlanRefused. `approve(plan_file)` is asked
+    after the check, before the apply (bin/cdktf shows the plan and asks); False raises
+    Declined. recreate_tainted (the emulator's local loop only): a stateful resource left
+    tainted by an interrupted apply is replaced without being named."""
     try:
         planned = plan(stack_dir, env, destroy=destroy, keep_plan=True)
         losses = check(planned.as_json(), allowed)
@@ -321,32 +325,28 @@ def guarded_apply(
                         flush=True,
                     )
             losses = [loss for loss in losses if not loss.tainted]
-        if not losses:
-            if planned.has_changes and approve is not None and not approve(stack_dir / PLAN_FILE):
-                raise Declined(
-                    f"the plan for {stack_dir.name} was not approved; nothing was applied"
-                )
-            if planned.has_changes:
-                # Warnings in one line each: on the fast emulator stage Terraform warns that
-                # the inline lifecycle rules are deprecated, on purpose (stacks/settings.py).
-                # On the emulator an interrupt lets the apply finish (seconds): Terraform
-                # interrupted mid-create loses track of what it was creating.
-                terraform(
-                    stack_dir,
-                    "apply",
-                    "-input=false",
-                    "-no-color",
-                    "-compact-warnings",
-                    PLAN_FILE,
-                    env=env,
-                    capture="tee",
-                    finish_on_interrupt=is_emulator_stack(stack_dir),
-                )
-            else:
-                print("No changes: the deployment already matches the configuration.", flush=True)
-        return losses
-    except PreventDestroyRefusal as refused:
-        return refused.losses
+        if losses:
+            raise PlanRefused(stack_dir.name, losses)
+        if not planned.has_changes:
+            print("No changes: the deployment already matches the configuration.", flush=True)
+            return
+        if approve is not None and not approve(stack_dir / PLAN_FILE):
+            raise Declined(f"the plan for {stack_dir.name} was not approved; nothing was applied")
+        # Warnings in one line each: on the fast emulator stage Terraform warns that the
+        # inline lifecycle rules are deprecated, on purpose (stacks/settings/emulator.py).
+        # On the emulator an interrupt lets the apply finish (seconds): Terraform
+        # interrupted mid-create loses track of what it was creating.
+        terraform(
+            stack_dir,
+            "apply",
+            "-input=false",
+            "-no-color",
+            "-compact-warnings",
+            PLAN_FILE,
+            env=env,
+            capture="tee",
+            finish_on_interrupt=is_emulator_stack(stack_dir),
+        )
     finally:
         (stack_dir / PLAN_FILE).unlink(missing_ok=True)
 
@@ -357,18 +357,17 @@ def guard(
     env: dict[str, str] | None = None,
     outdir: Path = OUTDIR,
     destroy: bool = False,
-) -> list[DataLoss]:
+) -> None:
+    """Plan the synthesized stack and raise PlanRefused for a loss not `allowed`."""
     stack_dir = outdir / "stacks" / stack
     if not (stack_dir / "cdk.tf.json").is_file():
         raise ToolchainError(
             f"{stack_dir}/cdk.tf.json does not exist. Fix: synthesize first "
             "(`bin/cdktf synth`), and check the stack name."
         )
-    try:
-        planned = plan_json(stack_dir, env or project_env(), destroy)
-    except PreventDestroyRefusal as refused:
-        return refused.losses  # no override: Terraform will not plan these anyway
-    return check(planned, allowed)
+    losses = check(plan_json(stack_dir, env or project_env(), destroy), allowed)
+    if losses:
+        raise PlanRefused(stack, losses)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -396,15 +395,15 @@ def main(argv: list[str] | None = None) -> int:
                     "PLANFILE > plan.json` and pass its path."
                 ) from None
             losses = check(plan_doc, allowed)
+            if losses:
+                raise PlanRefused(str(args.plan_json), losses)
         else:
-            losses = guard(args.stack, allowed, destroy=args.destroy)
+            guard(args.stack, allowed, destroy=args.destroy)
     except ImageServiceError as exc:
         return report(exc)
-    name = args.stack or str(args.plan_json)
-    if losses:
-        print(refusal(name, losses), file=sys.stderr)
-        return EXIT_REFUSED
-    print(f"plan guard: {name}: no stateful resource is deleted or replaced")
+    print(
+        f"plan guard: {args.stack or args.plan_json}: no stateful resource is deleted or replaced"
+    )
     return 0
 
 

