@@ -23,15 +23,17 @@ step, and that running again resumes); 3 the plan guard refused; 130 interrupted
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import signal
 import sys
 from pathlib import Path
 
 from ops import synthesis_cache
+from ops.app_stacks import require_credentials
 from ops.cdktf import cdktf_env
 from ops.plan_guard import guarded_apply
-from ops.review import require_credentials
 from ops.toolchain import OUTDIR, ROOT, Child, check_toolchain, graceful_interrupts
 from ops.toolchain import terraform as run_terraform
 from stacks.cli import BOOTSTRAP_FORMS
@@ -39,8 +41,8 @@ from stacks.errors import ImageServiceError, ToolchainError, report
 from stacks.settings import (
     BOOTSTRAP_STATE_KEY,
     LOCAL_STATE_FILE,
+    AppStack,
     bootstrap_stack_name,
-    stack_name,
     stage_settings,
 )
 
@@ -78,8 +80,21 @@ class Forms:
         synthesis_cache.remember(record, outputs, stage, env)
 
     def use(self, form: str, stack_dir: Path) -> None:
-        """Put the form's configuration (cdk.tf.json and its assets) in the stack directory."""
-        shutil.copytree(self.root / form / "stacks" / self.stack, stack_dir, dirs_exist_ok=True)
+        """Put the form's configuration (cdk.tf.json and its assets) in the stack directory, and
+        its entry in the output directory's manifest (the cdktf CLI reads it: `bin/cdktf diff
+        --skip-synth` of the stack); the manifest's other stacks stay as they are."""
+        synthesized = self.root / form
+        shutil.copytree(synthesized / "stacks" / self.stack, stack_dir, dirs_exist_ok=True)
+        ours = json.loads((synthesized / "manifest.json").read_text())
+        target = stack_dir.parent.parent / "manifest.json"
+        try:
+            manifest = json.loads(target.read_text())
+        except (OSError, ValueError):
+            manifest = {"version": ours["version"], "stacks": {}}
+        manifest["stacks"][self.stack] = ours["stacks"][self.stack]
+        scratch = target.with_name(f".manifest.{os.getpid()}.json")
+        scratch.write_text(json.dumps(manifest, indent=2))
+        scratch.replace(target)
 
 
 def bootstrap(stage: str, outdir: Path = OUTDIR, env: dict[str, str] | None = None) -> str:
@@ -88,7 +103,7 @@ def bootstrap(stage: str, outdir: Path = OUTDIR, env: dict[str, str] | None = No
     env = env or cdktf_env()  # with the running emulator's endpoint, as bin/cdktf has it
     check_toolchain()
     stack = bootstrap_stack_name(settings)
-    require_credentials(stack_name(stage), env, "ops.bootstrap")
+    require_credentials(AppStack(stack, "state", settings), env, "ops.bootstrap")
     stack_dir = outdir / "stacks" / stack
     bucket = settings.state.bucket
     where = f"s3://{bucket}/{BOOTSTRAP_STATE_KEY}"

@@ -1,22 +1,30 @@
-"""The cdktf CLI as this project runs it (`bin/cdktf ...`).
+"""The cdktf CLI as this project runs it (`bin/cdktf COMMAND ...`).
+
+    bin/cdktf synth [--output DIR]
+    bin/cdktf diff STACK [--skip-synth] [--output DIR] [-- CDKTF-OPTIONS...]
+    bin/cdktf deploy|destroy STACK... [--auto-approve] [--allow-data-loss ADDRESS]...
+    bin/cdktf review|drift [STACK...] [--output FILE] [--skip-synth]
+    bin/cdktf list|output [STACK] [-- CDKTF-OPTIONS...]
 
 Adds what the bare CLI needs here: the project's Terraform CLI config (the offline provider
 mirror where it holds the provider, else the public registry), `--skip-provider-lock` where the
 mirror is used (the CLI's `terraform providers lock` asks the registry), and the local
-emulator's endpoint for the local stack. It synthesizes itself (`python main.py`, so a bad
-setting exits 2 as everywhere), holds each named stack's run lock, re-initialises an emulator
-stack whose endpoint changed, and passes Ctrl-C on to the CLI and Terraform and waits for them.
+emulator's endpoint for the emulator's stacks. It synthesizes itself (`python main.py`, so a
+bad setting exits 2 as everywhere), holds each named stack's run lock, re-initialises an
+emulator stack whose endpoint changed, and passes Ctrl-C on to the CLI and Terraform and waits
+for them. Stack names are the app's (the stages' and the accounts' state stacks); options for
+the cdktf CLI itself go after `--`, so that none is ever taken for a stack.
 
-`review [STACK...]` and `drift [STACK...]` print Markdown reports of the plan and of drift
-(ops/review.py). `deploy STACK...` and `destroy STACK...` do not go through the CLI: each stack
-is planned to a file, the plan guard checks that file (`--allow-data-loss ADDRESS` accepts one
-named loss), the plan is shown, approved (`--auto-approve`, or `yes` at the terminal), and
-exactly that file is applied; a deploy then prints the stack's outputs. Other commands (synth,
-diff, list, output) are the CLI's own.
+`review` and `drift` print Markdown reports of the plan and of drift (ops/review.py).
+`deploy` and `destroy` do not go through the CLI: each stack is planned to a file, the plan
+guard checks that file (`--allow-data-loss ADDRESS` accepts one named loss), the plan is shown,
+approved (`--auto-approve`, or `yes` at the terminal), and exactly that file is applied; a
+deploy then prints the stack's outputs. A state stack is created and changed only by
+`python -m ops.bootstrap STAGE`. `synth`, `diff`, `list` and `output` are the CLI's own.
 
-Exit codes: the CLI's own; 1 a plan was not approved (nothing applied); 2 a setting or the
-toolchain is wrong (or the emulator a local stack needs is not running); 3 the plan guard
-refused; 4 another command holds the stack or its state lock; 130 interrupted.
+Exit codes: the CLI's own; 1 a plan was not approved (nothing applied); 2 a setting, an
+argument or the toolchain is wrong (or the emulator a local stack needs is not running); 3 the
+plan guard refused; 4 another command holds the stack or its state lock; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -26,8 +34,10 @@ import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from typing import NoReturn
 
 from ops import local_aws, review
+from ops.app_stacks import require_credentials, resolve
 from ops.plan_guard import guarded_apply
 from ops.toolchain import (
     CDKTF_BIN,
@@ -57,71 +67,34 @@ from stacks.errors import (
     report,
 )
 from stacks.settings import (
-    EMULATOR_STAGES,
     LOCAL_ENDPOINT_ENV,
+    AppStack,
     emulator_stage_settings,
     selected_stages,
-    stack_name,
 )
 
-SKIP_LOCK_COMMANDS = {"diff", "deploy", "destroy", "apply", "plan"}
-GUARDED_COMMANDS = {"deploy", "destroy"}
-OPTIONS_WITH_VALUE = {
-    "--output",
-    "-o",
-    "--app",
-    "-a",
-    "--var",
-    "--var-file",
-    "--parallelism",
-    "--outputs-file",
-}
-
-
-def split_args(argv: list[str]) -> tuple[list[str], set[str]]:
-    """cdktf's arguments, and the addresses named by --allow-data-loss (ours)."""
-    rest, allowed = [], set()
-    it = iter(argv)
-    for arg in it:
-        if arg == "--allow-data-loss":
-            allowed.add(next(it, ""))
-        elif arg.startswith("--allow-data-loss="):
-            allowed.add(arg.split("=", 1)[1])
-        else:
-            rest.append(arg)
-    return rest, allowed
+# The CLI commands whose provider lock step (`terraform providers lock`) runs.
+PROVIDER_LOCK_COMMANDS = {"diff", "deploy", "destroy", "apply", "plan"}
 
 
 def needs_skip_provider_lock(command: str, args: list[str]) -> bool:
-    """The CLI's provider lock step (`terraform providers lock`) asks the public registry and
-    ignores the mirror: skipped where the provider comes from the mirror (no registry there),
-    kept where it comes from the registry."""
+    """The CLI's provider lock step asks the public registry and ignores the mirror: skipped
+    where the provider comes from the mirror (no registry there), kept where it comes from the
+    registry."""
     return (
-        command in SKIP_LOCK_COMMANDS
+        command in PROVIDER_LOCK_COMMANDS
         and "--skip-provider-lock" not in args
         and tf_cli_config() != REGISTRY_TF_CLI_CONFIG
     )
 
 
 def cdktf_env() -> dict[str, str]:
+    """The project's environment, with the running emulator's endpoint (`make up`'s)."""
     extra = {}
     emulator = local_aws.status()
     if emulator and not os.environ.get(LOCAL_ENDPOINT_ENV):
         extra[LOCAL_ENDPOINT_ENV] = emulator.endpoint
     return project_env(extra)
-
-
-def output_dir(args: list[str]) -> Path:
-    """cdktf's --output/-o directory (default cdktf.out)."""
-    for i, arg in enumerate(args):
-        if arg in ("--output", "-o") and i + 1 < len(args):
-            return ROOT / args[i + 1]
-        if arg.startswith("--output="):
-            return ROOT / arg.split("=", 1)[1]
-    return OUTDIR
-
-
-EMULATOR_STACKS = {stack_name(stage) for stage in EMULATOR_STAGES}
 
 
 def check_environment() -> None:
@@ -133,171 +106,228 @@ def check_environment() -> None:
         emulator_stage_settings("local", endpoint=endpoint)
 
 
-def synthesized_stack(outdir: Path, stack: str) -> Path:
-    """The stack's directory in `outdir`, if the app synthesized it there."""
-    stack_dir = outdir / "stacks" / stack
+# ---- the command line -------------------------------------------------------------------
+class Parser(argparse.ArgumentParser):
+    """argparse's parser (an error prints the usage and the problem, exit 2), which says where
+    the cdktf CLI's own options go when it meets one."""
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments"):
+            message += (
+                ". Options for the cdktf CLI itself go after `--`, e.g. "
+                "`bin/cdktf diff image-service-dev -- --var-file=dev.tfvars`"
+            )
+        super().error(message)
+
+
+COMMANDS = {
+    "synth": "synthesize every selected stack",
+    "diff": "the cdktf CLI's diff of one stack",
+    "deploy": "deploy through the plan guard",
+    "destroy": "destroy through the plan guard",
+    "review": "Markdown plan review",
+    "drift": "Markdown drift report",
+    "list": "the cdktf CLI's list",
+    "output": "the cdktf CLI's output",
+}
+
+
+def command_parser(name: str) -> Parser:
+    """The parser of one command's arguments (stacks and options in any order)."""
+    command = Parser(prog=f"bin/cdktf {name}", description=COMMANDS[name])
+    if name in ("synth", "diff", "deploy", "destroy"):
+        command.add_argument(
+            "--output", "-o", type=Path, default=OUTDIR, dest="outdir", help="default cdktf.out"
+        )
+    if name in ("diff", "deploy", "destroy", "review", "drift"):
+        command.add_argument("--skip-synth", action="store_true", help="use the last synthesis")
+    if name == "diff":
+        command.add_argument("stacks", nargs=1, metavar="STACK")
+        command.add_argument("--no-color", action="store_true", help="passed to the cdktf CLI")
+    elif name in ("deploy", "destroy"):
+        command.add_argument("stacks", nargs="+", metavar="STACK")
+        command.add_argument("--auto-approve", action="store_true")
+        command.add_argument(
+            "--allow-data-loss", action="append", default=[], metavar="ADDRESS", dest="allowed"
+        )
+    elif name in ("review", "drift"):
+        command.add_argument("stacks", nargs="*", metavar="STACK")
+        command.add_argument("--output", type=Path, help="also write the Markdown to this file")
+        command.add_argument("--outdir", type=Path, default=OUTDIR, help=argparse.SUPPRESS)
+    elif name in ("list", "output"):
+        command.add_argument("stacks", nargs="*", metavar="STACK")
+    return command
+
+
+def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """Our arguments, and what follows `--` (for the cdktf CLI, verbatim)."""
+    if "--" in argv:
+        at = argv.index("--")
+        ours, passed = argv[:at], argv[at + 1 :]
+    else:
+        ours, passed = argv, []
+    if not ours or ours[0] not in COMMANDS:
+        top = Parser(
+            prog="bin/cdktf",
+            description=__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        top.add_argument("command", metavar="COMMAND", choices=list(COMMANDS))
+        top.parse_args(ours[:1])  # --help, a missing or an unknown command: it exits
+    args = command_parser(ours[0]).parse_intermixed_args(ours[1:])
+    args.command = ours[0]
+    if hasattr(args, "outdir"):
+        args.outdir = ROOT / args.outdir
+    return args, passed
+
+
+# ---- running it ---------------------------------------------------------------------------
+def run(argv: list[str]) -> int:
+    args, passed = parse(argv)
+    check_environment()
+    check_toolchain(need_cdktf=args.command in ("diff", "list", "output"))
+    env = cdktf_env()
+    if args.command == "synth":
+        return synthesize(args.outdir, env)
+    if args.command in ("list", "output"):
+        return cli([args.command, *args.stacks, *passed], env)
+    stacks = resolve(list(dict.fromkeys(args.stacks or review.DEFAULT_STACKS)))
+    if args.command in ("deploy", "destroy"):
+        refuse_state_stacks(args.command, stacks)
+    with ExitStack() as held:
+        code = lock_and_synthesize(held, args, stacks, env)
+        if code != 0:
+            return code
+        if args.command in ("review", "drift"):
+            return run_report(args, stacks, env)
+        for stack in stacks:
+            require_credentials(stack, env, f"bin/cdktf {args.command}")
+            prepare_emulator_stack(stack, args.outdir, env)
+        if args.command == "diff":
+            return diff(args, stacks[0], passed, env)
+        for stack in stacks:
+            apply_checked_plan(stack, args, env)
+        return 0
+
+
+def refuse_state_stacks(command: str, stacks: list[AppStack]) -> None:
+    state = [stack for stack in stacks if stack.kind == "state"]
+    if state:
+        stage = state[0].settings.stage
+        raise ToolchainError(
+            f"bin/cdktf {command} {state[0].name}: a state stack holds every stage's Terraform "
+            "state of its account and moves its own state into the bucket it creates, so it is "
+            f"not {command}ed like a stage; nothing was done",
+            f"run `.venv/bin/python -m ops.bootstrap {stage}` (it creates or updates the "
+            "account's state bucket through the plan guard); `bin/cdktf diff`, `review` and "
+            f"`drift` of {state[0].name} show what it would change",
+        )
+
+
+def lock_and_synthesize(
+    held: ExitStack, args: argparse.Namespace, stacks: list[AppStack], env: dict[str, str]
+) -> int:
+    """Hold each stack's run lock, then synthesize (unless --skip-synth); returns the
+    synthesis's exit code (0 when skipped). The locks come first: another command working on
+    these stacks may not see their directories rewritten under it."""
+    for stack in stacks:
+        held.enter_context(
+            run_lock(args.outdir / "stacks" / stack.name, f"bin/cdktf {args.command} {stack.name}")
+        )
+    return 0 if args.skip_synth else synthesize(args.outdir, env)
+
+
+def synthesized_stack(outdir: Path, stack: AppStack) -> Path:
+    """The stack's directory in `outdir`, once the app has synthesized it there."""
+    stack_dir = outdir / "stacks" / stack.name
     if not (stack_dir / "cdk.tf.json").is_file():
         raise ToolchainError(
-            f"{stack} is not a stack of this app ({stack_dir}/cdk.tf.json does not exist). "
-            "Fix: check the name (`bin/cdktf list`), and that IMAGE_SERVICE_STAGES selects it"
+            f"{stack.name} has not been synthesized into {outdir} ({stack_dir}/cdk.tf.json "
+            "does not exist)",
+            "run `bin/cdktf synth` (or the command without --skip-synth)",
         )
     return stack_dir
 
 
-def lock_and_synthesize(
-    held: ExitStack, what: str, stacks: list[str], outdir: Path, env: dict[str, str], synth: bool
-) -> int:
-    """Hold each stack's run lock, then synthesize (unless `synth` is False); returns the
-    synthesis's exit code (0 when skipped). The locks come first: another command working on
-    these stacks may not see their directories rewritten under it."""
-    for stack in stacks:
-        held.enter_context(run_lock(outdir / "stacks" / stack, f"{what} {stack}"))
-    return synthesize(outdir, env) if synth else 0
+def prepare_emulator_stack(stack: AppStack, outdir: Path, env: dict[str, str]) -> None:
+    """On the emulator: a new emulator port changes the backend, so init again
+    (-reconfigure); and the cdktf CLI, interrupted, may leave the state locked (its Terraform is
+    not always allowed to finish): released here, as the plan guard does."""
+    stack_dir = synthesized_stack(outdir, stack)
+    if not stack.on_emulator:
+        return
+    ensure_initialised(stack_dir, env)
+    lock = emulator_lock(stack_dir)
+    if lock:
+        release_if_abandoned(stack_dir, lock, env, "bin/cdktf")
 
 
-def run_report(command: str, argv: list[str]) -> int:
-    """`bin/cdktf review|drift [STACK ...] [--output FILE] [--skip-synth] [--outdir DIR]`."""
-    parser = argparse.ArgumentParser(prog=f"bin/cdktf {command}", description=review.__doc__)
-    parser.add_argument("stacks", nargs="*", default=list(review.DEFAULT_STACKS))
-    parser.add_argument("--output", type=Path, help="also write the Markdown to this file")
-    parser.add_argument("--skip-synth", action="store_true", help="use the last synthesis")
-    parser.add_argument("--outdir", type=Path, default=OUTDIR, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    check_environment()
-    check_toolchain()
-    env = cdktf_env()
-    stacks = list(dict.fromkeys(args.stacks or review.DEFAULT_STACKS))
-    with ExitStack() as held:
-        code = lock_and_synthesize(
-            held, f"bin/cdktf {command}", stacks, args.outdir, env, synth=not args.skip_synth
-        )
-        if code != 0:
-            return code
-        reports = [
-            review.report_for(synthesized_stack(args.outdir, stack), env, drift=command == "drift")
-            for stack in stacks
-        ]
-    markdown = review.render(reports, drift=command == "drift")
+def run_report(args: argparse.Namespace, stacks: list[AppStack], env: dict[str, str]) -> int:
+    drift = args.command == "drift"
+    reports = [
+        review.report_for(stack, synthesized_stack(args.outdir, stack), env, drift=drift)
+        for stack in stacks
+    ]
+    markdown = review.render(reports, drift=drift)
     print(markdown, end="", flush=True)
     if args.output:
         try:
             args.output.write_text(markdown)
         except OSError as exc:
             raise ToolchainError(
-                f"cannot write the report to {args.output}: {exc.strerror}. Fix: name a file "
-                "in a writable directory"
+                f"cannot write the report to {args.output}: {exc.strerror}",
+                "name a file in a writable directory",
             ) from None
-    return review.exit_code(reports, drift=command == "drift")
+    return review.exit_code(reports, drift=drift)
 
 
-def run(argv: list[str]) -> int:
-    args, allowed = split_args(argv)
-    if not args:
-        print(__doc__)
-        return 2
-    if args[0] in ("review", "drift"):
-        return run_report(args[0], args[1:])
-    check_environment()
-    check_toolchain(need_cdktf=True)
-    env = cdktf_env()
-    command = args[0]
-    stacks = [
-        a
-        for prev, a in zip(args, args[1:], strict=False)
-        if not a.startswith("-") and prev not in OPTIONS_WITH_VALUE
-    ]
-    outdir = output_dir(args)
-    if command == "synth":
-        return synthesize(outdir, env)
-    if command in GUARDED_COMMANDS and not stacks:
-        raise ToolchainError(
-            f"bin/cdktf {command} needs the stacks to {command} by name. Fix: e.g. "
-            f"`bin/cdktf {command} image-service-dev` (`bin/cdktf list` names them)."
-        )
-    if needs_skip_provider_lock(command, args):
-        args.append("--skip-provider-lock")
-    on_emulator = [stack for stack in stacks if stack in EMULATOR_STACKS]
-    if on_emulator and LOCAL_ENDPOINT_ENV not in env:
-        raise ToolchainError(
-            f"{' and '.join(on_emulator)} {'live' if len(on_emulator) > 1 else 'lives'} in the "
-            "local AWS emulator, which is not running. "
-            "Fix: run `make up` first (it starts the emulator and deploys image-service-local)."
-        )
-    with ExitStack() as held:
-        synth = command in SKIP_LOCK_COMMANDS and "--skip-synth" not in args
-        code = lock_and_synthesize(held, f"bin/cdktf {command}", stacks, outdir, env, synth)
-        if code != 0:
-            return code
-        if synth:
-            args.append("--skip-synth")
-        for stack in stacks:
-            stack_dir = outdir / "stacks" / stack
-            if stack in EMULATOR_STACKS and (stack_dir / "cdk.tf.json").is_file():
-                # A new emulator port changes the backend: init again (-reconfigure).
-                ensure_initialised(stack_dir, env)
-                # The cdktf CLI, interrupted, may leave the state locked (its Terraform is not
-                # always allowed to finish): released here, as the plan guard does.
-                lock = emulator_lock(stack_dir)
-                if lock:
-                    release_if_abandoned(stack_dir, lock, env, "bin/cdktf")
-        if command in GUARDED_COMMANDS:
-            for stack in stacks:
-                code = apply_checked_plan(
-                    synthesized_stack(outdir, stack),
-                    allowed,
-                    env,
-                    destroy=command == "destroy",
-                    auto_approve="--auto-approve" in args,
-                )
-                if code != 0:
-                    return code
-            return 0
-        return (
-            Child(
-                [str(CDKTF_BIN), *args], what=f"cdktf {command}", cwd=ROOT, env=env, capture=False
-            )
-            .wait()
-            .returncode
-        )
+def diff(args: argparse.Namespace, stack: AppStack, passed: list[str], env: dict[str, str]) -> int:
+    command = ["diff", stack.name, "--skip-synth", "--output", str(args.outdir), *passed]
+    if args.no_color:
+        command.append("--no-color")
+    if needs_skip_provider_lock("diff", command):
+        command.append("--skip-provider-lock")
+    return cli(command, env)
 
 
-def apply_checked_plan(
-    stack_dir: Path,
-    allowed: set[str],
-    env: dict[str, str],
-    *,
-    destroy: bool,
-    auto_approve: bool,
-) -> int:
+def cli(command: list[str], env: dict[str, str]) -> int:
+    """The cdktf CLI itself, in the project's environment (Ctrl-C passed on and waited for)."""
+    what = f"cdktf {command[0]}"
+    child = Child([str(CDKTF_BIN), *command], what=what, cwd=ROOT, env=env, capture=False)
+    return child.wait().returncode
+
+
+def apply_checked_plan(stack: AppStack, args: argparse.Namespace, env: dict[str, str]) -> None:
     """deploy/destroy of one stack: plan to a file, the plan guard on that file, the plan shown,
     approval (--auto-approve, or `yes` at the terminal), then exactly that file applied, and for
     a deploy the stack's outputs."""
-    stack = stack_dir.name
-    verb = "destroy" if destroy else "deploy"
-    review.require_credentials(stack, env, f"bin/cdktf {verb}")
+    stack_dir = synthesized_stack(args.outdir, stack)
+    destroy = args.command == "destroy"
 
     def approve(plan_file: Path) -> bool:
         shown = terraform(stack_dir, "show", "-no-color", plan_file.name, env=env)
         print(shown.stdout.rstrip(), flush=True)
-        print(f"\nplan guard: {stack}: no stateful resource is deleted or replaced.", flush=True)
-        if auto_approve:
+        print(
+            f"\nplan guard: {stack.name}: no stateful resource is deleted or replaced.",
+            flush=True,
+        )
+        if args.auto_approve:
             return True
         if not sys.stdin.isatty():
             raise ToolchainError(
-                f"bin/cdktf {verb} {stack}: the plan above needs approval, and there is no "
-                "terminal to ask in; nothing was applied. Fix: review it and run again with "
-                "--auto-approve (as CI does), or run in a terminal"
+                f"bin/cdktf {args.command} {stack.name}: the plan above needs approval, and "
+                "there is no terminal to ask in; nothing was applied",
+                "review it and run again with --auto-approve (as CI does), or run in a terminal",
             )
-        answer = input(f"Apply exactly this plan to {stack}? Only 'yes' applies: ")
+        answer = input(f"Apply exactly this plan to {stack.name}? Only 'yes' applies: ")
         return answer.strip() == "yes"
 
-    guarded_apply(stack_dir, allowed, env, destroy=destroy, approve=approve)
+    guarded_apply(stack_dir, set(args.allowed), env, destroy=destroy, approve=approve)
     if not destroy:
         outputs = stack_outputs(stack_dir, env)
-        print(f"\n{stack} outputs:")
+        print(f"\n{stack.name} outputs:")
         for name, value in sorted(outputs.items()):
             print(f"  {name} = {value}")
-    return 0
 
 
 def main() -> int:

@@ -23,22 +23,16 @@ paragraph for a bad setting or toolchain, as every command.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ops.app_stacks import missing_credentials
 from ops.plan_guard import PLAN_FILE, DataLoss, PlanRefused, find_data_loss, plan
 from ops.toolchain import terraform
-from stacks.errors import ImageServiceError, Interrupted, ToolchainError
-from stacks.settings import (
-    DEPLOYED_STAGES,
-    EMULATOR_STAGES,
-    LOCAL_ENDPOINT_ENV,
-    stack_name,
-    stage_settings,
-)
+from stacks.errors import ImageServiceError, Interrupted
+from stacks.settings import DEPLOYED_STAGES, AppStack, stack_name
 
 EXIT_CLEAN = 0
 EXIT_CHANGES = 2
@@ -50,14 +44,6 @@ FOLD_AT = 240
 VALUE_LIMIT = 120
 SENSITIVE = "(sensitive)"
 UNKNOWN = "(known after apply)"
-# Environment variables through which the AWS SDKs find credentials.
-CREDENTIAL_SOURCES = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_PROFILE",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-)
 _ACTIONS = {
     ("create",): "create",
     ("update",): "update",
@@ -327,39 +313,8 @@ def exit_code(reports: list[StackReport], drift: bool = False) -> int:
 # ------------------------------------------------------------------------------------------
 # Planning
 # ------------------------------------------------------------------------------------------
-def missing_credentials(stack: str, env: dict[str, str]) -> str | None:
-    """Why `stack` cannot be planned here without contacting anything, or None."""
-    stage = stack.removeprefix("image-service-")
-    if stage in EMULATOR_STAGES:
-        if not env.get(LOCAL_ENDPOINT_ENV):
-            return "the local emulator is not running (`make up` starts it)"
-        return None
-    settings = stage_settings(stage)
-    if settings.account.profile or any(env.get(k) for k in CREDENTIAL_SOURCES):
-        return None
-    home = Path(env.get("HOME", os.path.expanduser("~")))
-    if (home / ".aws" / "credentials").is_file() or (home / ".aws" / "config").is_file():
-        return None
-    return (
-        f"no AWS credentials for account {settings.account.account_id} in this environment "
-        "(set AWS_PROFILE or AWS_ACCESS_KEY_ID, or in CI the OIDC step)"
-    )
-
-
-def require_credentials(stack: str, env: dict[str, str], command: str) -> None:
-    """Stop before anything contacts AWS when no credentials are configured for `stack`."""
-    reason = missing_credentials(stack, env)
-    if reason:
-        raise ToolchainError(
-            f"{command}: {stack} cannot be planned here: {reason}; nothing was contacted",
-            "sign in to the stage's account first (e.g. `aws sso login --profile …` and "
-            "AWS_PROFILE, or exported keys), then run again",
-        )
-
-
-def report_for(stack_dir: Path, env: dict[str, str], drift: bool) -> StackReport:
-    stack = stack_dir.name
-    report = StackReport(stack)
+def report_for(stack: AppStack, stack_dir: Path, env: dict[str, str], drift: bool) -> StackReport:
+    report = StackReport(stack.name)
     reason = missing_credentials(stack, env)
     if reason:
         report.planned, report.reason = False, reason

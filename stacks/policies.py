@@ -418,18 +418,65 @@ def _wildcards(statement: dict[str, Any]) -> list[str]:
     return [f"action {a}" for a in actions] + [f"resource {r}" for r in resources]
 
 
-def _check_iam_wildcards(config: dict[str, Any]) -> Iterator[Violation]:
-    documents = [
-        (doc, _blocks(doc.body.get("statement")))
-        for doc in _resources(config, "aws_iam_policy_document", kind="data")
+# The AWS managed policies a role here may have attached, each with why. Any other is refused:
+# AWS's managed policies mostly grant whole services (`*FullAccess`), everything
+# (AdministratorAccess, PowerUserAccess) or every resource, which no grant method would.
+ALLOWED_MANAGED_POLICIES = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole": (
+        "a handler in a VPC: Lambda creates, describes and deletes the function's network "
+        "interfaces, which EC2 authorizes only on every resource"
+    ),
+    "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess": (
+        "a handler's traces: X-Ray's write actions have no resource-level permissions"
+    ),
+}
+_AWS_MANAGED_POLICY = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)$")
+_ATTACHMENTS = (
+    "aws_iam_role_policy_attachment",
+    "aws_iam_policy_attachment",
+    "aws_iam_user_policy_attachment",
+    "aws_iam_group_policy_attachment",
+)
+
+
+def _policy_documents(config: dict[str, Any]) -> Iterator[tuple[_Resource, list[dict[str, Any]]]]:
+    """Every policy document of the stack with its owner: aws_iam_policy_document data sources,
+    and the literal JSON of role, customer-managed, bucket and roles' inline policies (one that
+    refers to a policy document is that document, checked as such)."""
+    for doc in _resources(config, "aws_iam_policy_document", kind="data"):
+        yield doc, _blocks(doc.body.get("statement"))
+    literal = [
+        (resource, resource.body.get("policy"))
+        for tf_type in ("aws_iam_role_policy", "aws_iam_policy", "aws_s3_bucket_policy")
+        for resource in _resources(config, tf_type)
+    ] + [
+        (role, block.get("policy"))
+        for role in _resources(config, "aws_iam_role")
+        for block in _blocks(role.body.get("inline_policy"))
     ]
-    # Policies given as literal JSON (a reference to a policy document is checked above).
-    for tf_type in ("aws_iam_role_policy", "aws_iam_policy", "aws_s3_bucket_policy"):
-        for resource in _resources(config, tf_type):
-            policy = resource.body.get("policy")
-            if isinstance(policy, str) and not _REF.match(policy):
-                documents.append((resource, _policy_statements(config, policy)))
-    for owner, statements in documents:
+    for owner, policy in literal:
+        if isinstance(policy, str) and not _REF.match(policy):
+            yield owner, _policy_statements(config, policy)
+
+
+def _attached_managed_policies(config: dict[str, Any]) -> Iterator[tuple[_Resource, str]]:
+    """(the attachment or role, the AWS managed policy's ARN) of every managed policy attached
+    by an attachment resource or a role's managed_policy_arns."""
+    attached = [
+        (res, arn)
+        for tf_type in _ATTACHMENTS
+        for res in _resources(config, tf_type)
+        for arn in _strings(res.body.get("policy_arn"))
+    ] + [
+        (role, arn)
+        for role in _resources(config, "aws_iam_role")
+        for arn in _strings(role.body.get("managed_policy_arns"))
+    ]
+    return ((owner, arn) for owner, arn in attached if _AWS_MANAGED_POLICY.match(arn))
+
+
+def _check_iam_wildcards(config: dict[str, Any]) -> Iterator[Violation]:
+    for owner, statements in _policy_documents(config):
         for statement in statements:
             found = _wildcards(statement)
             if found:
@@ -442,6 +489,27 @@ def _check_iam_wildcards(config: dict[str, Any]) -> Iterator[Violation]:
                     "grant exact actions on exact ARNs, e.g. with the constructs' grant methods "
                     "(table.grant_read_data, bucket.grant_put)",
                 )
+    for owner, arn in _attached_managed_policies(config):
+        if arn in ALLOWED_MANAGED_POLICIES:
+            continue
+        name = _AWS_MANAGED_POLICY.match(arn).group(1)  # type: ignore[union-attr]
+        grants = (
+            "everything"
+            if name in ("AdministratorAccess", "PowerUserAccess")
+            else "a whole service"
+            if name.endswith("FullAccess")
+            else "more than this stack's grant methods would"
+        )
+        yield Violation(
+            owner.path,
+            owner.address,
+            IAM_NO_WILDCARDS,
+            f"attaches AWS's managed policy {name}, which grants {grants}",
+            "grant exact actions on exact ARNs with the constructs' grant methods; the managed "
+            "policies a role may have are "
+            + ", ".join(arn.rsplit("/", 1)[1] for arn in ALLOWED_MANAGED_POLICIES)
+            + " (stacks/policies.py, ALLOWED_MANAGED_POLICIES, each with its reason)",
+        )
 
 
 def check_stack(

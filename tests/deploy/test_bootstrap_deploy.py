@@ -35,14 +35,17 @@ def outdir(tmp_path_factory):
     return tmp_path_factory.mktemp("bootstrap") / "cdktf.out"
 
 
-def bootstrap(emulator, outdir) -> subprocess.CompletedProcess:
-    credentials = {
+def _credentials(emulator) -> dict[str, str]:
+    return {
         k: v for k, v in local_aws.client_env(emulator.endpoint).items() if k != "AWS_ENDPOINT_URL"
     }
+
+
+def bootstrap(emulator, outdir) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "ops.bootstrap", "local", "--outdir", str(outdir)],
         cwd=ROOT,
-        env=project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, **credentials}),
+        env=project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, **_credentials(emulator)}),
         text=True,
         capture_output=True,
     )
@@ -117,3 +120,29 @@ def test_a_run_stopped_between_the_steps_is_resumed_with_step_two(first_run, emu
     )
     assert ("aws_s3_bucket", "StateBucket") in {(r["type"], r["name"]) for r in moved["resources"]}
     assert not (stack_dir / LOCAL_STATE_FILE).exists()
+
+
+def test_bin_cdktf_diffs_the_state_stack_and_refuses_to_deploy_it(first_run, emulator, outdir):
+    """The state stack through bin/cdktf: found in the app's table of stacks (issue 25, bug 1),
+    diffed by the cdktf CLI like any stack, deployed only by ops.bootstrap."""
+    env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, **_credentials(emulator)})
+    wrapper = [str(ROOT / "bin" / "cdktf")]
+    diff = subprocess.run(
+        [*wrapper, "diff", STACK, "--skip-synth", "--no-color", "--output", str(outdir)],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+    )
+    assert diff.returncode == 0, diff.stdout + diff.stderr
+    assert "No changes. Your infrastructure matches the configuration." in diff.stdout
+    deploy = subprocess.run(
+        [*wrapper, "deploy", STACK, "--skip-synth", "--output", str(outdir)],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+    )
+    assert deploy.returncode == 2, deploy.stdout + deploy.stderr
+    assert "run `.venv/bin/python -m ops.bootstrap local`" in deploy.stderr
+    assert "Traceback" not in deploy.stderr

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from ops import review
+from ops.app_stacks import resolve
+from stacks.settings import LOCAL_ENDPOINT_ENV
 
 CONFIG = {
     "resource": {
@@ -192,25 +194,6 @@ def test_canonical_treats_emptiness_and_set_order_as_equal(values):
     assert review.canonical(before) == review.canonical(after)
 
 
-def test_a_real_stage_without_credentials_is_not_planned_and_not_contacted(tmp_path):
-    env = {"HOME": str(tmp_path)}  # no credentials anywhere
-    reason = review.missing_credentials("image-service-dev", env)
-    assert reason == (
-        "no AWS credentials for account 111111111111 in this environment (set AWS_PROFILE or "
-        "AWS_ACCESS_KEY_ID, or in CI the OIDC step)"
-    )
-    assert review.missing_credentials("image-service-dev", {**env, "AWS_PROFILE": "dev"}) is None
-    (tmp_path / ".aws").mkdir()
-    (tmp_path / ".aws" / "config").write_text("[profile dev]\n")
-    assert review.missing_credentials("image-service-dev", env) is None
-
-
-def test_an_emulator_stack_needs_the_running_emulator():
-    assert "make up" in review.missing_credentials("image-service-local", {})
-    endpoint = {review.LOCAL_ENDPOINT_ENV: "http://127.0.0.1:5050"}
-    assert review.missing_credentials("image-service-local", endpoint) is None
-
-
 def test_an_interrupt_stops_the_report_instead_of_failing_one_stage(tmp_path, monkeypatch):
     """Ctrl-C during a stage's plan is the whole command's exit 130, not 'plan failed'."""
     from stacks.errors import Interrupted, ToolchainError
@@ -218,20 +201,21 @@ def test_an_interrupt_stops_the_report_instead_of_failing_one_stage(tmp_path, mo
     stack_dir = tmp_path / "image-service-local"
     stack_dir.mkdir()
     (stack_dir / "cdk.tf.json").write_text("{}")
-    endpoint = {review.LOCAL_ENDPOINT_ENV: "http://127.0.0.1:5050"}
+    endpoint = {LOCAL_ENDPOINT_ENV: "http://127.0.0.1:5050"}
+    [stack] = resolve(["image-service-local"])
 
     def interrupted(*args, **kwargs):
         raise Interrupted("terraform plan in image-service-local")
 
     monkeypatch.setattr(review, "plan_document", interrupted)
     with pytest.raises(Interrupted):
-        review.report_for(stack_dir, endpoint, drift=True)
+        review.report_for(stack, stack_dir, endpoint, drift=True)
 
     def failed(*args, **kwargs):
         raise ToolchainError("terraform plan failed in image-service-local:\nError: boom")
 
     monkeypatch.setattr(review, "plan_document", failed)
-    report = review.report_for(stack_dir, endpoint, drift=True)
+    report = review.report_for(stack, stack_dir, endpoint, drift=True)
     assert (report.failed, report.reason) == (
         True,
         "terraform plan failed in image-service-local: Error: boom",

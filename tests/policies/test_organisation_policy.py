@@ -12,6 +12,7 @@ import pytest
 
 from stacks.errors import ImageServiceError
 from stacks.policies import (
+    ALLOWED_MANAGED_POLICIES,
     API_ROUTE_AUTHORIZER,
     BUCKET_DENY_INSECURE_TRANSPORT,
     BUCKET_ENCRYPTION,
@@ -193,6 +194,91 @@ BREACHES: list[tuple[str, str, Callable[[dict], None], str, str]] = [
         "image-service-production/ImageBucket/PolicyDocument",
     ),
     (
+        # Issue 25, bug 3: a managed policy attached to a role passed every check.
+        "iam-attachment-of-administrator-access",
+        "dev",
+        lambda c: _add(
+            c,
+            "aws_iam_role_policy_attachment",
+            "image-service-dev/GetImage/Admin",
+            role="image-service-dev-get-image-role",
+            policy_arn="arn:aws:iam::aws:policy/AdministratorAccess",
+        ),
+        IAM_NO_WILDCARDS,
+        "image-service-dev/GetImage/Admin",
+    ),
+    (
+        "iam-attachment-of-a-full-access-policy",
+        "production",
+        lambda c: _add(
+            c,
+            "aws_iam_role_policy_attachment",
+            "image-service-production/GetImage/S3",
+            role="image-service-production-get-image-role",
+            policy_arn="arn:aws:iam::aws:policy/AmazonS3FullAccess",
+        ),
+        IAM_NO_WILDCARDS,
+        "image-service-production/GetImage/S3",
+    ),
+    (
+        "iam-role-with-a-managed-policy-arn",
+        "staging",
+        lambda c: _add(
+            c,
+            "aws_iam_role",
+            "image-service-staging/GetImage/Role",
+            name="x",
+            assume_role_policy="{}",
+            managed_policy_arns=["arn:aws:iam::aws:policy/PowerUserAccess"],
+        ),
+        IAM_NO_WILDCARDS,
+        "image-service-staging/GetImage/Role",
+    ),
+    (
+        "iam-role-with-a-broad-inline-policy",
+        "dev",
+        lambda c: _add(
+            c,
+            "aws_iam_role",
+            "image-service-dev/GetImage/Role",
+            name="x",
+            assume_role_policy="{}",
+            inline_policy=[
+                {
+                    "name": "all",
+                    "policy": json.dumps(
+                        {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+                    ),
+                }
+            ],
+        ),
+        IAM_NO_WILDCARDS,
+        "image-service-dev/GetImage/Role",
+    ),
+    (
+        "iam-customer-managed-policy-attached-to-a-role",
+        "dev",
+        lambda c: (
+            _add(
+                c,
+                "aws_iam_policy",
+                "image-service-dev/GetImage/Everything",
+                policy=json.dumps(
+                    {"Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "x"}]}
+                ),
+            ),
+            _add(
+                c,
+                "aws_iam_role_policy_attachment",
+                "image-service-dev/GetImage/Attachment",
+                role="r",
+                policy_arn="${aws_iam_policy.GetImage_Everything.arn}",
+            ),
+        ),
+        IAM_NO_WILDCARDS,
+        "image-service-dev/GetImage/Everything",
+    ),
+    (
         "route-jwt-without-authorizer-id",
         "staging",
         lambda c: _route(c, "DELETE /images/{imageId}").pop("authorizer_id"),
@@ -200,6 +286,29 @@ BREACHES: list[tuple[str, str, Callable[[dict], None], str, str]] = [
         "image-service-staging/ImageApi/RouteDeleteImagesImageid",
     ),
 ]
+
+
+def _add(config: dict, tf_type: str, path: str, **body) -> None:
+    """A resource of `tf_type` at construct `path`, as cdktf names and annotates it."""
+    name = "_".join(path.split("/")[1:])
+    config["resource"].setdefault(tf_type, {})[name] = {
+        "//": {"metadata": {"path": path}},
+        **body,
+    }
+
+
+@pytest.mark.parametrize("policy_arn", sorted(ALLOWED_MANAGED_POLICIES))
+def test_the_managed_policies_a_handler_may_need_are_allowed_each_for_a_reason(stage, policy_arn):
+    config = copy.deepcopy(stage("dev").json)
+    _add(
+        config,
+        "aws_iam_role_policy_attachment",
+        "image-service-dev/GetImage/Managed",
+        role="image-service-dev-get-image-role",
+        policy_arn=policy_arn,
+    )
+    assert check_stack(config, _props("dev")) == []
+    assert len(ALLOWED_MANAGED_POLICIES[policy_arn]) > 40  # the reason, written out
 
 
 def _props(stage_name: str) -> PolicyProps:

@@ -343,7 +343,7 @@ def test_without_the_provider_mirror_the_wrapper_runs_against_the_public_registr
     env = {**_without_credentials(tmp_path), "IMAGE_SERVICE_TF_CLI_CONFIG": str(config)}
     proc = subprocess.run(
         [str(ROOT / "bin" / "cdktf"), "review", "image-service-dev", "--skip-synth"]
-        + ["--outdir", str(synth_dir)],
+        + ["image-service-state-111111111111", "--outdir", str(synth_dir)],
         cwd=ROOT,
         env=env,
         text=True,
@@ -352,6 +352,10 @@ def test_without_the_provider_mirror_the_wrapper_runs_against_the_public_registr
     assert proc.returncode == 0, proc.stderr
     assert "mirror" not in proc.stderr
     assert "- **image-service-dev**: not planned: no AWS credentials" in proc.stdout
+    # A state stack is found through the app's table (issue 25, bug 1), and reviewed the same.
+    assert "- **image-service-state-111111111111**: not planned: no AWS credentials" in (
+        proc.stdout
+    )
 
 
 # The project's other commands: (case id, command, text the error must contain)
@@ -374,7 +378,30 @@ OPS_CASES = [
     (
         "wrapper-deploy-unknown-stack",
         [str(ROOT / "bin" / "cdktf"), "deploy", "image-service-qa", "--skip-synth"],
-        "image-service-qa/cdk.tf.json does not exist",
+        "image-service-qa is not a stack of this app (its stacks: image-service-dev, ",
+    ),
+    (
+        # Issue 25, bug 1: a state stack is the bootstrap's, found through the app's table.
+        "wrapper-deploy-of-a-state-stack",
+        [str(ROOT / "bin" / "cdktf"), "deploy", "image-service-state-111111111111", "--skip-synth"],
+        "is not deployed like a stage; nothing was done. Fix: run "
+        "`.venv/bin/python -m ops.bootstrap dev`",
+    ),
+    (
+        "wrapper-destroy-of-a-state-stack",
+        [str(ROOT / "bin" / "cdktf"), "destroy", "image-service-state-local", "--skip-synth"],
+        "`.venv/bin/python -m ops.bootstrap local`",
+    ),
+    (
+        # An option the wrapper does not know is never taken for a stack name.
+        "wrapper-option-of-the-cli-before-the-separator",
+        [str(ROOT / "bin" / "cdktf"), "diff", "image-service-dev", "--var", "x=1"],
+        "unrecognized arguments: --var x=1. Options for the cdktf CLI itself go after `--`",
+    ),
+    (
+        "wrapper-without-a-command",
+        [str(ROOT / "bin" / "cdktf")],
+        "the following arguments are required: COMMAND",
     ),
 ]
 
@@ -387,15 +414,33 @@ def _without_credentials(tmp_path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    "command,what",
+    "command,what,stack",
     [
-        (["bin/cdktf", "deploy", "image-service-dev", "--skip-synth"], "bin/cdktf deploy"),
-        ([sys.executable, "-m", "ops.bootstrap", "dev"], "ops.bootstrap"),
+        (
+            ["bin/cdktf", "deploy", "image-service-dev", "--skip-synth"],
+            "bin/cdktf deploy",
+            "image-service-dev",
+        ),
+        (
+            ["bin/cdktf", "diff", "image-service-dev", "--skip-synth"],
+            "bin/cdktf diff",
+            "image-service-dev",
+        ),
+        (
+            ["bin/cdktf", "diff", "image-service-state-111111111111", "--skip-synth"],
+            "bin/cdktf diff",
+            "image-service-state-111111111111",
+        ),
+        (
+            [sys.executable, "-m", "ops.bootstrap", "dev"],
+            "ops.bootstrap",
+            "image-service-state-111111111111",
+        ),
     ],
-    ids=["deploy", "bootstrap"],
+    ids=["deploy", "diff", "diff-of-a-state-stack", "bootstrap"],
 )
 def test_a_real_stage_without_credentials_is_refused_before_anything_is_contacted(
-    tmp_path, synth_dir, command, what
+    tmp_path, synth_dir, command, what, stack
 ):
     if command[0] == "bin/cdktf":
         command = [str(ROOT / "bin" / "cdktf"), *command[1:], "--output", str(synth_dir)]
@@ -404,7 +449,7 @@ def test_a_real_stage_without_credentials_is_refused_before_anything_is_contacte
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.startswith(
-        f"error: {what}: image-service-dev cannot be planned here: no AWS credentials for "
+        f"error: {what}: {stack} cannot be planned here: no AWS credentials for "
         "account 111111111111 in this environment"
     )
     assert "nothing was contacted. Fix: sign in to the stage's account first" in proc.stderr
@@ -416,8 +461,8 @@ def test_a_real_stage_without_credentials_is_refused_before_anything_is_contacte
 )
 def test_project_commands_refuse_bad_arguments_clearly(tmp_path, command, expected):
     proc = subprocess.run(command, cwd=ROOT, env=project_env(), text=True, capture_output=True)
-    assert proc.returncode == 2
-    assert expected in proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    assert expected in " ".join(proc.stderr.split())
     assert "Traceback" not in proc.stderr
 
 

@@ -1,0 +1,82 @@
+"""The app's stacks as the commands find them: by name, through the app's own table of stacks
+and their settings (stacks.settings.app_stacks: each stage's stack, then each account's state
+stack), never by taking a stack's name apart. And whether one can be planned here without
+contacting anything.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from stacks.errors import ToolchainError
+from stacks.settings import (
+    LOCAL_ENDPOINT_ENV,
+    STAGES_ENV,
+    AppStack,
+    app_stacks,
+    load_stages,
+    selected_stages,
+)
+
+# Environment variables through which the AWS SDKs find credentials.
+CREDENTIAL_SOURCES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+)
+
+
+def table() -> dict[str, AppStack]:
+    """Every stack of the app with the stages IMAGE_SERVICE_STAGES selects (default: all)."""
+    return app_stacks(load_stages(selected_stages()))
+
+
+def resolve(names: list[str]) -> list[AppStack]:
+    """The app's stacks of these names; a name that is none of them is a ToolchainError naming
+    the stacks there are."""
+    stacks = table()
+    unknown = [name for name in names if name not in stacks]
+    if unknown:
+        selected = os.environ.get(STAGES_ENV, "").strip()
+        raise ToolchainError(
+            f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a stack of this "
+            f"app (its stacks: {', '.join(stacks)})"
+            + (f"; {STAGES_ENV}={selected} selects which stages it has" if selected else ""),
+            "check the name (`bin/cdktf list` names them)",
+        )
+    return [stacks[name] for name in names]
+
+
+def missing_credentials(stack: AppStack, env: dict[str, str]) -> str | None:
+    """Why `stack` cannot be planned here without contacting anything, or None."""
+    if stack.on_emulator:
+        if not env.get(LOCAL_ENDPOINT_ENV):
+            return "the local emulator is not running (`make up` starts it)"
+        return None
+    account = stack.settings.account
+    if account.profile or any(env.get(k) for k in CREDENTIAL_SOURCES):
+        return None
+    home = Path(env.get("HOME", os.path.expanduser("~")))
+    if (home / ".aws" / "credentials").is_file() or (home / ".aws" / "config").is_file():
+        return None
+    return (
+        f"no AWS credentials for account {account.account_id} in this environment "
+        "(set AWS_PROFILE or AWS_ACCESS_KEY_ID, or in CI the OIDC step)"
+    )
+
+
+def require_credentials(stack: AppStack, env: dict[str, str], command: str) -> None:
+    """Stop before anything contacts AWS (or a stopped emulator) when `stack` cannot be planned
+    here."""
+    reason = missing_credentials(stack, env)
+    if reason:
+        raise ToolchainError(
+            f"{command}: {stack.name} cannot be planned here: {reason}; nothing was contacted",
+            "run `make up` first (it starts the emulator and deploys image-service-local)"
+            if stack.on_emulator
+            else "sign in to the stage's account first (e.g. `aws sso login --profile …` and "
+            "AWS_PROFILE, or exported keys), then run again",
+        )
