@@ -1,6 +1,7 @@
 """The local loop end to end, as a developer lives it: `make up` (python -m ops.up, against this
-module's own emulator, output directory and port) under the faults that need the whole command,
-then `bin/cdktf deploy` and `destroy` of what it deployed.
+module's own emulator, output directory and port, in a copy of the project where the next epic
+has added its first handler) under the faults that need the whole command, then `bin/cdktf
+deploy` and `destroy` of what it deployed.
 
 One scenario, in a defined order, each step a fixture of the one before (so any test runs
 alone: it runs the steps up to its own):
@@ -9,7 +10,8 @@ alone: it runs the steps up to its own):
 2. `make up` again: a new emulator on the port the synthesis targets (now free again), so the
    synthesis is reused, and a fresh deployment, Ctrl-C'd while it applies; meanwhile a second
    `make up`, refused;
-3. `make up` again: it converges, with nothing left to do;
+3. `make up` again after the handler's source was edited: it converges, deploying exactly the
+   new code;
 4. `make up` interrupted while it plans;
 5. `bin/cdktf deploy` of a changed configuration (and a bucket policy deleted by hand): without a
    terminal, then approved in one, with a change written into the configuration after the
@@ -26,6 +28,7 @@ import json
 import os
 import pty
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -43,6 +46,7 @@ from ops.workdir import lock_holders
 from stacks.errors import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_REFUSED
 from stacks.settings import LOCAL_ENDPOINT_ENV, LOCAL_STATE
 from tests.deploy.deployment import state_addresses
+from tests.handler_source import write_handler_source
 
 pytestmark = pytest.mark.emulator
 STACK = "image-service-local"
@@ -58,10 +62,55 @@ def wait_until(condition, what: str, timeout: float = 120.0) -> None:
         time.sleep(0.05)
 
 
+# What the next epic's first handler adds to stacks/handlers.py (README, "Adding a handler").
+WITH_A_HANDLER = """
+
+def add_handlers(stack: ImageServiceStack) -> None:  # noqa: F811 (tests/deploy/test_make_up.py)
+    from pathlib import Path
+
+    from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
+
+    handler = ImageHandler(stack, "GetImage", ImageHandlerProps(
+        name=f"{stack.settings.stack_name}-get-image",
+        source_dir=Path("handlers/get_image"),
+        handler="app.handler",
+    ))
+    stack.table.grant_read_data(handler)
+    stack.add_service_environment(handler)
+    stack.api.integrate("GET /images/{imageId}", handler)
+"""
+FUNCTION = "image-service-local-get-image"
+
+
+def project_with_a_handler(root: Path) -> Path:
+    """A copy of this project's working tree (what git tracks or would track) in which the next
+    epic has added its first handler, beside the installed dependencies; a git work tree, as a
+    checkout is (make up's synthesis cache lists its files with git)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "-c", "-o", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, root / name)
+    for name in (".venv", "node_modules"):
+        (root / name).symlink_to(ROOT / name)
+    write_handler_source(root / "handlers" / "get_image")
+    handlers = root / "stacks" / "handlers.py"
+    handlers.write_text(handlers.read_text() + WITH_A_HANDLER)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    return root
+
+
 class Up:
-    """`make up` for this module: its own run directory (emulator), output and port."""
+    """`make up` for this module: in a copy of the project with a handler, with its own run
+    directory (emulator), output and port."""
 
     def __init__(self, root: Path):
+        self.project = project_with_a_handler(root / "project")
         self.run_dir, self.outdir = root / "local-aws", root / "cdktf.out"
         self.port = local_aws.free_port()
         self.log = root / "up.log"
@@ -90,7 +139,7 @@ class Up:
         self.log.write_text("")
         return subprocess.Popen(
             self.command,
-            cwd=ROOT,
+            cwd=self.project,
             env=project_env(),
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
@@ -140,7 +189,7 @@ class Up:
 
     def bin_cdktf(self, command: str, *extra: str) -> list[str]:
         return [
-            str(ROOT / "bin" / "cdktf"),
+            str(self.project / "bin" / "cdktf"),
             command,
             STACK,
             "--skip-synth",
@@ -233,7 +282,7 @@ def interrupted(up, killed) -> Interrupted:
     proc = up.start()
     up.wait_for(proc, "Creating...")
     second = subprocess.run(
-        up.command, cwd=ROOT, env=project_env(), capture_output=True, text=True, timeout=60
+        up.command, cwd=up.project, env=project_env(), capture_output=True, text=True, timeout=60
     )
     still_ran = proc.poll() is None
     os.killpg(proc.pid, signal.SIGINT)
@@ -280,16 +329,34 @@ def test_a_second_make_up_is_told_at_once_naming_the_first(interrupted):
     _clean_exit(second.stderr)
 
 
-# ---- 3. converged ------------------------------------------------------------------------------
+# ---- 3. converged, with the handler's code changed -----------------------------------------------
+@dataclass
+class Converged(Run):
+    code_before: str
+    code_after: str
+
+
 @pytest.fixture(scope="module")
-def converged(up, interrupted) -> Run:
+def converged(up, interrupted) -> Converged:
+    """`make up` after the Ctrl-C'd apply, with the handler's source edited meanwhile (issue 25,
+    bug 2: make up took its synthesis for current and deployed the old code)."""
+    lambda_ = up.aws("lambda")
+    before = lambda_.get_function(FunctionName=FUNCTION)["Configuration"]["CodeSha256"]
+    source = up.project / "handlers" / "get_image" / "app.py"
+    source.write_text(source.read_text().replace("200", "203"))
     code = up.run()
-    return Run(code, up.output())
+    after = lambda_.get_function(FunctionName=FUNCTION)["Configuration"]["CodeSha256"]
+    return Converged(code, up.output(), before, after)
 
 
-def test_the_next_run_converges_with_the_same_resources(up, converged):
+def test_the_next_run_converges_deploying_exactly_the_edited_handler(up, converged):
+    """Nothing else is left to do after the interrupted apply (it finished), and the edited
+    source is synthesized again and deployed: the function's code is what the folder holds."""
     assert converged.code == 0, converged.output
-    assert "No changes: the deployment already matches the configuration." in converged.output
+    assert "reusing the local AWS emulator and synthesizing" in converged.output
+    assert "Apply complete! Resources: 0 added, 1 changed, 0 destroyed." in converged.output
+    assert "aws_lambda_function.GetImage_Function" in converged.output
+    assert converged.code_after != converged.code_before
     assert [
         p["Name"] for p in up.aws("cognito-idp").list_user_pools(MaxResults=10)["UserPools"]
     ] == ["image-service-local"]
@@ -351,12 +418,14 @@ def _bucket_policy(up) -> dict | None:
 APPROVAL_PROMPT = b"Only 'yes' applies: "
 
 
-def in_a_terminal(args: list[str], env: dict[str, str], answer, timeout: float = 300) -> Run:
+def in_a_terminal(
+    args: list[str], cwd: Path, env: dict[str, str], answer, timeout: float = 300
+) -> Run:
     """Run `args` with a pseudo-terminal as its stdin and output, as in a developer's shell;
     when it asks for approval, `answer()` says what to type."""
     main, child = pty.openpty()
     proc = subprocess.Popen(
-        args, cwd=ROOT, env=env, stdin=child, stdout=child, stderr=child, start_new_session=True
+        args, cwd=cwd, env=env, stdin=child, stdout=child, stderr=child, start_new_session=True
     )
     os.close(child)
     output, answered = b"", False
@@ -405,7 +474,7 @@ def deploy_flow(up, plan_interrupted) -> DeployFlow:
     up.aws("s3").delete_bucket_policy(Bucket="images-lego-moc-local")
     deploy = up.bin_cdktf("deploy")
     unattended = subprocess.run(
-        deploy, cwd=ROOT, env=env, text=True, capture_output=True, stdin=subprocess.DEVNULL
+        deploy, cwd=up.project, env=env, text=True, capture_output=True, stdin=subprocess.DEVNULL
     )
     after_unattended = (_retention(up), _bucket_policy(up))
 
@@ -416,7 +485,7 @@ def deploy_flow(up, plan_interrupted) -> DeployFlow:
         config_file.write_text(json.dumps(late))
         return "yes"
 
-    approved = in_a_terminal(deploy, env, change_after_the_check)
+    approved = in_a_terminal(deploy, up.project, env, change_after_the_check)
     table_arn = up.aws("dynamodb").describe_table(TableName="ImageMetadata-local")["Table"][
         "TableArn"
     ]
@@ -479,7 +548,7 @@ def destroy_refused(up, deploy_flow) -> Refused:
     stateful = _stateful(up)
     proc = subprocess.run(
         up.bin_cdktf("destroy", "--auto-approve", "--allow-data-loss", stateful[0]),
-        cwd=ROOT,
+        cwd=up.project,
         env=up.env(),
         text=True,
         capture_output=True,
@@ -510,7 +579,7 @@ def destroyed(up, destroy_refused) -> Destroyed:
     named = [arg for address in destroy_refused.stateful for arg in ("--allow-data-loss", address)]
     proc = subprocess.run(
         up.bin_cdktf("destroy", "--auto-approve", *named),
-        cwd=ROOT,
+        cwd=up.project,
         env=up.env(),
         text=True,
         capture_output=True,
