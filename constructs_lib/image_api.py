@@ -119,14 +119,18 @@ class ImageApi(Construct):
         self.integrations: dict[str, Apigatewayv2Integration] = {}
         for route_key in IMAGE_ROUTES:
             self.add_route(route_key)
+        self.access_logs, self.stage = self._default_stage(props)
+        self.domain_name = self._custom_domain(props.custom_domain)
 
-        self.access_logs = CloudwatchLogGroup(
+    def _default_stage(self, props: ImageApiProps) -> tuple[CloudwatchLogGroup, Apigatewayv2Stage]:
+        """The `$default` stage, throttled, with its access logs."""
+        access_logs = CloudwatchLogGroup(
             self,
             "AccessLogs",
             name=f"/aws/apigateway/{props.name}/access",
             retention_in_days=props.access_log_retention_days,
         )
-        self.stage = Apigatewayv2Stage(
+        stage = Apigatewayv2Stage(
             self,
             "DefaultStage",
             api_id=self.api.id,
@@ -137,30 +141,34 @@ class ImageApi(Construct):
                 throttling_rate_limit=props.throttling_rate_limit,
             ),
             access_log_settings=Apigatewayv2StageAccessLogSettings(
-                destination_arn=self.access_logs.arn,
+                destination_arn=access_logs.arn,
                 format=ACCESS_LOG_FORMAT,
             ),
         )
+        return access_logs, stage
 
-        self.domain_name: Apigatewayv2DomainName | None = None
-        if props.custom_domain:
-            self.domain_name = Apigatewayv2DomainName(
-                self,
-                "DomainName",
-                domain_name=props.custom_domain.hostname,
-                domain_name_configuration=Apigatewayv2DomainNameDomainNameConfiguration(
-                    certificate_arn=props.custom_domain.certificate_arn,
-                    endpoint_type="REGIONAL",
-                    security_policy="TLS_1_2",
-                ),
-            )
-            Apigatewayv2ApiMapping(
-                self,
-                "DomainMapping",
-                api_id=self.api.id,
-                domain_name=self.domain_name.id,
-                stage=self.stage.id,
-            )
+    def _custom_domain(self, domain: CustomDomain | None) -> Apigatewayv2DomainName | None:
+        """The API's own hostname, mapped to the `$default` stage (None: the execute-api one)."""
+        if domain is None:
+            return None
+        domain_name = Apigatewayv2DomainName(
+            self,
+            "DomainName",
+            domain_name=domain.hostname,
+            domain_name_configuration=Apigatewayv2DomainNameDomainNameConfiguration(
+                certificate_arn=domain.certificate_arn,
+                endpoint_type="REGIONAL",
+                security_policy="TLS_1_2",
+            ),
+        )
+        Apigatewayv2ApiMapping(
+            self,
+            "DomainMapping",
+            api_id=self.api.id,
+            domain_name=domain_name.id,
+            stage=self.stage.id,
+        )
+        return domain_name
 
     def add_route(self, route_key: str, integration_id: str | None = None) -> Apigatewayv2Route:
         """Add a JWT-protected route, optionally targeting an integration that exists already.

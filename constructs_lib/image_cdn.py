@@ -127,6 +127,9 @@ class _IdentityAccess:
         ), None
 
 
+_Access = _ControlAccess | _IdentityAccess
+
+
 class ImageCdn(Construct):
     """A distribution whose only origin is the bucket; the bucket grants read to it alone."""
 
@@ -162,20 +165,7 @@ class ImageCdn(Construct):
                     s3_origin_config=access.s3_origin_config,
                 )
             ],
-            default_cache_behavior=CloudfrontDistributionDefaultCacheBehavior(
-                target_origin_id=self.ORIGIN_ID,
-                viewer_protocol_policy="redirect-to-https",
-                allowed_methods=["GET", "HEAD", "OPTIONS"],
-                cached_methods=["GET", "HEAD"],
-                compress=True,
-                cache_policy_id=self.cache_policy_id,
-                # CORS is answered at the edge by the response headers policy, per viewer
-                # request, after the cache: S3 never needs the Origin header (so it stays out of
-                # the cache key, and a cached image never carries another origin's
-                # Access-Control-Allow-Origin). Chosen over forwarding Origin to S3's CORS
-                # rules, which would split the cache per origin.
-                response_headers_policy_id=self.response_headers_policy_id,
-            ),
+            default_cache_behavior=self._default_cache_behavior(),
             restrictions=CloudfrontDistributionRestrictions(
                 geo_restriction=CloudfrontDistributionRestrictionsGeoRestriction(
                     restriction_type="none"
@@ -190,6 +180,26 @@ class ImageCdn(Construct):
         self.access_logs: CloudwatchLogGroup | None = None
         if props.access_logs is not None:
             self.access_logs = self._standard_logging(props.name, props.access_logs)
+        self._grant_read_to_the_distribution(bucket, access)
+
+    def _default_cache_behavior(self) -> CloudfrontDistributionDefaultCacheBehavior:
+        return CloudfrontDistributionDefaultCacheBehavior(
+            target_origin_id=self.ORIGIN_ID,
+            viewer_protocol_policy="redirect-to-https",
+            allowed_methods=["GET", "HEAD", "OPTIONS"],
+            cached_methods=["GET", "HEAD"],
+            compress=True,
+            cache_policy_id=self.cache_policy_id,
+            # CORS is answered at the edge by the response headers policy, per viewer
+            # request, after the cache: S3 never needs the Origin header (so it stays out of
+            # the cache key, and a cached image never carries another origin's
+            # Access-Control-Allow-Origin). Chosen over forwarding Origin to S3's CORS
+            # rules, which would split the cache per origin.
+            response_headers_policy_id=self.response_headers_policy_id,
+        )
+
+    def _grant_read_to_the_distribution(self, bucket: ImageBucket, access: _Access) -> None:
+        """The bucket's policy lets this distribution, and only it, read its objects."""
         reader, conditions = access.reader(self.distribution)
         bucket.add_policy_statement(
             DataAwsIamPolicyDocumentStatement(

@@ -108,42 +108,7 @@ class ImageHandler(Construct):
             name=f"/aws/lambda/{props.name}",
             retention_in_days=props.log_retention_days,
         )
-        trust = DataAwsIamPolicyDocument(
-            self,
-            "TrustPolicy",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    effect="Allow",
-                    actions=["sts:AssumeRole"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=["lambda.amazonaws.com"]
-                        )
-                    ],
-                )
-            ],
-        )
-        self.role = IamRole(
-            self, "Role", name=f"{props.name}{ROLE_SUFFIX}", assume_role_policy=trust.json
-        )
-        self._statements: list[DataAwsIamPolicyDocumentStatement] = []
-        self._sids: set[str] = set()
-        self._policy_document = DataAwsIamPolicyDocument(self, "PolicyDocument")
-        self.role_policy = IamRolePolicy(
-            self,
-            "Policy",
-            name=f"{props.name}-access",
-            role=self.role.id,
-            policy=self._policy_document.json,
-        )
-        self.add_to_role_policy(
-            DataAwsIamPolicyDocumentStatement(
-                sid="WriteOwnLogs",
-                effect="Allow",
-                actions=list(LOG_WRITE_ACTIONS),
-                resources=[f"{self.log_group.arn}:*"],
-            )
-        )
+        self._create_role(props.name)
 
         self._environment: dict[str, str] = {}
         self.function = LambdaFunction(
@@ -165,6 +130,46 @@ class ImageHandler(Construct):
         )
         for name, value in props.environment.items():
             self.add_environment(name, value)
+
+    def _create_role(self, name: str) -> None:
+        """The function's own role: Lambda may assume it, and its one inline policy starts
+        with writing the function's logs (grants add the rest)."""
+        trust = DataAwsIamPolicyDocument(
+            self,
+            "TrustPolicy",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    effect="Allow",
+                    actions=["sts:AssumeRole"],
+                    principals=[
+                        DataAwsIamPolicyDocumentStatementPrincipals(
+                            type="Service", identifiers=["lambda.amazonaws.com"]
+                        )
+                    ],
+                )
+            ],
+        )
+        self.role = IamRole(
+            self, "Role", name=f"{name}{ROLE_SUFFIX}", assume_role_policy=trust.json
+        )
+        self._statements: list[DataAwsIamPolicyDocumentStatement] = []
+        self._sids: set[str] = set()
+        self._policy_document = DataAwsIamPolicyDocument(self, "PolicyDocument")
+        self.role_policy = IamRolePolicy(
+            self,
+            "Policy",
+            name=f"{name}-access",
+            role=self.role.id,
+            policy=self._policy_document.json,
+        )
+        self.add_to_role_policy(
+            DataAwsIamPolicyDocumentStatement(
+                sid="WriteOwnLogs",
+                effect="Allow",
+                actions=list(LOG_WRITE_ACTIONS),
+                resources=[f"{self.log_group.arn}:*"],
+            )
+        )
 
     def add_to_role_policy(self, statement: DataAwsIamPolicyDocumentStatement) -> None:
         """Add a statement to the role's one inline policy (the grant methods call this). IAM

@@ -140,6 +140,46 @@ def find_data_loss(plan: dict[str, Any]) -> list[DataLoss]:
     return losses
 
 
+# What to do about each kind of loss in a refusal, and when it applies.
+_TAINTED_ADVICE = (
+    "Resources marked [tainted] were left half-created by an interrupted or "
+    "failed apply, so Terraform replaces them. Check that they hold no data "
+    "(or `terraform untaint ADDRESS` in the stack directory if they are "
+    "complete), then re-run with --allow-data-loss ADDRESS."
+)
+_PREVENT_DESTROY_ADVICE = (
+    "Resources marked [lifecycle.prevent_destroy] hold production data: "
+    "Terraform itself refuses to destroy them and --allow-data-loss cannot "
+    "override that. Removing them takes a reviewed change to the stage settings."
+)
+_IDENTITY_ADVICE = (
+    "A replaced app client, distribution or API loses no data but gets a new id or "
+    "domain name: tokens already issued, and every app configured with the old one, "
+    "stop working. Change the configuration so it is updated in place, or, if the "
+    "switch is planned (clients updated first), re-run with --allow-data-loss ADDRESS."
+)
+_DATA_ADVICE = (
+    "If this is really intended (e.g. a dev table you will re-create), re-run "
+    "with --allow-data-loss ADDRESS for each resource above; otherwise change "
+    "the configuration so these resources are updated in place (a changed "
+    "table key schema or bucket name always forces replacement)."
+)
+
+
+def _advice(losses: list[DataLoss]) -> list[str]:
+    data = [loss for loss in losses if not loss.identity]
+    return [
+        text
+        for applies, text in (
+            (any(loss.tainted for loss in losses), _TAINTED_ADVICE),
+            (any(loss.prevent_destroy for loss in losses), _PREVENT_DESTROY_ADVICE),
+            (any(loss.identity for loss in losses), _IDENTITY_ADVICE),
+            (bool(data) and not all(loss.prevent_destroy for loss in data), _DATA_ADVICE),
+        )
+        if applies
+    ]
+
+
 def refusal(stack: str, losses: list[DataLoss]) -> str:
     data = [loss for loss in losses if not loss.identity]
     identity = [loss for loss in losses if loss.identity]
@@ -151,34 +191,7 @@ def refusal(stack: str, losses: list[DataLoss]) -> str:
     lines = [f"plan guard: refusing the plan for {stack}: it would {' and '.join(what)}:"]
     lines += [f"  - {loss.summary()}" for loss in losses]
     lines.append("Nothing was applied.")
-    if any(loss.tainted for loss in losses):
-        lines.append(
-            "Resources marked [tainted] were left half-created by an interrupted or "
-            "failed apply, so Terraform replaces them. Check that they hold no data "
-            "(or `terraform untaint ADDRESS` in the stack directory if they are "
-            "complete), then re-run with --allow-data-loss ADDRESS."
-        )
-    if any(loss.prevent_destroy for loss in losses):
-        lines.append(
-            "Resources marked [lifecycle.prevent_destroy] hold production data: "
-            "Terraform itself refuses to destroy them and --allow-data-loss cannot "
-            "override that. Removing them takes a reviewed change to the stage settings."
-        )
-    if identity:
-        lines.append(
-            "A replaced app client, distribution or API loses no data but gets a new id or "
-            "domain name: tokens already issued, and every app configured with the old one, "
-            "stop working. Change the configuration so it is updated in place, or, if the "
-            "switch is planned (clients updated first), re-run with --allow-data-loss ADDRESS."
-        )
-    if data and not all(loss.prevent_destroy for loss in data):
-        lines.append(
-            "If this is really intended (e.g. a dev table you will re-create), re-run "
-            "with --allow-data-loss ADDRESS for each resource above; otherwise change "
-            "the configuration so these resources are updated in place (a changed "
-            "table key schema or bucket name always forces replacement)."
-        )
-    return "\n".join(lines)
+    return "\n".join(lines + _advice(losses))
 
 
 def check(plan: dict[str, Any], allowed: set[str]) -> list[DataLoss]:

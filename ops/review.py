@@ -126,6 +126,25 @@ def canonical(value: Any) -> Any:
     return value
 
 
+def _is_sensitive(change: dict[str, Any], key: str) -> bool:
+    return _sensitive(change.get("before_sensitive"), key) or _sensitive(
+        change.get("after_sensitive"), key
+    )
+
+
+def _attribute_change(change: dict[str, Any], key: str, is_unknown: bool) -> AttributeChange:
+    """How one changed attribute is shown: masked when sensitive, `(none)` when new."""
+    if _is_sensitive(change, key):
+        return AttributeChange(key, SENSITIVE, SENSITIVE)
+    before = change.get("before") or {}
+    after = change.get("after") or {}
+    return AttributeChange(
+        key,
+        _show(before.get(key)) if key in before else "(none)",
+        UNKNOWN if is_unknown and after.get(key) is None else _show(after.get(key)),
+    )
+
+
 def attribute_changes(
     change: dict[str, Any],
     *,
@@ -144,20 +163,8 @@ def attribute_changes(
         if considered is not None and key not in considered:
             continue
         is_unknown = _any_true(unknown.get(key)) if isinstance(unknown, dict) else False
-        if equal(before.get(key), after.get(key)) and not is_unknown:
-            continue
-        if _sensitive(change.get("before_sensitive"), key) or _sensitive(
-            change.get("after_sensitive"), key
-        ):
-            found.append(AttributeChange(key, SENSITIVE, SENSITIVE))
-            continue
-        found.append(
-            AttributeChange(
-                key,
-                _show(before.get(key)) if key in before else "(none)",
-                UNKNOWN if is_unknown and after.get(key) is None else _show(after.get(key)),
-            )
-        )
+        if is_unknown or not equal(before.get(key), after.get(key)):
+            found.append(_attribute_change(change, key, is_unknown))
     # tags_all is the provider's merge of tags and the default tags: shown only when the default
     # tags themselves changed (tags alone says the rest).
     if any(a.name == "tags" for a in found):

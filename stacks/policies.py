@@ -146,6 +146,36 @@ def _companions(config: dict[str, Any], tf_type: str, bucket: _Resource) -> list
     ]
 
 
+def _as_list(value: Any) -> Any:
+    """IAM's JSON lets a single string stand for a list of one."""
+    return [value] if isinstance(value, str) else value
+
+
+def _principals(principal: Any) -> list[dict[str, Any]]:
+    """A JSON policy's Principal in aws_iam_policy_document's form."""
+    if principal == "*":
+        return [{"type": "*", "identifiers": ["*"]}]
+    return [
+        {"type": k, "identifiers": _blocks(v) if not isinstance(v, str) else [v]}
+        for k, v in (principal or {}).items()
+    ]
+
+
+def _json_statement(st: dict[str, Any]) -> dict[str, Any]:
+    """One statement of a JSON policy in aws_iam_policy_document's form."""
+    return {
+        "effect": st.get("Effect"),
+        "actions": _as_list(st.get("Action")),
+        "resources": _as_list(st.get("Resource")),
+        "principals": _principals(st.get("Principal")),
+        "condition": [
+            {"test": test, "variable": var, "values": _as_list(vals)}
+            for test, cond in (st.get("Condition") or {}).items()
+            for var, vals in cond.items()
+        ],
+    }
+
+
 def _policy_statements(config: dict[str, Any], policy: Any) -> list[dict[str, Any]]:
     """Statements of a bucket policy, from an aws_iam_policy_document or literal JSON."""
     match = _REF.match(policy) if isinstance(policy, str) else None
@@ -156,65 +186,42 @@ def _policy_statements(config: dict[str, Any], policy: Any) -> list[dict[str, An
         parsed = json.loads(policy) if isinstance(policy, str) else policy
     except ValueError:
         return []
-    statements = []
-    for st in _blocks((parsed or {}).get("Statement")):
-        principal = st.get("Principal")
-        principals = (
-            [{"type": "*", "identifiers": ["*"]}]
-            if principal == "*"
-            else [
-                {"type": k, "identifiers": _blocks(v) if not isinstance(v, str) else [v]}
-                for k, v in (principal or {}).items()
-            ]
-        )
-        statements.append(
-            {
-                "effect": st.get("Effect"),
-                "actions": [st["Action"]]
-                if isinstance(st.get("Action"), str)
-                else st.get("Action"),
-                "resources": (
-                    [st["Resource"]] if isinstance(st.get("Resource"), str) else st.get("Resource")
-                ),
-                "principals": principals,
-                "condition": [
-                    {
-                        "test": test,
-                        "variable": var,
-                        "values": [vals] if isinstance(vals, str) else vals,
-                    }
-                    for test, cond in (st.get("Condition") or {}).items()
-                    for var, vals in cond.items()
-                ],
-            }
-        )
-    return statements
+    return [_json_statement(st) for st in _blocks((parsed or {}).get("Statement"))]
 
 
-def _denies_insecure_transport(statement: dict[str, Any], bucket: _Resource) -> bool:
-    everyone = any(
+def _to_everyone(statement: dict[str, Any]) -> bool:
+    return any(
         p.get("type") in ("*", "AWS") and "*" in (p.get("identifiers") or [])
         for p in _blocks(statement.get("principals"))
     )
-    insecure = any(
+
+
+def _when_insecure(statement: dict[str, Any]) -> bool:
+    return any(
         c.get("test") == "Bool"
         and c.get("variable", "").lower() == "aws:securetransport"
         and [str(v).lower() for v in c.get("values") or []] == ["false"]
         for c in _blocks(statement.get("condition"))
     )
+
+
+def _covers_bucket_and_objects(statement: dict[str, Any], bucket: _Resource) -> bool:
     arn = f"${{{bucket.type}.{bucket.name}.arn}}"
     literal = f"arn:aws:s3:::{bucket.body.get('bucket')}"
     resources = set(statement.get("resources") or [])
-    covers = (
+    return (
         "*" in resources
         or ({arn, arn + "/*"} <= resources)
         or ({literal, literal + "/*"} <= resources)
     )
+
+
+def _denies_insecure_transport(statement: dict[str, Any], bucket: _Resource) -> bool:
     return (
         statement.get("effect") == "Deny"
-        and everyone
-        and insecure
-        and covers
+        and _to_everyone(statement)
+        and _when_insecure(statement)
+        and _covers_bucket_and_objects(statement, bucket)
         and any(a in ("s3:*", "*") for a in statement.get("actions") or [])
     )
 
@@ -222,61 +229,84 @@ def _denies_insecure_transport(statement: dict[str, Any], bucket: _Resource) -> 
 # --------------------------------------------------------------------------------------------
 # The rules
 # --------------------------------------------------------------------------------------------
+_Finding = tuple[str, str, str]  # (rule, problem, fix)
+
+
+def _public_access_block(config: dict[str, Any], bucket: _Resource) -> _Finding | None:
+    blocks = _companions(config, "aws_s3_bucket_public_access_block", bucket)
+    if any(all(b.get(flag) is True for flag in PAB_FLAGS) for b in blocks):
+        return None
+    missing = sorted(
+        {f for b in blocks for f in PAB_FLAGS if b.get(f) is not True} or set(PAB_FLAGS)
+    )
+    return (
+        BUCKET_PUBLIC_ACCESS_BLOCK,
+        f"has no public access block with all four flags true (not true: {', '.join(missing)})",
+        "harden the bucket with constructs_lib.bucket_security.BucketSecurity",
+    )
+
+
+def _default_encryption(config: dict[str, Any], bucket: _Resource) -> _Finding | None:
+    sse = [
+        d.get("sse_algorithm")
+        for c in _companions(config, "aws_s3_bucket_server_side_encryption_configuration", bucket)
+        for r in _blocks(c.get("rule"))
+        for d in _blocks(r.get("apply_server_side_encryption_by_default"))
+    ]
+    if any(alg in SSE_ALGORITHMS for alg in sse):
+        return None
+    return (
+        BUCKET_ENCRYPTION,
+        f"has no default server-side encryption ({' or '.join(SSE_ALGORITHMS)})",
+        "add an aws_s3_bucket_server_side_encryption_configuration (BucketSecurity does)",
+    )
+
+
+def _owner_enforced(config: dict[str, Any], bucket: _Resource) -> _Finding | None:
+    owners = [
+        r.get("object_ownership")
+        for c in _companions(config, "aws_s3_bucket_ownership_controls", bucket)
+        for r in _blocks(c.get("rule"))
+    ]
+    if "BucketOwnerEnforced" in owners:
+        return None
+    return (
+        BUCKET_OWNERSHIP_ENFORCED,
+        f"does not enforce bucket-owner object ownership (found {owners or 'none'})",
+        "add ownership controls with object_ownership=BucketOwnerEnforced (BucketSecurity does)",
+    )
+
+
+def _insecure_transport_denied(config: dict[str, Any], bucket: _Resource) -> _Finding | None:
+    statements = [
+        st
+        for p in _companions(config, "aws_s3_bucket_policy", bucket)
+        for st in _policy_statements(config, p.get("policy"))
+    ]
+    if any(_denies_insecure_transport(st, bucket) for st in statements):
+        return None
+    return (
+        BUCKET_DENY_INSECURE_TRANSPORT,
+        "has no bucket policy denying s3:* to everyone when "
+        "aws:SecureTransport is false, on the bucket and its objects",
+        "keep the DenyInsecureTransport statement of BucketSecurity",
+    )
+
+
+_BUCKET_CHECKS = (
+    _public_access_block,
+    _default_encryption,
+    _owner_enforced,
+    _insecure_transport_denied,
+)
+
+
 def _check_buckets(config: dict[str, Any]) -> Iterator[Violation]:
     for bucket in _resources(config, "aws_s3_bucket"):
-
-        def violation(rule: str, problem: str, fix: str, bucket: _Resource = bucket) -> Violation:
-            return Violation(bucket.path, bucket.address, rule, problem, fix)
-
-        blocks = _companions(config, "aws_s3_bucket_public_access_block", bucket)
-        if not any(all(b.get(flag) is True for flag in PAB_FLAGS) for b in blocks):
-            missing = sorted(
-                {f for b in blocks for f in PAB_FLAGS if b.get(f) is not True} or set(PAB_FLAGS)
-            )
-            yield violation(
-                BUCKET_PUBLIC_ACCESS_BLOCK,
-                "has no public access block with all four flags true "
-                f"(not true: {', '.join(missing)})",
-                "harden the bucket with constructs_lib.bucket_security.BucketSecurity",
-            )
-        sse = [
-            d.get("sse_algorithm")
-            for c in _companions(
-                config, "aws_s3_bucket_server_side_encryption_configuration", bucket
-            )
-            for r in _blocks(c.get("rule"))
-            for d in _blocks(r.get("apply_server_side_encryption_by_default"))
-        ]
-        if not any(alg in SSE_ALGORITHMS for alg in sse):
-            yield violation(
-                BUCKET_ENCRYPTION,
-                f"has no default server-side encryption ({' or '.join(SSE_ALGORITHMS)})",
-                "add an aws_s3_bucket_server_side_encryption_configuration (BucketSecurity does)",
-            )
-        owners = [
-            r.get("object_ownership")
-            for c in _companions(config, "aws_s3_bucket_ownership_controls", bucket)
-            for r in _blocks(c.get("rule"))
-        ]
-        if "BucketOwnerEnforced" not in owners:
-            yield violation(
-                BUCKET_OWNERSHIP_ENFORCED,
-                f"does not enforce bucket-owner object ownership (found {owners or 'none'})",
-                "add ownership controls with object_ownership=BucketOwnerEnforced "
-                "(BucketSecurity does)",
-            )
-        statements = [
-            st
-            for p in _companions(config, "aws_s3_bucket_policy", bucket)
-            for st in _policy_statements(config, p.get("policy"))
-        ]
-        if not any(_denies_insecure_transport(st, bucket) for st in statements):
-            yield violation(
-                BUCKET_DENY_INSECURE_TRANSPORT,
-                "has no bucket policy denying s3:* to everyone when "
-                "aws:SecureTransport is false, on the bucket and its objects",
-                "keep the DenyInsecureTransport statement of BucketSecurity",
-            )
+        for check in _BUCKET_CHECKS:
+            finding = check(config, bucket)
+            if finding:
+                yield Violation(bucket.path, bucket.address, *finding)
 
 
 def _check_tables(config: dict[str, Any], protected: bool) -> Iterator[Violation]:
@@ -334,9 +364,8 @@ def _check_prevent_destroy(config: dict[str, Any], protected: bool) -> Iterator[
                 )
 
 
-def _check_default_tags(
-    config: dict[str, Any], provider_paths: Mapping[str, str]
-) -> Iterator[Violation]:
+def _default_tags_by_provider(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each configured AWS provider (`aws`, `aws.<alias>`) and its default tags."""
     tags_by_provider: dict[str, dict[str, Any]] = {}
     for cfg in _blocks(config.get("provider", {}).get("aws")):
         key = "aws" + (f".{cfg['alias']}" if cfg.get("alias") else "")
@@ -345,33 +374,42 @@ def _check_default_tags(
             for block in _blocks(cfg.get("default_tags"))
             for k, v in (block.get("tags") or {}).items()
         }
+    return tags_by_provider
+
+
+def _resource_tag_problems(res: _Resource, providers: Mapping[str, Any]) -> Iterator[Violation]:
+    provider = res.body.get("provider", "aws")
+    if provider not in providers:
+        yield Violation(
+            res.path,
+            res.address,
+            DEFAULT_TAGS,
+            f"uses provider {provider}, which this stack does not configure",
+            "create the provider with stacks.providers.aws_provider",
+        )
+    tags = res.body.get("tags") or {}
+    blanked = [k for k in MANDATORY_TAGS if k in tags and not tags[k]]
+    if blanked:
+        yield Violation(
+            res.path,
+            res.address,
+            DEFAULT_TAGS,
+            f"blanks the mandatory tag(s) {', '.join(blanked)}",
+            "do not override the default tags on a resource",
+        )
+
+
+def _check_default_tags(
+    config: dict[str, Any], provider_paths: Mapping[str, str]
+) -> Iterator[Violation]:
+    tags_by_provider = _default_tags_by_provider(config)
     users: dict[str, int] = {}
     for res in _resources(config):
         if not res.type.startswith("aws_"):
             continue
         provider = res.body.get("provider", "aws")
         users[provider] = users.get(provider, 0) + 1
-        if provider not in tags_by_provider:
-            yield Violation(
-                res.path,
-                res.address,
-                DEFAULT_TAGS,
-                f"uses provider {provider}, which this stack does not configure",
-                "create the provider with stacks.providers.aws_provider",
-            )
-        blanked = [
-            k
-            for k in MANDATORY_TAGS
-            if k in (res.body.get("tags") or {}) and not res.body["tags"][k]
-        ]
-        if blanked:
-            yield Violation(
-                res.path,
-                res.address,
-                DEFAULT_TAGS,
-                f"blanks the mandatory tag(s) {', '.join(blanked)}",
-                "do not override the default tags on a resource",
-            )
+        yield from _resource_tag_problems(res, tags_by_provider)
     for provider, tags in tags_by_provider.items():
         missing = [k for k in MANDATORY_TAGS if not tags.get(k)]
         if missing and users.get(provider):

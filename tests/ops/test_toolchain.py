@@ -80,3 +80,21 @@ def test_a_mirror_without_the_pinned_version_counts_as_no_mirror(tmp_path, monke
     (pinned / f"terraform-provider-aws_v{AWS_PROVIDER_VERSION}_x5").write_text("")
     assert toolchain.mirror_holds_provider()
     assert toolchain.tf_cli_config() == mirror_config(tmp_path, mirror)
+
+
+def test_the_lint_gate_names_a_function_too_complex_or_too_long(tmp_path):
+    from tools.complexity import MAX_COMPLEXITY, MAX_LINES, too_big
+
+    branches = "".join(f"    if x == {n}:\n        return {n}\n" for n in range(MAX_COMPLEXITY))
+    long_body = "".join(f"    y{n} = {n}\n" for n in range(MAX_LINES))
+    (tmp_path / "ops").mkdir()
+    (tmp_path / "ops" / "big.py").write_text(
+        f"def branchy(x):\n{branches}    return -1\n\n\n"
+        f"def long():\n{long_body}    return 0\n\n\n"
+        "def small():\n    return 1\n"
+    )
+    assert too_big(tmp_path) == [
+        f"ops/big.py:1 branchy: complexity {MAX_COMPLEXITY + 1}",
+        f"ops/big.py:{2 * MAX_COMPLEXITY + 5} long: {MAX_LINES + 2} lines",
+    ]
+    assert too_big() == []  # this project, as make lint sees it
