@@ -321,3 +321,47 @@ def test_adding_a_route_that_exists_points_at_integrate(api_and_handler):
         "ImageApi 'image-service-dev': `route_key`: route 'POST /images' exists already. Fix: "
         "give it a handler with integrate('POST /images', handler)"
     )
+
+
+def test_built_directly_with_bad_props_every_problem_is_reported_at_once(bare_stack):
+    from constructs_lib.image_api import ImageApi, ImageApiProps
+    from constructs_lib.user_auth import UserAuth, UserAuthProps
+    from tests.constructs import refusal
+
+    auth = UserAuth(bare_stack, "Auth", UserAuthProps(name="bare", protect_data=False))
+    props = ImageApiProps(
+        name="bare",
+        cors_origins=("https://*.lego-moc.com",),
+        throttling_burst_limit=1,
+        throttling_rate_limit=5,
+        access_log_retention_days=10,
+    )
+    message = refusal(bare_stack, lambda: ImageApi(bare_stack, "Api", auth, props))
+    assert message.startswith("ImageApi 'bare': 3 problems:\n")
+    for line in (
+        "  - `cors_origins`: 'https://*.lego-moc.com' is a wildcard-subdomain origin.",
+        "  - `throttling_burst_limit`: the burst (1) is below the steady rate (5 requests per "
+        "second).",
+        "  - `access_log_retention_days`: 10 is not a retention period CloudWatch Logs accepts. "
+        "Fix: use one of 1, 3, 5, 7, 14, 30, 60, 90,",
+    ):
+        assert f"\n{line}" in message
+
+
+def test_user_auth_built_directly_with_bad_props_is_refused(bare_stack):
+    from constructs_lib.props import ExistingUserPool
+    from constructs_lib.user_auth import UserAuth, UserAuthProps
+    from tests.constructs import refusal
+
+    props = UserAuthProps(
+        name="bare", region="mars", existing=ExistingUserPool(user_pool_id="nope", client_ids=())
+    )
+    assert refusal(bare_stack, lambda: UserAuth(bare_stack, "Auth", props)) == (
+        "UserAuth 'bare': 3 problems:\n"
+        "  - `region`: 'mars' is not an AWS region name. Fix: use a region code such as "
+        "'us-east-1' or 'eu-west-1'.\n"
+        "  - `existing.user_pool_id`: 'nope' is not a Cognito user pool id. Fix: use the id "
+        "shown by Cognito, e.g. 'us-east-1_AbC123xyz', or existing=None to create a pool.\n"
+        "  - `existing.client_ids`: an existing pool is named but no client ids. Fix: list the "
+        "pool's app client ids; the JWT authorizer needs them as audience."
+    )

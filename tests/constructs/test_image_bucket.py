@@ -182,3 +182,27 @@ def test_bucket_outputs(stage):
     outputs = stage("dev").json["output"]
     assert outputs["BucketName"]["value"].endswith(".bucket}")
     assert outputs["BucketArn"]["value"].endswith(".arn}")
+
+
+def test_built_directly_with_bad_props_every_problem_is_reported_at_once(bare_stack):
+    from constructs_lib.image_bucket import ImageBucket, ImageBucketProps
+    from tests.constructs import refusal
+
+    props = ImageBucketProps(
+        name="Bad_Bucket",
+        cors_origins=("http://x/",),
+        intelligent_tiering_days=-1,
+        noncurrent_version_expiration_days=0,
+    )
+    assert refusal(bare_stack, lambda: ImageBucket(bare_stack, "Bucket", props)) == (
+        "ImageBucket 'Bad_Bucket': 4 problems:\n"
+        "  - `name`: 'Bad_Bucket' has characters or ends S3 does not allow. Fix: use 3-63 "
+        "characters of lowercase letters, digits, '.' and '-', starting and ending with a letter "
+        "or digit, e.g. 'images-lego-moc-dev'.\n"
+        "  - `cors_origins`: 'http://x/' is not an origin S3 CORS accepts. Fix: use an origin "
+        "like 'https://lego-moc.com' or 'https://*.lego-moc.com'.\n"
+        "  - `intelligent_tiering_days`: -1 is not a whole number of days >= 0. Fix: set a whole "
+        "number of days of at least 0.\n"
+        "  - `noncurrent_version_expiration_days`: 0 is not a whole number of days >= 1. Fix: "
+        "set a whole number of days of at least 1."
+    )

@@ -278,3 +278,51 @@ def test_production_delivers_standard_logs_v2_to_a_log_group_with_a_retention(st
 @pytest.mark.parametrize("name", ("dev", "staging", "local"))
 def test_other_stages_keep_cdn_logging_off_by_default(stage, name):
     assert stage(name).resources("aws_cloudwatch_log_delivery_source") == {}
+
+
+def test_built_directly_with_bad_props_every_problem_is_reported_at_once(bare_stack):
+    from constructs_lib.image_bucket import ImageBucket, ImageBucketProps
+    from constructs_lib.image_cdn import ImageCdn, ImageCdnProps
+    from tests.constructs import refusal
+
+    bucket = ImageBucket(bare_stack, "Bucket", ImageBucketProps(name="images-bare"))
+    props = ImageCdnProps(
+        name="bare",
+        cors_origins=("lego",),
+        price_class="PriceClass_9",
+        min_ttl=10,
+        default_ttl=5,
+        max_ttl=1,
+    )
+    assert refusal(bare_stack, lambda: ImageCdn(bare_stack, "Cdn", bucket, props)) == (
+        "ImageCdn 'bare': 3 problems:\n"
+        "  - `cors_origins`: 'lego' is not an origin (scheme://host[:port], no path). Fix: write "
+        "it like 'https://lego-moc.com', without a trailing slash or path.\n"
+        "  - `price_class`: 'PriceClass_9' is not a CloudFront price class. Fix: use one of "
+        "PriceClass_100, PriceClass_200, PriceClass_All.\n"
+        "  - `min_ttl/default_ttl/max_ttl`: min 10 <= default 5 <= max 1 does not hold. Fix: use "
+        "non-negative seconds with min_ttl <= default_ttl <= max_ttl."
+    )
+
+
+def test_custom_domains_built_directly_outside_their_zone_are_refused(bare_stack):
+    from constructs_lib.domains import CustomDomains
+    from constructs_lib.props import CustomDomainsProps
+    from tests.constructs import refusal
+
+    props = CustomDomainsProps(
+        api_hostname="images.example.com",
+        cdn_hostname="cdn..lego-api.com",
+        hosted_zone_name="lego-api.com",
+    )
+    message = refusal(
+        bare_stack,
+        lambda: CustomDomains(bare_stack, props, cdn_certificate_provider=None),
+    )
+    assert message == (
+        "CustomDomains: 2 problems:\n"
+        "  - `api_hostname`: 'images.example.com' is not inside the zone 'lego-api.com'. Fix: "
+        "use a hostname under hosted_zone_name, or change the zone.\n"
+        "  - `cdn_hostname`: 'cdn..lego-api.com' is not a valid DNS hostname. Fix: use a "
+        "lowercase DNS name such as 'images-dev.lego-api.com' (labels of a-z, 0-9, '-')."
+    )

@@ -92,3 +92,15 @@ def test_table_outputs(stage, output):
     attr = {"TableName": "name", "TableArn": "arn", "TableStreamArn": "stream_arn"}[output]
     value = stage("dev").json["output"][output]["value"]
     assert value.startswith("${aws_dynamodb_table.") and value.endswith(f".{attr}}}")
+
+
+def test_built_directly_with_a_bad_name_it_is_refused_naming_the_setting(bare_stack):
+    from constructs_lib.metadata_table import MetadataTable, MetadataTableProps
+    from tests.constructs import refusal
+
+    assert refusal(
+        bare_stack, lambda: MetadataTable(bare_stack, "Table", MetadataTableProps(name="x"))
+    ) == (
+        "MetadataTable 'x': `name`: 'x' is not a valid DynamoDB table name. Fix: use 3-255 "
+        "characters of letters, digits, '_', '-' and '.', e.g. 'ImageMetadata-dev'"
+    )
