@@ -157,17 +157,18 @@ ALL_STACKS = (
 
 # The order modules are handed to the workers (pytest.ini: -n 2 --dist loadfile
 # --no-loadscope-reorder: each worker gets the next module when it is down to its last tests).
-# `make up` under faults (its own emulator, ~60 s) goes to one worker, then the production
-# deployment's module, whose ~60 s apply (started with the session) is done by then; the other
-# worker runs the heaviest module without the emulator while the local deployment is applied,
-# then the local deployment's module and the state bootstrap (its own emulator); the rest follow
-# on whichever worker frees up first.
+# `make up` under faults (its own emulator and a copy of the project, ~90 s, the longest serial
+# chain) goes to one worker; the other runs the state bootstrap (its own emulator) while the
+# local deployment is applied, then the local deployment's module, then the production
+# deployment's, whose ~60 s apply (started with the session) is done by then; the heaviest
+# module without the emulator follows `make up`, and the rest go to whichever worker frees up
+# first (bench/results.md: the wall time per module).
 FIRST = (
     "tests/deploy/test_make_up.py",
-    "tests/stacks/test_image_service_stacks.py",
+    "tests/deploy/test_bootstrap_deploy.py",
     "tests/deploy/test_local_deploy.py",
     "tests/deploy/test_production_deploy.py",
-    "tests/deploy/test_bootstrap_deploy.py",
+    "tests/stacks/test_image_service_stacks.py",
     "tests/policies/test_organisation_policy.py",
 )
 
