@@ -630,10 +630,13 @@ class Bench:
             "- *make up* (fresh) also starts the emulator, synthesizes, creates the state "
             "bucket and runs the plan guard on the plan it applies; *again* re-plans "
             "and applies nothing.",
-            "- The full suite applies local (fast shapes), local-production twice (once "
-            "with production's exact shapes, which includes the provider's ~55 s "
-            "lifecycle-configuration poll, once for the protection tests) and destroys "
-            "local.",
+            "- The full suite deploys each shape once (tests/deploy/shared.py): "
+            "image-service-local with a test handler, and image-service-local-production "
+            "with production's exact shapes (its apply includes the provider's ~55 s "
+            "lifecycle-configuration poll) for both its read-backs and its protection "
+            "tests; the make up scenario deploys the local stack in a copy of the project "
+            "(twice fresh, once after a handler edit) and destroys it; the bootstrap module "
+            "runs its two steps on an empty emulator.",
             "- The cdktf diff ratios compare medians of the same re-plan with no changes.",
         ]
         if self.modules:
@@ -763,17 +766,17 @@ MISSED_BECAUSE = {
         "as above, plus one synthesis (~3 s: Node, the jsii assemblies, 2 stacks)."
     ),
     "full test suite (make test)": (
-        "CPU-bound on 2 cores: Terraform starts the AWS provider three times per plan and four "
-        "per apply or destroy, ~1.2 s of CPU each to build its schema; the suite's ~40 Terraform "
-        "runs through four routes (terraform, the cdktf CLI, bin/cdktf, make up's path) and "
-        "two workers' jsii runtimes add up to ~150 CPU-s (lever rows above). Since issue 14 "
-        "tests/deploy/test_faults.py runs `make up` nine times under faults (two fresh "
-        "deployments, two syntheses): ~90 s of serial work, ~65 s more for the suite (93 -> ~150 "
-        "s); issue 13 added ~4 s (make smoke, the custom-domain path on local-production). "
-        "Issues 16-19 added ~70 s more of emulator work: a Lambda handler applied and re-planned "
-        "(~25 s), the state bootstrap's two steps and an idempotent run (~40 s: four syntheses, "
-        "five Terraform runs), the checked-plan, wrong-account, review and drift tests on the "
-        "local stack, and the CDN's vended-log delivery on local-production."
+        "CPU-bound on 2 cores: the busy CPU-s row above is ~205 CPU-s of work for ~410 CPU-s "
+        "of wall time, so the floor on this machine is ~103 s before any wait. By process "
+        "(sampled in issue 24): Terraform ~80 CPU-s and the AWS provider ~50 over ~45 "
+        "Terraform runs (the provider builds its ~1.2 CPU-s schema three times per plan, four "
+        "per apply), jsii/Node ~30 (each worker's runtime, each synthesis), moto ~18, the "
+        "tests' Python ~23. Since issue 24 every shape is deployed once per session: what is "
+        "left is inherent to what is proven. The production-shaped chain is serial "
+        "(local-production's apply ~60 s, of which ~55 s is the provider's lifecycle poll, then "
+        "its module ~20 s) and the make up scenario needs two fresh deployments (the killed "
+        "emulator's, the interrupted one's), a handler edit re-applied (issue 25, ~15 s), a "
+        "deploy and a destroy. Reaching 100 s means dropping one of those proofs, or more cores."
     ),
     "tests without emulator (make test-fast)": (
         "two workers each load the jsii runtime and collect (~6.5 CPU-s each), and terraform "
