@@ -7,33 +7,64 @@ from typing import Protocol
 
 from cdktf import TerraformIterator, TerraformProvider, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.acm_certificate import AcmCertificate
-from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
+from cdktf_cdktf_provider_aws.acm_certificate_validation import (
+    AcmCertificateValidation,
+    AcmCertificateValidationTimeouts,
+)
 from cdktf_cdktf_provider_aws.data_aws_route53_zone import DataAwsRoute53Zone
 from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53RecordAlias
 from cdktf_cdktf_provider_aws.route53_zone import Route53Zone
 from constructs import Construct
 
+from constructs_lib.kinds import WAIT_TIMEOUT
 from constructs_lib.props import (
     DnsValidatedCertificateProps as DnsValidatedCertificateProps,
 )
 from constructs_lib.props import (
     HostedZoneProps as HostedZoneProps,
 )
-from constructs_lib.props.domains import CustomDomain, CustomDomainsProps
+from constructs_lib.props.domains import CustomDomain, CustomDomainsProps, ZoneDelegation
 from constructs_lib.validation import check
+
+# Who may issue certificates for a zone we own: Amazon (ACM) only (AWS's ACM docs, "CAA
+# records"); issuewild the same, as ACM issues no wildcard for us but may be asked to.
+CAA_RECORDS = ('0 issue "amazon.com"', '0 issuewild "amazon.com"')
+# The NS record's TTL in the parent zone: Route53's own for a zone's NS record (2 days).
+DELEGATION_TTL_SECONDS = 172_800
 
 
 class HostedZone(Construct):
-    """A public Route53 zone, looked up or created; exposes `.zone_id`."""
+    """A public Route53 zone, looked up or created (with its CAA record); exposes `.zone_id`
+    and, for a created zone, `.name_servers`."""
 
     def __init__(self, scope: Construct, id_: str, props: HostedZoneProps):
         check(props, f"HostedZone '{props.name}'")
         super().__init__(scope, id_)
+        self.name_servers: list[str] | None = None
         if props.create:
-            self.zone_id = Route53Zone(self, "Zone", name=props.name).zone_id
+            zone = Route53Zone(
+                self,
+                "Zone",
+                name=props.name,
+                provider=props.provider,
+                lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect)
+                if props.protect
+                else None,
+            )
+            self.zone_id, self.name_servers = zone.zone_id, zone.name_servers
+            Route53Record(
+                self,
+                "Caa",
+                zone_id=zone.zone_id,
+                name=props.name,
+                type="CAA",
+                ttl=3600,
+                records=list(CAA_RECORDS),
+                provider=props.provider,
+            )
         else:
             self.zone_id = DataAwsRoute53Zone(
-                self, "Zone", name=props.name, private_zone=False
+                self, "Zone", name=props.name, private_zone=False, provider=props.provider
             ).zone_id
 
 
@@ -51,12 +82,17 @@ class DnsValidatedCertificate(Construct):
             self,
             "Certificate",
             domain_name=props.domain_name,
+            subject_alternative_names=list(props.alternative_names) or None,
             validation_method="DNS",
             provider=props.provider,
             # A replacement certificate must exist before the old one is detached.
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
-        # domain_validation_options is a set, which Terraform cannot index: iterate it.
+        # domain_validation_options is a set, which Terraform cannot index: one record per
+        # name, keyed by the name (known at plan, unlike the records' values), as the
+        # provider's docs for aws_acm_certificate_validation write it -- without tolist(),
+        # whose list of a set with unknown members is unknown as a whole, so a certificate
+        # with a second name would not plan.
         options = TerraformIterator.from_complex_list(
             self.certificate.domain_validation_options, "domain_name"
         )
@@ -71,6 +107,12 @@ class DnsValidatedCertificate(Construct):
             ttl=60,
             allow_overwrite=True,
         )
+        records.add_override(
+            "for_each",
+            "${{ for option in "
+            + f"{self.certificate.fqn}.domain_validation_options"
+            + " : option.domain_name => option }}",
+        )
         self.validation = AcmCertificateValidation(
             self,
             "Validation",
@@ -79,6 +121,8 @@ class DnsValidatedCertificate(Construct):
                 TerraformIterator.from_resources(records).pluck_property("fqdn")
             ),
             provider=props.provider,
+            # The provider waits up to 75 minutes by default: past the deploy job's timeout.
+            timeouts=AcmCertificateValidationTimeouts(create=WAIT_TIMEOUT),
         )
         self.certificate_arn = self.validation.certificate_arn
 
@@ -121,26 +165,36 @@ class AliasTarget(Protocol):
 
 
 class CustomDomains:
-    """A stage's custom domains in `scope` (CustomDomainsProps): its hosted zone (looked up or
-    created), a DNS-validated certificate for the CDN, issued by `cdn_certificate_provider`
+    """A stage's custom domains in `scope` (CustomDomainsProps): its hosted zone (looked up, or
+    created and delegated from the parent zone through `parent_provider`, the parent's
+    account), a DNS-validated certificate for the CDN, issued by `cdn_certificate_provider`
     (CloudFront takes certificates from us-east-1 only), and one for the API; `cdn_domain` and
     `api_domain` go into the CDN's and the API's props, and `alias(...)` points each hostname
     at what serves it. The resources are created directly in `scope` with fixed ids
-    (HostedZone, CdnCertificate, ApiCertificate, CdnAlias*, ApiAlias*)."""
+    (HostedZone, ParentZone, Delegation, CdnCertificate, ApiCertificate, CdnAlias*,
+    ApiAlias*)."""
 
     def __init__(
         self,
         scope: Construct,
         props: CustomDomainsProps,
         cdn_certificate_provider: TerraformProvider | None = None,
+        parent_provider: TerraformProvider | None = None,
     ):
         check(props, "CustomDomains")
         self.scope, self.props = scope, props
-        self.zone_id = HostedZone(
+        zone = HostedZone(
             scope,
             "HostedZone",
-            HostedZoneProps(name=props.hosted_zone_name, create=props.create_hosted_zone),
-        ).zone_id
+            HostedZoneProps(
+                name=props.zone_name,
+                create=props.create_hosted_zone,
+                protect=props.protect_data,
+            ),
+        )
+        self.zone_id = zone.zone_id
+        if props.delegation is not None and zone.name_servers is not None:
+            self._delegate(props.zone_name, zone.name_servers, props.delegation, parent_provider)
         cdn_certificate = DnsValidatedCertificate(
             scope,
             "CdnCertificate",
@@ -160,6 +214,35 @@ class CustomDomains:
             CustomDomain(props.api_hostname, api_certificate.certificate_arn)
             if props.api_domain
             else None
+        )
+
+    def _delegate(
+        self,
+        zone_name: str,
+        name_servers: list[str],
+        delegation: ZoneDelegation,
+        provider: TerraformProvider | None,
+    ) -> None:
+        """The parent zone (looked up, or on an emulator created) and its NS record for the
+        stage's zone, both through `provider` (the parent's account)."""
+        parent = HostedZone(
+            self.scope,
+            "ParentZone",
+            HostedZoneProps(
+                name=delegation.parent_zone_name,
+                create=delegation.create_parent_zone,
+                provider=provider,
+            ),
+        )
+        Route53Record(
+            self.scope,
+            "Delegation",
+            zone_id=parent.zone_id,
+            name=zone_name,
+            type="NS",
+            ttl=DELEGATION_TTL_SECONDS,
+            records=name_servers,
+            provider=provider,
         )
 
     def alias(self, id_: str, domain: CustomDomain, target: AliasTarget, ipv6: bool) -> None:

@@ -18,6 +18,7 @@ from cdktf_cdktf_provider_aws.apigatewayv2_authorizer import (
 from cdktf_cdktf_provider_aws.apigatewayv2_domain_name import (
     Apigatewayv2DomainName,
     Apigatewayv2DomainNameDomainNameConfiguration,
+    Apigatewayv2DomainNameTimeouts,
 )
 from cdktf_cdktf_provider_aws.apigatewayv2_integration import Apigatewayv2Integration
 from cdktf_cdktf_provider_aws.apigatewayv2_route import Apigatewayv2Route
@@ -31,6 +32,7 @@ from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
 from constructs_lib.errors import ConstructError, Problem
+from constructs_lib.kinds import WAIT_TIMEOUT
 from constructs_lib.props import (
     CustomDomain as CustomDomain,
 )
@@ -97,6 +99,10 @@ class ImageApi(Construct):
             "Api",
             name=props.name,
             protocol_type="HTTP",
+            # Where the API has its own hostname, that is its only way in: the execute-api
+            # endpoint would serve the same routes beside it, outside whatever fronts the
+            # custom domain. Left out otherwise, so the API keeps the endpoint it is reached by.
+            disable_execute_api_endpoint=True if props.custom_domain else None,
             cors_configuration=Apigatewayv2ApiCorsConfiguration(
                 allow_origins=list(props.cors_origins),
                 allow_methods=list(CORS_METHODS),
@@ -160,6 +166,7 @@ class ImageApi(Construct):
                 endpoint_type="REGIONAL",
                 security_policy="TLS_1_2",
             ),
+            timeouts=Apigatewayv2DomainNameTimeouts(create=WAIT_TIMEOUT, update=WAIT_TIMEOUT),
         )
         Apigatewayv2ApiMapping(
             self,

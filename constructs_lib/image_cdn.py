@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformResourceLifecycle
+from cdktf import TerraformProvider, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudfront_cache_policy import (
     CloudfrontCachePolicy,
     CloudfrontCachePolicyParametersInCacheKeyAndForwardedToOrigin,
@@ -66,9 +66,13 @@ from constructs_lib.props.image_cdn import CdnAccessLogs
 from constructs_lib.validation import check
 
 MINIMUM_TLS_POLICY = "TLSv1.2_2021"
-# What the response headers policy allows cross-origin, and for how long browsers may cache a
-# preflight's answer. HSTS as AWS's managed SecurityHeadersPolicy sets it: one year.
-CORS_METHODS = ("GET", "HEAD", "OPTIONS")
+# What the distribution serves and the response headers policy allows cross-origin, and for how
+# long browsers may cache a CORS answer. HSTS as AWS's managed SecurityHeadersPolicy sets it:
+# one year. No OPTIONS: a browser reads images with GET and HEAD (CORS "simple" requests: no
+# preflight), and a preflight would reach S3 without the Origin and Access-Control-Request-*
+# headers S3 needs to answer it (the cache policy forwards no headers), so S3 would answer
+# 400/403 and the browser's preflight would fail anyway. CloudFront refuses OPTIONS itself.
+CORS_METHODS = ("GET", "HEAD")
 CORS_MAX_AGE_SECONDS = 3600
 HSTS_MAX_AGE_SECONDS = 31_536_000
 
@@ -179,15 +183,17 @@ class ImageCdn(Construct):
         )
         self.access_logs: CloudwatchLogGroup | None = None
         if props.access_logs is not None:
-            self.access_logs = self._standard_logging(props.name, props.access_logs)
+            self.access_logs = self._standard_logging(
+                props.name, props.access_logs, props.log_delivery_provider
+            )
         self._grant_read_to_the_distribution(bucket, access)
 
     def _default_cache_behavior(self) -> CloudfrontDistributionDefaultCacheBehavior:
         return CloudfrontDistributionDefaultCacheBehavior(
             target_origin_id=self.ORIGIN_ID,
             viewer_protocol_policy="redirect-to-https",
-            allowed_methods=["GET", "HEAD", "OPTIONS"],
-            cached_methods=["GET", "HEAD"],
+            allowed_methods=list(CORS_METHODS),
+            cached_methods=list(CORS_METHODS),
             compress=True,
             cache_policy_id=self.cache_policy_id,
             # CORS is answered at the edge by the response headers policy, per viewer
@@ -304,18 +310,23 @@ class ImageCdn(Construct):
             ),
         )
 
-    def _standard_logging(self, name: str, logs: CdnAccessLogs) -> CloudwatchLogGroup:
+    def _standard_logging(
+        self, name: str, logs: CdnAccessLogs, provider: TerraformProvider | None
+    ) -> CloudwatchLogGroup:
         """Standard logging v2: the distribution as a vended-log delivery source, delivered as
-        JSON to a log group with a retention period."""
+        JSON to a log group with a retention period, all four made by `provider` (us-east-1:
+        CloudFront delivers its logs from there only)."""
         group = CloudwatchLogGroup(
             self,
             "AccessLogs",
+            provider=provider,
             name=f"/aws/cloudfront/{name}",
             retention_in_days=logs.retention_days,
         )
         source = CloudwatchLogDeliverySource(
             self,
             "AccessLogSource",
+            provider=provider,
             name=f"{name}-cdn",
             log_type="ACCESS_LOGS",
             resource_arn=self.distribution.arn,
@@ -323,6 +334,7 @@ class ImageCdn(Construct):
         destination = CloudwatchLogDeliveryDestination(
             self,
             "AccessLogDestination",
+            provider=provider,
             name=f"{name}-cdn-logs",
             output_format="json",
             delivery_destination_configuration=[
@@ -334,6 +346,7 @@ class ImageCdn(Construct):
         CloudwatchLogDelivery(
             self,
             "AccessLogDelivery",
+            provider=provider,
             delivery_source_name=source.name,
             delivery_destination_arn=destination.arn,
         )

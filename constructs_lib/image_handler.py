@@ -41,6 +41,7 @@ from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from constructs import Construct
 
 from constructs_lib.errors import ConstructError
+from constructs_lib.kinds import PERMISSIONS_BOUNDARY_CONTEXT
 from constructs_lib.props.image_handler import ROLE_SUFFIX, environment_problems
 from constructs_lib.props.image_handler import ImageHandlerProps as ImageHandlerProps
 from constructs_lib.validation import check
@@ -149,8 +150,16 @@ class ImageHandler(Construct):
                 )
             ],
         )
+        boundary = self.props.permissions_boundary_arn or self.node.try_get_context(
+            PERMISSIONS_BOUNDARY_CONTEXT
+        )
         self.role = IamRole(
-            self, "Role", name=f"{name}{ROLE_SUFFIX}", assume_role_policy=trust.json
+            self,
+            "Role",
+            name=f"{name}{ROLE_SUFFIX}",
+            assume_role_policy=trust.json,
+            # The deploy role may create this role only with the account's boundary on it.
+            permissions_boundary=boundary,
         )
         self._statements: list[DataAwsIamPolicyDocumentStatement] = []
         self._sids: set[str] = set()

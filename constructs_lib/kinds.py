@@ -30,8 +30,64 @@ IDENTITY_TYPES = {
         "CDN distribution: its *.cloudfront.net name changes, and every configured endpoint "
         "using it would stop working"
     ),
+    "aws_route53_zone": (
+        "hosted zone: a new zone gets new name servers, and resolvers keep asking the old ones "
+        "for up to the delegation's TTL (2 days): the stage's names stop resolving"
+    ),
     "aws_apigatewayv2_api": (
         "HTTP API: its execute-api endpoint changes, and every configured endpoint using it "
         "would stop working"
     ),
 }
+
+# The longest Terraform may wait for AWS on any one resource (certificate validation, a
+# distribution's deployment, a custom domain, a table): the provider's own defaults go up to 75
+# minutes (aws_acm_certificate_validation), past the deploy job's timeout and its role session.
+# The three numbers, each inside the next (README, "Bounded waits"): this wait (20 min) <
+# the deploy job's timeout-minutes (60, .github/workflows/deploy-stage.yml) < the deploy
+# role's session (90 min: DEPLOY_SESSION_SECONDS, stacks/settings/identity.py), so a stuck wait
+# fails the apply with the provider's own message while the job can still release the state
+# lock and report it.
+WAIT_TIMEOUT_MINUTES = 20
+WAIT_TIMEOUT = f"{WAIT_TIMEOUT_MINUTES}m"
+
+# The actions AWS authorizes on no resource (the Service Authorization Reference lists no
+# resource type for them, or only "*"), each with why this service needs it. An Allow statement
+# may name the resource "*" only if every action in it is here (stacks/policies.py,
+# iam-no-wildcards): the CI identity's roles and boundary (constructs_lib/ci_identity.py).
+_LOG_DELIVERY = (
+    "API Gateway's access logs and CloudFront's standard logs are vended-log deliveries, whose "
+    "set-up actions authorize on no resource (CloudWatch Logs' docs, 'Enabling logging from "
+    "AWS services')"
+)
+_NETWORK_INTERFACES = (
+    "a handler in a VPC: Lambda creates, describes and deletes the function's network "
+    "interfaces, which EC2 authorizes only on every resource"
+)
+ACTIONS_ON_EVERY_RESOURCE = {
+    "cognito-idp:CreateUserPool": "a user pool's ARN does not exist before it is created",
+    "acm:RequestCertificate": "a certificate's ARN does not exist before it is requested",
+    "route53:CreateHostedZone": "a zone's id does not exist before it is created",
+    "route53:ListHostedZones": "the parent zone is found by listing zones",
+    "route53:ListHostedZonesByName": "the parent zone is found by listing zones by name",
+    "logs:DescribeLogGroups": "CloudWatch Logs lists log groups on no resource",
+    "logs:CreateLogDelivery": _LOG_DELIVERY,
+    "logs:GetLogDelivery": _LOG_DELIVERY,
+    "logs:UpdateLogDelivery": _LOG_DELIVERY,
+    "logs:DeleteLogDelivery": _LOG_DELIVERY,
+    "logs:ListLogDeliveries": _LOG_DELIVERY,
+    "logs:PutResourcePolicy": _LOG_DELIVERY,
+    "logs:DescribeResourcePolicies": _LOG_DELIVERY,
+    "xray:PutTraceSegments": "X-Ray's write actions have no resource-level permissions",
+    "xray:PutTelemetryRecords": "X-Ray's write actions have no resource-level permissions",
+    "ec2:CreateNetworkInterface": _NETWORK_INTERFACES,
+    "ec2:DescribeNetworkInterfaces": _NETWORK_INTERFACES,
+    "ec2:DeleteNetworkInterface": _NETWORK_INTERFACES,
+    "ec2:AssignPrivateIpAddresses": _NETWORK_INTERFACES,
+    "ec2:UnassignPrivateIpAddresses": _NETWORK_INTERFACES,
+}
+
+# The context key through which a stack gives every role created in it the account's
+# permissions boundary (as AWS CDK's `@aws-cdk/core:permissionsBoundary`): ImageHandler reads it
+# when its props name none; ImageServiceStack sets it from the stage's account.
+PERMISSIONS_BOUNDARY_CONTEXT = "image-service:permissionsBoundary"

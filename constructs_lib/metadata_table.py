@@ -12,11 +12,13 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTableGlobalSecondaryIndex,
     DynamodbTablePointInTimeRecovery,
     DynamodbTableServerSideEncryption,
+    DynamodbTableTimeouts,
     DynamodbTableTtl,
 )
 from constructs import Construct
 
 from constructs_lib.grants import Grantee, grant
+from constructs_lib.kinds import WAIT_TIMEOUT
 from constructs_lib.props import (
     MetadataTableProps as MetadataTableProps,
 )
@@ -84,6 +86,11 @@ class MetadataTable(Construct):
                 enabled=props.point_in_time_recovery
             ),
             deletion_protection_enabled=props.protect_data,
+            # An index backfill or a restore can take long; the provider's defaults (30 and 60
+            # min) are past the deploy job's timeout.
+            timeouts=DynamodbTableTimeouts(
+                create=WAIT_TIMEOUT, update=WAIT_TIMEOUT, delete=WAIT_TIMEOUT
+            ),
             lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_data),
         )
 

@@ -7,6 +7,8 @@ from cdktf_cdktf_provider_aws.cognito_user_pool import (
     CognitoUserPool,
     CognitoUserPoolAccountRecoverySetting,
     CognitoUserPoolAccountRecoverySettingRecoveryMechanism,
+    CognitoUserPoolAdminCreateUserConfig,
+    CognitoUserPoolEmailConfiguration,
     CognitoUserPoolPasswordPolicy,
     CognitoUserPoolSoftwareTokenMfaConfiguration,
 )
@@ -31,34 +33,7 @@ class UserAuth(Construct):
             self.user_pool_id = props.existing.user_pool_id
             self.audience = list(props.existing.client_ids)
         else:
-            self.user_pool = CognitoUserPool(
-                self,
-                "UserPool",
-                name=props.name,
-                username_attributes=["email"],
-                auto_verified_attributes=["email"],
-                mfa_configuration="OPTIONAL",
-                software_token_mfa_configuration=CognitoUserPoolSoftwareTokenMfaConfiguration(
-                    enabled=True
-                ),
-                password_policy=CognitoUserPoolPasswordPolicy(
-                    minimum_length=12,
-                    require_lowercase=True,
-                    require_uppercase=True,
-                    require_numbers=True,
-                    require_symbols=True,
-                    temporary_password_validity_days=7,
-                ),
-                account_recovery_setting=CognitoUserPoolAccountRecoverySetting(
-                    recovery_mechanism=[
-                        CognitoUserPoolAccountRecoverySettingRecoveryMechanism(
-                            name="verified_email", priority=1
-                        )
-                    ]
-                ),
-                deletion_protection="ACTIVE" if props.protect_data else "INACTIVE",
-                lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_data),
-            )
+            self.user_pool = self._user_pool(props)
             # A browser app cannot keep a secret, so the client has none and uses SRP.
             self.client = CognitoUserPoolClient(
                 self,
@@ -72,3 +47,46 @@ class UserAuth(Construct):
             self.user_pool_id = self.user_pool.id
             self.audience = [self.client.id]
         self.issuer = f"https://cognito-idp.{props.region}.amazonaws.com/{self.user_pool_id}"
+
+    def _user_pool(self, props: UserAuthProps) -> CognitoUserPool:
+        """Sign-in by email, optional TOTP MFA, a strong password policy, recovery by the
+        verified email, who may sign up and how mail is sent, and the data's protection."""
+        return CognitoUserPool(
+            self,
+            "UserPool",
+            name=props.name,
+            username_attributes=["email"],
+            auto_verified_attributes=["email"],
+            mfa_configuration="OPTIONAL",
+            software_token_mfa_configuration=CognitoUserPoolSoftwareTokenMfaConfiguration(
+                enabled=True
+            ),
+            password_policy=CognitoUserPoolPasswordPolicy(
+                minimum_length=12,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_numbers=True,
+                require_symbols=True,
+                temporary_password_validity_days=7,
+            ),
+            account_recovery_setting=CognitoUserPoolAccountRecoverySetting(
+                recovery_mechanism=[
+                    CognitoUserPoolAccountRecoverySettingRecoveryMechanism(
+                        name="verified_email", priority=1
+                    )
+                ]
+            ),
+            # Written out either way: who may create accounts is a decision, not a default.
+            admin_create_user_config=CognitoUserPoolAdminCreateUserConfig(
+                allow_admin_create_user_only=not props.self_sign_up
+            ),
+            email_configuration=CognitoUserPoolEmailConfiguration(
+                email_sending_account="DEVELOPER",
+                source_arn=props.email.source_arn,
+                from_email_address=props.email.from_address,
+            )
+            if props.email
+            else None,
+            deletion_protection="ACTIVE" if props.protect_data else "INACTIVE",
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_data),
+        )

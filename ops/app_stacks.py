@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from stacks.errors import ToolchainError
+from stacks.errors import ImageServiceError, ToolchainError
 from stacks.settings import (
     LOCAL_ENDPOINT_ENV,
     STAGES_ENV,
     AppStack,
     app_stacks,
     load_stages,
+    placeholder_problems,
     selected_stages,
 )
 
@@ -70,7 +71,8 @@ def missing_credentials(stack: AppStack, env: dict[str, str]) -> str | None:
 
 def require_credentials(stack: AppStack, env: dict[str, str], command: str) -> None:
     """Stop before anything contacts AWS (or a stopped emulator) when `stack` cannot be planned
-    here."""
+    here: a placeholder setting first, then missing credentials."""
+    refuse_placeholders(command, [stack])
     reason = missing_credentials(stack, env)
     if reason:
         raise ToolchainError(
@@ -80,3 +82,30 @@ def require_credentials(stack: AppStack, env: dict[str, str], command: str) -> N
             else "sign in to the stage's account first (e.g. `aws sso login --profile …` and "
             "AWS_PROFILE, or exported keys), then run again",
         )
+
+
+class PlaceholderSettings(ImageServiceError):
+    """A real stage still has a value the project ships in place of the organisation's own
+    (exit 2): refused before credentials are looked for or anything is contacted."""
+
+
+def refuse_placeholders(command: str, stacks: list[AppStack]) -> None:
+    """Stop `command` if a real stack among `stacks` would act with a placeholder: its
+    account, the DNS account, or (for a state stack, which bootstraps the account's CI
+    identity) the GitHub repository."""
+    by_stack = {
+        stack.name: placeholder_problems(stack.settings, bootstrap=stack.kind == "state")
+        for stack in stacks
+        if not stack.on_emulator
+    }
+    problems = {(p.setting, p.problem, p.fix): None for found in by_stack.values() for p in found}
+    if not problems:
+        return
+    names = ", ".join(name for name, found in by_stack.items() if found)
+    found = "; ".join(f"`{setting}`: {problem}" for setting, problem, _ in problems)
+    fixes = "; ".join(dict.fromkeys(fix for _, _, fix in problems))
+    raise PlaceholderSettings(
+        f"{command}: {names} still uses the project's placeholders ({found}); nothing was "
+        "contacted",
+        f'{fixes} (README, "First deploy to a real account"), then run again',
+    )

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from ops import local_aws, review
-from ops.app_stacks import require_credentials, resolve
+from ops.app_stacks import refuse_placeholders, require_credentials, resolve
 from ops.plan_guard import guarded_apply
 from ops.toolchain import (
     CDKTF_BIN,
@@ -189,11 +189,15 @@ def run(argv: list[str]) -> int:
     env = cdktf_env()
     if args.command == "synth":
         return synthesize(args.outdir, env)
+    if args.command == "output" and args.stacks:
+        refuse_placeholders("bin/cdktf output", resolve(args.stacks))
     if args.command in ("list", "output"):
         return cli([args.command, *args.stacks, *passed], env)
     stacks = resolve(list(dict.fromkeys(args.stacks or review.DEFAULT_STACKS)))
     if args.command in ("deploy", "destroy"):
         refuse_state_stacks(args.command, stacks)
+    # Before the synthesis, the locks or any credentials: nothing is contacted.
+    refuse_placeholders(f"bin/cdktf {args.command}", stacks)
     with ExitStack() as held:
         code = lock_and_synthesize(held, args, stacks, env)
         if code != 0:

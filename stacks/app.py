@@ -10,6 +10,7 @@ from stacks.settings import (
     StageSettings,
     app_stacks,
     bootstrap_stack_name,
+    identity_props,
     load_stages,
     selected_stages,
 )
@@ -42,4 +43,5 @@ def add_state_bootstrap(
         settings.emulator,
         protect_data=settings.emulator is None,
         state_in_bucket=state_in_bucket,
+        identity=identity_props(settings),
     )

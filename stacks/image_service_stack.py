@@ -12,11 +12,12 @@ from constructs_lib.image_api import ImageApi
 from constructs_lib.image_bucket import ImageBucket
 from constructs_lib.image_cdn import ImageCdn
 from constructs_lib.image_handler import ImageHandler
+from constructs_lib.kinds import PERMISSIONS_BOUNDARY_CONTEXT
 from constructs_lib.metadata_table import MetadataTable
 from constructs_lib.user_auth import UserAuth
 from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from stacks.providers import aws_provider, pin_toolchain, s3_backend
-from stacks.settings import StageSettings, emulator_reason
+from stacks.settings import CLOUDFRONT_REGION, AccountSettings, StageSettings, emulator_reason
 
 # What `add_service_environment` tells a handler: where the service's data lives.
 TABLE_NAME_VARIABLE = "TABLE_NAME"
@@ -28,6 +29,8 @@ class ImageServiceStack(TerraformStack):
     def __init__(self, scope: Construct, settings: StageSettings):
         super().__init__(scope, settings.stack_name)
         self.settings = settings
+        # Every role created in the stack (the handlers') carries the account's boundary.
+        self.node.set_context(PERMISSIONS_BOUNDARY_CONTEXT, settings.permissions_boundary_arn)
         pin_toolchain(self)
         aws_provider(
             self,
@@ -37,21 +40,24 @@ class ImageServiceStack(TerraformStack):
             account=settings.account,
             emulator=settings.emulator,
         )
-        # CloudFront only accepts ACM certificates issued in us-east-1.
+        # CloudFront's control plane: it only accepts ACM certificates issued in us-east-1, and
+        # delivers its standard logs (v2) only from there.
         us_east_1 = aws_provider(
             self,
             "aws_us_east_1",
-            region="us-east-1",
+            region=CLOUDFRONT_REGION,
             stage=settings.stage,
             account=settings.account,
             emulator=settings.emulator,
             alias="us_east_1",
         )
+        self.dns_parent = self._dns_parent_provider(settings)
         s3_backend(self, settings.state, settings.state_key, settings.emulator, settings.account)
         # Checked when the stack is synthesized; a violation stops synthesis.
         self.policy = OrganisationPolicy(
             PolicyProps(
                 protect_data=settings.protect_data,
+                permissions_boundary_arn=settings.permissions_boundary_arn,
                 waivers={}
                 if settings.bucket.deny_insecure_transport
                 else {
@@ -64,6 +70,24 @@ class ImageServiceStack(TerraformStack):
         Aspects.of(self).add(self.policy)
         self.compose(settings, us_east_1)
 
+    def _dns_parent_provider(self, settings: StageSettings) -> TerraformProvider | None:
+        """The provider that writes the stage zone's NS record in the parent zone: pinned to the
+        parent's account, through the delegation role there (None: no delegation)."""
+        delegation = settings.domains.delegation if settings.domains else None
+        if delegation is None:
+            return None
+        return aws_provider(
+            self,
+            "aws_dns_parent",
+            region=settings.region,
+            stage=settings.stage,
+            account=AccountSettings(
+                account_id=delegation.parent_account_id, role_arn=delegation.role_arn
+            ),
+            emulator=settings.emulator,
+            alias="dns_parent",
+        )
+
     def compose(self, settings: StageSettings, us_east_1: TerraformProvider) -> None:
         """The constructs, each given its settings section, with what only the stack knows: the
         stage's data protection and the custom domains' certificates."""
@@ -75,7 +99,12 @@ class ImageServiceStack(TerraformStack):
             self, "ImageBucket", replace(settings.bucket, protect_data=protect)
         )
         domains = (
-            CustomDomains(self, settings.domains, cdn_certificate_provider=us_east_1)
+            CustomDomains(
+                self,
+                replace(settings.domains, protect_data=protect),
+                cdn_certificate_provider=us_east_1,
+                parent_provider=self.dns_parent,
+            )
             if settings.domains
             else None
         )
@@ -83,7 +112,11 @@ class ImageServiceStack(TerraformStack):
             self,
             "ImageCdn",
             self.bucket,
-            replace(settings.cdn, custom_domain=domains.cdn_domain if domains else None),
+            replace(
+                settings.cdn,
+                custom_domain=domains.cdn_domain if domains else None,
+                log_delivery_provider=us_east_1,
+            ),
         )
         self.auth = UserAuth(
             self,

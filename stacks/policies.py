@@ -24,7 +24,7 @@ import jsii
 from cdktf import Annotations, Aspects, IAspect, TerraformProvider, TerraformStack
 from constructs import IConstruct
 
-from constructs_lib.kinds import STATEFUL_TYPES
+from constructs_lib.kinds import ACTIONS_ON_EVERY_RESOURCE, STATEFUL_TYPES
 from stacks.errors import ImageServiceError
 
 # Tags every resource must carry (through the AWS provider's default_tags).
@@ -49,6 +49,7 @@ PREVENT_DESTROY = "protected-data-prevent-destroy"
 DEFAULT_TAGS = "default-tags"
 API_ROUTE_AUTHORIZER = "api-route-authorizer"
 IAM_NO_WILDCARDS = "iam-no-wildcards"
+IAM_ROLE_BOUNDARY = "iam-role-permissions-boundary"
 RULES = (
     BUCKET_PUBLIC_ACCESS_BLOCK,
     BUCKET_ENCRYPTION,
@@ -61,6 +62,7 @@ RULES = (
     DEFAULT_TAGS,
     API_ROUTE_AUTHORIZER,
     IAM_NO_WILDCARDS,
+    IAM_ROLE_BOUNDARY,
 )
 
 
@@ -71,6 +73,9 @@ class PolicyProps:
     protect_data: bool
     # rule -> why it does not apply to this stack. Reported, never silent.
     waivers: Mapping[str, str] = field(default_factory=dict)
+    # Every role of the stack must carry this boundary (a stage's: the account bootstrap's).
+    # None: no rule (the bootstrap's own roles are what the boundary protects against).
+    permissions_boundary_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,7 @@ def _principals(principal: Any) -> list[dict[str, Any]]:
 def _json_statement(st: dict[str, Any]) -> dict[str, Any]:
     """One statement of a JSON policy in aws_iam_policy_document's form."""
     return {
+        "sid": st.get("Sid"),
         "effect": st.get("Effect"),
         "actions": _as_list(st.get("Action")),
         "resources": _as_list(st.get("Resource")),
@@ -451,8 +457,12 @@ def _wildcards(statement: dict[str, Any]) -> list[str]:
     (A Deny may be broad: the buckets' deny-non-TLS statement denies s3:* on purpose.)"""
     if (statement.get("effect") or "Allow") != "Allow":
         return []
-    actions = [a for a in _strings(statement.get("actions")) if a == "*" or a.endswith(":*")]
-    resources = [r for r in _strings(statement.get("resources")) if r == "*"]
+    named = _strings(statement.get("actions"))
+    actions = [a for a in named if a == "*" or a.endswith(":*")]
+    # A `*` resource where AWS authorizes every action named on no resource (each has its
+    # reason in ACTIONS_ON_EVERY_RESOURCE), and nowhere else.
+    required = bool(named) and all(a in ACTIONS_ON_EVERY_RESOURCE for a in named)
+    resources = [r for r in _strings(statement.get("resources")) if r == "*" and not required]
     return [f"action {a}" for a in actions] + [f"resource {r}" for r in resources]
 
 
@@ -550,6 +560,22 @@ def _check_iam_wildcards(config: dict[str, Any]) -> Iterator[Violation]:
         )
 
 
+def _check_role_boundaries(config: dict[str, Any], boundary: str | None) -> Iterator[Violation]:
+    if boundary is None:
+        return
+    for role in _resources(config, "aws_iam_role"):
+        if role.body.get("permissions_boundary") != boundary:
+            yield Violation(
+                role.path,
+                role.address,
+                IAM_ROLE_BOUNDARY,
+                f"has permissions boundary {role.body.get('permissions_boundary')!r}, not the "
+                f"account's {boundary}: the deploy role may create no role without it",
+                "create roles through ImageHandler (it takes the stack's boundary), or set "
+                "permissions_boundary to the account's boundary",
+            )
+
+
 def check_stack(
     config: dict[str, Any], props: PolicyProps, provider_paths: Mapping[str, str] | None = None
 ) -> list[Violation]:
@@ -561,6 +587,7 @@ def check_stack(
         *_check_default_tags(config, provider_paths or {}),
         *_check_api_routes(config),
         *_check_iam_wildcards(config),
+        *_check_role_boundaries(config, props.permissions_boundary_arn),
     ]
     return [v for v in found if v.rule not in props.waivers]
 

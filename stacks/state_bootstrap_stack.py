@@ -1,4 +1,6 @@
-"""The bucket that holds the Terraform state of an account's stages, one per account.
+"""An account's bootstrap: the bucket that holds the Terraform state of its stages, and its CI
+identity (constructs_lib/ci_identity.py: GitHub's OIDC provider, the review role, a deploy role
+per stage, the permissions boundary), one per account.
 
 Its own state starts local (it cannot live in a bucket that does not exist yet) and moves into
 the bucket it created: `python -m ops.bootstrap STAGE` applies it with local state, then
@@ -18,7 +20,17 @@ from cdktf import (
     TerraformResourceLifecycle,
     TerraformStack,
 )
-from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket import (
+    S3Bucket,
+    S3BucketLifecycleRule,
+    S3BucketLifecycleRuleNoncurrentVersionExpiration,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+)
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
@@ -26,6 +38,8 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from constructs import Construct
 
 from constructs_lib.bucket_security import BucketSecurity
+from constructs_lib.ci_identity import CiIdentity
+from constructs_lib.props.ci_identity import CiIdentityProps
 from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from stacks.providers import aws_provider, pin_toolchain, s3_backend
 from stacks.settings import (
@@ -36,6 +50,14 @@ from stacks.settings import (
     EmulatorSettings,
     StateBackendSettings,
 )
+
+# Days an overwritten state version is kept (to recover from a bad apply) before it expires.
+NONCURRENT_STATE_DAYS = 90
+
+
+def deploy_role_output(stage: str) -> str:
+    """The bootstrap's output holding the stage's deploy role ARN."""
+    return "DeployRoleArn_" + stage.replace("-", "_")
 
 
 class StateBootstrapStack(TerraformStack):
@@ -48,6 +70,8 @@ class StateBootstrapStack(TerraformStack):
         emulator: EmulatorSettings | None,
         protect_data: bool,
         state_in_bucket: bool | None = None,
+        identity: CiIdentityProps | None = None,
+        noncurrent_state_days: int = NONCURRENT_STATE_DAYS,
     ):
         """state_in_bucket: keep this stack's own state in the bucket it creates (True) or in a
         file beside it (False: before the bucket exists). Default: in the bucket on AWS, local
@@ -61,15 +85,7 @@ class StateBootstrapStack(TerraformStack):
         aws_provider(
             self, "aws", region=state.region, stage="shared", account=account, emulator=emulator
         )
-        bucket = S3Bucket(
-            self,
-            "StateBucket",
-            bucket=state.bucket,
-            # Losing this bucket loses every stage's state: never destroyable outside the
-            # emulator.
-            force_destroy=not protect_data,
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=protect_data),
-        )
+        bucket = self._state_bucket(state, protect_data, emulator, noncurrent_state_days)
         S3BucketVersioningA(
             self,
             "Versioning",
@@ -90,3 +106,66 @@ class StateBootstrapStack(TerraformStack):
             )
         )
         TerraformOutput(self, "StateBucketName", value=bucket.bucket)
+        if identity is not None:
+            self._ci_identity(identity)
+
+    def _state_bucket(
+        self,
+        state: StateBackendSettings,
+        protect_data: bool,
+        emulator: EmulatorSettings | None,
+        noncurrent_days: int,
+    ) -> S3Bucket:
+        """The bucket, whose overwritten state versions expire after `noncurrent_days` (kept
+        that long to undo a bad apply). On the emulator the rule is inline: the lifecycle
+        configuration resource waits 55 s on create (EMULATOR_TABLE,
+        bucket.inline_lifecycle_rules)."""
+        rule_id = "expire-noncurrent-state"
+        bucket = S3Bucket(
+            self,
+            "StateBucket",
+            bucket=state.bucket,
+            # Losing this bucket loses every stage's state: never destroyable outside the
+            # emulator.
+            force_destroy=not protect_data,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=protect_data),
+            lifecycle_rule=[
+                S3BucketLifecycleRule(
+                    id=rule_id,
+                    enabled=True,
+                    noncurrent_version_expiration=S3BucketLifecycleRuleNoncurrentVersionExpiration(
+                        days=noncurrent_days
+                    ),
+                )
+            ]
+            if emulator
+            else None,
+        )
+        if not emulator:
+            S3BucketLifecycleConfiguration(
+                self,
+                "StateVersions",
+                bucket=bucket.id,
+                rule=[
+                    S3BucketLifecycleConfigurationRule(
+                        id=rule_id,
+                        status="Enabled",
+                        filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                        noncurrent_version_expiration=[
+                            S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                                noncurrent_days=noncurrent_days
+                            )
+                        ],
+                    )
+                ],
+            )
+        return bucket
+
+    def _ci_identity(self, identity: CiIdentityProps) -> None:
+        """The account's CI identity, and its ARNs as outputs (the workflows' secrets)."""
+        self.identity = CiIdentity(self, "CiIdentity", identity)
+        TerraformOutput(self, "GitHubOidcProviderArn", value=self.identity.oidc_provider.arn)
+        TerraformOutput(self, "ReviewRoleArn", value=self.identity.review_role.arn)
+        TerraformOutput(self, "PermissionsBoundaryArn", value=self.identity.boundary.arn)
+        for stage, role in self.identity.deploy_roles.items():
+            TerraformOutput(self, deploy_role_output(stage), value=role.arn)

@@ -128,6 +128,15 @@ def variant(tmp_path_factory) -> Callable[..., Synth]:
 
 
 @pytest.fixture(scope="session")
+def filled_in_project(tmp_path_factory) -> Path:
+    """A copy of the project with the shipped placeholders filled in, as a team does before its
+    first deploy (tests/project_copy.py)."""
+    from tests.project_copy import copy_project, fill_in_placeholders
+
+    return fill_in_placeholders(copy_project(tmp_path_factory.mktemp("filled-in")))
+
+
+@pytest.fixture(scope="session")
 def handler_stack() -> Synth:
     """image-service-dev after the README's "Adding a handler" block ran exactly as written
     (tests/session.py), once per session."""

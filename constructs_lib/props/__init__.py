@@ -15,6 +15,7 @@ from constructs_lib.props.domains import (
     DnsValidatedCertificateProps as DnsValidatedCertificateProps,
 )
 from constructs_lib.props.domains import HostedZoneProps as HostedZoneProps
+from constructs_lib.props.domains import ZoneDelegation as ZoneDelegation
 from constructs_lib.props.image_api import API_CORS_ORIGINS as API_CORS_ORIGINS
 from constructs_lib.props.image_api import ImageApiProps as ImageApiProps
 from constructs_lib.props.image_bucket import BUCKET_CORS_ORIGINS as BUCKET_CORS_ORIGINS
@@ -32,3 +33,4 @@ from constructs_lib.props.image_handler import ImageHandlerProps as ImageHandler
 from constructs_lib.props.metadata_table import MetadataTableProps as MetadataTableProps
 from constructs_lib.props.user_auth import ExistingUserPool as ExistingUserPool
 from constructs_lib.props.user_auth import UserAuthProps as UserAuthProps
+from constructs_lib.props.user_auth import UserPoolEmail as UserPoolEmail

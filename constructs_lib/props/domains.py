@@ -3,6 +3,7 @@ CDN's hostnames, and what a zone and a DNS-validated certificate are given."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,60 @@ class CustomDomain:
     certificate_arn: str
 
 
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class ZoneDelegation:
+    """How a stage's own zone is made reachable: an NS record for it in the parent zone (e.g.
+    lego-api.com), written in the account that holds the parent through a role assumed there.
+    """
+
+    #: The parent zone, e.g. 'lego-api.com'.
+    parent_zone_name: str
+    #: The account that holds the parent zone.
+    parent_account_id: str
+    #: A role in that account that may write the stage's NS record in the parent zone (README,
+    #: "First deploy to a real account", shows its policy). None: the credentials themselves
+    #: act there (the emulator: one account).
+    role_arn: str | None
+    #: Create the parent zone too, instead of looking it up. Only for an emulator, which starts
+    #: empty (the emulator table). Default: look it up.
+    create_parent_zone: bool = False
+
+    def problems(self) -> list[Problem]:
+        found = hostname_problems("parent_zone_name", self.parent_zone_name)
+        if not _ACCOUNT_ID.match(self.parent_account_id):
+            found.append(
+                Problem(
+                    "parent_account_id",
+                    f"{self.parent_account_id!r} is not an AWS account id",
+                    "use the 12 digits of the account that holds the parent zone",
+                )
+            )
+        if self.role_arn is not None:
+            match = _ROLE_ARN.match(self.role_arn)
+            if not match:
+                found.append(
+                    Problem(
+                        "role_arn",
+                        f"{self.role_arn!r} is not an IAM role ARN",
+                        "use arn:aws:iam::<parent account id>:role/<name>",
+                    )
+                )
+            elif match.group(1) != self.parent_account_id:
+                found.append(
+                    Problem(
+                        "role_arn",
+                        f"the role is in account {match.group(1)}, not in the parent zone's "
+                        f"account {self.parent_account_id}",
+                        "name the delegation role of the account that holds the parent zone",
+                    )
+                )
+        return found
+
+
 @dataclass(frozen=True)
 class CustomDomainsProps:
     """CustomDomains: the stage's hosted zone, a DNS-validated certificate for the API and one
@@ -32,32 +87,49 @@ class CustomDomainsProps:
     #: The CDN's hostname, e.g. cdn.images-dev.lego-api.com (not the API's: one hostname can
     #: point at only one of them).
     cdn_hostname: str
-    #: The Route53 zone both hostnames are in. Default: lego-api.com.
-    hosted_zone_name: str = "lego-api.com"
-    #: True: this stack creates the zone; False: it looks up one that exists. Default: look up.
-    create_hosted_zone: bool = False
+    #: The stage's own Route53 zone, holding both hostnames. Default: None, the API's
+    #: hostname (the zone holds the API's name at its apex and the CDN's below it).
+    hosted_zone_name: str | None = None
+    #: True: this stack creates the zone (in the stage's account) and delegates it from the
+    #: parent (`delegation`); False: it looks up a zone the stage's account holds already.
+    #: Default: create.
+    create_hosted_zone: bool = True
+    #: The parent zone's NS record for a created zone. Default: none (required to create one:
+    #: an undelegated zone answers nobody).
+    delegation: ZoneDelegation | None = None
+    #: The stage's names: a created zone gets prevent_destroy (deleting it is an outage, and a
+    #: new one has new name servers). The stack sets it. Default: protected.
+    protect_data: bool = True
     #: The API's domain name, mapping and alias record (its certificate is issued either way).
     #: False only for an emulator that cannot apply them (the emulator table). Default: on.
     api_domain: bool = True
 
+    @property
+    def zone_name(self) -> str:
+        return self.hosted_zone_name if self.hosted_zone_name is not None else self.api_hostname
+
     def problems(self) -> list[Problem]:
-        zone = self.hosted_zone_name
-        found = []
+        zone = self.zone_name
+        found = self._delegation_problems()
         if not zone:
             found.append(
                 Problem(
                     "hosted_zone_name",
                     "custom domains are on but no hosted zone is named",
-                    "name the Route53 zone, e.g. 'lego-api.com', or set domains=None",
+                    "name the stage's Route53 zone, e.g. 'images-dev.lego-api.com', or set "
+                    "domains=None",
                 )
             )
-        found += hostname_problems("hosted_zone_name", zone)
+        # A zone named after the API's hostname is checked as that hostname.
+        zone_problems = hostname_problems("hosted_zone_name", zone)
+        if self.hosted_zone_name is not None:
+            found += zone_problems
         for setting, host in (
             ("api_hostname", self.api_hostname),
             ("cdn_hostname", self.cdn_hostname),
         ):
             found += hostname_problems(setting, host)
-            if zone and not (host == zone or host.endswith("." + zone)):
+            if zone and not zone_problems and not (host == zone or host.endswith("." + zone)):
                 found.append(
                     Problem(
                         setting,
@@ -76,13 +148,54 @@ class CustomDomainsProps:
             )
         return found
 
+    def _delegation_problems(self) -> list[Problem]:
+        if self.delegation is None:
+            if not self.create_hosted_zone:
+                return []
+            return [
+                Problem(
+                    "delegation",
+                    f"the stage creates the zone '{self.zone_name}' but nothing delegates it, "
+                    "so no resolver would find its records (and certificate validation would "
+                    "wait for records nobody can see)",
+                    "set delegation=ZoneDelegation(parent_zone_name=..., parent_account_id=..., "
+                    "role_arn=...), or create_hosted_zone=False to look up a zone the account "
+                    "holds already",
+                )
+            ]
+        found = [p.within("delegation") for p in self.delegation.problems()]
+        parent, zone = self.delegation.parent_zone_name, self.zone_name
+        if not self.create_hosted_zone:
+            found.append(
+                Problem(
+                    "delegation",
+                    "a looked-up zone is delegated already by whoever created it",
+                    "remove delegation, or set create_hosted_zone=True",
+                )
+            )
+        elif parent and zone and not zone.endswith("." + parent):
+            found.append(
+                Problem(
+                    "delegation.parent_zone_name",
+                    f"'{zone}' is not below the parent zone '{parent}', so the parent cannot "
+                    "delegate it",
+                    "name the zone the stage's zone is a subdomain of, e.g. 'lego-api.com'",
+                )
+            )
+        return found
+
 
 @dataclass(frozen=True)
 class HostedZoneProps:
     name: str
     #: False: look up a zone that already exists (the usual case: the domain is registered
-    #: elsewhere in the organisation). True: this stack owns the zone. Default: look up.
+    #: elsewhere in the organisation). True: this stack owns the zone, with a CAA record that
+    #: lets Amazon (ACM) issue its certificates. Default: look up.
     create: bool = False
+    #: A created zone gets prevent_destroy. Default: off.
+    protect: bool = False
+    #: The provider (and so the account) the zone is in. Default: the stack's default.
+    provider: TerraformProvider | None = None
 
     def problems(self) -> list[Problem]:
         return hostname_problems("name", self.name)
@@ -92,10 +205,24 @@ class HostedZoneProps:
 class DnsValidatedCertificateProps:
     domain_name: str
     zone_id: str
+    #: More names the certificate covers (subject alternative names), each validated in the
+    #: same zone. Default: none.
+    alternative_names: tuple[str, ...] = ()
     #: The provider (and so the region) that issues the certificate: CloudFront only accepts
     #: certificates from us-east-1; regional APIs need one from their own region.
     #: Default: the stack's default provider.
     provider: TerraformProvider | None = None
 
     def problems(self) -> list[Problem]:
-        return hostname_problems("domain_name", self.domain_name)
+        found = hostname_problems("domain_name", self.domain_name)
+        for name in self.alternative_names:
+            found += hostname_problems("alternative_names", name)
+        if len({self.domain_name, *self.alternative_names}) != 1 + len(self.alternative_names):
+            found.append(
+                Problem(
+                    "alternative_names",
+                    "a name is listed twice",
+                    "list each name once, the certificate's domain_name not among them",
+                )
+            )
+        return found

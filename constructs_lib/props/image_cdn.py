@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constructs_lib.errors import Problem
 from constructs_lib.kinds import (
@@ -13,6 +14,9 @@ from constructs_lib.kinds import (
 )
 from constructs_lib.props.domains import CustomDomain
 from constructs_lib.validation import exact_origin_problems, retention_problems
+
+if TYPE_CHECKING:
+    from cdktf import TerraformProvider
 
 # AWS's managed "SecurityHeadersPolicy": HSTS, X-Content-Type-Options nosniff, X-Frame-Options,
 # Referrer-Policy and XSS protection on every response (same id in every account).
@@ -52,8 +56,12 @@ class ImageCdnProps:
     max_ttl: int = 31_536_000
     #: Default: "PriceClass_100" (North America and Europe edges).
     price_class: str = "PriceClass_100"
-    #: Wait until the distribution is deployed worldwide (15+ minutes). Default: on.
-    wait_for_deployment: bool = True
+    #: Wait until the distribution is deployed to every edge. Default: off: the provider's
+    #: wait cannot be bounded (aws_cloudfront_distribution has no `timeouts` block in provider
+    #: 5.100; its waiter's limit is fixed in the provider's source, far past the deploy job's
+    #: timeout: README, "Bounded waits"), and nothing the apply does next needs the edges
+    #: deployed; CloudFront finishes deploying on its own, in minutes.
+    wait_for_deployment: bool = False
     #: A hostname with its certificate (the stack adds it). Default: none (CloudFront's own
     #: name and certificate).
     custom_domain: CustomDomain | None = None
@@ -67,6 +75,11 @@ class ImageCdnProps:
     response_headers_policy_id: str | None = None
     #: Standard logging (v2) to CloudWatch Logs. Default: none.
     access_logs: CdnAccessLogs | None = None
+    #: The provider (region us-east-1) that creates the access logs' group and vended-log
+    #: delivery: CloudFront delivers standard logs v2 only from us-east-1, whatever the
+    #: stack's region (the stack gives its us-east-1 provider). Default: the stack's default
+    #: provider.
+    log_delivery_provider: TerraformProvider | None = None
     #: Attributes an emulator reports differently from AWS (the emulator table). Default: none.
     ignore_drift_in: tuple[str, ...] = ()
     #: False creates the distribution disabled: it serves nothing. Only for an emulator, which

@@ -69,6 +69,10 @@ class ImageHandlerProps:
     #: Executions reserved for (and capped at) this function. Default: none (the account's
     #: unreserved pool).
     reserved_concurrency: int | None = None
+    #: The permissions boundary of the function's role: the most it may ever be granted.
+    #: Default: the stack's (the account bootstrap's image-service-boundary, which
+    #: ImageServiceStack gives every role in it), else none.
+    permissions_boundary_arn: str | None = None
 
     def problems(self) -> list[Problem]:
         """Every problem with the props, each with its fix (all reported at once)."""

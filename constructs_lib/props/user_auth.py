@@ -52,6 +52,59 @@ class ExistingUserPool:
         return found
 
 
+_SES_IDENTITY = re.compile(r"^arn:aws[a-z-]*:ses:([a-z0-9-]+):(\d{12}):identity/(.+)$")
+_EMAIL = re.compile(r"^[^@\s]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)$")
+
+
+@dataclass(frozen=True)
+class UserPoolEmail:
+    """The pool's mail (sign-up codes, password resets) sent through Amazon SES from our own
+    verified identity (Cognito's DEVELOPER mode), instead of Cognito's default sender, which
+    AWS caps at about 50 emails a day per account and sends from no-reply@verificationemail.com.
+    """
+
+    #: The verified SES identity: arn:aws:ses:<region>:<account>:identity/<domain or address>.
+    source_arn: str
+    #: The sender, at the identity's domain (or the identity's address itself).
+    from_address: str
+
+    def problems(self) -> list[Problem]:
+        match = _SES_IDENTITY.match(self.source_arn)
+        if not match:
+            return [
+                Problem(
+                    "source_arn",
+                    f"'{self.source_arn}' is not an SES identity ARN",
+                    "use arn:aws:ses:<region>:<account id>:identity/<verified domain or "
+                    "address> (the SES console's identity page shows it)",
+                )
+            ]
+        identity = match.group(3)
+        sender = _EMAIL.match(self.from_address)
+        if not sender:
+            return [
+                Problem(
+                    "from_address",
+                    f"'{self.from_address}' is not an email address",
+                    "use an address such as 'no-reply@lego-moc.com'",
+                )
+            ]
+        domain = sender.group(1)
+        if self.from_address != identity and not (
+            domain == identity or domain.endswith("." + identity)
+        ):
+            return [
+                Problem(
+                    "from_address",
+                    f"'{self.from_address}' is not covered by the SES identity '{identity}'; "
+                    "SES refuses to send from it",
+                    f"send from an address at {identity}, or name the identity that verifies "
+                    "this address",
+                )
+            ]
+        return []
+
+
 @dataclass(frozen=True)
 class UserAuthProps:
     """UserAuth: a Cognito user pool and browser app client, or existing ones."""
@@ -66,6 +119,13 @@ class UserAuthProps:
     protect_data: bool = True
     #: Use this pool and its clients instead of creating them. Default: none (create).
     existing: ExistingUserPool | None = None
+    #: Users create their own accounts from the app (True), or only an administrator creates
+    #: them (False). Default: True: the platform's builders sign themselves up.
+    self_sign_up: bool = True
+    #: Send the pool's mail through SES from our own identity. Default: none (Cognito's
+    #: default sender, capped at about 50 emails a day: enough for a test stage only; a stage
+    #: with protected data must set it).
+    email: UserPoolEmail | None = None
 
     def problems(self) -> list[Problem]:
         found = []
@@ -87,4 +147,6 @@ class UserAuthProps:
             )
         if self.existing is not None:
             found += [p.within("existing") for p in self.existing.problems()]
+        if self.email is not None:
+            found += [p.within("email") for p in self.email.problems()]
         return found

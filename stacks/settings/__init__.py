@@ -33,6 +33,7 @@ from stacks.settings.lookup import AppStack as AppStack
 from stacks.settings.lookup import app_stacks as app_stacks
 from stacks.settings.lookup import bootstrap_stack_name as bootstrap_stack_name
 from stacks.settings.lookup import emulator_stage_settings as emulator_stage_settings
+from stacks.settings.lookup import identity_props as identity_props
 from stacks.settings.lookup import load_stages as load_stages
 from stacks.settings.lookup import selected_stages as selected_stages
 from stacks.settings.lookup import stage_settings as stage_settings
@@ -40,6 +41,7 @@ from stacks.settings.lookup import validate_stage as validate_stage
 from stacks.settings.stages import ACCOUNTS as ACCOUNTS
 from stacks.settings.stages import DEPLOYED_STAGES as DEPLOYED_STAGES
 from stacks.settings.stages import STAGE_TABLE as STAGE_TABLE
+from stacks.settings.stages import placeholder_problems as placeholder_problems
 from stacks.settings.types import CLOUDFRONT_REGION as CLOUDFRONT_REGION
 from stacks.settings.types import EMULATOR_PROFILE as EMULATOR_PROFILE
 from stacks.settings.types import AccountSettings as AccountSettings

@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from constructs_lib.errors import Problem
-from constructs_lib.props import MANAGED_SECURITY_HEADERS_POLICY_ID
+from constructs_lib.props import MANAGED_SECURITY_HEADERS_POLICY_ID, ZoneDelegation
 from stacks.settings.types import (
     AccountSettings,
     EmulatorSettings,
@@ -66,6 +66,18 @@ def _drift_moto_reports(settings: StageSettings) -> tuple[str, ...]:
     return (*_DISTRIBUTION_READ_BACK, "viewer_certificate[0].cloudfront_default_certificate")
 
 
+def _delegation_on_the_emulator(settings: StageSettings) -> ZoneDelegation | None:
+    delegation = settings.domains.delegation if settings.domains else None
+    if delegation is None:
+        return None
+    return replace(
+        delegation,
+        parent_account_id=EMULATOR_ACCOUNT_ID,
+        role_arn=None,
+        create_parent_zone=True,
+    )
+
+
 @dataclass(frozen=True)
 class EmulatorRow:
     """A setting ("section.field", or "section" for a whole optional section), the value the
@@ -110,11 +122,6 @@ EMULATOR_TABLE = (
         "moto has no CloudFront cache-policy API (AWS's managed CachingOptimized is used by id)",
     ),
     EmulatorRow(
-        "cdn.wait_for_deployment",
-        False,
-        "moto does not deploy a distribution anywhere, so there is nothing to wait for",
-    ),
-    EmulatorRow(
         "cdn.ignore_drift_in",
         _drift_moto_reports,
         "moto reads back a distribution unlike AWS (an empty forwarded_values, no "
@@ -123,9 +130,11 @@ EMULATOR_TABLE = (
         on_aws="Terraform would not reconcile these attributes of the distribution",
     ),
     EmulatorRow(
-        "domains.create_hosted_zone",
-        True,
-        "the emulator starts empty, so it has no hosted zone to look up",
+        "domains.delegation",
+        _delegation_on_the_emulator,
+        "the emulator is one empty account: the parent zone is created there too, and the "
+        "delegation is written in it without assuming the DNS account's role",
+        on_aws="the stage would create its own undelegated copy of the parent zone",
     ),
     EmulatorRow(
         "domains.api_domain",

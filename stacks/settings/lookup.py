@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from constructs_lib.props.ci_identity import CiIdentityProps, DeployScope
 from constructs_lib.validation import first_per_setting
 from stacks.errors import SettingsError
 from stacks.settings.emulator import (
@@ -14,7 +15,13 @@ from stacks.settings.emulator import (
     emulator_problems,
     on_emulator,
 )
-from stacks.settings.stages import ACCOUNTS, DEPLOYED_STAGES, STAGE_TABLE, build_stage
+from stacks.settings.stages import (
+    ACCOUNTS,
+    DEPLOYED_STAGES,
+    GITHUB_REPOSITORY,
+    STAGE_TABLE,
+    build_stage,
+)
 from stacks.settings.types import StageSettings
 
 ALL_STAGES = DEPLOYED_STAGES + tuple(EMULATOR_STAGES)
@@ -83,8 +90,36 @@ def selected_stages() -> tuple[str, ...]:
 
 
 def load_stages(names: tuple[str, ...] = ALL_STAGES) -> list[StageSettings]:
-    """Validate every stage up front, so a bad value stops the app before it writes anything."""
-    return [stage_settings(name) for name in names]
+    """Validate every stage up front, so a bad value stops the app before it writes anything
+    (each stage, then what stages may not share)."""
+    stages = [stage_settings(name) for name in names]
+    check_zone_claims(stages)
+    return stages
+
+
+def check_zone_claims(stages: list[StageSettings]) -> None:
+    """No two real stages create one zone, or one inside the other's (each owns its names;
+    the emulator stages are in the emulator's account and may mirror a real stage's)."""
+    created = [
+        (s.stage, s.domains.zone_name)
+        for s in stages
+        if s.emulator is None and s.domains is not None and s.domains.create_hosted_zone
+    ]
+    for i, (stage, zone) in enumerate(created):
+        for other, other_zone in created[:i]:
+            if (
+                zone == other_zone
+                or zone.endswith("." + other_zone)
+                or other_zone.endswith("." + zone)
+            ):
+                raise SettingsError(
+                    stage,
+                    "domains.hosted_zone_name",
+                    f"the zone '{zone}' and stage '{other}''s zone '{other_zone}' claim the same "
+                    "names; each stage owns the zone of its own hostnames",
+                    "give each stage hostnames under a zone of its own (e.g. "
+                    "images-<stage>.lego-api.com)",
+                )
 
 
 def bootstrap_stack_name(settings: StageSettings) -> str:
@@ -117,3 +152,35 @@ def app_stacks(stages: list[StageSettings]) -> dict[str, AppStack]:
         name = bootstrap_stack_name(settings)
         table.setdefault(name, AppStack(name, "state", settings))
     return table
+
+
+def stages_of_account(settings: StageSettings) -> tuple[str, ...]:
+    """The stages that live in the account of `settings` (the emulator's: its stages)."""
+    if settings.emulator:
+        return tuple(EMULATOR_STAGES)
+    account = settings.account.account_id
+    return tuple(s for s in DEPLOYED_STAGES if ACCOUNTS[s].account_id == account)
+
+
+def identity_props(settings: StageSettings) -> CiIdentityProps:
+    """The CI identity of the account of `settings`: a deploy role per stage of the account,
+    scoped to that stage's names, and the review role over all of them."""
+    stages = [stage_settings(name) for name in stages_of_account(settings)]
+    delegations = [s.domains.delegation for s in stages if s.domains and s.domains.delegation]
+    return CiIdentityProps(
+        repository=GITHUB_REPOSITORY,
+        account_id=settings.account.account_id,
+        stages=tuple(
+            DeployScope(
+                stage=s.stage,
+                name=s.stack_name,
+                table_name=s.table.name,
+                bucket_name=s.bucket.name,
+                state_key=s.state_key,
+                region=s.region,
+            )
+            for s in stages
+        ),
+        state_bucket=settings.state.bucket,
+        dns_delegation_role_arn=next((d.role_arn for d in delegations if d.role_arn), None),
+    )

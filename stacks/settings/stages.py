@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from constructs_lib.errors import Problem
 from constructs_lib.props import (
     API_CORS_ORIGINS,
     CdnAccessLogs,
@@ -21,17 +22,48 @@ from constructs_lib.props import (
     ImageCdnProps,
     MetadataTableProps,
     UserAuthProps,
+    UserPoolEmail,
+    ZoneDelegation,
 )
+from constructs_lib.props.ci_identity import GitHubRepository
 from stacks.settings.types import AccountSettings, StageSettings, StateBackendSettings, stack_name
 
 # The AWS accounts of the real stages. PLACEHOLDERS: set each stage's account id (and, if its
 # credentials come from a role or a named profile, role_arn/profile) before its first deploy;
 # every provider of the stage then refuses to touch any other account.
+# Shipped in place of real values: every command that would contact AWS refuses them
+# (placeholder_problems) until they are set.
+PLACEHOLDER_ACCOUNT_IDS = frozenset(
+    {"111111111111", "222222222222", "333333333333", "444444444444"}
+)
+PLACEHOLDER_REPOSITORY = "your-org/image-service"
 ACCOUNTS = {
     "dev": AccountSettings(account_id="111111111111"),
     "staging": AccountSettings(account_id="222222222222"),
     "production": AccountSettings(account_id="333333333333"),
 }
+
+
+# The GitHub repository whose workflows deploy and review the stages, as its OIDC token names
+# it (PLACEHOLDER: set it before bootstrapping an account; constructs_lib/props/ci_identity.py
+# says which form).
+GITHUB_REPOSITORY = GitHubRepository(PLACEHOLDER_REPOSITORY)
+# The account that holds the apex zone lego-api.com (PLACEHOLDER: set its id), and the role
+# there through which each stage writes its own zone's NS record (README, "First deploy to a
+# real account", says what the role may do).
+DNS_DELEGATION_ROLE = "image-service-dns-delegation"
+DNS_ACCOUNT_ID = "444444444444"
+DNS_PARENT = ZoneDelegation(
+    parent_zone_name="lego-api.com",
+    parent_account_id=DNS_ACCOUNT_ID,
+    role_arn=f"arn:aws:iam::{DNS_ACCOUNT_ID}:role/{DNS_DELEGATION_ROLE}",
+)
+# Production's users get their mail from our own SES identity (PLACEHOLDER: verify the domain
+# in SES in production's account first).
+PRODUCTION_EMAIL = UserPoolEmail(
+    source_arn=f"arn:aws:ses:us-east-1:{ACCOUNTS['production'].account_id}:identity/lego-moc.com",
+    from_address="no-reply@lego-moc.com",
+)
 
 
 def state_bucket(account: AccountSettings) -> StateBackendSettings:
@@ -50,9 +82,13 @@ Changes = Mapping[str, Any]
 class StageRow:
     """What one stage sets differently from the defaults."""
 
-    #: The API's and the CDN's hostnames (SPEC: images[-stage].lego-api.com, cdn.<that>).
+    #: The API's and the CDN's hostnames (SPEC: images[-stage].lego-api.com, cdn.<that>), in
+    #: the stage's own zone (named as the API's hostname), delegated from lego-api.com.
     api_hostname: str
     cdn_hostname: str
+    #: How the stage's zone is reached. None: look up a zone the stage's account holds already
+    #: (no delegation). Default: a zone of the stage's own, delegated from DNS_PARENT.
+    delegation: ZoneDelegation | None = DNS_PARENT
     #: The stage's own browser app, whose origin the API's and the CDN's CORS answer besides
     #: the app's public ones (API_CORS_ORIGINS). Default: none.
     app_origin: str | None = None
@@ -91,6 +127,7 @@ STAGE_TABLE = {
             "throttling_rate_limit": 1000.0,
             "access_log_retention_days": 90,
         },
+        auth={"email": PRODUCTION_EMAIL},
     ),
 }
 DEPLOYED_STAGES = tuple(STAGE_TABLE)
@@ -109,7 +146,12 @@ def build_stage(stage: str, row: StageRow, account: AccountSettings) -> StageSet
         cdn=ImageCdnProps(name=stack_name(stage), cors_origins=origins),
         api=ImageApiProps(name=stack_name(stage), cors_origins=origins),
         auth=UserAuthProps(name=f"image-service-{stage}"),
-        domains=CustomDomainsProps(api_hostname=row.api_hostname, cdn_hostname=row.cdn_hostname),
+        domains=CustomDomainsProps(
+            api_hostname=row.api_hostname,
+            cdn_hostname=row.cdn_hostname,
+            create_hosted_zone=row.delegation is not None,
+            delegation=row.delegation,
+        ),
         protect_data=row.protect_data,
     )
     return replace(
@@ -120,3 +162,42 @@ def build_stage(stage: str, row: StageRow, account: AccountSettings) -> StageSet
         api=replace(defaults.api, **row.api),
         auth=replace(defaults.auth, **row.auth),
     )
+
+
+def placeholder_problems(settings: StageSettings, bootstrap: bool = False) -> list[Problem]:
+    """What of a real stage is still a shipped placeholder: its account, the DNS account its
+    zone is delegated from and, for its account's bootstrap, the GitHub repository. Each names
+    the setting to edit (README, "First deploy to a real account")."""
+    found = []
+    account = settings.account.account_id
+    if account in PLACEHOLDER_ACCOUNT_IDS:
+        found.append(
+            Problem(
+                f"ACCOUNTS[{settings.stage!r}]",
+                f"{account} is the placeholder shipped with the project, not the stage's AWS "
+                "account",
+                f"set ACCOUNTS[{settings.stage!r}] = AccountSettings(account_id='<its 12 "
+                "digits>') in stacks/settings/stages.py",
+            )
+        )
+    delegation = settings.domains.delegation if settings.domains else None
+    if not bootstrap and delegation and delegation.parent_account_id in PLACEHOLDER_ACCOUNT_IDS:
+        found.append(
+            Problem(
+                "DNS_ACCOUNT_ID",
+                f"{delegation.parent_account_id} is the placeholder for the account that holds "
+                f"{delegation.parent_zone_name}",
+                "set DNS_ACCOUNT_ID in stacks/settings/stages.py to that account's 12 digits",
+            )
+        )
+    if bootstrap and GITHUB_REPOSITORY.slug == PLACEHOLDER_REPOSITORY:
+        found.append(
+            Problem(
+                "GITHUB_REPOSITORY",
+                f"{PLACEHOLDER_REPOSITORY!r} is the placeholder for the repository whose "
+                "workflows may assume the account's roles",
+                "set GITHUB_REPOSITORY = GitHubRepository('<owner>/<name>') in "
+                "stacks/settings/stages.py",
+            )
+        )
+    return found

@@ -17,6 +17,7 @@ from constructs_lib.props import (
     MetadataTableProps,
     UserAuthProps,
 )
+from constructs_lib.props.ci_identity import PERMISSIONS_BOUNDARY
 from constructs_lib.props.user_auth import REGION
 from constructs_lib.validation import bucket_name_problems
 
@@ -173,6 +174,12 @@ class StageSettings:
         return stack_name(self.stage)
 
     @property
+    def permissions_boundary_arn(self) -> str:
+        """The boundary the account's bootstrap creates, which every role of the stage carries
+        (the deploy role may create roles only with it)."""
+        return f"arn:aws:iam::{self.account.account_id}:policy/{PERMISSIONS_BOUNDARY}"
+
+    @property
     def state_key(self) -> str:
         return f"image-service/{self.stage}/terraform.tfstate"
 
@@ -186,7 +193,7 @@ class StageSettings:
 
     def problems(self) -> list[Problem]:
         """What is wrong with the stage's own fields, every section's problems (named inside
-        the section) and what only the stage can see: the CDN's logs need its region."""
+        the section) and what only the stage can see across sections."""
         found = []
         if not _STAGE_NAME.match(self.stage):
             found.append(
@@ -199,13 +206,15 @@ class StageSettings:
         found += region_problems(self.region)
         for name, section in self.sections().items():
             found += [p.within(name) for p in section.problems()]  # type: ignore[attr-defined]
-        if self.cdn.access_logs is not None and self.region != CLOUDFRONT_REGION:
+        if self.protect_data and self.auth.existing is None and self.auth.email is None:
             found.append(
                 Problem(
-                    "cdn.access_logs",
-                    f"CloudFront delivers standard logs (v2) only through a delivery source in "
-                    f"{CLOUDFRONT_REGION}, and this stage deploys to {self.region}",
-                    f"deploy the stage to {CLOUDFRONT_REGION}, or set cdn.access_logs=None",
+                    "auth.email",
+                    "the stage's data is protected (real users), but its user pool would send "
+                    "sign-up codes and password resets from Cognito's default sender, which "
+                    "AWS caps at about 50 emails a day",
+                    "set auth.email=UserPoolEmail(source_arn=<a verified SES identity>, "
+                    "from_address=...) in the stage's row",
                 )
             )
         return found

@@ -153,6 +153,37 @@ def test_user_pool_and_browser_client(stage, name, protected):
     client = synth.one("aws_cognito_user_pool_client")
     assert client["generate_secret"] is False
     assert "ALLOW_USER_SRP_AUTH" in client["explicit_auth_flows"]
+    # Who may sign up is decided and written out, not left to Cognito's default (finding 8).
+    assert pool["admin_create_user_config"] == {"allow_admin_create_user_only": False}
+
+
+def test_production_mails_its_users_through_its_own_ses_identity(stage):
+    from stacks.settings import ACCOUNTS
+
+    assert stage("production").one("aws_cognito_user_pool")["email_configuration"] == {
+        "email_sending_account": "DEVELOPER",
+        "source_arn": (
+            f"arn:aws:ses:us-east-1:{ACCOUNTS['production'].account_id}:identity/lego-moc.com"
+        ),
+        "from_email_address": "no-reply@lego-moc.com",
+    }
+    # The test stages keep Cognito's default sender (about 50 emails a day).
+    for name in ("dev", "staging"):
+        assert "email_configuration" not in stage(name).one("aws_cognito_user_pool")
+
+
+def test_self_sign_up_off_lets_only_administrators_create_users(variant):
+    dev = stage_settings("dev")
+    pool = variant("dev", auth=replace(dev.auth, self_sign_up=False)).one("aws_cognito_user_pool")
+    assert pool["admin_create_user_config"] == {"allow_admin_create_user_only": True}
+
+
+def test_the_execute_api_endpoint_is_closed_where_the_custom_domain_serves_the_api(stage):
+    for name in ("dev", "staging", "production"):
+        assert stage(name).one("aws_apigatewayv2_api")["disable_execute_api_endpoint"] is True
+    # Without a custom domain (the emulator's stages) the execute-api endpoint is the way in.
+    for name in ("local", "local-production"):
+        assert "disable_execute_api_endpoint" not in stage(name).one("aws_apigatewayv2_api")
 
 
 def test_existing_pool_setting_creates_no_pool(variant):
@@ -364,4 +395,24 @@ def test_user_auth_built_directly_with_bad_props_is_refused(bare_stack):
         "shown by Cognito, e.g. 'us-east-1_AbC123xyz', or existing=None to create a pool.\n"
         "  - `existing.client_ids`: an existing pool is named but no client ids. Fix: list the "
         "pool's app client ids; the JWT authorizer needs them as audience."
+    )
+
+
+def test_user_auth_refuses_mail_from_outside_its_ses_identity(bare_stack):
+    from constructs_lib.props import UserPoolEmail
+    from constructs_lib.user_auth import UserAuth, UserAuthProps
+    from tests.constructs import refusal
+
+    def build(email):
+        props = UserAuthProps(name="bare", protect_data=False, email=email)
+        return refusal(bare_stack, lambda: UserAuth(bare_stack, "Auth", props))
+
+    identity = "arn:aws:ses:us-east-1:123456789012:identity/lego-moc.com"
+    assert build(UserPoolEmail(identity, "no-reply@example.com")) == (
+        "UserAuth 'bare': `email.from_address`: 'no-reply@example.com' is not covered by the SES "
+        "identity 'lego-moc.com'; SES refuses to send from it. Fix: send from an address at "
+        "lego-moc.com, or name the identity that verifies this address"
+    )
+    assert build(UserPoolEmail("lego-moc.com", "no-reply@lego-moc.com")).startswith(
+        "UserAuth 'bare': `email.source_arn`: 'lego-moc.com' is not an SES identity ARN."
     )

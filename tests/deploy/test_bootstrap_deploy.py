@@ -10,14 +10,24 @@ import sys
 
 import pytest
 
+from constructs_lib.props.ci_identity import (
+    DEPLOY_ROLE_PREFIX,
+    DEPLOY_SESSION_SECONDS,
+    GITHUB_OIDC_HOST,
+    REVIEW_ROLE,
+)
 from ops import local_aws
 from ops.toolchain import ROOT, project_env
+from ops.workdir import stack_outputs
 from stacks.settings import (
     BOOTSTRAP_STATE_KEY,
+    EMULATOR_ACCOUNT_ID,
     LOCAL_ENDPOINT_ENV,
     LOCAL_STATE,
     LOCAL_STATE_FILE,
 )
+from stacks.settings.stages import GITHUB_REPOSITORY
+from stacks.state_bootstrap_stack import deploy_role_output
 
 pytestmark = pytest.mark.emulator
 STACK = "image-service-state-local"
@@ -146,3 +156,109 @@ def test_bin_cdktf_diffs_the_state_stack_and_refuses_to_deploy_it(first_run, emu
     assert deploy.returncode == 2, deploy.stdout + deploy.stderr
     assert "run `.venv/bin/python -m ops.bootstrap local`" in deploy.stderr
     assert "Traceback" not in deploy.stderr
+
+
+# ---- the account's CI identity (issue 26), read back from the emulator ----------------------
+@pytest.fixture(scope="module")
+def iam(first_run, emulator):
+    assert first_run.returncode == 0, first_run.stderr
+    return local_aws.client("iam", emulator.endpoint)
+
+
+def _trust_condition(iam, role: str) -> dict:
+    [statement] = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    [provider] = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    assert statement["Principal"] == {"Federated": provider["Arn"]}
+    return statement["Condition"]
+
+
+def test_the_github_oidc_provider_needs_no_thumbprint(iam):
+    [provider] = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    described = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=provider["Arn"])
+    assert described["Url"] == GITHUB_OIDC_HOST  # IAM reads the URL back without https://
+    assert described["ClientIDList"] == ["sts.amazonaws.com"]
+    assert described.get("ThumbprintList", []) == []
+
+
+def test_the_review_role_trusts_pull_requests_and_the_default_branch_only(iam):
+    repository = GITHUB_REPOSITORY.slug
+    assert _trust_condition(iam, REVIEW_ROLE) == {
+        "StringEquals": {
+            f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com",
+            f"{GITHUB_OIDC_HOST}:sub": [
+                f"repo:{repository}:pull_request",
+                f"repo:{repository}:ref:refs/heads/main",
+            ],
+        }
+    }
+    assert iam.get_role(RoleName=REVIEW_ROLE)["Role"]["MaxSessionDuration"] == 3600
+    [name] = iam.list_role_policies(RoleName=REVIEW_ROLE)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=REVIEW_ROLE, PolicyName=name)["PolicyDocument"]
+    statements = {s["Sid"]: s for s in document["Statement"]}
+    assert statements["NoDecryptionNoSecrets"]["Effect"] == "Deny"
+    assert "kms:Decrypt" in statements["NoDecryptionNoSecrets"]["Action"]
+    # Reads only: no action of the review role changes anything.
+    allowed = [a for s in document["Statement"] if s["Effect"] == "Allow" for a in s["Action"]]
+    assert not [a for a in allowed if a.split(":")[1].startswith(("Create", "Put", "Delete"))]
+
+
+@pytest.mark.parametrize("stage", ["local", "local-production"])
+def test_each_deploy_role_trusts_its_own_github_environment_only(iam, stage):
+    role = f"{DEPLOY_ROLE_PREFIX}{stage}"
+    assert _trust_condition(iam, role) == {
+        "StringEquals": {
+            f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com",
+            f"{GITHUB_OIDC_HOST}:sub": [f"repo:{GITHUB_REPOSITORY.slug}:environment:{stage}"],
+        }
+    }
+    assert iam.get_role(RoleName=role)["Role"]["MaxSessionDuration"] == DEPLOY_SESSION_SECONDS
+
+
+def test_a_deploy_role_creates_roles_only_with_the_boundary(iam):
+    [boundary] = [
+        p
+        for p in iam.list_policies(Scope="Local")["Policies"]
+        if p["PolicyName"] == "image-service-boundary"
+    ]
+    role = f"{DEPLOY_ROLE_PREFIX}local"
+    [name] = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    statements = {
+        s["Sid"]: s
+        for s in iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]["Statement"]
+    }
+    bounded = statements["BoundedHandlerRoles"]
+    assert "iam:CreateRole" in bounded["Action"]
+    assert bounded["Resource"] == [f"arn:aws:iam::{EMULATOR_ACCOUNT_ID}:role/image-service-local-*"]
+    assert bounded["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": boundary["Arn"]}}
+    assert statements["KeepTheBoundary"]["Effect"] == "Deny"
+    # The boundary: the most a handler may ever do, on the service's data only.
+    version = iam.get_policy_version(
+        PolicyArn=boundary["Arn"], VersionId=boundary["DefaultVersionId"]
+    )["PolicyVersion"]["Document"]
+    document = json.loads(version) if isinstance(version, str) else version
+    tables = {s["Sid"]: s for s in document["Statement"]}["ServiceTables"]["Resource"]
+    assert f"arn:aws:dynamodb:us-east-1:{EMULATOR_ACCOUNT_ID}:table/ImageMetadata-local" in tables
+
+
+def test_the_state_bucket_expires_old_state_versions(first_run, emulator):
+    rules = local_aws.client("s3", emulator.endpoint).get_bucket_lifecycle_configuration(
+        Bucket=LOCAL_STATE.bucket
+    )["Rules"]
+    assert [
+        (r["ID"], r["Status"], r["NoncurrentVersionExpiration"]["NoncurrentDays"]) for r in rules
+    ] == [("expire-noncurrent-state", "Enabled", 90)]
+
+
+def test_the_bootstrap_outputs_the_arns_the_workflows_need(iam, emulator, outdir):
+    outputs = stack_outputs(
+        outdir / "stacks" / STACK,
+        project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, **_credentials(emulator)}),
+    )
+    assert outputs["ReviewRoleArn"] == iam.get_role(RoleName=REVIEW_ROLE)["Role"]["Arn"]
+    for stage in ("local", "local-production"):
+        assert (
+            outputs[deploy_role_output(stage)]
+            == (iam.get_role(RoleName=f"{DEPLOY_ROLE_PREFIX}{stage}")["Role"]["Arn"])
+        )
+    assert outputs["PermissionsBoundaryArn"].endswith(":policy/image-service-boundary")

@@ -28,7 +28,6 @@ import json
 import os
 import pty
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -41,12 +40,13 @@ import pytest
 
 from ops import local_aws
 from ops.plan_guard import STATEFUL_TYPES
-from ops.toolchain import ROOT, project_env
+from ops.toolchain import project_env
 from ops.workdir import lock_holders
 from stacks.errors import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_REFUSED
 from stacks.settings import LOCAL_ENDPOINT_ENV, LOCAL_STATE
 from tests.deploy.deployment import state_addresses
 from tests.handler_source import write_handler_source
+from tests.project_copy import copy_project
 
 pytestmark = pytest.mark.emulator
 STACK = "image-service-local"
@@ -83,25 +83,12 @@ FUNCTION = "image-service-local-get-image"
 
 
 def project_with_a_handler(root: Path) -> Path:
-    """A copy of this project's working tree (what git tracks or would track) in which the next
-    epic has added its first handler, beside the installed dependencies; a git work tree, as a
-    checkout is (make up's synthesis cache lists its files with git)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "-c", "-o", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, root / name)
-    for name in (".venv", "node_modules"):
-        (root / name).symlink_to(ROOT / name)
+    """A copy of this project (tests/project_copy.py) in which the next epic has added its
+    first handler."""
+    copy_project(root)
     write_handler_source(root / "handlers" / "get_image")
     handlers = root / "stacks" / "handlers.py"
     handlers.write_text(handlers.read_text() + WITH_A_HANDLER)
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     return root
 
 

@@ -135,13 +135,46 @@ def certificates(aws) -> dict[str, dict]:
     }
 
 
-@pytest.fixture(scope="module")
-def zone_records(aws, outputs) -> dict[tuple[str, str], dict]:
-    """The hosted zone's records by (name without the final dot, type)."""
+def _zone(aws, name: str) -> tuple[dict, dict[tuple[str, str], dict]]:
+    """The hosted zone `name` as Route53 describes it, and its records by (name without the
+    final dot, type)."""
     r53 = aws("route53")
-    [zone] = [z for z in r53.list_hosted_zones()["HostedZones"] if z["Name"] == "lego-api.com."]
+    [zone] = [z for z in r53.list_hosted_zones()["HostedZones"] if z["Name"] == f"{name}."]
     records = r53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
-    return {(r["Name"].rstrip("."), r["Type"]): r for r in records}
+    return r53.get_hosted_zone(Id=zone["Id"]), {
+        (r["Name"].rstrip("."), r["Type"]): r for r in records
+    }
+
+
+@pytest.fixture(scope="module")
+def stage_zone(aws) -> tuple[dict, dict[tuple[str, str], dict]]:
+    """Production's own zone (images.lego-api.com)."""
+    return _zone(aws, stage_settings("local-production").domains.zone_name)
+
+
+@pytest.fixture(scope="module")
+def zone_records(stage_zone) -> dict[tuple[str, str], dict]:
+    return stage_zone[1]
+
+
+def test_the_parent_zone_delegates_the_stage_zone_to_its_name_servers(aws, stage_zone):
+    """The NS record in lego-api.com (written through the parent account's provider) names
+    exactly the name servers Route53 gave the stage's zone: resolvers reach its records."""
+    described, records = stage_zone
+    name_servers = described["DelegationSet"]["NameServers"]
+    assert len(name_servers) == 4
+    _, parent_records = _zone(aws, "lego-api.com")
+    delegation = parent_records[("images.lego-api.com", "NS")]
+    assert delegation["TTL"] == 172800
+    assert sorted(r["Value"].rstrip(".") for r in delegation["ResourceRecords"]) == sorted(
+        n.rstrip(".") for n in name_servers
+    )
+    # Only Amazon may issue certificates for the stage's names.
+    caa = records[("images.lego-api.com", "CAA")]
+    assert sorted(r["Value"] for r in caa["ResourceRecords"]) == [
+        '0 issue "amazon.com"',
+        '0 issuewild "amazon.com"',
+    ]
 
 
 def test_the_cdn_and_api_certificates_are_issued_for_their_hostnames(certificates, outputs):
@@ -236,6 +269,17 @@ OBJECT_KEY, OBJECT_BODY = "images/42.png", b"\x89PNG-falcon"
 def protected(deployment) -> list[str]:
     """The addresses of the stack's table, bucket and user pool."""
     return deployment.stateful_addresses(STACK)
+
+
+def test_the_user_pool_mails_through_its_own_ses_identity(outputs, aws):
+    pool = aws("cognito-idp").describe_user_pool(UserPoolId=outputs["UserPoolId"])["UserPool"]
+    email = stage_settings("production").auth.email
+    assert pool["EmailConfiguration"] == {
+        **pool["EmailConfiguration"],
+        "EmailSendingAccount": "DEVELOPER",
+        "SourceArn": email.source_arn,
+        "From": email.from_address,
+    }
 
 
 def test_the_stack_carries_productions_protection(outputs, aws, protected):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
+from constructs_lib.kinds import ACTIONS_ON_EVERY_RESOURCE
 from stacks.errors import ImageServiceError
 from stacks.policies import (
     ALLOWED_MANAGED_POLICIES,
@@ -20,6 +21,7 @@ from stacks.policies import (
     BUCKET_PUBLIC_ACCESS_BLOCK,
     DEFAULT_TAGS,
     IAM_NO_WILDCARDS,
+    IAM_ROLE_BOUNDARY,
     PREVENT_DESTROY,
     RULES,
     TABLE_DELETION_PROTECTION,
@@ -29,7 +31,7 @@ from stacks.policies import (
     PolicyProps,
     check_stack,
 )
-from stacks.settings import stage_settings
+from stacks.settings import ALL_STAGES, stage_settings
 from tests.conftest import ALL_STACKS, STATE_STACKS
 
 
@@ -229,6 +231,7 @@ BREACHES: list[tuple[str, str, Callable[[dict], None], str, str]] = [
             "image-service-staging/GetImage/Role",
             name="x",
             assume_role_policy="{}",
+            permissions_boundary=stage_settings("staging").permissions_boundary_arn,
             managed_policy_arns=["arn:aws:iam::aws:policy/PowerUserAccess"],
         ),
         IAM_NO_WILDCARDS,
@@ -243,6 +246,7 @@ BREACHES: list[tuple[str, str, Callable[[dict], None], str, str]] = [
             "image-service-dev/GetImage/Role",
             name="x",
             assume_role_policy="{}",
+            permissions_boundary=stage_settings("dev").permissions_boundary_arn,
             inline_policy=[
                 {
                     "name": "all",
@@ -279,6 +283,42 @@ BREACHES: list[tuple[str, str, Callable[[dict], None], str, str]] = [
         "image-service-dev/GetImage/Everything",
     ),
     (
+        "role-without-the-accounts-boundary",
+        "dev",
+        lambda c: _add(
+            c,
+            "aws_iam_role",
+            "image-service-dev/GetImage/Role",
+            name="image-service-dev-get-image-role",
+            assume_role_policy="{}",
+        ),
+        IAM_ROLE_BOUNDARY,
+        "image-service-dev/GetImage/Role",
+    ),
+    (
+        "every-resource-for-an-action-aws-scopes",
+        "dev",
+        lambda c: _add(
+            c,
+            "aws_iam_policy",
+            "image-service-dev/GetImage/Create",
+            policy=json.dumps(
+                {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            # CreateUserPool authorizes on no resource; DeleteUserPool on one.
+                            "Action": ["cognito-idp:CreateUserPool", "cognito-idp:DeleteUserPool"],
+                            "Resource": "*",
+                        }
+                    ]
+                }
+            ),
+        ),
+        IAM_NO_WILDCARDS,
+        "image-service-dev/GetImage/Create",
+    ),
+    (
         "route-jwt-without-authorizer-id",
         "staging",
         lambda c: _route(c, "DELETE /images/{imageId}").pop("authorizer_id"),
@@ -312,7 +352,48 @@ def test_the_managed_policies_a_handler_may_need_are_allowed_each_for_a_reason(s
 
 
 def _props(stage_name: str) -> PolicyProps:
-    return PolicyProps(protect_data=stage_settings(stage_name).protect_data)
+    settings = stage_settings(stage_name)
+    return PolicyProps(
+        protect_data=settings.protect_data,
+        permissions_boundary_arn=settings.permissions_boundary_arn,
+    )
+
+
+def test_every_resource_is_accepted_only_where_aws_authorizes_on_none(stage):
+    """A `*` resource is accepted in an Allow statement whose every action AWS authorizes on no
+    resource, each with its reason (constructs_lib/kinds.py)."""
+    config = copy.deepcopy(stage("dev").json)
+    _add(
+        config,
+        "aws_iam_policy",
+        "image-service-dev/Deploy/Create",
+        policy=json.dumps(
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["cognito-idp:CreateUserPool", "acm:RequestCertificate"],
+                        "Resource": "*",
+                    }
+                ]
+            }
+        ),
+    )
+    assert check_stack(config, _props("dev")) == []
+    assert all(len(reason) > 30 for reason in ACTIONS_ON_EVERY_RESOURCE.values())
+
+
+def test_a_role_with_the_accounts_boundary_is_accepted(stage):
+    config = copy.deepcopy(stage("dev").json)
+    _add(
+        config,
+        "aws_iam_role",
+        "image-service-dev/GetImage/Role",
+        name="image-service-dev-get-image-role",
+        assume_role_policy="{}",
+        permissions_boundary=stage_settings("dev").permissions_boundary_arn,
+    )
+    assert check_stack(config, _props("dev")) == []
 
 
 @pytest.mark.parametrize(
@@ -334,7 +415,13 @@ def test_every_rule_has_a_breach_case():
 
 @pytest.mark.parametrize("name", ALL_STACKS)
 def test_the_real_stacks_meet_every_rule(stacks, name):
-    props = PolicyProps(protect_data=name == "image-service-production" or name in STATE_STACKS)
+    stage_name = name.removeprefix("image-service-")
+    props = PolicyProps(
+        protect_data=name == "image-service-production" or name in STATE_STACKS,
+        permissions_boundary_arn=stage_settings(stage_name).permissions_boundary_arn
+        if stage_name in ALL_STAGES
+        else None,
+    )
     found = check_stack(stacks[name].json, props)
     if name in (
         "image-service-state-local",

@@ -17,6 +17,7 @@ from ops.toolchain import ROOT, project_env
 from stacks.cli import PublishError, publish
 from stacks.errors import SettingsError
 from stacks.settings import ALL_STAGES, EmulatorSettings, stage_settings, validate_stage
+from tests.project_copy import FILLED_IN
 
 dev = stage_settings("dev")
 local_production = stage_settings("local-production")
@@ -83,10 +84,26 @@ SETTINGS_CASES = [
         _cdn(access_logs=CdnAccessLogs(retention_days=45)),
         "cdn.access_logs.retention_days",
     ),
+    # Protected data means real users: Cognito's default sender caps them at ~50 emails a day.
+    ("protected-stage-without-its-own-email", {"protect_data": True}, "auth.email"),
     (
-        "cdn-logs-outside-us-east-1",
-        {"region": "eu-west-1", **_cdn(access_logs=CdnAccessLogs())},
-        "cdn.access_logs",
+        "delegation-role-outside-the-parent-account",
+        _domains(
+            delegation=replace(
+                dev.domains.delegation, role_arn="arn:aws:iam::111111111111:role/dns"
+            )
+        ),
+        "domains.delegation.role_arn",
+    ),
+    (
+        "zone-not-below-its-parent",
+        _domains(delegation=replace(dev.domains.delegation, parent_zone_name="example.org")),
+        "domains.delegation.parent_zone_name",
+    ),
+    (
+        "looked-up-zone-delegated-again",
+        _domains(create_hosted_zone=False),
+        "domains.delegation",
     ),
     ("table-name-empty", {"table": replace(dev.table, name="")}, "table.name"),
     ("table-name-bad-chars", {"table": replace(dev.table, name="Image Metadata")}, "table.name"),
@@ -214,9 +231,14 @@ EMULATOR_CASES = [
         "emulator.endpoint",
     ),
     (
-        "emulator-looking-up-a-zone",
-        {"domains": replace(local_production.domains, create_hosted_zone=False)},
-        "domains.create_hosted_zone",
+        "emulator-looking-up-the-parent-zone",
+        {
+            "domains": replace(
+                local_production.domains,
+                delegation=replace(local_production.domains.delegation, create_parent_zone=False),
+            )
+        },
+        "domains.delegation",
     ),
     (
         "emulator-with-an-api-domain",
@@ -333,8 +355,9 @@ def test_without_the_provider_mirror_the_wrapper_runs_against_the_public_registr
 ):
     """A machine without this project's offline mirror is no longer refused: the provider comes
     from the registry (tests/ops/test_toolchain.py checks what Terraform is told). Here
-    `bin/cdktf review` of the synthesis, which checks the toolchain first (and, without AWS
-    credentials, plans nothing)."""
+    `bin/cdktf review` of the synthesis, which checks the toolchain first: it gets past that to
+    the shipped placeholders' refusal, of a stage and of a state stack alike (found through the
+    app's table: issue 25, bug 1)."""
     config = tmp_path / "cli.tfrc"
     config.write_text(
         'provider_installation {\n filesystem_mirror {\n  path = "%s"\n }\n}\n'
@@ -349,13 +372,69 @@ def test_without_the_provider_mirror_the_wrapper_runs_against_the_public_registr
         text=True,
         capture_output=True,
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 2, proc.stderr
     assert "mirror" not in proc.stderr
-    assert "- **image-service-dev**: not planned: no AWS credentials" in proc.stdout
-    # A state stack is found through the app's table (issue 25, bug 1), and reviewed the same.
-    assert "- **image-service-state-111111111111**: not planned: no AWS credentials" in (
-        proc.stdout
+    assert proc.stderr.startswith(
+        "error: bin/cdktf review: image-service-dev, image-service-state-111111111111 still "
+        "uses the project's placeholders"
     )
+
+
+@pytest.mark.parametrize(
+    "command,what,stack,settings",
+    [
+        (
+            ["bin/cdktf", "deploy", "image-service-dev", "--skip-synth"],
+            "bin/cdktf deploy",
+            "image-service-dev",
+            ["ACCOUNTS['dev']", "DNS_ACCOUNT_ID"],
+        ),
+        (
+            ["bin/cdktf", "review"],
+            "bin/cdktf review",
+            "image-service-dev, image-service-staging, image-service-production",
+            ["ACCOUNTS['dev']", "DNS_ACCOUNT_ID", "ACCOUNTS['staging']", "ACCOUNTS['production']"],
+        ),
+        (
+            ["bin/cdktf", "diff", "image-service-state-333333333333", "--skip-synth"],
+            "bin/cdktf diff",
+            "image-service-state-333333333333",
+            ["ACCOUNTS['production']", "GITHUB_REPOSITORY"],
+        ),
+        (
+            ["bin/cdktf", "output", "image-service-staging"],
+            "bin/cdktf output",
+            "image-service-staging",
+            ["ACCOUNTS['staging']", "DNS_ACCOUNT_ID"],
+        ),
+        (
+            [sys.executable, "-m", "ops.bootstrap", "dev"],
+            "ops.bootstrap",
+            "image-service-state-111111111111",
+            ["ACCOUNTS['dev']", "GITHUB_REPOSITORY"],
+        ),
+    ],
+    ids=["deploy", "review", "diff-of-a-state-stack", "output", "bootstrap"],
+)
+def test_the_shipped_placeholders_are_refused_before_credentials_are_looked_for(
+    tmp_path, synth_dir, command, what, stack, settings
+):
+    """A new team's first command against a real stage: one paragraph naming each setting to
+    fill in, exit 2, before credentials are looked for (this machine has some) or anything is
+    synthesized or contacted."""
+    if command[0] == "bin/cdktf":
+        command = [str(ROOT / "bin" / "cdktf"), *command[1:]]
+        if "--skip-synth" in command:
+            command += ["--output", str(synth_dir)]
+    env = {**_without_credentials(tmp_path), "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE"}
+    proc = subprocess.run(command, cwd=ROOT, env=env, text=True, capture_output=True)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith(f"error: {what}: {stack} still uses the project's placeholders")
+    assert [s for s in settings if f"`{s}`:" in proc.stderr] == settings
+    assert proc.stderr.count("\n") == 1, "one paragraph"
+    assert "nothing was contacted. Fix: set " in proc.stderr
+    assert '(README, "First deploy to a real account"), then run again' in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
 
 
 # The project's other commands: (case id, command, text the error must contain)
@@ -427,30 +506,37 @@ def _without_credentials(tmp_path) -> dict[str, str]:
             "image-service-dev",
         ),
         (
-            ["bin/cdktf", "diff", "image-service-state-111111111111", "--skip-synth"],
+            ["bin/cdktf", "diff", f"image-service-state-{FILLED_IN['dev']}", "--skip-synth"],
             "bin/cdktf diff",
-            "image-service-state-111111111111",
+            f"image-service-state-{FILLED_IN['dev']}",
         ),
         (
             [sys.executable, "-m", "ops.bootstrap", "dev"],
             "ops.bootstrap",
-            "image-service-state-111111111111",
+            f"image-service-state-{FILLED_IN['dev']}",
         ),
     ],
     ids=["deploy", "diff", "diff-of-a-state-stack", "bootstrap"],
 )
 def test_a_real_stage_without_credentials_is_refused_before_anything_is_contacted(
-    tmp_path, synth_dir, command, what, stack
+    tmp_path, filled_in_project, command, what, stack
 ):
+    """Once the placeholders are filled in (tests/project_copy.py), a machine without
+    credentials for the stage's account is the next refusal."""
     if command[0] == "bin/cdktf":
-        command = [str(ROOT / "bin" / "cdktf"), *command[1:], "--output", str(synth_dir)]
+        command = [str(filled_in_project / "bin" / "cdktf"), *command[1:]]
+        command += ["--output", str(tmp_path / "cdktf.out")]
     proc = subprocess.run(
-        command, cwd=ROOT, env=_without_credentials(tmp_path), text=True, capture_output=True
+        command,
+        cwd=filled_in_project,
+        env=_without_credentials(tmp_path),
+        text=True,
+        capture_output=True,
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.startswith(
         f"error: {what}: {stack} cannot be planned here: no AWS credentials for "
-        "account 111111111111 in this environment"
+        f"account {FILLED_IN['dev']} in this environment"
     )
     assert "nothing was contacted. Fix: sign in to the stage's account first" in proc.stderr
     assert "Traceback" not in proc.stderr and "terraform" not in proc.stdout.lower()

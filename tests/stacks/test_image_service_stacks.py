@@ -48,7 +48,10 @@ def test_s3_backend_per_stage(stage, name):
 @pytest.mark.parametrize("name", STAGES)
 def test_providers_carry_region_and_default_tags(stage, name):
     providers = stage(name).json["provider"]["aws"]
-    assert sorted(p.get("alias", "") for p in providers) == ["", "us_east_1"]
+    # The default, CloudFront's us-east-1, and the parent zone's account (the delegation) where
+    # the stage has custom domains.
+    delegated = ["dns_parent"] if stage_settings(name).domains else []
+    assert sorted(p.get("alias", "") for p in providers) == ["", *delegated, "us_east_1"]
     for p in providers:
         assert p["default_tags"] == [
             {"tags": {"Service": "image-service", "Stage": name, "ManagedBy": "cdktf"}}
@@ -136,9 +139,16 @@ def test_emulator_stages_leave_out_only_the_tls_deny_and_record_why(stage, synth
 
 def test_local_production_has_the_custom_domain_path_except_the_api_domain(stage):
     twin, production = stage("local-production"), stage("production")
-    # The emulator starts empty: the stack creates the zone production looks up.
-    assert twin.one("aws_route53_zone")["name"] == "lego-api.com"
-    assert twin.data("aws_route53_zone") == {} and production.resources("aws_route53_zone") == {}
+    # Production's own zone, delegated from lego-api.com: the emulator starts empty, so the
+    # twin creates the parent zone that production looks up in the DNS account.
+    zones = {r["name"]: r for r in twin.resources("aws_route53_zone").values()}
+    assert sorted(zones) == ["images.lego-api.com", "lego-api.com"]
+    assert zones["lego-api.com"]["provider"] == "aws.dns_parent"
+    assert [z["name"] for z in production.resources("aws_route53_zone").values()] == [
+        "images.lego-api.com"
+    ]
+    assert [z["name"] for z in production.data("aws_route53_zone").values()] == ["lego-api.com"]
+    assert twin.data("aws_route53_zone") == {}
     assert sorted(c["domain_name"] for c in twin.resources("aws_acm_certificate").values()) == [
         "cdn.images.lego-api.com",
         "images.lego-api.com",
@@ -280,11 +290,23 @@ def test_every_stack_pins_terraform_and_the_exact_provider(stacks, name):
 
 @pytest.mark.parametrize("name", ("dev", "staging", "production"))
 def test_every_provider_of_a_real_stage_is_pinned_to_its_account(stage, name):
+    from stacks.settings.stages import DNS_PARENT
+
     account = stage_settings(name).account.account_id
-    providers = stage(name).json["provider"]["aws"]
-    assert [p["allowed_account_ids"] for p in providers] == [[account], [account]]
-    # Placeholders ship without a role or profile: the environment's credentials act.
-    assert all("assume_role" not in p and "profile" not in p for p in providers)
+    providers = {p.get("alias", ""): p for p in stage(name).json["provider"]["aws"]}
+    assert {alias: p["allowed_account_ids"] for alias, p in providers.items()} == {
+        "": [account],
+        "us_east_1": [account],
+        # The NS record is written in the account that holds lego-api.com, and only there.
+        "dns_parent": [DNS_PARENT.parent_account_id],
+    }
+    # Placeholders ship without a role or profile: the environment's credentials act; the
+    # parent's account is reached through its delegation role.
+    own = [p for alias, p in providers.items() if alias != "dns_parent"]
+    assert all("assume_role" not in p and "profile" not in p for p in own)
+    assert providers["dns_parent"]["assume_role"] == [
+        {"role_arn": DNS_PARENT.role_arn, "session_name": f"image-service-{name}"}
+    ]
 
 
 def test_a_stage_role_and_profile_reach_every_provider_and_the_state_backend(variant):
@@ -293,7 +315,9 @@ def test_a_stage_role_and_profile_reach_every_provider_and_the_state_backend(var
     role = "arn:aws:iam::111111111111:role/image-service-deploy"
     dev = stage_settings("dev")
     synth = variant("dev", account=replace(dev.account, role_arn=role, profile="lego-dev"))
-    for provider in synth.json["provider"]["aws"]:
+    stage_providers = [p for p in synth.json["provider"]["aws"] if p.get("alias") != "dns_parent"]
+    assert len(stage_providers) == 2
+    for provider in stage_providers:
         assert provider["allowed_account_ids"] == ["111111111111"]
         assert provider["profile"] == "lego-dev"
         assert provider["assume_role"] == [{"role_arn": role, "session_name": "image-service-dev"}]
