@@ -18,6 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
 from cdktf_cdktf_provider_aws.iam_openid_connect_provider import IamOpenidConnectProvider
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_aws.iam_role import IamRole
@@ -416,6 +422,10 @@ class CiIdentity(Construct):
         }
 
     @property
+    def oidc_provider_arn(self) -> str:
+        return f"arn:aws:iam::{self.props.account_id}:oidc-provider/{GITHUB_OIDC_HOST}"
+
+    @property
     def boundary_arn(self) -> str:
         return f"arn:aws:iam::{self.props.account_id}:policy/{PERMISSIONS_BOUNDARY}"
 
@@ -428,28 +438,42 @@ class CiIdentity(Construct):
         statements: list[dict[str, Any]],
     ) -> IamRole:
         """A role GitHub's OIDC tokens for exactly `subjects` may assume (StringEquals: no
-        pattern), with its one inline policy."""
-        trust = document(
-            [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": self.oidc_provider.arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {
-                            f"{GITHUB_OIDC_HOST}:aud": GITHUB_OIDC_AUDIENCE,
-                            f"{GITHUB_OIDC_HOST}:sub": subjects,
-                        }
-                    },
-                }
-            ]
+        pattern), with its one inline policy. The provider is named by its ARN, as IAM gives
+        it (so that checkov's CKV_AWS_358 sees the GitHub trust), and created first."""
+        trust = DataAwsIamPolicyDocument(
+            self,
+            f"{id_}Trust",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    effect="Allow",
+                    actions=["sts:AssumeRoleWithWebIdentity"],
+                    principals=[
+                        DataAwsIamPolicyDocumentStatementPrincipals(
+                            type="Federated", identifiers=[self.oidc_provider_arn]
+                        )
+                    ],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals",
+                            variable=f"{GITHUB_OIDC_HOST}:aud",
+                            values=[GITHUB_OIDC_AUDIENCE],
+                        ),
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals",
+                            variable=f"{GITHUB_OIDC_HOST}:sub",
+                            values=subjects,
+                        ),
+                    ],
+                )
+            ],
         )
         role = IamRole(
             self,
             id_,
             name=name,
-            assume_role_policy=trust,
+            assume_role_policy=trust.json,
             max_session_duration=session_seconds,
+            depends_on=[self.oidc_provider],
         )
         IamRolePolicy(self, f"{id_}Policy", name=name, role=role.id, policy=document(statements))
         return role

@@ -262,10 +262,12 @@ def plan(
     destroy: bool = False,
     keep_plan: bool = False,
     refresh_only: bool = False,
+    take_lock: bool = True,
 ) -> Plan:
     """Plan the stack once (saved as PLAN_FILE when keep_plan) and read the planned changes from
     Terraform's JSON UI stream: no second `terraform show -json` run, which would load the
-    provider's schema again (~1.5 s)."""
+    provider's schema again (~1.5 s). take_lock=False plans without taking the state lock (the
+    review's read-only plans: REVIEW_LOCKING in ops/review.py)."""
     check_toolchain()
     ensure_initialised(stack_dir, env)
     for attempt in (1, 2):
@@ -275,7 +277,7 @@ def plan(
             "plan",
             "-json",
             "-input=false",
-            "-lock-timeout=0s",
+            "-lock-timeout=0s" if take_lock else "-lock=false",
             "-detailed-exitcode",
             f"-out={PLAN_FILE}",
             *(["-destroy"] if destroy else []),

@@ -274,9 +274,19 @@ def _verdict(report: StackReport, drift: bool) -> str:
     )
 
 
+# Review and drift plans run with the account's read-only review role, which cannot write the
+# state's lock object (S3-native locking writes and deletes `<key>.tflock`: Terraform's S3
+# backend docs), so they take no lock: a plan that is never applied needs none. Said in every
+# report, as a deploy running at the same time can make it stale.
+REVIEW_LOCKING = (
+    "_Planned read-only, without the state lock (`-lock=false`): a deploy running at the same "
+    "time may make this report stale._"
+)
+
+
 def render(reports: list[StackReport], drift: bool = False) -> str:
     title = "Drift report" if drift else "Plan review"
-    lines = [f"## {title}", ""]
+    lines = [f"## {title}", "", REVIEW_LOCKING, ""]
     for report in reports:
         lines.append(f"- **{report.stack}**: {_verdict(report, drift)}")
     for report in reports:
@@ -350,7 +360,7 @@ def plan_document(stack_dir: Path, env: dict[str, str], refresh_only: bool) -> d
     """The stack's plan as `terraform show -json` renders it (with before/after values and
     their sensitivity), planned once to a file; nothing to render (and no `terraform show`)
     when the plan changes nothing, refresh-only plans included."""
-    planned = plan(stack_dir, env, keep_plan=True, refresh_only=refresh_only)
+    planned = plan(stack_dir, env, keep_plan=True, refresh_only=refresh_only, take_lock=False)
     try:
         if not planned.has_changes:
             return {}

@@ -133,6 +133,8 @@ class ImageServiceStack(TerraformStack):
             domains.alias("CdnAlias", domains.cdn_domain, self.cdn, ipv6=True)
             if domains.api_domain:
                 domains.alias("ApiAlias", domains.api_domain, self.api, ipv6=False)
+        #: The custom domains (the stage's zone, certificates, aliases), or None.
+        self.domains = domains
         self.cdn_hostname = domains.cdn_domain.hostname if domains else self.cdn.domain_name
         self.add_outputs(domains)
 

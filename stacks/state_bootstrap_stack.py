@@ -28,6 +28,7 @@ from cdktf_cdktf_provider_aws.s3_bucket import (
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
     S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
     S3BucketLifecycleConfigurationRuleFilter,
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
 )
@@ -136,6 +137,7 @@ class StateBootstrapStack(TerraformStack):
                     noncurrent_version_expiration=S3BucketLifecycleRuleNoncurrentVersionExpiration(
                         days=noncurrent_days
                     ),
+                    abort_incomplete_multipart_upload_days=1,
                 )
             ]
             if emulator
@@ -151,6 +153,12 @@ class StateBootstrapStack(TerraformStack):
                         id=rule_id,
                         status="Enabled",
                         filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                        # Terraform writes state in one PUT: nothing uploaded in parts is kept.
+                        abort_incomplete_multipart_upload=[
+                            S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                                days_after_initiation=1
+                            )
+                        ],
                         noncurrent_version_expiration=[
                             S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
                                 noncurrent_days=noncurrent_days

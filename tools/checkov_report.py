@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = Path(sys.executable).with_name("checkov")
 SYNTHESIZED = ROOT / "cdktf.out"
 OPTIONS = ["--framework", "terraform_json", "--skip-download", "--output", "json"]
+# Checks that must run and pass, never skipped, on the stacks whose names start so: the CI
+# identity's GitHub OIDC trust (each account's bootstrap: a `sub` condition, no wildcard).
+MUST_PASS = {"CKV_AWS_358": "image-service-state-"}
 
 
 def scannable_copy(target: Path) -> list[str]:
@@ -94,7 +97,27 @@ def main() -> int:
         print(
             f"  FAILED {c['check_id']} {c['check_name']}\n    {c['resource']} in {c['file_path']}"
         )
-    return 1 if failed else 0
+    # The verdict's run is quiet (.checkov.yaml): passed checks are listed only without it.
+    missing = must_pass_missing(everything, synthesized)
+    for line in missing:
+        print(f"  NOT PASSED {line}")
+    return 1 if failed or missing else 0
+
+
+def must_pass_missing(results: list[dict], synthesized: list[str]) -> list[str]:
+    """Each MUST_PASS check on each stack it covers that did not pass there (none of them is
+    in the skip list, so a failure is also in the verdict's failed checks)."""
+    passed = {
+        (c["check_id"], c["file_path"].split("/")[-2])
+        for r in results
+        for c in r["results"].get("passed_checks", [])
+    }
+    return [
+        f"{check} on {stack} (it must run and pass: tools/checkov_report.py, MUST_PASS)"
+        for check, prefix in MUST_PASS.items()
+        for stack in synthesized
+        if stack.startswith(prefix) and (check, stack) not in passed
+    ]
 
 
 if __name__ == "__main__":

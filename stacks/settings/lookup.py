@@ -167,6 +167,8 @@ def identity_props(settings: StageSettings) -> CiIdentityProps:
     scoped to that stage's names, and the review role over all of them."""
     stages = [stage_settings(name) for name in stages_of_account(settings)]
     delegations = [s.domains.delegation for s in stages if s.domains and s.domains.delegation]
+    for problem in GITHUB_REPOSITORY.problems():
+        raise SettingsError(settings.stage, "GITHUB_REPOSITORY", problem.problem, problem.fix)
     return CiIdentityProps(
         repository=GITHUB_REPOSITORY,
         account_id=settings.account.account_id,

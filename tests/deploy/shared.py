@@ -5,7 +5,8 @@ their own that the session starts first (tests/conftest.py), while the rest of t
   (GetImage on GET /images/{imageId}, reading the table and images/* of the bucket).
 - `local-production`: image-service-local-production with production's exact shapes and data
   protection (~60 s to apply, ~55 s of it asleep in the AWS provider's lifecycle-configuration
-  poll: waited for here, not by a pytest worker).
+  poll: waited for here, not by a pytest worker), plus one certificate with a second name in
+  its zone.
 
     python -m tests.deploy.shared RUN_DIR      (the session starts it: deployments_dir())
 
@@ -58,10 +59,30 @@ def attach_test_handler(stack: Any, source_root: Path) -> None:
     stack.api.integrate(HANDLER_ROUTE, handler)
 
 
+# A certificate with a second name, validated in the stage's zone beside the shipped two
+# (issue 26: keyed by domain name, a second name plans and applies).
+SECOND_NAME_CERTIFICATE = ("san.images.lego-api.com", "www.san.images.lego-api.com")
+
+
+def attach_certificate_with_a_second_name(stack: Any) -> None:
+    from constructs_lib.domains import DnsValidatedCertificate
+    from constructs_lib.props import DnsValidatedCertificateProps
+
+    name, second = SECOND_NAME_CERTIFICATE
+    DnsValidatedCertificate(
+        stack,
+        "SecondNameCertificate",
+        DnsValidatedCertificateProps(
+            domain_name=name, alternative_names=(second,), zone_id=stack.domains.zone_id
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class Shape:
     stage: str
     attach_handler: bool = False
+    attach_second_name_certificate: bool = False
 
     @property
     def stack(self) -> str:
@@ -72,7 +93,7 @@ class Shape:
 NEEDED_BY = ("tests/deploy/test_local_deploy.py", "tests/deploy/test_production_deploy.py")
 # The slow one first: its apply starts as soon as it is synthesized.
 SHAPES = {
-    "local-production": Shape("local-production"),
+    "local-production": Shape("local-production", attach_second_name_certificate=True),
     "local": Shape("local", attach_handler=True),
 }
 
@@ -208,6 +229,8 @@ def main(argv: list[str]) -> int:
                 attach_test_handler(
                     app.node.find_child(shape.stack), shape_dir(run_dir, name) / "handlers"
                 )
+            if shape.attach_second_name_certificate:
+                attach_certificate_with_a_second_name(app.node.find_child(shape.stack))
             app.synth()
 
             def apply(name: str = name, endpoint: str = endpoint, outdir: Path = outdir) -> None:

@@ -209,7 +209,8 @@ def test_each_deploy_role_trusts_its_own_github_environment_only(iam, stage):
     assert _trust_condition(iam, role) == {
         "StringEquals": {
             f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com",
-            f"{GITHUB_OIDC_HOST}:sub": [f"repo:{GITHUB_REPOSITORY.slug}:environment:{stage}"],
+            # One value: IAM's JSON (and the provider's policy document) gives it as a string.
+            f"{GITHUB_OIDC_HOST}:sub": f"repo:{GITHUB_REPOSITORY.slug}:environment:{stage}",
         }
     }
     assert iam.get_role(RoleName=role)["Role"]["MaxSessionDuration"] == DEPLOY_SESSION_SECONDS

@@ -718,6 +718,9 @@ class Locks:
     released_while_alive: bool
     refused: StateLocked | None
     locked_after_refusal: bool
+    #: The review's plan (read-only role: -lock=false) while the holder still held the lock.
+    reviewed_changes: list[str]
+    locked_after_review: bool
     holders_after_kill: list[int]
     guard_output: str
     declined: bool
@@ -750,6 +753,15 @@ def locks(deployment, stack_dir, env, config) -> Locks:
         except StateLocked as exc:
             refused = exc
         locked_after_refusal = _locked(deployment)
+        from ops.review import plan_document
+
+        reviewed = plan_document(stack_dir, env, refresh_only=False)
+        reviewed_changes = [
+            c["address"]
+            for c in reviewed.get("resource_changes", [])
+            if c["change"]["actions"] not in (["no-op"], ["read"])
+        ]
+        locked_after_review = _locked(deployment)
     finally:
         os.killpg(holder.pid, signal.SIGKILL)  # dies holding the lock, as after a kill -9
         holder.wait()
@@ -776,6 +788,8 @@ def locks(deployment, stack_dir, env, config) -> Locks:
         released,
         refused,
         locked_after_refusal,
+        reviewed_changes,
+        locked_after_review,
         holders_after_kill,
         out.getvalue(),
         declined,
@@ -794,6 +808,15 @@ def test_a_live_lock_holder_is_named_and_its_lock_kept(locks):
     assert f"terraform force-unlock {locks.lock.id}" in message
     assert locks.refused.exit_code == EXIT_BUSY  # what make up and bin/cdktf exit with
     assert locks.locked_after_refusal
+
+
+def test_a_review_plans_without_the_lock_and_leaves_the_holders_lock_alone(locks):
+    """Review plans run with the read-only review role, which cannot write the lock object
+    (-lock=false, ops/review.py REVIEW_LOCKING): planned while another command holds the lock,
+    the tainted table's replacement is reported, and the holder's lock is still there."""
+    # The tainted table's replacement (and the handler's policy, which names its ARN).
+    assert locks.table in locks.reviewed_changes
+    assert locks.locked_after_review
 
 
 def test_a_stale_lock_is_released_and_a_tainted_table_recreated_by_the_local_loop(locks):

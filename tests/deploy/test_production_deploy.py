@@ -26,10 +26,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from ops.review import REVIEW_LOCKING
 from ops.toolchain import ROOT, terraform
 from ops.workdir import stack_outputs
 from stacks.errors import EXIT_REFUSED
 from stacks.settings import EMULATOR_API_DOMAIN_GAP, emulator_reason, stage_settings
+from tests.deploy.shared import SECOND_NAME_CERTIFICATE
 
 pytestmark = pytest.mark.emulator
 STACK = "image-service-local-production"
@@ -117,7 +119,7 @@ def test_the_review_of_a_re_plan_finds_nothing_to_change_and_exits_0(deployment,
         str(tmp_path / "review.md"),
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout == f"## Plan review\n\n- **{STACK}**: no changes\n"
+    assert result.stdout == f"## Plan review\n\n{REVIEW_LOCKING}\n\n- **{STACK}**: no changes\n"
     assert (tmp_path / "review.md").read_text() == result.stdout
 
 
@@ -180,8 +182,11 @@ def test_the_parent_zone_delegates_the_stage_zone_to_its_name_servers(aws, stage
 def test_the_cdn_and_api_certificates_are_issued_for_their_hostnames(certificates, outputs):
     production = stage_settings("production").domains
     assert outputs["CdnCustomDomain"] == production.cdn_hostname == "cdn.images.lego-api.com"
-    assert sorted(certificates) == sorted([production.cdn_hostname, production.api_hostname])
+    shipped = [production.cdn_hostname, production.api_hostname]
+    assert sorted(certificates) == sorted([*shipped, SECOND_NAME_CERTIFICATE[0]])
     for hostname, certificate in certificates.items():
+        if hostname not in shipped:
+            continue
         assert certificate["Status"] == "ISSUED"
         assert certificate["Type"] == "AMAZON_ISSUED"
         assert certificate["SubjectAlternativeNames"] == [hostname]
@@ -196,10 +201,24 @@ def test_the_cdn_and_api_certificates_are_issued_for_their_hostnames(certificate
 
 def test_the_zone_holds_each_certificates_validation_record(certificates, zone_records):
     for certificate in certificates.values():
-        record = certificate["DomainValidationOptions"][0]["ResourceRecord"]
-        assert record["Type"] == "CNAME"
-        stored = zone_records[(record["Name"].rstrip("."), "CNAME")]
-        assert stored["ResourceRecords"] == [{"Value": record["Value"]}]
+        for option in certificate["DomainValidationOptions"]:
+            record = option["ResourceRecord"]
+            assert record["Type"] == "CNAME"
+            stored = zone_records[(record["Name"].rstrip("."), "CNAME")]
+            assert stored["ResourceRecords"] == [{"Value": record["Value"]}]
+
+
+def test_a_certificate_with_a_second_name_is_validated_for_both(certificates):
+    """One validation record per name, keyed by the name (finding 10): planned, applied and
+    re-planned empty with the deployment (the review test above)."""
+    name, second = SECOND_NAME_CERTIFICATE
+    certificate = certificates[name]
+    assert certificate["Status"] == "ISSUED"
+    assert certificate["SubjectAlternativeNames"] == [name, second]
+    assert sorted(o["DomainName"] for o in certificate["DomainValidationOptions"]) == sorted(
+        [name, second]
+    )
+    assert {o["ValidationStatus"] for o in certificate["DomainValidationOptions"]} == {"SUCCESS"}
 
 
 def test_the_distribution_answers_to_its_alias_with_the_issued_certificate(

@@ -33,6 +33,7 @@ STATE_BUCKET = "aws_s3_bucket.StateBucket"
 CLIENT = "aws_cognito_user_pool_client.UserAuth_WebClient_1"
 CDN = "aws_cloudfront_distribution.ImageCdn_Distribution_CDE87156"
 API = "aws_apigatewayv2_api.ImageApi_6B36478C"
+ZONE = "aws_route53_zone.HostedZone_B13B16E8"
 
 # (case id, resource changes, expected (address, action) refusals)
 CASES = [
@@ -53,6 +54,9 @@ CASES = [
     ("app-client-replaced", [change(CLIENT, ["delete", "create"])], [(CLIENT, "replace")]),
     ("distribution-replaced", [change(CDN, ["create", "delete"])], [(CDN, "replace")]),
     ("api-replaced", [change(API, ["delete", "create"])], [(API, "replace")]),
+    # A new zone gets new name servers; resolvers keep the delegated ones for two days.
+    ("zone-replaced", [change(ZONE, ["delete", "create"])], [(ZONE, "replace")]),
+    ("zone-deleted-with-the-stack", [change(ZONE, ["delete"])], []),
     ("app-client-updated-in-place", [change(CLIENT, ["update"])], []),
     # Deleted with the whole stack (a destroy): nothing is left to hold their identity.
     ("distribution-deleted", [change(CDN, ["delete"])], []),

@@ -12,6 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from constructs_lib.kinds import WAIT_TIMEOUT_MINUTES
+from constructs_lib.props.ci_identity import (
+    DEPLOY_JOB_TIMEOUT_MINUTES,
+    DEPLOY_SESSION_SECONDS,
+    REVIEW_SESSION_SECONDS,
+)
 from ops.toolchain import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -116,3 +122,39 @@ def test_every_action_is_pinned_to_a_commit(path):
         if uses.startswith("./"):
             continue  # this repository's own
         assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", uses), uses
+
+
+def _credentials_step(job: dict) -> dict:
+    [step] = [
+        s
+        for s in job["steps"]
+        if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")
+    ]
+    return step["with"]
+
+
+def test_each_job_assumes_the_role_the_bootstrap_made_for_its_oidc_subject():
+    """Deploys run in the stage's environment (sub ...:environment:<stage>, the only subject
+    its deploy role trusts); reviews and drift checks have no environment (sub
+    ...:pull_request, ...:ref:refs/heads/main) and use the account's review role."""
+    deploy = load("deploy-stage.yml")["jobs"]["deploy"]
+    assert deploy["environment"] == "${{ inputs.stage }}"
+    assert _credentials_step(deploy)["role-to-assume"] == "${{ secrets.AWS_DEPLOY_ROLE }}"
+    for workflow, job in (("pull-request.yml", "review"), ("drift.yml", "drift")):
+        found = load(workflow)["jobs"][job]
+        assert "environment" not in found
+        assert [m["role"] for m in found["strategy"]["matrix"]["include"]] == [
+            f"AWS_REVIEW_ROLE_{stage.upper()}" for stage in STAGES
+        ]
+        assert _credentials_step(found)["role-duration-seconds"] == REVIEW_SESSION_SECONDS
+
+
+def test_a_deploys_waits_fit_in_its_job_which_fits_in_its_role_session():
+    """Bounded waits: every wait of an apply (WAIT_TIMEOUT_MINUTES) ends inside the deploy
+    job's timeout, which ends inside the deploy role's session, so a stuck wait fails with the
+    provider's message while the job still holds credentials to release the state lock."""
+    deploy = load("deploy-stage.yml")["jobs"]["deploy"]
+    assert deploy["timeout-minutes"] == DEPLOY_JOB_TIMEOUT_MINUTES
+    session = _credentials_step(deploy)["role-duration-seconds"]
+    assert session == DEPLOY_SESSION_SECONDS
+    assert WAIT_TIMEOUT_MINUTES < DEPLOY_JOB_TIMEOUT_MINUTES < session / 60

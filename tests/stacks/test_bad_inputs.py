@@ -287,6 +287,42 @@ def test_every_shipped_stage_is_valid():
         assert validate_stage(stage_settings(name)).stage == name
 
 
+def test_two_stages_claiming_one_zone_are_refused():
+    from stacks.settings.lookup import check_zone_claims
+
+    staging = stage_settings("staging")
+    claimed = replace(
+        staging,
+        domains=replace(
+            staging.domains,
+            hosted_zone_name="lego-api.com",
+            api_hostname="api.lego-api.com",
+            cdn_hostname="cdn.images-dev.lego-api.com",
+        ),
+    )
+    with pytest.raises(SettingsError) as err:
+        check_zone_claims([dev, claimed])
+    assert str(err.value) == (
+        "Invalid setting `domains.hosted_zone_name` for stage 'staging': the zone "
+        "'lego-api.com' and stage 'dev''s zone 'images-dev.lego-api.com' claim the same names; "
+        "each stage owns the zone of its own hostnames. Fix: give each stage hostnames under a "
+        "zone of its own (e.g. images-<stage>.lego-api.com). (Settings live in stacks/settings/; "
+        "nothing was synthesized.)"
+    )
+    check_zone_claims([dev, staging])  # the shipped stages: one zone each
+
+
+def test_a_repository_the_oidc_token_cannot_name_is_refused(monkeypatch):
+    from constructs_lib.props.ci_identity import GitHubRepository
+    from stacks.settings import identity_props, lookup
+
+    monkeypatch.setattr(lookup, "GITHUB_REPOSITORY", GitHubRepository("lego moc/images"))
+    with pytest.raises(SettingsError) as err:
+        identity_props(dev)
+    assert err.value.setting == "GITHUB_REPOSITORY"
+    assert "is not a GitHub repository as its OIDC token names it" in str(err.value)
+
+
 def test_unknown_stage():
     with pytest.raises(SettingsError, match=r"'qa' is not a known stage.*Fix: use one of dev"):
         stage_settings("qa")
