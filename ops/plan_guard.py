@@ -413,6 +413,11 @@ def main(argv: list[str] | None = None) -> int:
             if losses:
                 raise PlanRefused(str(args.plan_json), losses)
         else:
+            from ops.app_stacks import refuse_placeholders, table
+
+            known = table().get(args.stack)
+            if known is not None:
+                refuse_placeholders("ops.plan_guard", [known])
             guard(args.stack, allowed, destroy=args.destroy)
     except ImageServiceError as exc:
         return report(exc)

@@ -449,8 +449,14 @@ def test_without_the_provider_mirror_the_wrapper_runs_against_the_public_registr
             "image-service-state-111111111111",
             ["ACCOUNTS['dev']", "GITHUB_REPOSITORY"],
         ),
+        (
+            [sys.executable, "-m", "ops.plan_guard", "image-service-production"],
+            "ops.plan_guard",
+            "image-service-production",
+            ["ACCOUNTS['production']", "DNS_ACCOUNT_ID"],
+        ),
     ],
-    ids=["deploy", "review", "diff-of-a-state-stack", "output", "bootstrap"],
+    ids=["deploy", "review", "diff-of-a-state-stack", "output", "bootstrap", "plan-guard"],
 )
 def test_the_shipped_placeholders_are_refused_before_credentials_are_looked_for(
     tmp_path, synth_dir, command, what, stack, settings
