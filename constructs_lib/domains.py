@@ -17,6 +17,7 @@ from cdktf_cdktf_provider_aws.route53_zone import Route53Zone
 from constructs import Construct
 
 from constructs_lib.kinds import WAIT_TIMEOUT
+from constructs_lib.metrics import Metric
 from constructs_lib.props import (
     DnsValidatedCertificateProps as DnsValidatedCertificateProps,
 )
@@ -26,6 +27,8 @@ from constructs_lib.props import (
 from constructs_lib.props.domains import CustomDomain, CustomDomainsProps, ZoneDelegation
 from constructs_lib.validation import check
 
+# CloudFront takes certificates from us-east-1 only (the CDN's certificate is issued there).
+CLOUDFRONT_REGION = "us-east-1"
 # Who may issue certificates for a zone we own: Amazon (ACM) only (AWS's ACM docs, "CAA
 # records"); issuewild the same, as ACM issues no wildcard for us but may be asked to.
 CAA_RECORDS = ('0 issue "amazon.com"', '0 issuewild "amazon.com"')
@@ -125,6 +128,20 @@ class DnsValidatedCertificate(Construct):
             timeouts=AcmCertificateValidationTimeouts(create=WAIT_TIMEOUT),
         )
         self.certificate_arn = self.validation.certificate_arn
+        self.domain_name = props.domain_name
+
+    def metric_days_to_expiry(self, region: str | None = None) -> Metric:
+        """Days until the certificate expires (Minimum, daily), where ACM publishes it: the
+        region that issued it. ACM renews 60 days ahead; fewer means the renewal is stuck."""
+        return Metric(
+            "AWS/CertificateManager",
+            "DaysToExpiry",
+            {"CertificateArn": self.certificate.arn},
+            "Minimum",
+            period=86_400,
+            region=region,
+            label=f"DaysToExpiry {self.domain_name}",
+        )
 
 
 def alias_records(
@@ -209,6 +226,8 @@ class CustomDomains:
             "ApiCertificate",
             DnsValidatedCertificateProps(domain_name=props.api_hostname, zone_id=self.zone_id),
         )
+        #: Each certificate with the region that issued it (the CDN's: us-east-1).
+        self.certificates = [(cdn_certificate, CLOUDFRONT_REGION), (api_certificate, None)]
         self.cdn_domain = CustomDomain(props.cdn_hostname, cdn_certificate.certificate_arn)
         self.api_domain = (
             CustomDomain(props.api_hostname, api_certificate.certificate_arn)

@@ -33,6 +33,7 @@ from constructs import Construct
 
 from constructs_lib.errors import ConstructError, Problem
 from constructs_lib.kinds import WAIT_TIMEOUT
+from constructs_lib.metrics import Metric
 from constructs_lib.props import (
     CustomDomain as CustomDomain,
 )
@@ -257,6 +258,25 @@ class ImageApi(Construct):
             return "*/$default"
         method, path = route_key.split(" ", 1)
         return f"*/{'*' if method == 'ANY' else method}{PATH_PARAMETER.sub('*', path)}"
+
+    # ---- metrics (AWS/ApiGateway, by ApiId: an HTTP API's $default stage) ---------------------
+    def _metric(self, name: str, statistic: str) -> Metric:
+        return Metric("AWS/ApiGateway", name, {"ApiId": self.api.id}, statistic, label=name)
+
+    def metric_requests(self) -> Metric:
+        return self._metric("Count", "Sum")
+
+    def metric_server_errors(self) -> Metric:
+        """5xx responses (Sum per minute): the API or its integration failed."""
+        return self._metric("5xx", "Sum")
+
+    def metric_client_errors(self) -> Metric:
+        """4xx responses (Sum per minute): refused requests (401 is the JWT authorizer)."""
+        return self._metric("4xx", "Sum")
+
+    def metric_latency(self, statistic: str = "p99") -> Metric:
+        """Milliseconds from request to response, the integration's time included."""
+        return self._metric("Latency", statistic)
 
     @property
     def api_id(self) -> str:

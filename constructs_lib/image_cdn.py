@@ -53,6 +53,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 from constructs import Construct
 
 from constructs_lib.image_bucket import ImageBucket
+from constructs_lib.metrics import Metric
 from constructs_lib.props import (
     CustomDomain as CustomDomain,
 )
@@ -66,6 +67,8 @@ from constructs_lib.props.image_cdn import CdnAccessLogs
 from constructs_lib.validation import check
 
 MINIMUM_TLS_POLICY = "TLSv1.2_2021"
+# CloudFront publishes its metrics in us-east-1 only.
+CLOUDFRONT_METRICS_REGION = "us-east-1"
 # What the distribution serves and the response headers policy allows cross-origin, and for how
 # long browsers may cache a CORS answer. HSTS as AWS's managed SecurityHeadersPolicy sets it:
 # one year. No OPTIONS: a browser reads images with GET and HEAD (CORS "simple" requests: no
@@ -161,6 +164,7 @@ class ImageCdn(Construct):
             http_version="http2and3",
             price_class=props.price_class,
             aliases=[domain.hostname] if domain else None,
+            web_acl_id=props.web_acl_id,
             origin=[
                 CloudfrontDistributionOrigin(
                     origin_id=self.ORIGIN_ID,
@@ -364,6 +368,30 @@ class ImageCdn(Construct):
             ssl_support_method="sni-only",
             minimum_protocol_version=MINIMUM_TLS_POLICY,
         )
+
+    # ---- metrics (AWS/CloudFront: published in us-east-1 only, dimension Region=Global) ------
+    def _metric(self, name: str, statistic: str) -> Metric:
+        return Metric(
+            "AWS/CloudFront",
+            name,
+            {"DistributionId": self.distribution.id, "Region": "Global"},
+            statistic,
+            region=CLOUDFRONT_METRICS_REGION,
+            label=name,
+        )
+
+    def metric_requests(self) -> Metric:
+        return self._metric("Requests", "Sum")
+
+    def metric_5xx_error_rate(self) -> Metric:
+        """Percent of responses that are 5xx (Average): the origin (S3) or CloudFront failed."""
+        return self._metric("5xxErrorRate", "Average")
+
+    def metric_4xx_error_rate(self) -> Metric:
+        return self._metric("4xxErrorRate", "Average")
+
+    def metric_bytes_downloaded(self) -> Metric:
+        return self._metric("BytesDownloaded", "Sum")
 
     @property
     def domain_name(self) -> str:

@@ -42,6 +42,8 @@ from constructs import Construct
 
 from constructs_lib.errors import ConstructError
 from constructs_lib.kinds import PERMISSIONS_BOUNDARY_CONTEXT
+from constructs_lib.metrics import Metric
+from constructs_lib.monitoring import monitoring_of
 from constructs_lib.props.image_handler import ROLE_SUFFIX, environment_problems
 from constructs_lib.props.image_handler import ImageHandlerProps as ImageHandlerProps
 from constructs_lib.validation import check
@@ -131,6 +133,10 @@ class ImageHandler(Construct):
         )
         for name, value in props.environment.items():
             self.add_environment(name, value)
+        # Its errors, throttles and duration alarms, where the stack has monitoring.
+        monitoring = monitoring_of(self)
+        if monitoring is not None:
+            monitoring.watch_handler(self)
 
     def _create_role(self, name: str) -> None:
         """The function's own role: Lambda may assume it, and its one inline policy starts
@@ -208,6 +214,25 @@ class ImageHandler(Construct):
             raise ConstructError(f"ImageHandler '{self.props.name}'", problems)
         self._environment[name] = value
         self.function.put_environment(variables=dict(self._environment))
+
+    # ---- metrics (AWS/Lambda, by FunctionName) ---------------------------------------------
+    def _metric(self, name: str, statistic: str) -> Metric:
+        return Metric("AWS/Lambda", name, {"FunctionName": self.props.name}, statistic, label=name)
+
+    def metric_invocations(self) -> Metric:
+        return self._metric("Invocations", "Sum")
+
+    def metric_errors(self) -> Metric:
+        """Invocations that failed (Sum): an exception, a timeout, out of memory."""
+        return self._metric("Errors", "Sum")
+
+    def metric_throttles(self) -> Metric:
+        """Invocations refused for concurrency (Sum)."""
+        return self._metric("Throttles", "Sum")
+
+    def metric_duration(self, statistic: str = "p90") -> Metric:
+        """Milliseconds per invocation."""
+        return self._metric("Duration", statistic)
 
     @property
     def function_name(self) -> str:

@@ -30,6 +30,10 @@ IDENTITY_TYPES = {
         "CDN distribution: its *.cloudfront.net name changes, and every configured endpoint "
         "using it would stop working"
     ),
+    "aws_sns_topic": (
+        "alarm topic: every subscription (the on-call's email, the incident tool's webhook) is "
+        "lost with it and must be confirmed again"
+    ),
     "aws_route53_zone": (
         "hosted zone: a new zone gets new name servers, and resolvers keep asking the old ones "
         "for up to the delegation's TTL (2 days): the stage's names stop resolving"

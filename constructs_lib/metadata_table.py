@@ -19,6 +19,7 @@ from constructs import Construct
 
 from constructs_lib.grants import Grantee, grant
 from constructs_lib.kinds import WAIT_TIMEOUT
+from constructs_lib.metrics import Metric
 from constructs_lib.props import (
     MetadataTableProps as MetadataTableProps,
 )
@@ -105,6 +106,37 @@ class MetadataTable(Construct):
     @property
     def stream_arn(self) -> str:
         return self.table.stream_arn
+
+    # ---- metrics (AWS/DynamoDB, by TableName and, for an index, GlobalSecondaryIndexName) ----
+    def _metric(self, name: str, statistic: str, index: str | None = None) -> Metric:
+        dimensions = {"TableName": self.name}
+        if index:
+            dimensions["GlobalSecondaryIndexName"] = index
+        return Metric("AWS/DynamoDB", name, dimensions, statistic, label=f"{name} {index or ''}")
+
+    @property
+    def index_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _, _ in GLOBAL_SECONDARY_INDEXES)
+
+    def metric_read_throttles(self, index: str | None = None) -> Metric:
+        """Read requests throttled (Sum), for the table or one of its indexes."""
+        return self._metric("ReadThrottleEvents", "Sum", index)
+
+    def metric_write_throttles(self, index: str | None = None) -> Metric:
+        return self._metric("WriteThrottleEvents", "Sum", index)
+
+    def metric_system_errors(self) -> Metric:
+        """Requests DynamoDB failed with a 500 (Sum): on AWS's side, not the caller's."""
+        return self._metric("SystemErrors", "Sum")
+
+    def metric_consumed_read_capacity(self) -> Metric:
+        return self._metric("ConsumedReadCapacityUnits", "Sum")
+
+    def metric_consumed_write_capacity(self) -> Metric:
+        return self._metric("ConsumedWriteCapacityUnits", "Sum")
+
+    def metric_latency(self, statistic: str = "Average") -> Metric:
+        return self._metric("SuccessfulRequestLatency", statistic)
 
     def grant_read_data(self, grantee: Grantee) -> DataAwsIamPolicyDocumentStatement:
         """Read items of the table and its indexes (UserIndex, AlbumIndex)."""

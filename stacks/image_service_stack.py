@@ -14,7 +14,9 @@ from constructs_lib.image_cdn import ImageCdn
 from constructs_lib.image_handler import ImageHandler
 from constructs_lib.kinds import PERMISSIONS_BOUNDARY_CONTEXT
 from constructs_lib.metadata_table import MetadataTable
+from constructs_lib.monitoring import Monitoring
 from constructs_lib.user_auth import UserAuth
+from constructs_lib.waf import WebAcl
 from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from stacks.providers import aws_provider, pin_toolchain, s3_backend
 from stacks.settings import CLOUDFRONT_REGION, AccountSettings, StageSettings, emulator_reason
@@ -108,6 +110,9 @@ class ImageServiceStack(TerraformStack):
             if settings.domains
             else None
         )
+        self.waf = (
+            WebAcl(self, "Waf", replace(settings.waf, provider=us_east_1)) if settings.waf else None
+        )
         self.cdn = ImageCdn(
             self,
             "ImageCdn",
@@ -116,6 +121,7 @@ class ImageServiceStack(TerraformStack):
                 settings.cdn,
                 custom_domain=domains.cdn_domain if domains else None,
                 log_delivery_provider=us_east_1,
+                web_acl_id=self.waf.arn if self.waf else None,
             ),
         )
         self.auth = UserAuth(
@@ -133,10 +139,36 @@ class ImageServiceStack(TerraformStack):
             domains.alias("CdnAlias", domains.cdn_domain, self.cdn, ipv6=True)
             if domains.api_domain:
                 domains.alias("ApiAlias", domains.api_domain, self.api, ipv6=False)
+        self.monitoring = self._monitoring(settings, domains, us_east_1)
         #: The custom domains (the stage's zone, certificates, aliases), or None.
         self.domains = domains
         self.cdn_hostname = domains.cdn_domain.hostname if domains else self.cdn.domain_name
         self.add_outputs(domains)
+
+    def _monitoring(
+        self,
+        settings: StageSettings,
+        domains: CustomDomains | None,
+        us_east_1: TerraformProvider,
+    ) -> Monitoring | None:
+        """The stage's alarms on the API, table, CDN and certificates (and, as they are
+        added, every handler), its dashboard and budget."""
+        if settings.monitoring is None:
+            return None
+        monitoring = Monitoring(
+            self,
+            replace(settings.monitoring, region=settings.region),
+            settings.account.account_id,
+            global_provider=us_east_1,
+        )
+        monitoring.watch_api(self.api)
+        monitoring.watch_table(self.table)
+        monitoring.watch_cdn(self.cdn)
+        for (certificate, region), slug in zip(
+            domains.certificates if domains else [], ("cdn", "api"), strict=False
+        ):
+            monitoring.watch_certificate(slug, certificate, region)
+        return monitoring
 
     def add_outputs(self, domains: CustomDomains | None) -> None:
         outputs = {
@@ -152,6 +184,11 @@ class ImageServiceStack(TerraformStack):
             "UserPoolId": self.auth.user_pool_id,
             "UserPoolClientId": self.auth.audience[0],
         }
+        if self.monitoring:
+            outputs["AlarmTopicArn"] = self.monitoring.topic.arn
+            outputs["GlobalAlarmTopicArn"] = self.monitoring.global_topic.arn
+        if self.waf:
+            outputs["WebAclArn"] = self.waf.arn
         if domains:
             outputs["CdnCustomDomain"] = domains.cdn_domain.hostname
             if domains.api_domain:

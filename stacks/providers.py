@@ -45,6 +45,7 @@ EMULATOR_CONFIG_ASSET = "EmulatorAwsConfig"
 # Every request that is not for the emulator's host goes to this proxy, where nothing listens:
 # if the profile's endpoint were ever lost, requests fail on the machine instead of reaching AWS.
 EMULATOR_DEAD_END_PROXY = "http://127.0.0.1:9"
+EMULATOR_MAX_RETRIES = 2
 
 
 def pin_toolchain(stack: TerraformStack) -> None:
@@ -114,6 +115,11 @@ def aws_provider(
             s3_use_path_style=True,
             shared_config_files=[emulator_config_path(TerraformStack.of(scope), emulator)],
             profile=EMULATOR_PROFILE,
+            # moto answers an action it lacks with HTTP 500, which the provider retries (25
+            # times by default, with back-off): such a call fails after minutes instead of
+            # seconds with moto's own error (measured in ../shared/EMULATOR.md's terms:
+            # README, "The local emulator and its gaps").
+            max_retries=EMULATOR_MAX_RETRIES,
             http_proxy=EMULATOR_DEAD_END_PROXY,
             https_proxy=EMULATOR_DEAD_END_PROXY,
             no_proxy=emulator_host,

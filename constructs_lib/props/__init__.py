@@ -31,6 +31,11 @@ from constructs_lib.props.image_cdn import CdnAccessLogs as CdnAccessLogs
 from constructs_lib.props.image_cdn import ImageCdnProps as ImageCdnProps
 from constructs_lib.props.image_handler import ImageHandlerProps as ImageHandlerProps
 from constructs_lib.props.metadata_table import MetadataTableProps as MetadataTableProps
+from constructs_lib.props.monitoring import Budget as Budget
+from constructs_lib.props.monitoring import MonitoringProps as MonitoringProps
+from constructs_lib.props.monitoring import Subscription as Subscription
+from constructs_lib.props.monitoring import Threshold as Threshold
+from constructs_lib.props.monitoring import WebAclProps as WebAclProps
 from constructs_lib.props.user_auth import ExistingUserPool as ExistingUserPool
 from constructs_lib.props.user_auth import UserAuthProps as UserAuthProps
 from constructs_lib.props.user_auth import UserPoolEmail as UserPoolEmail

@@ -80,6 +80,9 @@ class ImageCdnProps:
     #: stack's region (the stack gives its us-east-1 provider). Default: the stack's default
     #: provider.
     log_delivery_provider: TerraformProvider | None = None
+    #: The WAFv2 web ACL (its ARN) in front of the distribution (the stack gives its own).
+    #: Default: none.
+    web_acl_id: str | None = None
     #: Attributes an emulator reports differently from AWS (the emulator table). Default: none.
     ignore_drift_in: tuple[str, ...] = ()
     #: False creates the distribution disabled: it serves nothing. Only for an emulator, which

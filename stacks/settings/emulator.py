@@ -143,6 +143,12 @@ EMULATOR_TABLE = (
         on_aws="the API would have no custom domain",
     ),
     EmulatorRow(
+        "monitoring.budget",
+        None,
+        "moto 5.2 lacks Budgets' DescribeSubscribersForNotification, UpdateBudget and "
+        "ListTagsForResource, so the provider cannot read an aws_budgets_budget back",
+    ),
+    EmulatorRow(
         "bucket.inline_lifecycle_rules",
         True,
         "aws_s3_bucket_lifecycle_configuration: on create the AWS provider reads the rules back "

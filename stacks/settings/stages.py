@@ -15,14 +15,18 @@ from typing import Any
 from constructs_lib.errors import Problem
 from constructs_lib.props import (
     API_CORS_ORIGINS,
+    Budget,
     CdnAccessLogs,
     CustomDomainsProps,
     ImageApiProps,
     ImageBucketProps,
     ImageCdnProps,
     MetadataTableProps,
+    MonitoringProps,
+    Subscription,
     UserAuthProps,
     UserPoolEmail,
+    WebAclProps,
     ZoneDelegation,
 )
 from constructs_lib.props.ci_identity import GitHubRepository
@@ -99,7 +103,16 @@ class StageRow:
     cdn: Changes = field(default_factory=dict)
     api: Changes = field(default_factory=dict)
     auth: Changes = field(default_factory=dict)
+    monitoring: Changes = field(default_factory=dict)
+    #: The stage's monthly budget in US dollars (the stage's tagged cost).
+    budget_usd: float = 100.0
+    #: The WAF web ACL in front of the CDN: None off; else the changes to its defaults
+    #: ({} for WebAclProps' defaults).
+    waf: Changes | None = None
 
+
+# Who the alarms of staging and production reach.
+ALERTS = (Subscription("email", "image-service-alerts@lego-moc.com"),)
 
 STAGE_TABLE = {
     "dev": StageRow(
@@ -109,6 +122,7 @@ STAGE_TABLE = {
         protect_data=False,
         table={"point_in_time_recovery": False},
         bucket={"versioning": False},  # SPEC: dev keeps no old versions
+        budget_usd=50.0,
     ),
     "staging": StageRow(
         api_hostname="images-staging.lego-api.com",
@@ -116,6 +130,9 @@ STAGE_TABLE = {
         app_origin="https://staging.lego-moc.com",
         protect_data=False,
         table={"point_in_time_recovery": False},
+        monitoring={"subscriptions": ALERTS},
+        budget_usd=100.0,
+        waf={"log_retention_days": 14},
     ),
     "production": StageRow(
         api_hostname="images.lego-api.com",
@@ -128,6 +145,10 @@ STAGE_TABLE = {
             "access_log_retention_days": 90,
         },
         auth={"email": PRODUCTION_EMAIL},
+        monitoring={"subscriptions": ALERTS},
+        budget_usd=500.0,
+        # WAF's request logs, kept as long as the CDN's.
+        waf={"log_retention_days": 90},
     ),
 }
 DEPLOYED_STAGES = tuple(STAGE_TABLE)
@@ -137,6 +158,12 @@ def build_stage(stage: str, row: StageRow, account: AccountSettings) -> StageSet
     """The stage named `stage` in `account`: every section at its props' defaults, named for
     the stage, with the row's changes."""
     origins = API_CORS_ORIGINS + ((row.app_origin,) if row.app_origin else ())
+    monitoring = MonitoringProps(
+        name=stack_name(stage),
+        budget=Budget(
+            monthly_usd=row.budget_usd, tags={"Service": "image-service", "Stage": stage}
+        ),
+    )
     defaults = StageSettings(
         stage=stage,
         account=account,
@@ -152,6 +179,10 @@ def build_stage(stage: str, row: StageRow, account: AccountSettings) -> StageSet
             create_hosted_zone=row.delegation is not None,
             delegation=row.delegation,
         ),
+        monitoring=replace(monitoring, **row.monitoring),
+        waf=replace(WebAclProps(name=f"{stack_name(stage)}-cdn"), **row.waf)
+        if row.waf is not None
+        else None,
         protect_data=row.protect_data,
     )
     return replace(

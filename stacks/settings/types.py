@@ -15,7 +15,9 @@ from constructs_lib.props import (
     ImageBucketProps,
     ImageCdnProps,
     MetadataTableProps,
+    MonitoringProps,
     UserAuthProps,
+    WebAclProps,
 )
 from constructs_lib.props.ci_identity import PERMISSIONS_BOUNDARY
 from constructs_lib.props.user_auth import REGION
@@ -162,6 +164,10 @@ class StageSettings:
     auth: UserAuthProps
     #: The custom domains of the API and the CDN. None: none (the AWS-given names).
     domains: CustomDomainsProps | None = None
+    #: Alarms, dashboard, notifications and budget. None: none.
+    monitoring: MonitoringProps | None = None
+    #: The WAF web ACL in front of the CDN. None: none.
+    waf: WebAclProps | None = None
     region: str = "us-east-1"
     #: Production data: DynamoDB deletion protection, Terraform prevent_destroy on the table,
     #: bucket and user pool, and a bucket that refuses to be emptied by Terraform.
@@ -206,6 +212,15 @@ class StageSettings:
         found += region_problems(self.region)
         for name, section in self.sections().items():
             found += [p.within(name) for p in section.problems()]  # type: ignore[attr-defined]
+        if self.protect_data and (self.monitoring is None or not self.monitoring.subscriptions):
+            found.append(
+                Problem(
+                    "monitoring.subscriptions",
+                    "the stage's data is protected (real users), but its alarms would reach nobody",
+                    "subscribe the on-call address or webhook: monitoring.subscriptions="
+                    "(Subscription('email', 'oncall@lego-moc.com'),)",
+                )
+            )
         if self.protect_data and self.auth.existing is None and self.auth.email is None:
             found.append(
                 Problem(

@@ -300,6 +300,24 @@ def test_the_role_trusts_lambda_and_holds_exactly_the_granted_access(function, a
     }
 
 
+def test_the_handler_has_its_alarms_and_its_role_the_accounts_boundary(function, aws):
+    """Attached as the README shows, the handler gets its errors, throttles and duration alarms
+    (on the stage's topic) and its role the account's permissions boundary."""
+    found = {
+        a["AlarmName"]: a
+        for a in aws("cloudwatch").describe_alarms(AlarmNamePrefix=FUNCTION)["MetricAlarms"]
+    }
+    assert sorted(found) == [f"{FUNCTION}-{k}" for k in ("duration", "errors", "throttles")]
+    assert found[f"{FUNCTION}-errors"]["Dimensions"] == [
+        {"Name": "FunctionName", "Value": FUNCTION}
+    ]
+    assert found[f"{FUNCTION}-errors"]["AlarmActions"][0].endswith(":image-service-local-alarms")
+    role = aws("iam").get_role(RoleName=f"{FUNCTION}-role")["Role"]
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == (
+        "arn:aws:iam::123456789012:policy/image-service-boundary"
+    )
+
+
 def test_the_route_targets_the_function_behind_the_authorizer(function, aws, outputs):
     api = aws("apigatewayv2")
     [integration] = api.get_integrations(ApiId=outputs["ApiId"])["Items"]

@@ -214,7 +214,7 @@ def test_a_certificate_with_a_second_name_is_validated_for_both(certificates):
     name, second = SECOND_NAME_CERTIFICATE
     certificate = certificates[name]
     assert certificate["Status"] == "ISSUED"
-    assert certificate["SubjectAlternativeNames"] == [name, second]
+    assert sorted(certificate["SubjectAlternativeNames"]) == sorted([name, second])
     assert sorted(o["DomainName"] for o in certificate["DomainValidationOptions"]) == sorted(
         [name, second]
     )
@@ -385,3 +385,48 @@ def test_the_data_and_the_state_are_still_there(destroy_attempts, outputs, aws, 
     assert body == OBJECT_BODY
     pool = aws("cognito-idp").describe_user_pool(UserPoolId=outputs["UserPoolId"])["UserPool"]
     assert pool["Id"] == outputs["UserPoolId"]
+
+
+# ---- monitoring and WAF (issue 27), as applied on the emulator ----------------------------------
+def test_the_alarms_are_applied_with_their_actions_on_the_encrypted_topics(aws, config):
+    expected = {a["alarm_name"] for a in config["resource"]["aws_cloudwatch_metric_alarm"].values()}
+    regional = {
+        a["AlarmName"]: a
+        for a in aws("cloudwatch").describe_alarms(AlarmNamePrefix=STACK)["MetricAlarms"]
+    }
+    assert set(regional) == expected  # us-east-1 is the stack's region: every alarm is here
+    topics = {
+        t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"] for t in aws("sns").list_topics()["Topics"]
+    }
+    for name in (f"{STACK}-alarms", f"{STACK}-us-east-1-alarms"):
+        attributes = aws("sns").get_topic_attributes(TopicArn=topics[name])["Attributes"]
+        assert attributes["KmsMasterKeyId"].startswith("arn:aws:kms:us-east-1:")
+        [subscription] = aws("sns").list_subscriptions_by_topic(TopicArn=topics[name])[
+            "Subscriptions"
+        ]
+        assert subscription["Endpoint"] == "image-service-alerts@lego-moc.com"
+    cdn = regional[f"{STACK}-cdn-5xx-error-rate"]
+    assert cdn["AlarmActions"] == [topics[f"{STACK}-us-east-1-alarms"]]
+    assert {"Name": "Region", "Value": "Global"} in cdn["Dimensions"]
+    rate = regional[f"{STACK}-api-5xx-rate"]
+    assert sorted(m["Id"] for m in rate["Metrics"]) == ["part", "rate", "total"]
+    [expression] = [m for m in rate["Metrics"] if m["Id"] == "rate"]
+    assert expression["Expression"] == "IF(total > 0, part / total, 0)"
+    assert aws("cloudwatch").get_dashboard(DashboardName=STACK)["DashboardName"] == STACK
+
+
+def test_the_web_acl_is_in_front_of_the_distribution_and_logs(aws, outputs):
+    waf = aws("wafv2")
+    [summary] = waf.list_web_acls(Scope="CLOUDFRONT")["WebACLs"]
+    acl = waf.get_web_acl(Name=summary["Name"], Scope="CLOUDFRONT", Id=summary["Id"])["WebACL"]
+    assert [r["Name"] for r in sorted(acl["Rules"], key=lambda r: r["Priority"])] == [
+        "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAnonymousIpList",
+        "rate-per-ip",
+    ]
+    assert outputs["WebAclArn"] == acl["ARN"]
+    config = aws("cloudfront").get_distribution_config(Id=outputs["CloudFrontDistributionId"])
+    assert config["DistributionConfig"]["WebACLId"] == acl["ARN"]
+    logging = waf.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]
+    assert logging["LogDestinationConfigs"][0].endswith(f":log-group:aws-waf-logs-{STACK}-cdn")

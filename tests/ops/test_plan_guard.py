@@ -34,6 +34,7 @@ CLIENT = "aws_cognito_user_pool_client.UserAuth_WebClient_1"
 CDN = "aws_cloudfront_distribution.ImageCdn_Distribution_CDE87156"
 API = "aws_apigatewayv2_api.ImageApi_6B36478C"
 ZONE = "aws_route53_zone.HostedZone_B13B16E8"
+TOPIC = "aws_sns_topic.Monitoring_AlarmsTopic_157871D9"
 
 # (case id, resource changes, expected (address, action) refusals)
 CASES = [
@@ -57,6 +58,8 @@ CASES = [
     # A new zone gets new name servers; resolvers keep the delegated ones for two days.
     ("zone-replaced", [change(ZONE, ["delete", "create"])], [(ZONE, "replace")]),
     ("zone-deleted-with-the-stack", [change(ZONE, ["delete"])], []),
+    # A new topic has no subscriptions: the on-call confirms them again.
+    ("alarm-topic-replaced", [change(TOPIC, ["delete", "create"])], [(TOPIC, "replace")]),
     ("app-client-updated-in-place", [change(CLIENT, ["update"])], []),
     # Deleted with the whole stack (a destroy): nothing is left to hold their identity.
     ("distribution-deleted", [change(CDN, ["delete"])], []),

@@ -10,13 +10,18 @@ import pytest
 
 from constructs_lib.props import (
     MANAGED_SECURITY_HEADERS_POLICY_ID,
+    Budget,
     CdnAccessLogs,
     ExistingUserPool,
+    Subscription,
+    Threshold,
+    WebAclProps,
 )
 from ops.toolchain import ROOT, project_env
 from stacks.cli import PublishError, publish
 from stacks.errors import SettingsError
 from stacks.settings import ALL_STAGES, EmulatorSettings, stage_settings, validate_stage
+from stacks.settings.stages import ALERTS, PRODUCTION_EMAIL
 from tests.project_copy import FILLED_IN
 
 dev = stage_settings("dev")
@@ -85,7 +90,51 @@ SETTINGS_CASES = [
         "cdn.access_logs.retention_days",
     ),
     # Protected data means real users: Cognito's default sender caps them at ~50 emails a day.
-    ("protected-stage-without-its-own-email", {"protect_data": True}, "auth.email"),
+    (
+        "protected-stage-without-its-own-email",
+        {"protect_data": True, "monitoring": replace(dev.monitoring, subscriptions=ALERTS)},
+        "auth.email",
+    ),
+    # ... and alarms that reach nobody.
+    (
+        "protected-stage-whose-alarms-reach-nobody",
+        {"protect_data": True, "auth": replace(dev.auth, email=PRODUCTION_EMAIL)},
+        "monitoring.subscriptions",
+    ),
+    (
+        "alarm-threshold-negative",
+        {"monitoring": replace(dev.monitoring, api_latency_ms=Threshold(-1, 5))},
+        "monitoring.api_latency_ms.value",
+    ),
+    (
+        "alarm-statistic-unknown",
+        {"monitoring": replace(dev.monitoring, api_latency_statistic="median")},
+        "monitoring.api_latency_statistic",
+    ),
+    (
+        "subscription-email-malformed",
+        {"monitoring": replace(dev.monitoring, subscriptions=(Subscription("email", "oncall"),))},
+        "monitoring.subscriptions[0].endpoint",
+    ),
+    (
+        "subscription-url-not-https",
+        {
+            "monitoring": replace(
+                dev.monitoring, subscriptions=(Subscription("https", "http://hook.example"),)
+            )
+        },
+        "monitoring.subscriptions[0].endpoint",
+    ),
+    (
+        "budget-not-positive",
+        {"monitoring": replace(dev.monitoring, budget=Budget(monthly_usd=0))},
+        "monitoring.budget.monthly_usd",
+    ),
+    (
+        "waf-rate-limit-below-the-minimum",
+        {"waf": WebAclProps(name="image-service-dev-cdn", rate_limit=5)},
+        "waf.rate_limit",
+    ),
     (
         "delegation-role-outside-the-parent-account",
         _domains(
@@ -229,6 +278,11 @@ EMULATOR_CASES = [
         "emulator-not-loopback",
         {"emulator": EmulatorSettings("http://10.1.2.3:5000")},
         "emulator.endpoint",
+    ),
+    (
+        "emulator-with-a-budget",
+        {"monitoring": replace(local_production.monitoring, budget=Budget(monthly_usd=10))},
+        "monitoring.budget",
     ),
     (
         "emulator-looking-up-the-parent-zone",

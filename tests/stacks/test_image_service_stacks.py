@@ -194,7 +194,9 @@ def test_required_provider_accepts_the_mirrored_5_100_0(stage, name):
 @pytest.mark.parametrize("name", STAGES)
 def test_outputs(stage, name):
     outputs = set(stage(name).json["output"])
-    expected = OUTPUTS | ({"CdnCustomDomain", "ApiCustomDomain"} if name != "local" else set())
+    expected = OUTPUTS | {"AlarmTopicArn", "GlobalAlarmTopicArn"}
+    expected |= {"CdnCustomDomain", "ApiCustomDomain"} if name != "local" else set()
+    expected |= {"WebAclArn"} if name in ("staging", "production") else set()
     assert outputs == expected
 
 

@@ -1,0 +1,236 @@
+"""MonitoringProps and WebAclProps: a stage's alarms, dashboard, notifications and budget
+(constructs_lib/monitoring.py), and the WAF web ACL in front of its CDN (constructs_lib/waf.py).
+
+The alarms' defaults are AWS's "Best practice recommended alarms" (CloudWatch User Guide) where
+AWS gives them: API 5xx over 3 of 3 one-minute periods, 4xx for 5 of 5, latency for 5 of 5;
+DynamoDB throttles 5 of 5, system errors 15 of 15; CloudFront's 5xx error rate 5 of 5; Lambda
+errors 3 of 3, throttles 5 of 5, duration p90 15 of 15.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from constructs_lib.errors import Problem
+from constructs_lib.metrics import statistic_problem
+from constructs_lib.validation import retention_problems
+
+if TYPE_CHECKING:
+    from cdktf import TerraformProvider
+
+_EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_HTTPS = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")
+# AWS WAF's rate-based rule: requests per client IP per evaluation window (5 minutes by
+# default); AWS's documented minimum is 10.
+WAF_MINIMUM_RATE_LIMIT = 10
+WAF_MAXIMUM_RATE_LIMIT = 2_000_000_000
+# AWS's managed rule groups the web ACL uses by default: IPs with a bad reputation (bots,
+# scanners) and known bad inputs (Log4j's JNDI lookups, among others).
+DEFAULT_MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """Who an alarm or a budget notification reaches: "email" (confirmed by the recipient)
+    or "https" (an incident tool's webhook)."""
+
+    protocol: str
+    endpoint: str
+
+    def problems(self) -> list[Problem]:
+        if self.protocol == "email" and _EMAIL.match(self.endpoint):
+            return []
+        if self.protocol == "https" and _HTTPS.match(self.endpoint):
+            return []
+        if self.protocol not in ("email", "https"):
+            return [
+                Problem(
+                    "protocol",
+                    f"'{self.protocol}' is not a subscription protocol here",
+                    "use 'email' or 'https'",
+                )
+            ]
+        expected = "an email address" if self.protocol == "email" else "an https:// URL"
+        return [
+            Problem(
+                "endpoint",
+                f"'{self.endpoint}' is not {expected}",
+                "use e.g. 'oncall@lego-moc.com' (email) or 'https://events.example.com/hook' "
+                "(https)",
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """An alarm's threshold, and how many consecutive periods must breach it (N of N)."""
+
+    value: float
+    periods: int
+
+    def problems(self) -> list[Problem]:
+        found = []
+        if self.value < 0:
+            found.append(
+                Problem("value", f"{self.value} is negative", "use a threshold of 0 or more")
+            )
+        if not 1 <= self.periods <= 1440:
+            found.append(
+                Problem(
+                    "periods",
+                    f"{self.periods} is not a number of evaluation periods CloudWatch takes",
+                    "use 1-1440 periods",
+                )
+            )
+        return found
+
+
+@dataclass(frozen=True)
+class Budget:
+    """An AWS Budget of the stage's monthly cost, notifying the topic when the actual or the
+    forecast cost passes the amount."""
+
+    #: US dollars a month.
+    monthly_usd: float
+    #: Percent of the amount at which each notification fires. Default: 100.
+    actual_percent: float = 100
+    forecast_percent: float = 100
+    #: Only the cost of resources with these tags (cost allocation tags: activate them in the
+    #: Billing console once). Default: the account's whole cost.
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def problems(self) -> list[Problem]:
+        found = []
+        if self.monthly_usd <= 0:
+            found.append(
+                Problem("monthly_usd", f"{self.monthly_usd} is not a budget", "use dollars > 0")
+            )
+        for name in ("actual_percent", "forecast_percent"):
+            if getattr(self, name) <= 0:
+                found.append(Problem(name, "the percentage must be > 0", "use e.g. 100"))
+        return found
+
+
+@dataclass(frozen=True)
+class MonitoringProps:
+    """Monitoring: an encrypted SNS topic (and its us-east-1 twin for CloudFront's and its
+    certificate's alarms), subscriptions, AWS's recommended alarms on the API, the table, the
+    CDN, each certificate and each handler, a dashboard, and a budget."""
+
+    #: Names the topics, alarms, dashboard and budget (e.g. image-service-dev).
+    name: str
+    #: The stack's region: the dashboard's and the regional topic's (the stack gives it).
+    region: str = "us-east-1"
+    #: Who the alarms and the budget notify. Default: nobody (fine for a test stage; a stage
+    #: with protected data must have someone).
+    subscriptions: tuple[Subscription, ...] = ()
+    #: API: 5xx responses / requests (metric math), 3 of 3 minutes. Default: above 5 %.
+    api_5xx_rate: Threshold = Threshold(0.05, 3)
+    #: API: 4xx responses / requests, 5 of 5 minutes. Default: above 5 %.
+    api_4xx_rate: Threshold = Threshold(0.05, 5)
+    #: API: latency (ms) at `api_latency_statistic`, 5 of 5 minutes. Default: p99 above 2 s.
+    api_latency_ms: Threshold = Threshold(2000, 5)
+    api_latency_statistic: str = "p99"
+    #: Table and each index: read or write throttles per minute, 5 of 5. Default: any.
+    table_throttles: Threshold = Threshold(0, 5)
+    #: Table: system errors per minute, 15 of 15. Default: any.
+    table_system_errors: Threshold = Threshold(0, 15)
+    #: CDN: 5xx error rate (percent), 5 of 5 minutes. Default: above 5 %.
+    cdn_5xx_error_rate: Threshold = Threshold(5, 5)
+    #: Each certificate: days to expiry below this, one daily period. Default: 45 (ACM renews
+    #: 60 days ahead, so fewer means its renewal is stuck).
+    certificate_days_to_expiry: Threshold = Threshold(45, 1)
+    #: Each handler: errors per minute, 3 of 3. Default: any.
+    handler_errors: Threshold = Threshold(0, 3)
+    #: Each handler: throttles per minute, 5 of 5. Default: any.
+    handler_throttles: Threshold = Threshold(0, 5)
+    #: Each handler: p90 duration above this fraction of its timeout, 15 of 15. Default: 0.8.
+    handler_duration_of_timeout: float = 0.8
+    #: A CloudWatch dashboard of the stage. Default: on.
+    dashboard: bool = True
+    #: The monthly budget. Default: none.
+    budget: Budget | None = None
+
+    def problems(self) -> list[Problem]:
+        found: list[Problem] = []
+        if not self.name.strip():
+            found.append(Problem("name", "the name is empty", "name it after the stack"))
+        for index, subscription in enumerate(self.subscriptions):
+            found += [p.within(f"subscriptions[{index}]") for p in subscription.problems()]
+        for name in (
+            "api_5xx_rate",
+            "api_4xx_rate",
+            "api_latency_ms",
+            "table_throttles",
+            "table_system_errors",
+            "cdn_5xx_error_rate",
+            "certificate_days_to_expiry",
+            "handler_errors",
+            "handler_throttles",
+        ):
+            found += [p.within(name) for p in getattr(self, name).problems()]
+        problem = statistic_problem(self.api_latency_statistic)
+        if problem:
+            found.append(
+                Problem("api_latency_statistic", problem, "use e.g. 'p99', 'p90' or 'Average'")
+            )
+        if not 0 < self.handler_duration_of_timeout <= 1:
+            found.append(
+                Problem(
+                    "handler_duration_of_timeout",
+                    f"{self.handler_duration_of_timeout} is not a fraction of the timeout",
+                    "use a fraction in (0, 1], e.g. 0.8",
+                )
+            )
+        if self.budget is not None:
+            found += [p.within("budget") for p in self.budget.problems()]
+        return found
+
+
+@dataclass(frozen=True)
+class WebAclProps:
+    """A WAFv2 web ACL in front of the CDN (scope CLOUDFRONT, created in us-east-1): AWS's
+    managed rule groups and a rate limit per client IP, each rule's metrics on."""
+
+    name: str
+    #: Requests per client IP per 5 minutes before it is blocked. Default: 2000.
+    rate_limit: int = 2000
+    #: AWS's managed rule groups (vendor AWS), evaluated in this order.
+    managed_rule_groups: tuple[str, ...] = DEFAULT_MANAGED_RULE_GROUPS
+    #: AWS's managed rule groups evaluated after those, whose matches are only counted (metrics,
+    #: sampled requests, logs), never blocked. Default: the anonymous-IP list (VPNs, Tor,
+    #: hosting providers): public images are fine to serve behind a VPN, but its counts show
+    #: who scrapes from hosting ranges, to decide on blocking with figures.
+    counted_rule_groups: tuple[str, ...] = ("AWSManagedRulesAnonymousIpList",)
+    #: Days the ACL's request logs are kept in CloudWatch Logs (aws-waf-logs-<name>). None: no
+    #: logs. Default: none.
+    log_retention_days: int | None = None
+    #: The provider (us-east-1) that creates it: CloudFront's web ACLs live there (the stack
+    #: gives it).
+    provider: TerraformProvider | None = field(default=None, compare=False)
+
+    def problems(self) -> list[Problem]:
+        found = []
+        if not WAF_MINIMUM_RATE_LIMIT <= self.rate_limit <= WAF_MAXIMUM_RATE_LIMIT:
+            found.append(
+                Problem(
+                    "rate_limit",
+                    f"{self.rate_limit} is outside what AWS WAF accepts for a rate-based rule "
+                    f"({WAF_MINIMUM_RATE_LIMIT}-{WAF_MAXIMUM_RATE_LIMIT} per 5 minutes)",
+                    f"use at least {WAF_MINIMUM_RATE_LIMIT}, e.g. 2000",
+                )
+            )
+        groups = self.managed_rule_groups + self.counted_rule_groups
+        if len(set(groups)) != len(groups):
+            found.append(
+                Problem("managed_rule_groups", "a rule group is listed twice", "list each once")
+            )
+        if self.log_retention_days is not None:
+            found += retention_problems("log_retention_days", self.log_retention_days)
+        return found
