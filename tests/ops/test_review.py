@@ -220,3 +220,28 @@ def test_an_interrupt_stops_the_report_instead_of_failing_one_stage(tmp_path, mo
         True,
         "terraform plan failed in image-service-local: Error: boom",
     )
+
+
+def test_an_alarm_change_reads_as_its_threshold_and_periods():
+    """Issue 27: a retuned alarm shows what a reviewer needs, the threshold and periods, each
+    before and after, and nothing of what stayed."""
+    alarm = "aws_cloudwatch_metric_alarm.Monitoring_Alarm-api-latency_053BFE77"
+    common = {"alarm_name": "image-service-production-api-latency", "metric_name": "Latency"}
+    doc = plan_doc(
+        change(
+            alarm,
+            ["update"],
+            {**common, "threshold": 2000, "evaluation_periods": 5, "datapoints_to_alarm": 5},
+            {**common, "threshold": 1500, "evaluation_periods": 3, "datapoints_to_alarm": 3},
+        )
+    )
+    markdown = review.render([report_of(doc)])
+    row = next(line for line in markdown.splitlines() if alarm in line)
+    assert row.startswith(f"| update | `{alarm}` |")
+    for shown in (
+        "`threshold`: 2000 → 1500",
+        "`evaluation_periods`: 5 → 3",
+        "`datapoints_to_alarm`: 5 → 3",
+    ):
+        assert shown in row
+    assert "alarm_name" not in row and "Latency" not in row
