@@ -91,17 +91,25 @@ class Monitoring(Construct):
 
     # ---- topics -------------------------------------------------------------------------------
     def _topic(self, id_: str, name: str, provider: TerraformProvider | None) -> _Topic:
-        key = KmsKey(
-            self,
-            f"{id_}Key",
-            description=f"{name}: encrypts the alarm topic (CloudWatch and Budgets may use it)",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=json.dumps(self._key_policy()),
-            provider=provider,
+        key = (
+            KmsKey(
+                self,
+                f"{id_}Key",
+                description=f"{name}: encrypts the alarm topic (CloudWatch and Budgets may use it)",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                policy=json.dumps(self._key_policy()),
+                provider=provider,
+            )
+            if self.props.encrypt_topics
+            else None
         )
         topic = SnsTopic(
-            self, f"{id_}Topic", name=f"{name}-alarms", kms_master_key_id=key.arn, provider=provider
+            self,
+            f"{id_}Topic",
+            name=f"{name}-alarms",
+            kms_master_key_id=key.arn if key else None,
+            provider=provider,
         )
         SnsTopicPolicy(
             self,

@@ -513,7 +513,7 @@ def test_without_the_provider_mirror_the_wrapper_runs_against_the_public_registr
     ids=["deploy", "review", "diff-of-a-state-stack", "output", "bootstrap", "plan-guard"],
 )
 def test_the_shipped_placeholders_are_refused_before_credentials_are_looked_for(
-    tmp_path, synth_dir, command, what, stack, settings
+    tmp_path, synth_dir, monkeypatch, capsys, command, what, stack, settings
 ):
     """A new team's first command against a real stage: one paragraph naming each setting to
     fill in, exit 2, before credentials are looked for (this machine has some) or anything is
@@ -522,15 +522,44 @@ def test_the_shipped_placeholders_are_refused_before_credentials_are_looked_for(
         command = [str(ROOT / "bin" / "cdktf"), *command[1:]]
         if "--skip-synth" in command:
             command += ["--output", str(synth_dir)]
-    env = {**_without_credentials(tmp_path), "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE"}
-    proc = subprocess.run(command, cwd=ROOT, env=env, text=True, capture_output=True)
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert proc.stderr.startswith(f"error: {what}: {stack} still uses the project's placeholders")
-    assert [s for s in settings if f"`{s}`:" in proc.stderr] == settings
-    assert proc.stderr.count("\n") == 1, "one paragraph"
-    assert "nothing was contacted. Fix: set " in proc.stderr
-    assert '(README, "First deploy to a real account"), then run again' in proc.stderr
-    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    if what in OWN_PROCESS:
+        # The two entry points as a user runs them: a process of their own.
+        env = {**_without_credentials(tmp_path), "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE"}
+        proc = subprocess.run(command, cwd=ROOT, env=env, text=True, capture_output=True)
+        code, stderr, stdout = proc.returncode, proc.stderr, proc.stdout
+    else:
+        # The other commands' refusal in this process (the same code path, without ~1 s of
+        # interpreter start each): what report() prints and returns.
+        code, stderr, stdout = _in_process(command, tmp_path, monkeypatch, capsys)
+    assert code == 2, stdout + stderr
+    assert stderr.startswith(f"error: {what}: {stack} still uses the project's placeholders")
+    assert [s for s in settings if f"`{s}`:" in stderr] == settings
+    assert stderr.count("\n") == 1, "one paragraph"
+    assert "nothing was contacted. Fix: set " in stderr
+    assert '(README, "First deploy to a real account"), then run again' in stderr
+    assert "Traceback" not in stderr and stdout == ""
+
+
+# The placeholder refusals run in a process of their own (the rest in this one).
+OWN_PROCESS = ("bin/cdktf deploy", "ops.bootstrap")
+
+
+def _in_process(command, tmp_path, monkeypatch, capsys) -> tuple[int, str, str]:
+    from ops import cdktf, plan_guard
+
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    capsys.readouterr()
+    if command[0].endswith("cdktf"):
+        monkeypatch.setattr(sys, "argv", ["bin/cdktf", *command[1:]])
+        code = cdktf.main()
+    else:
+        code = plan_guard.main(command[3:])
+    out = capsys.readouterr()
+    return code, out.err, out.out
 
 
 # The project's other commands: (case id, command, text the error must contain)
