@@ -44,6 +44,9 @@ from constructs_lib.metrics import STATISTICS, Metric
 from constructs_lib.props.monitoring import MonitoringProps, Threshold
 from constructs_lib.validation import check
 
+# AWS's managed key for SNS: encrypts at rest, but its policy lets no AWS service (CloudWatch,
+# Budgets) use it, so alarms could not publish to a topic under it (emulator only).
+AWS_MANAGED_SNS_KEY = "alias/aws/sns"
 # What CloudWatch does with a period that has no datapoint, per alarm (each says why).
 NOT_BREACHING = "notBreaching"
 MISSING = "missing"
@@ -101,14 +104,14 @@ class Monitoring(Construct):
                 policy=json.dumps(self._key_policy()),
                 provider=provider,
             )
-            if self.props.encrypt_topics
+            if self.props.customer_managed_keys
             else None
         )
         topic = SnsTopic(
             self,
             f"{id_}Topic",
             name=f"{name}-alarms",
-            kms_master_key_id=key.arn if key else None,
+            kms_master_key_id=key.arn if key else AWS_MANAGED_SNS_KEY,
             provider=provider,
         )
         SnsTopicPolicy(

@@ -153,9 +153,10 @@ class MonitoringProps:
     #: Each handler: p90 duration above this fraction of its timeout, 15 of 15. Default: 0.8.
     handler_duration_of_timeout: float = 0.8
     #: Encrypt each topic with a customer managed KMS key of its own (CloudWatch cannot publish
-    #: to a topic under AWS's managed aws/sns key). False only for an emulator's fast stage
-    #: (the emulator table). Default: on.
-    encrypt_topics: bool = True
+    #: to a topic under AWS's managed aws/sns key, whose policy cannot grant it). False: AWS's
+    #: managed key, only for an emulator's fast stage (the emulator table), where no alarm
+    #: ever publishes. Default: on.
+    customer_managed_keys: bool = True
     #: A CloudWatch dashboard of the stage. Default: on.
     dashboard: bool = True
     #: The monthly budget. Default: none.

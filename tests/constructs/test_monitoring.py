@@ -312,3 +312,13 @@ def test_monitoring_built_directly_with_bad_props_is_refused(bare_stack):
         "  - `handler_duration_of_timeout`: 1.5 is not a fraction of the timeout. Fix: use a "
         "fraction in (0, 1], e.g. 0.8."
     )
+
+
+def test_the_fast_emulator_stage_uses_awss_managed_key_and_the_faithful_one_its_own(stage):
+    """monitoring.customer_managed_keys=False only on `local` (the emulator table: each key's
+    create waits ~20 s in the provider); a real stage setting it is refused
+    (tests/stacks/test_bad_inputs.py)."""
+    local = stage("local").resources("aws_sns_topic").values()
+    assert [t["kms_master_key_id"] for t in local] == ["alias/aws/sns"] * 2
+    assert stage("local").resources("aws_kms_key") == {}
+    assert len(stage("local-production").resources("aws_kms_key")) == 2

@@ -126,6 +126,11 @@ SETTINGS_CASES = [
         "monitoring.subscriptions[0].endpoint",
     ),
     (
+        "real-stage-with-the-emulators-topic-key",
+        {"monitoring": replace(dev.monitoring, customer_managed_keys=False)},
+        "monitoring.customer_managed_keys",
+    ),
+    (
         "budget-not-positive",
         {"monitoring": replace(dev.monitoring, budget=Budget(monthly_usd=0))},
         "monitoring.budget.monthly_usd",
