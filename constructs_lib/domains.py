@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53Record
 from cdktf_cdktf_provider_aws.route53_zone import Route53Zone
 from constructs import Construct
 
-from constructs_lib.kinds import WAIT_TIMEOUT
+from constructs_lib.kinds import CLOUDFRONT_REGION, WAIT_TIMEOUT
 from constructs_lib.metrics import Metric
 from constructs_lib.props import (
     DnsValidatedCertificateProps as DnsValidatedCertificateProps,
@@ -27,8 +27,6 @@ from constructs_lib.props import (
 from constructs_lib.props.domains import CustomDomain, CustomDomainsProps, ZoneDelegation
 from constructs_lib.validation import check
 
-# CloudFront takes certificates from us-east-1 only (the CDN's certificate is issued there).
-CLOUDFRONT_REGION = "us-east-1"
 # Who may issue certificates for a zone we own: Amazon (ACM) only (AWS's ACM docs, "CAA
 # records"); issuewild the same, as ACM issues no wildcard for us but may be asked to.
 CAA_RECORDS = ('0 issue "amazon.com"', '0 issuewild "amazon.com"')
@@ -226,8 +224,12 @@ class CustomDomains:
             "ApiCertificate",
             DnsValidatedCertificateProps(domain_name=props.api_hostname, zone_id=self.zone_id),
         )
-        #: Each certificate with the region that issued it (the CDN's: us-east-1).
-        self.certificates = [(cdn_certificate, CLOUDFRONT_REGION), (api_certificate, None)]
+        #: Each certificate by what it serves, with the region that issued it (the CDN's:
+        #: us-east-1; None: the stack's).
+        self.certificates = {
+            "cdn": (cdn_certificate, CLOUDFRONT_REGION),
+            "api": (api_certificate, None),
+        }
         self.cdn_domain = CustomDomain(props.cdn_hostname, cdn_certificate.certificate_arn)
         self.api_domain = (
             CustomDomain(props.api_hostname, api_certificate.certificate_arn)

@@ -53,6 +53,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 from constructs import Construct
 
 from constructs_lib.image_bucket import ImageBucket
+from constructs_lib.kinds import CLOUDFRONT_REGION
 from constructs_lib.metrics import Metric
 from constructs_lib.props import (
     CustomDomain as CustomDomain,
@@ -67,8 +68,6 @@ from constructs_lib.props.image_cdn import CdnAccessLogs
 from constructs_lib.validation import check
 
 MINIMUM_TLS_POLICY = "TLSv1.2_2021"
-# CloudFront publishes its metrics in us-east-1 only.
-CLOUDFRONT_METRICS_REGION = "us-east-1"
 # What the distribution serves and the response headers policy allows cross-origin, and for how
 # long browsers may cache a CORS answer. HSTS as AWS's managed SecurityHeadersPolicy sets it:
 # one year. No OPTIONS: a browser reads images with GET and HEAD (CORS "simple" requests: no
@@ -376,7 +375,7 @@ class ImageCdn(Construct):
             name,
             {"DistributionId": self.distribution.id, "Region": "Global"},
             statistic,
-            region=CLOUDFRONT_METRICS_REGION,
+            region=CLOUDFRONT_REGION,
             label=name,
         )
 

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+# CloudFront's control plane: it takes certificates only from this region, delivers its
+# standard logs (v2) only from here, and publishes its metrics only here.
+CLOUDFRONT_REGION = "us-east-1"
+
 OriginAccess = Literal["OAC", "OAI"]
 CachePolicyKind = Literal["custom", "managed-caching-optimized"]
 ORIGIN_ACCESS_MODES: tuple[str, ...] = get_args(OriginAccess)

@@ -40,6 +40,7 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
+from constructs_lib.kinds import CLOUDFRONT_REGION
 from constructs_lib.metrics import STATISTICS, Metric
 from constructs_lib.props.monitoring import MonitoringProps, Threshold
 from constructs_lib.validation import check
@@ -187,7 +188,7 @@ class Monitoring(Construct):
     ) -> CloudwatchMetricAlarm:
         """An alarm on `metric` (or metric / divided_by, as a rate), N of N periods, named
         `<monitoring name>-<slug>` unless `name` is given."""
-        topic = self.global_topic if metric.region == "us-east-1" else self.topic
+        topic = self.global_topic if metric.region == CLOUDFRONT_REGION else self.topic
         common: dict[str, Any] = dict(
             alarm_name=name or f"{self.props.name}-{slug}",
             alarm_description=description,
@@ -239,11 +240,11 @@ class Monitoring(Construct):
             "breaching.",
         )
         self._widgets += [
-            _graph(
+            self._graph(
                 "API requests, 4xx, 5xx",
                 [requests, api.metric_client_errors(), api.metric_server_errors()],
             ),
-            _graph(
+            self._graph(
                 "API latency (ms)",
                 [api.metric_latency(s) for s in ("p50", "p90", "p99")],
             ),
@@ -274,15 +275,15 @@ class Monitoring(Construct):
             "Dashboard for DynamoDB in the region; the handlers retry. None: not breaching.",
         )
         self._widgets += [
-            _graph(
+            self._graph(
                 "Table consumed capacity",
                 [table.metric_consumed_read_capacity(), table.metric_consumed_write_capacity()],
             ),
-            _graph(
+            self._graph(
                 "Table throttles",
                 [table.metric_read_throttles(), table.metric_write_throttles()],
             ),
-            _graph("Table latency (ms)", [table.metric_latency()]),
+            self._graph("Table latency (ms)", [table.metric_latency()]),
         ]
 
     def watch_cdn(self, cdn: Any) -> None:
@@ -295,11 +296,11 @@ class Monitoring(Construct):
             "change of the bucket policy. No requests: not breaching.",
         )
         self._widgets += [
-            _graph("CDN requests", [cdn.metric_requests()]),
-            _graph(
+            self._graph("CDN requests", [cdn.metric_requests()]),
+            self._graph(
                 "CDN error rates (%)", [cdn.metric_4xx_error_rate(), cdn.metric_5xx_error_rate()]
             ),
-            _graph("CDN bytes downloaded", [cdn.metric_bytes_downloaded()]),
+            self._graph("CDN bytes downloaded", [cdn.metric_bytes_downloaded()]),
         ]
 
     def watch_certificate(self, slug: str, certificate: Any, region: str | None) -> None:
@@ -346,7 +347,7 @@ class Monitoring(Construct):
             "logs. No invocations: not breaching.",
         )
         self._widgets.append(
-            _graph(
+            self._graph(
                 f"{name}: invocations, errors, duration",
                 [
                     handler.metric_invocations(),
@@ -390,6 +391,17 @@ class Monitoring(Construct):
             ],
         )
 
+    def _graph(self, title: str, metrics: list[Metric]) -> dict[str, Any]:
+        """A time-series widget, in its metrics' region (else the stack's)."""
+        region = next((m.region for m in metrics if m.region), self.props.region)
+        properties: dict[str, Any] = {
+            "title": title,
+            "view": "timeSeries",
+            "region": region,
+            "metrics": [m.widget_line() for m in metrics],
+        }
+        return {"type": "metric", "width": 12, "height": 6, "properties": properties}
+
     def dashboard_body(self) -> str:
         widgets = [
             {
@@ -402,16 +414,7 @@ class Monitoring(Construct):
                     "alarms": [alarm.arn for alarm in self.alarms.values()],
                 },
             },
-            *(
-                {
-                    **w,
-                    "properties": {
-                        **w["properties"],
-                        "region": w["properties"]["region"] or self.props.region,
-                    },
-                }
-                for w in self._widgets
-            ),
+            *self._widgets,
         ]
         return json.dumps({"widgets": widgets})
 
@@ -464,19 +467,6 @@ def _rate(metric: Metric, total: Metric) -> list[CloudwatchMetricAlarmMetricQuer
             return_data=True,
         ),
     ]
-
-
-def _graph(title: str, metrics: list[Metric]) -> dict[str, Any]:
-    """A time-series widget; its region is its metrics' (None: the stack's, filled in by
-    dashboard_body)."""
-    region = next((m.region for m in metrics if m.region), None)
-    properties: dict[str, Any] = {
-        "title": title,
-        "view": "timeSeries",
-        "region": region,
-        "metrics": [m.widget_line() for m in metrics],
-    }
-    return {"type": "metric", "width": 12, "height": 6, "properties": properties}
 
 
 def monitoring_of(scope: Construct) -> Monitoring | None:

@@ -33,6 +33,12 @@ def check(props: Validated, construct: str) -> None:
 # ---- the shared rules -----------------------------------------------------------------------
 # The retention periods CloudWatch Logs accepts (PutRetentionPolicy); anything else is rejected
 # by AWS at apply time, so the props reject it at synth time instead.
+# An AWS account id, an IAM role's ARN (group 1: its account) and an email address (group 1:
+# its domain), as every props that names one checks it.
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+ROLE_ARN = re.compile(r"^arn:aws(?:-[a-z-]+)?:iam::(\d{12}):role/[\w+=,.@/-]{1,64}$")
+EMAIL = re.compile(r"^[^@\s]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)$")
+
 LOG_RETENTION_DAYS = (
     1,
     3,

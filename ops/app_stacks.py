@@ -71,8 +71,7 @@ def missing_credentials(stack: AppStack, env: dict[str, str]) -> str | None:
 
 def require_credentials(stack: AppStack, env: dict[str, str], command: str) -> None:
     """Stop before anything contacts AWS (or a stopped emulator) when `stack` cannot be planned
-    here: a placeholder setting first, then missing credentials."""
-    refuse_placeholders(command, [stack])
+    here (the commands refuse placeholders first: refuse_placeholders)."""
     reason = missing_credentials(stack, env)
     if reason:
         raise ToolchainError(

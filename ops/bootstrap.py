@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 
 from ops import synthesis_cache
-from ops.app_stacks import require_credentials
+from ops.app_stacks import refuse_placeholders, require_credentials
 from ops.cdktf import cdktf_env
 from ops.plan_guard import guarded_apply
 from ops.toolchain import OUTDIR, ROOT, Child, check_toolchain, graceful_interrupts
@@ -103,7 +103,9 @@ def bootstrap(stage: str, outdir: Path = OUTDIR, env: dict[str, str] | None = No
     env = env or cdktf_env()  # with the running emulator's endpoint, as bin/cdktf has it
     check_toolchain()
     stack = bootstrap_stack_name(settings)
-    require_credentials(AppStack(stack, "state", settings), env, "ops.bootstrap")
+    app_stack = AppStack(stack, "state", settings)
+    refuse_placeholders("ops.bootstrap", [app_stack])
+    require_credentials(app_stack, env, "ops.bootstrap")
     stack_dir = outdir / "stacks" / stack
     bucket = settings.state.bucket
     where = f"s3://{bucket}/{BOOTSTRAP_STATE_KEY}"

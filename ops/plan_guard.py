@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from constructs_lib.kinds import IDENTITY_TYPES, STATEFUL_TYPES
+from ops.app_stacks import refuse_placeholders, table
 from ops.toolchain import OUTDIR, check_toolchain, project_env, terraform
 from ops.workdir import (
     LockInfo,
@@ -413,8 +414,6 @@ def main(argv: list[str] | None = None) -> int:
             if losses:
                 raise PlanRefused(str(args.plan_json), losses)
         else:
-            from ops.app_stacks import refuse_placeholders, table
-
             known = table().get(args.stack)
             if known is not None:
                 refuse_placeholders("ops.plan_guard", [known])

@@ -164,9 +164,7 @@ class ImageServiceStack(TerraformStack):
         monitoring.watch_api(self.api)
         monitoring.watch_table(self.table)
         monitoring.watch_cdn(self.cdn)
-        for (certificate, region), slug in zip(
-            domains.certificates if domains else [], ("cdn", "api"), strict=False
-        ):
+        for slug, (certificate, region) in (domains.certificates if domains else {}).items():
             monitoring.watch_certificate(slug, certificate, region)
         return monitoring
 

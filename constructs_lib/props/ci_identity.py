@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from constructs_lib.errors import Problem
+from constructs_lib.validation import ACCOUNT_ID
 
 # GitHub's OIDC issuer and the audience aws-actions/configure-aws-credentials asks for. No
 # thumbprint: since July 2023 AWS checks GitHub's certificate against its trusted CAs, and
@@ -38,7 +39,6 @@ REVIEW_SESSION_SECONDS = 3600
 
 _NAMED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 _IMMUTABLE = re.compile(r"^owner-\d+/repo-\d+$")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class CiIdentityProps:
 
     def problems(self) -> list[Problem]:
         found = [p.within("repository") for p in self.repository.problems()]
-        if not _ACCOUNT_ID.match(self.account_id):
+        if not ACCOUNT_ID.match(self.account_id):
             found.append(
                 Problem(
                     "account_id",

@@ -3,12 +3,11 @@ CDN's hostnames, and what a zone and a DNS-validated certificate are given."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from constructs_lib.errors import Problem
-from constructs_lib.validation import hostname_problems
+from constructs_lib.validation import ACCOUNT_ID, ROLE_ARN, hostname_problems
 
 if TYPE_CHECKING:
     from cdktf import TerraformProvider
@@ -21,10 +20,6 @@ class CustomDomain:
 
     hostname: str
     certificate_arn: str
-
-
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -47,7 +42,7 @@ class ZoneDelegation:
 
     def problems(self) -> list[Problem]:
         found = hostname_problems("parent_zone_name", self.parent_zone_name)
-        if not _ACCOUNT_ID.match(self.parent_account_id):
+        if not ACCOUNT_ID.match(self.parent_account_id):
             found.append(
                 Problem(
                     "parent_account_id",
@@ -56,7 +51,7 @@ class ZoneDelegation:
                 )
             )
         if self.role_arn is not None:
-            match = _ROLE_ARN.match(self.role_arn)
+            match = ROLE_ARN.match(self.role_arn)
             if not match:
                 found.append(
                     Problem(

@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING
 
 from constructs_lib.errors import Problem
 from constructs_lib.metrics import statistic_problem
-from constructs_lib.validation import retention_problems
+from constructs_lib.validation import EMAIL, retention_problems
 
 if TYPE_CHECKING:
     from cdktf import TerraformProvider
 
-_EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _HTTPS = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")
 # AWS WAF's rate-based rule: requests per client IP per evaluation window (5 minutes by
 # default); AWS's documented minimum is 10.
@@ -44,7 +43,7 @@ class Subscription:
     endpoint: str
 
     def problems(self) -> list[Problem]:
-        if self.protocol == "email" and _EMAIL.match(self.endpoint):
+        if self.protocol == "email" and EMAIL.match(self.endpoint):
             return []
         if self.protocol == "https" and _HTTPS.match(self.endpoint):
             return []

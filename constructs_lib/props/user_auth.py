@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from constructs_lib.errors import Problem
+from constructs_lib.validation import EMAIL
 
 _USER_POOL_ID = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d_[0-9A-Za-z]+$")
 _CLIENT_ID = re.compile(r"^[0-9a-z]{1,128}$")
@@ -53,7 +54,6 @@ class ExistingUserPool:
 
 
 _SES_IDENTITY = re.compile(r"^arn:aws[a-z-]*:ses:([a-z0-9-]+):(\d{12}):identity/(.+)$")
-_EMAIL = re.compile(r"^[^@\s]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)$")
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class UserPoolEmail:
                 )
             ]
         identity = match.group(3)
-        sender = _EMAIL.match(self.from_address)
+        sender = EMAIL.match(self.from_address)
         if not sender:
             return [
                 Problem(

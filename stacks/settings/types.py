@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, fields
 
 from constructs_lib.errors import Problem
+from constructs_lib.kinds import CLOUDFRONT_REGION as CLOUDFRONT_REGION
 from constructs_lib.props import (
     CustomDomainsProps,
     ImageApiProps,
@@ -21,16 +22,12 @@ from constructs_lib.props import (
 )
 from constructs_lib.props.ci_identity import PERMISSIONS_BOUNDARY
 from constructs_lib.props.user_auth import REGION
-from constructs_lib.validation import bucket_name_problems
+from constructs_lib.validation import ACCOUNT_ID, ROLE_ARN, bucket_name_problems
 
-# CloudFront's control plane (certificates, vended-log delivery sources) lives here.
-CLOUDFRONT_REGION = "us-east-1"
 # The AWS config profile through which the emulator stages' providers reach the emulator.
 EMULATOR_PROFILE = "image-service-emulator"
 
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_ROLE_ARN = re.compile(r"^arn:aws(?:-[a-z-]+)?:iam::(\d{12}):role/[\w+=,.@/-]{1,64}$")
 _PROFILE = re.compile(r"^[A-Za-z0-9_.+@-]{1,64}$")
 
 
@@ -56,7 +53,7 @@ class AccountSettings:
 
     def problems(self) -> list[Problem]:
         found = []
-        if not _ACCOUNT_ID.match(self.account_id):
+        if not ACCOUNT_ID.match(self.account_id):
             found.append(
                 Problem(
                     "account_id",
@@ -81,7 +78,7 @@ class AccountSettings:
     def _role_problems(self) -> list[Problem]:
         if self.role_arn is None:
             return []
-        match = _ROLE_ARN.match(self.role_arn)
+        match = ROLE_ARN.match(self.role_arn)
         if not match:
             return [
                 Problem(
