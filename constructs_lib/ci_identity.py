@@ -28,8 +28,10 @@ from cdktf_cdktf_provider_aws.iam_openid_connect_provider import IamOpenidConnec
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
+from constructs_lib.kinds import EC2_DESCRIBE_ACTIONS, FLOW_LOG_ACTIONS, LAMBDA_VPC_ACCESS_ACTIONS
 from constructs_lib.props.ci_identity import (
     DEPLOY_ROLE_PREFIX,
     DEPLOY_SESSION_SECONDS,
@@ -49,12 +51,16 @@ Resources = Callable[[DeployScope, str], list[str]]
 
 @dataclass(frozen=True)
 class Family:
-    """One kind of resource of a stage: its ARNs, what reads it and what changes it."""
+    """One kind of resource of a stage: its ARNs, what reads it and what changes it, and the
+    Terraform resource types it covers (tests/constructs/test_ci_identity.py: every type a
+    stage synthesizes is covered by a family, so a new concern cannot ship without its deploy
+    permissions)."""
 
     sid: str
     resources: Resources
     read: tuple[str, ...]
     write: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
 
 
 def _log_groups(s: DeployScope, account: str) -> list[str]:
@@ -64,7 +70,30 @@ def _log_groups(s: DeployScope, account: str) -> list[str]:
         f"{prefix}/aws/cloudfront/{s.name}",
         f"{prefix}/aws/cloudfront/{s.name}:*",
         f"{prefix}/aws/lambda/{s.name}-*",
+        f"{prefix}/aws/vpc/{s.name}",
+        f"{prefix}/aws/vpc/{s.name}:*",
+        f"{prefix}aws-waf-logs-{s.name}-*",
     ]
+
+
+def _ec2(kinds: tuple[str, ...]) -> Resources:
+    return lambda s, a: [f"arn:aws:ec2:{s.region}:{a}:{kind}/*" for kind in kinds]
+
+
+# The network's resources have generated ids: the account's, in the stage's region.
+_NETWORK_KINDS = (
+    "vpc",
+    "subnet",
+    "route-table",
+    "security-group",
+    "security-group-rule",
+    "vpc-endpoint",
+    "internet-gateway",
+    "natgateway",
+    "elastic-ip",
+    "vpc-flow-log",
+    "network-interface",
+)
 
 
 FAMILIES = (
@@ -89,6 +118,7 @@ FAMILIES = (
             "dynamodb:TagResource",
             "dynamodb:UntagResource",
         ),
+        types=("aws_dynamodb_table",),
     ),
     Family(
         "ImageBucket",
@@ -109,6 +139,16 @@ FAMILIES = (
             "s3:PutEncryptionConfiguration",
             "s3:PutLifecycleConfiguration",
             "s3:ListBucketVersions",
+        ),
+        types=(
+            "aws_s3_bucket",
+            "aws_s3_bucket_cors_configuration",
+            "aws_s3_bucket_lifecycle_configuration",
+            "aws_s3_bucket_ownership_controls",
+            "aws_s3_bucket_policy",
+            "aws_s3_bucket_public_access_block",
+            "aws_s3_bucket_server_side_encryption_configuration",
+            "aws_s3_bucket_versioning",
         ),
     ),
     # A test stage's bucket is emptied when it is destroyed (force_destroy); nothing reads it.
@@ -153,6 +193,13 @@ FAMILIES = (
             # Standard logging v2: the distribution as a vended-log delivery source.
             "cloudfront:AllowVendedLogDeliveryForResource",
         ),
+        types=(
+            "aws_cloudfront_distribution",
+            "aws_cloudfront_origin_access_control",
+            "aws_cloudfront_origin_access_identity",
+            "aws_cloudfront_cache_policy",
+            "aws_cloudfront_response_headers_policy",
+        ),
     ),
     # API Gateway's management API: HTTP verbs on resource paths (APIs have generated ids).
     Family(
@@ -163,6 +210,15 @@ FAMILIES = (
         ],
         read=("apigateway:GET",),
         write=("apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"),
+        types=(
+            "aws_apigatewayv2_api",
+            "aws_apigatewayv2_api_mapping",
+            "aws_apigatewayv2_authorizer",
+            "aws_apigatewayv2_domain_name",
+            "aws_apigatewayv2_integration",
+            "aws_apigatewayv2_route",
+            "aws_apigatewayv2_stage",
+        ),
     ),
     Family(
         "Auth",
@@ -183,6 +239,7 @@ FAMILIES = (
             "cognito-idp:TagResource",
             "cognito-idp:UntagResource",
         ),
+        types=("aws_cognito_user_pool", "aws_cognito_user_pool_client"),
     ),
     Family(
         "Certificates",
@@ -193,6 +250,7 @@ FAMILIES = (
             "acm:AddTagsToCertificate",
             "acm:RemoveTagsFromCertificate",
         ),
+        types=("aws_acm_certificate", "aws_acm_certificate_validation"),
     ),
     Family(
         "Zones",
@@ -208,6 +266,7 @@ FAMILIES = (
             "route53:DeleteHostedZone",
             "route53:ChangeTagsForResource",
         ),
+        types=("aws_route53_zone", "aws_route53_record"),
     ),
     Family("ZoneChanges", lambda s, a: ["arn:aws:route53:::change/*"], read=("route53:GetChange",)),
     Family(
@@ -224,6 +283,7 @@ FAMILIES = (
             "logs:TagLogGroup",
             "logs:UntagLogGroup",
         ),
+        types=("aws_cloudwatch_log_group",),
     ),
     # CloudFront's standard logs v2 are delivered from us-east-1 only.
     Family(
@@ -247,6 +307,11 @@ FAMILIES = (
             "logs:DeleteDelivery",
             "logs:TagResource",
             "logs:UntagResource",
+        ),
+        types=(
+            "aws_cloudwatch_log_delivery",
+            "aws_cloudwatch_log_delivery_destination",
+            "aws_cloudwatch_log_delivery_source",
         ),
     ),
     Family(
@@ -272,6 +337,7 @@ FAMILIES = (
             "lambda:TagResource",
             "lambda:UntagResource",
         ),
+        types=("aws_lambda_function", "aws_lambda_permission"),
     ),
     # The handlers' roles: created and given policies only with the boundary (below).
     Family(
@@ -291,7 +357,223 @@ FAMILIES = (
             "iam:UpdateRole",
             "iam:UpdateAssumeRolePolicy",
         ),
+        types=("aws_iam_role", "aws_iam_role_policy"),
     ),
+    # The alarm topics (<stack>-alarms and its us-east-1 twin) and their subscriptions.
+    Family(
+        "AlarmTopics",
+        lambda s, a: [f"arn:aws:sns:*:{a}:{s.name}-*"],
+        read=(
+            "sns:GetTopicAttributes",
+            "sns:GetSubscriptionAttributes",
+            "sns:ListSubscriptionsByTopic",
+            "sns:ListTagsForResource",
+        ),
+        write=(
+            "sns:CreateTopic",
+            "sns:DeleteTopic",
+            "sns:SetTopicAttributes",
+            "sns:Subscribe",
+            "sns:Unsubscribe",
+            "sns:SetSubscriptionAttributes",
+            "sns:TagResource",
+            "sns:UntagResource",
+        ),
+        types=("aws_sns_topic", "aws_sns_topic_policy", "aws_sns_topic_subscription"),
+    ),
+    # The topics' keys have generated ids: the account's keys (kms:CreateKey authorizes on none).
+    Family(
+        "TopicKeys",
+        lambda s, a: [f"arn:aws:kms:*:{a}:key/*"],
+        read=(
+            "kms:DescribeKey",
+            "kms:GetKeyPolicy",
+            "kms:GetKeyRotationStatus",
+            "kms:ListResourceTags",
+        ),
+        write=(
+            "kms:EnableKeyRotation",
+            "kms:PutKeyPolicy",
+            "kms:UpdateKeyDescription",
+            "kms:ScheduleKeyDeletion",
+            "kms:TagResource",
+            "kms:UntagResource",
+        ),
+        types=("aws_kms_key",),
+    ),
+    # Alarms are named after the stack (its handlers' and cache nodes' names start with it).
+    Family(
+        "Alarms",
+        lambda s, a: [
+            f"arn:aws:cloudwatch:*:{a}:alarm:{s.name}-*",
+            f"arn:aws:cloudwatch::{a}:dashboard/{s.name}",
+        ],
+        read=(
+            "cloudwatch:DescribeAlarms",
+            "cloudwatch:GetDashboard",
+            "cloudwatch:ListTagsForResource",
+        ),
+        write=(
+            "cloudwatch:PutMetricAlarm",
+            "cloudwatch:DeleteAlarms",
+            "cloudwatch:PutDashboard",
+            "cloudwatch:DeleteDashboards",
+            "cloudwatch:TagResource",
+            "cloudwatch:UntagResource",
+        ),
+        types=("aws_cloudwatch_metric_alarm", "aws_cloudwatch_dashboard"),
+    ),
+    Family(
+        "Budget",
+        lambda s, a: [f"arn:aws:budgets::{a}:budget/{s.name}"],
+        read=("budgets:ViewBudget", "budgets:ListTagsForResource"),
+        write=("budgets:ModifyBudget", "budgets:TagResource", "budgets:UntagResource"),
+        types=("aws_budgets_budget",),
+    ),
+    # CloudFront's web ACL (us-east-1) and AWS's managed rule groups it uses.
+    Family(
+        "WebAcl",
+        lambda s, a: [
+            f"arn:aws:wafv2:us-east-1:{a}:global/webacl/{s.name}-*/*",
+            "arn:aws:wafv2:us-east-1:*:global/managedruleset/*/*",
+        ],
+        read=("wafv2:GetWebACL", "wafv2:GetLoggingConfiguration", "wafv2:ListTagsForResource"),
+        write=(
+            "wafv2:CreateWebACL",
+            "wafv2:UpdateWebACL",
+            "wafv2:DeleteWebACL",
+            "wafv2:PutLoggingConfiguration",
+            "wafv2:DeleteLoggingConfiguration",
+            "wafv2:TagResource",
+            "wafv2:UntagResource",
+        ),
+        types=("aws_wafv2_web_acl", "aws_wafv2_web_acl_logging_configuration"),
+    ),
+    # The private network: generated ids, so the account's network resources in the region
+    # (reading them is EC2's Describe*, which authorizes on no resource: READ_ON_EVERY_RESOURCE).
+    Family(
+        "Network",
+        _ec2(_NETWORK_KINDS),
+        read=(),
+        write=(
+            "ec2:CreateVpc",
+            "ec2:DeleteVpc",
+            "ec2:ModifyVpcAttribute",
+            "ec2:CreateSubnet",
+            "ec2:DeleteSubnet",
+            "ec2:ModifySubnetAttribute",
+            "ec2:CreateRouteTable",
+            "ec2:DeleteRouteTable",
+            "ec2:AssociateRouteTable",
+            "ec2:DisassociateRouteTable",
+            "ec2:CreateRoute",
+            "ec2:DeleteRoute",
+            "ec2:CreateVpcEndpoint",
+            "ec2:ModifyVpcEndpoint",
+            "ec2:DeleteVpcEndpoints",
+            "ec2:CreateSecurityGroup",
+            "ec2:DeleteSecurityGroup",
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:AuthorizeSecurityGroupEgress",
+            "ec2:RevokeSecurityGroupIngress",
+            "ec2:RevokeSecurityGroupEgress",
+            "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
+            "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+            "ec2:CreateInternetGateway",
+            "ec2:AttachInternetGateway",
+            "ec2:DetachInternetGateway",
+            "ec2:DeleteInternetGateway",
+            "ec2:AllocateAddress",
+            "ec2:ReleaseAddress",
+            "ec2:DisassociateAddress",
+            "ec2:CreateNatGateway",
+            "ec2:DeleteNatGateway",
+            "ec2:CreateFlowLogs",
+            "ec2:DeleteFlowLogs",
+            "ec2:CreateTags",
+            "ec2:DeleteTags",
+        ),
+        types=(
+            "aws_vpc",
+            "aws_default_security_group",
+            "aws_subnet",
+            "aws_route_table",
+            "aws_route_table_association",
+            "aws_route",
+            "aws_vpc_endpoint",
+            "aws_security_group",
+            "aws_security_group_rule",
+            "aws_internet_gateway",
+            "aws_eip",
+            "aws_nat_gateway",
+            "aws_flow_log",
+        ),
+    ),
+    # The gateway endpoints' prefix lists, which the handlers' egress rules name (AWS-owned).
+    Family(
+        "EndpointPrefixLists",
+        lambda s, a: [f"arn:aws:ec2:{s.region}:aws:prefix-list/*"],
+        read=(),
+        write=("ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"),
+    ),
+    # The cache (named after the stack): its replication group and nodes, subnet group, users,
+    # user group, and the default parameter group it uses.
+    Family(
+        "Cache",
+        lambda s, a: [
+            f"arn:aws:elasticache:{s.region}:{a}:{kind}"
+            for kind in (
+                f"replicationgroup:{s.name}",
+                f"cluster:{s.name}-*",
+                f"subnetgroup:{s.name}",
+                f"user:{s.name}-*",
+                f"usergroup:{s.name}",
+                "parametergroup:default.valkey*",
+                f"snapshot:{s.name}-*",
+            )
+        ],
+        read=(
+            "elasticache:DescribeReplicationGroups",
+            "elasticache:DescribeCacheClusters",
+            "elasticache:DescribeCacheSubnetGroups",
+            "elasticache:DescribeUsers",
+            "elasticache:DescribeUserGroups",
+            "elasticache:ListTagsForResource",
+        ),
+        write=(
+            "elasticache:CreateReplicationGroup",
+            "elasticache:ModifyReplicationGroup",
+            "elasticache:DeleteReplicationGroup",
+            "elasticache:CreateCacheSubnetGroup",
+            "elasticache:ModifyCacheSubnetGroup",
+            "elasticache:DeleteCacheSubnetGroup",
+            "elasticache:CreateUser",
+            "elasticache:ModifyUser",
+            "elasticache:DeleteUser",
+            "elasticache:CreateUserGroup",
+            "elasticache:ModifyUserGroup",
+            "elasticache:DeleteUserGroup",
+            "elasticache:AddTagsToResource",
+            "elasticache:RemoveTagsFromResource",
+        ),
+        types=(
+            "aws_elasticache_replication_group",
+            "aws_elasticache_subnet_group",
+            "aws_elasticache_user",
+            "aws_elasticache_user_group",
+        ),
+    ),
+)
+# Resource types that need no permission of their own: Terraform-side only.
+NO_PERMISSIONS_NEEDED = ("terraform_data",)
+# The services that assume roles the deploy role passes: Lambda (the handlers') and VPC Flow
+# Logs (the network's flow-log role).
+PASSED_TO_SERVICES = ("lambda.amazonaws.com", "vpc-flow-logs.amazonaws.com")
+# ElastiCache creates its service-linked role on an account's first cache; the deploy role may
+# create exactly that role (IAM's docs, "Service-linked role permissions").
+CACHE_SERVICE_LINKED_ROLE = (
+    "arn:aws:iam::{account}:role/aws-service-role/elasticache.amazonaws.com/"
+    "AWSServiceRoleForElastiCache"
 )
 # What the deploy role does to a handler's role only while the role carries the boundary.
 BOUNDED_ROLE_ACTIONS = (
@@ -311,6 +593,7 @@ DEPLOY_ON_EVERY_RESOURCE = (
     "logs:UpdateLogDelivery",
     "logs:DeleteLogDelivery",
     "logs:PutResourcePolicy",
+    "kms:CreateKey",
 )
 READ_ON_EVERY_RESOURCE = (
     "route53:ListHostedZones",
@@ -319,6 +602,7 @@ READ_ON_EVERY_RESOURCE = (
     "logs:DescribeResourcePolicies",
     "logs:GetLogDelivery",
     "logs:ListLogDeliveries",
+    *EC2_DESCRIBE_ACTIONS,
 )
 # What no review may read, as CDK's lookup role denies it: decrypted data and secrets.
 REVIEW_DENIED = (
@@ -350,11 +634,9 @@ HANDLER_LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 HANDLER_ON_EVERY_RESOURCE = (
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
+    *LAMBDA_VPC_ACCESS_ACTIONS,
+    # The network's flow-log role finds its log group.
+    "logs:DescribeLogGroups",
 )
 
 
@@ -378,6 +660,24 @@ def statement(
 
 def document(statements: list[dict[str, Any]]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+
+
+# IAM's limits on policy size, in characters without whitespace: a role's inline policies
+# together, and each customer managed policy (IAM's docs, "IAM and AWS STS quotas").
+INLINE_POLICY_LIMIT = 10_240
+MANAGED_POLICY_LIMIT = 6_144
+
+
+def pack(statements: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The statements in documents that fit IAM's limits, in order: the first up to the inline
+    limit (the role's inline policy), each next one up to a managed policy's."""
+    documents: list[list[dict[str, Any]]] = [[]]
+    for statement in statements:
+        limit = INLINE_POLICY_LIMIT if len(documents) == 1 else MANAGED_POLICY_LIMIT
+        if documents[-1] and len(document([*documents[-1], statement])) > limit:
+            documents.append([])
+        documents[-1].append(statement)
+    return documents
 
 
 class CiIdentity(Construct):
@@ -475,7 +775,14 @@ class CiIdentity(Construct):
             max_session_duration=session_seconds,
             depends_on=[self.oidc_provider],
         )
-        IamRolePolicy(self, f"{id_}Policy", name=name, role=role.id, policy=document(statements))
+        # One inline policy, and what does not fit IAM's limit in managed policies of its own.
+        inline, *more = pack(statements)
+        IamRolePolicy(self, f"{id_}Policy", name=name, role=role.id, policy=document(inline))
+        for n, part in enumerate(more, start=2):
+            managed = IamPolicy(self, f"{id_}Policy{n}", name=f"{name}-{n}", policy=document(part))
+            IamRolePolicyAttachment(
+                self, f"{id_}Policy{n}Attachment", role=role.name, policy_arn=managed.arn
+            )
         return role
 
     def _state(self, keys: list[str], write: bool) -> list[dict[str, Any]]:
@@ -500,10 +807,16 @@ class CiIdentity(Construct):
             *[statement(f.sid, f.read + f.write, f.resources(stage, account)) for f in FAMILIES],
             statement("BoundedHandlerRoles", BOUNDED_ROLE_ACTIONS, roles, condition=boundary),
             statement(
-                "PassHandlerRoles",
+                "PassStageRoles",
                 ("iam:PassRole",),
                 roles,
-                condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+                condition={"StringEquals": {"iam:PassedToService": list(PASSED_TO_SERVICES)}},
+            ),
+            statement(
+                "CacheServiceLinkedRole",
+                ("iam:CreateServiceLinkedRole",),
+                [CACHE_SERVICE_LINKED_ROLE.format(account=account)],
+                condition={"StringEquals": {"iam:AWSServiceName": "elasticache.amazonaws.com"}},
             ),
             statement("OnEveryResource", DEPLOY_ON_EVERY_RESOURCE + READ_ON_EVERY_RESOURCE, ["*"]),
             # Lock object beside the state (use_lockfile): a deploy takes the lock.
@@ -522,6 +835,9 @@ class CiIdentity(Construct):
                     self.boundary_arn,
                     f"arn:aws:iam::{account}:role/{REVIEW_ROLE}",
                     f"arn:aws:iam::{account}:role/{DEPLOY_ROLE_PREFIX}*",
+                    # The CI roles' own managed policies (what did not fit inline).
+                    f"arn:aws:iam::{account}:policy/{REVIEW_ROLE}-*",
+                    f"arn:aws:iam::{account}:policy/{DEPLOY_ROLE_PREFIX}*",
                 ],
                 effect="Deny",
             ),
@@ -565,6 +881,23 @@ class CiIdentity(Construct):
                 HANDLER_LOG_ACTIONS,
                 [
                     f"arn:aws:logs:{s.region}:{account}:log-group:/aws/lambda/{s.name}-*:*"
+                    for s in stages
+                ],
+            ),
+            statement(
+                "ServiceCache",
+                ("elasticache:Connect",),
+                [
+                    f"arn:aws:elasticache:{s.region}:{account}:{kind}"
+                    for s in stages
+                    for kind in (f"replicationgroup:{s.name}", f"user:{s.name}-app")
+                ],
+            ),
+            statement(
+                "NetworkFlowLogs",
+                FLOW_LOG_ACTIONS,
+                [
+                    f"arn:aws:logs:{s.region}:{account}:log-group:/aws/vpc/{s.name}:*"
                     for s in stages
                 ],
             ),

@@ -37,11 +37,12 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 )
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
+from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction, LambdaFunctionVpcConfig
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from constructs import Construct
 
 from constructs_lib.errors import ConstructError
-from constructs_lib.kinds import PERMISSIONS_BOUNDARY_CONTEXT
+from constructs_lib.kinds import LAMBDA_VPC_ACCESS_ACTIONS, PERMISSIONS_BOUNDARY_CONTEXT
 from constructs_lib.metrics import Metric
 from constructs_lib.monitoring import monitoring_of
 from constructs_lib.props.image_handler import ROLE_SUFFIX, environment_problems
@@ -112,6 +113,9 @@ class ImageHandler(Construct):
             retention_in_days=props.log_retention_days,
         )
         self._create_role(props.name)
+        #: The network it runs in (props.network) and its security group there, or None.
+        self.network = props.network
+        self.security_group = self._join_network() if props.network else None
 
         self._environment: dict[str, str] = {}
         self.function = LambdaFunction(
@@ -127,6 +131,12 @@ class ImageHandler(Construct):
             filename=self.code.path,
             source_code_hash=code_sha256(zip_file),
             reserved_concurrent_executions=props.reserved_concurrency,
+            vpc_config=LambdaFunctionVpcConfig(
+                subnet_ids=props.network.private_subnet_ids,
+                security_group_ids=[self.security_group.id],
+            )
+            if props.network and self.security_group
+            else None,
             # The log group first: the first invocation's logs land in it, with its retention,
             # and the role may write them (the function cannot create a group of its own).
             depends_on=[self.log_group, self.role_policy],
@@ -185,6 +195,26 @@ class ImageHandler(Construct):
                 resources=[f"{self.log_group.arn}:*"],
             )
         )
+
+    def _join_network(self) -> SecurityGroup:
+        """A security group of its own in the network, and the network-interface actions
+        Lambda performs with the function's role to place it there (AWS's managed
+        AWSLambdaVPCAccessExecutionRole's EC2 actions, which EC2 authorizes only on every
+        resource: kinds.py, LAMBDA_VPC_ACCESS_ACTIONS)."""
+        assert self.props.network is not None
+        name = self.props.name
+        group = self.props.network.security_group(
+            self, "SecurityGroup", name, f"{name}: the handler; nothing may connect to it"
+        )
+        self.add_to_role_policy(
+            DataAwsIamPolicyDocumentStatement(
+                sid="NetworkInterfaces",
+                effect="Allow",
+                actions=list(LAMBDA_VPC_ACCESS_ACTIONS),
+                resources=["*"],
+            )
+        )
+        return group
 
     def add_to_role_policy(self, statement: DataAwsIamPolicyDocumentStatement) -> None:
         """Add a statement to the role's one inline policy (the grant methods call this). IAM

@@ -48,6 +48,24 @@ IDENTITY_TYPES = {
     ),
 }
 
+# Resource types whose replacement is an outage of the service: no data of record is lost, but
+# what runs on them stops until the new one is up, and a new cache starts empty. The plan guard
+# refuses their replacement in its own words.
+OUTAGE_TYPES = {
+    "aws_elasticache_replication_group": (
+        "cache: every handler's connections drop while a new one is created (10-20 minutes), "
+        "and it starts empty, so every read goes to the table until it fills"
+    ),
+    "aws_elasticache_subnet_group": (
+        "cache subnet group: the cache is replaced with it (every connection drops, and the "
+        "new cache starts empty)"
+    ),
+    "aws_vpc": (
+        "VPC: its subnets, security groups, the cache and every handler placed in it are "
+        "replaced with it; the handlers cannot reach the cache until all are re-created"
+    ),
+}
+
 # The longest Terraform may wait for AWS on any one resource (certificate validation, a
 # distribution's deployment, a custom domain, a table): the provider's own defaults go up to 75
 # minutes (aws_acm_certificate_validation), past the deploy job's timeout and its role session.
@@ -70,8 +88,44 @@ _LOG_DELIVERY = (
 )
 _NETWORK_INTERFACES = (
     "a handler in a VPC: Lambda creates, describes and deletes the function's network "
-    "interfaces, which EC2 authorizes only on every resource"
+    "interfaces with its role, actions EC2 authorizes only on every resource (Lambda's docs, "
+    "'Giving Lambda functions access to resources in an Amazon VPC'; AWS's managed "
+    "AWSLambdaVPCAccessExecutionRole grants exactly these on '*')"
 )
+# The one exception a handler's own role gets to the no-wildcard rule: exactly the EC2 actions
+# of AWS's managed AWSLambdaVPCAccessExecutionRole (v3, 2024-01-05), which Lambda performs with
+# the function's role to place it in a VPC, and which EC2 authorizes on no narrower resource.
+LAMBDA_VPC_ACCESS_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+# What the network's flow-log role does in its log group (VPC Flow Logs' docs, "IAM role for
+# publishing flow logs to CloudWatch Logs"; the group exists, so no CreateLogGroup).
+FLOW_LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams")
+# EC2's Describe actions: the deploy and review roles read the network with them (and Lambda
+# checks a function's subnets and groups with them when the deploy role creates it).
+EC2_DESCRIBE_ACTIONS = (
+    "ec2:DescribeVpcs",
+    "ec2:DescribeVpcAttribute",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribePrefixLists",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeAddresses",
+    "ec2:DescribeAddressesAttribute",
+    "ec2:DescribeFlowLogs",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeAvailabilityZones",
+)
+_EC2_DESCRIBE = "EC2's Describe actions authorize on no resource (they list what exists)"
 ACTIONS_ON_EVERY_RESOURCE = {
     "cognito-idp:CreateUserPool": "a user pool's ARN does not exist before it is created",
     "acm:RequestCertificate": "a certificate's ARN does not exist before it is requested",
@@ -88,11 +142,9 @@ ACTIONS_ON_EVERY_RESOURCE = {
     "logs:DescribeResourcePolicies": _LOG_DELIVERY,
     "xray:PutTraceSegments": "X-Ray's write actions have no resource-level permissions",
     "xray:PutTelemetryRecords": "X-Ray's write actions have no resource-level permissions",
-    "ec2:CreateNetworkInterface": _NETWORK_INTERFACES,
-    "ec2:DescribeNetworkInterfaces": _NETWORK_INTERFACES,
-    "ec2:DeleteNetworkInterface": _NETWORK_INTERFACES,
-    "ec2:AssignPrivateIpAddresses": _NETWORK_INTERFACES,
-    "ec2:UnassignPrivateIpAddresses": _NETWORK_INTERFACES,
+    "kms:CreateKey": "a key's ARN does not exist before it is created",
+    **{action: _EC2_DESCRIBE for action in EC2_DESCRIBE_ACTIONS},
+    **{action: _NETWORK_INTERFACES for action in LAMBDA_VPC_ACCESS_ACTIONS},
 }
 
 # The context key through which a stack gives every role created in it the account's

@@ -357,6 +357,37 @@ class Monitoring(Construct):
             )
         )
 
+    def watch_cache(self, cache: Any) -> None:
+        props = self.props
+        for node in cache.node_ids:
+            self.alarm(
+                f"cache-{node}-memory",
+                name=f"{node}-memory",
+                metric=cache.metric_memory_usage(node),
+                threshold=props.cache_memory_percent,
+                description=f"The cache node {node} is nearly full; at 100 % it evicts keys "
+                "(more table reads). First: the keys' TTLs, then a larger node type "
+                "(cache.node_type). No data: not breaching.",
+            )
+            self.alarm(
+                f"cache-{node}-engine-cpu",
+                name=f"{node}-engine-cpu",
+                metric=cache.metric_engine_cpu(node),
+                threshold=props.cache_engine_cpu_percent,
+                description=f"The cache node {node}'s engine thread is saturated: commands "
+                "queue. First: expensive commands in the handlers (large values, scans), then "
+                "a larger node type. No data: not breaching.",
+            )
+        self._widgets += [
+            self._graph(
+                "Cache memory used (%)", [cache.metric_memory_usage(n) for n in cache.node_ids]
+            ),
+            self._graph(
+                "Cache engine CPU (%)", [cache.metric_engine_cpu(n) for n in cache.node_ids]
+            ),
+            self._graph("Cache connections", [cache.metric_connections(n) for n in cache.node_ids]),
+        ]
+
     # ---- budget and dashboard -----------------------------------------------------------------
     def _budget(self) -> None:
         budget = self.props.budget

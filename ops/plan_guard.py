@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.kinds import IDENTITY_TYPES, STATEFUL_TYPES
+from constructs_lib.kinds import IDENTITY_TYPES, OUTAGE_TYPES, STATEFUL_TYPES
 from ops.app_stacks import refuse_placeholders, table
 from ops.toolchain import OUTDIR, check_toolchain, project_env, terraform
 from ops.workdir import (
@@ -49,8 +49,10 @@ class DataLoss:
     prevent_destroy: bool = False
     # Replaced because it is tainted: an interrupted or failed apply left it half-created.
     tainted: bool = False
-    # No data is lost, but everyone holding its identity breaks (IDENTITY_TYPES).
-    identity: bool = False
+    # What is lost: "data" (STATEFUL_TYPES), "identity" (no data is lost, but everyone holding
+    # its id or name breaks: IDENTITY_TYPES) or "outage" (the service stops until the new one
+    # is up: OUTAGE_TYPES).
+    category: str = "data"
 
     def summary(self, quote: str = "") -> str:
         """`replace aws_x.Y (kind) [marks]`, the address between `quote`s."""
@@ -128,16 +130,18 @@ def find_data_loss(plan: dict[str, Any]) -> list[DataLoss]:
             losses.append(
                 DataLoss(change["address"], STATEFUL_TYPES[tf_type], action, tainted=tainted)
             )
-        elif tf_type in IDENTITY_TYPES and action == "replace":
-            losses.append(
-                DataLoss(
-                    change["address"],
-                    IDENTITY_TYPES[tf_type],
-                    action,
-                    tainted=tainted,
-                    identity=True,
+            continue
+        for category, kinds in (("identity", IDENTITY_TYPES), ("outage", OUTAGE_TYPES)):
+            if tf_type in kinds and action == "replace":
+                losses.append(
+                    DataLoss(
+                        change["address"],
+                        kinds[tf_type],
+                        action,
+                        tainted=tainted,
+                        category=category,
+                    )
                 )
-            )
     return losses
 
 
@@ -159,6 +163,12 @@ _IDENTITY_ADVICE = (
     "stop working. Change the configuration so it is updated in place, or, if the "
     "switch is planned (clients updated first), re-run with --allow-data-loss ADDRESS."
 )
+_OUTAGE_ADVICE = (
+    "A replaced cache or network loses no data of record, but the service's handlers lose "
+    "the cache until the new one is up, and it starts empty. Change the configuration so it "
+    "is updated in place, or, if the outage is planned (in a quiet hour), re-run with "
+    "--allow-data-loss ADDRESS."
+)
 _DATA_ADVICE = (
     "If this is really intended (e.g. a dev table you will re-create), re-run "
     "with --allow-data-loss ADDRESS for each resource above; otherwise change "
@@ -168,27 +178,34 @@ _DATA_ADVICE = (
 
 
 def _advice(losses: list[DataLoss]) -> list[str]:
-    data = [loss for loss in losses if not loss.identity]
+    data = [loss for loss in losses if loss.category == "data"]
     return [
         text
         for applies, text in (
             (any(loss.tainted for loss in losses), _TAINTED_ADVICE),
             (any(loss.prevent_destroy for loss in losses), _PREVENT_DESTROY_ADVICE),
-            (any(loss.identity for loss in losses), _IDENTITY_ADVICE),
+            (any(loss.category == "identity" for loss in losses), _IDENTITY_ADVICE),
+            (any(loss.category == "outage" for loss in losses), _OUTAGE_ADVICE),
             (bool(data) and not all(loss.prevent_destroy for loss in data), _DATA_ADVICE),
         )
         if applies
     ]
 
 
+# How a refusal's first line says what each category of loss would do.
+_WHAT = {
+    "data": "lose data in {n} stateful resource(s)",
+    "identity": "break the clients of {n} resource(s) by replacing them",
+    "outage": "take the service's cache or network down by replacing {n} resource(s)",
+}
+
+
 def refusal(stack: str, losses: list[DataLoss]) -> str:
-    data = [loss for loss in losses if not loss.identity]
-    identity = [loss for loss in losses if loss.identity]
-    what = []
-    if data:
-        what.append(f"lose data in {len(data)} stateful resource(s)")
-    if identity:
-        what.append(f"break the clients of {len(identity)} resource(s) by replacing them")
+    what = [
+        text.format(n=n)
+        for category, text in _WHAT.items()
+        if (n := sum(loss.category == category for loss in losses))
+    ]
     lines = [f"plan guard: refusing the plan for {stack}: it would {' and '.join(what)}:"]
     lines += [f"  - {loss.summary()}" for loss in losses]
     lines.append("Nothing was applied.")

@@ -7,6 +7,7 @@ from dataclasses import replace
 from cdktf import Aspects, TerraformOutput, TerraformProvider, TerraformStack
 from constructs import Construct
 
+from constructs_lib.cache import Cache
 from constructs_lib.domains import CustomDomains
 from constructs_lib.image_api import ImageApi
 from constructs_lib.image_bucket import ImageBucket
@@ -15,6 +16,7 @@ from constructs_lib.image_handler import ImageHandler
 from constructs_lib.kinds import PERMISSIONS_BOUNDARY_CONTEXT
 from constructs_lib.metadata_table import MetadataTable
 from constructs_lib.monitoring import Monitoring
+from constructs_lib.network import Network
 from constructs_lib.user_auth import UserAuth
 from constructs_lib.waf import WebAcl
 from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
@@ -140,10 +142,22 @@ class ImageServiceStack(TerraformStack):
             if domains.api_domain:
                 domains.alias("ApiAlias", domains.api_domain, self.api, ipv6=False)
         self.monitoring = self._monitoring(settings, domains, us_east_1)
+        self._cache_tier(settings)
         #: The custom domains (the stage's zone, certificates, aliases), or None.
         self.domains = domains
         self.cdn_hostname = domains.cdn_domain.hostname if domains else self.cdn.domain_name
         self.add_outputs(domains)
+
+    def _cache_tier(self, settings: StageSettings) -> None:
+        """The private network handlers may join (ImageHandlerProps.network) and the Valkey
+        cache in it (grant_connect), each None where the stage has none; after monitoring,
+        which watches the cache."""
+        self.network = Network(self, "Network", settings.network) if settings.network else None
+        self.cache = (
+            Cache(self, "Cache", self.network, settings.cache)
+            if settings.cache and self.network
+            else None
+        )
 
     def _monitoring(
         self,
@@ -187,6 +201,11 @@ class ImageServiceStack(TerraformStack):
             outputs["GlobalAlarmTopicArn"] = self.monitoring.global_topic.arn
         if self.waf:
             outputs["WebAclArn"] = self.waf.arn
+        if self.network:
+            outputs["VpcId"] = self.network.vpc_id
+        if self.cache:
+            outputs["CacheEndpoint"] = self.cache.endpoint
+            outputs["CachePort"] = str(self.cache.port)
         if domains:
             outputs["CdnCustomDomain"] = domains.cdn_domain.hostname
             if domains.api_domain:

@@ -50,6 +50,8 @@ DEFAULT_TAGS = "default-tags"
 API_ROUTE_AUTHORIZER = "api-route-authorizer"
 IAM_NO_WILDCARDS = "iam-no-wildcards"
 IAM_ROLE_BOUNDARY = "iam-role-permissions-boundary"
+CACHE_ENCRYPTED_AND_AUTHENTICATED = "cache-encrypted-and-authenticated"
+NO_OPEN_INGRESS = "security-group-no-open-ingress"
 RULES = (
     BUCKET_PUBLIC_ACCESS_BLOCK,
     BUCKET_ENCRYPTION,
@@ -63,6 +65,8 @@ RULES = (
     API_ROUTE_AUTHORIZER,
     IAM_NO_WILDCARDS,
     IAM_ROLE_BOUNDARY,
+    CACHE_ENCRYPTED_AND_AUTHENTICATED,
+    NO_OPEN_INGRESS,
 )
 
 
@@ -576,6 +580,82 @@ def _check_role_boundaries(config: dict[str, Any], boundary: str | None) -> Iter
             )
 
 
+# What a cache must have: each attribute, the value(s) that satisfy it, and what is wrong
+# without it. The provider takes at_rest_encryption_enabled as the string "true".
+_CACHE_REQUIREMENTS = (
+    ("at_rest_encryption_enabled", (True, "true"), "does not encrypt its data at rest"),
+    ("transit_encryption_enabled", (True, "true"), "accepts connections without TLS"),
+)
+
+
+def _check_caches(config: dict[str, Any]) -> Iterator[Violation]:
+    for cache in _resources(config, "aws_elasticache_replication_group"):
+        body = cache.body
+        for attribute, wanted, problem in _CACHE_REQUIREMENTS:
+            if body.get(attribute) not in wanted:
+                yield Violation(
+                    cache.path,
+                    cache.address,
+                    CACHE_ENCRYPTED_AND_AUTHENTICATED,
+                    problem,
+                    f"set {attribute} = true (constructs_lib/cache.py does)",
+                )
+        if not body.get("user_group_ids") and not body.get("auth_token"):
+            yield Violation(
+                cache.path,
+                cache.address,
+                CACHE_ENCRYPTED_AND_AUTHENTICATED,
+                "lets any client that reaches its port in without authenticating",
+                "give it a user group (user_group_ids: IAM authentication, as Cache does)",
+            )
+
+
+_EVERYWHERE = ("0.0.0.0/0", "::/0")
+
+
+def _open_ingress(rule: dict[str, Any]) -> bool:
+    blocks = [
+        *_as_list(rule.get("cidr_blocks") or []),
+        *_as_list(rule.get("ipv6_cidr_blocks") or []),
+    ]
+    return any(block in _EVERYWHERE for block in blocks)
+
+
+def _check_security_groups(config: dict[str, Any]) -> Iterator[Violation]:
+    """Nothing in the service's network is reached from anywhere: ingress only from other
+    security groups (a grant names the group it opens to)."""
+    found = [
+        (res, rule)
+        for res in _resources(config, "aws_security_group")
+        for rule in _blocks(res.body.get("ingress"))
+    ]
+    found += [
+        (res, res.body)
+        for res in _resources(config, "aws_security_group_rule")
+        if res.body.get("type") == "ingress"
+    ]
+    found += [
+        (
+            res,
+            {
+                "cidr_blocks": [res.body.get("cidr_ipv4")],
+                "ipv6_cidr_blocks": [res.body.get("cidr_ipv6")],
+            },
+        )
+        for res in _resources(config, "aws_vpc_security_group_ingress_rule")
+    ]
+    for res, rule in found:
+        if _open_ingress(rule):
+            yield Violation(
+                res.path,
+                res.address,
+                NO_OPEN_INGRESS,
+                "lets anyone on the internet connect (ingress from 0.0.0.0/0 or ::/0)",
+                "open the port to the security group that needs it only, as "
+                "cache.grant_connect(handler) does",
+            )
+
+
 def check_stack(
     config: dict[str, Any], props: PolicyProps, provider_paths: Mapping[str, str] | None = None
 ) -> list[Violation]:
@@ -588,6 +668,8 @@ def check_stack(
         *_check_api_routes(config),
         *_check_iam_wildcards(config),
         *_check_role_boundaries(config, props.permissions_boundary_arn),
+        *_check_caches(config),
+        *_check_security_groups(config),
     ]
     return [v for v in found if v.rule not in props.waivers]
 

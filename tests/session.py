@@ -68,11 +68,21 @@ def _project_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def readme_handler_block() -> str:
-    """The first Python block of the README's "Adding a handler" section, as written."""
+def _readme_block(heading: str) -> str:
+    """The first Python block under the README's `heading`, as written."""
     text = (ROOT / "README.md").read_text()
-    section = text.split("\n## Adding a handler\n", 1)[1].split("\n## ", 1)[0]
+    section = text.split(f"\n{heading}\n", 1)[1]
     return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def readme_handler_block() -> str:
+    """The README's "Adding a handler" block."""
+    return _readme_block("## Adding a handler")
+
+
+def readme_cache_block() -> str:
+    """The README's "Joining the network and reaching the cache" block."""
+    return _readme_block("### Joining the network and reaching the cache")
 
 
 def _adding_a_handler(work: Path) -> Command:
@@ -87,6 +97,20 @@ def _adding_a_handler(work: Path) -> Command:
         [sys.executable, str(work / "add_a_handler.py")],
         work,
         _project_env(PYTHONPATH=str(ROOT), IMAGE_SERVICE_STAGES="dev"),
+    )
+
+
+def _joining_the_cache(work: Path) -> Command:
+    """The README's network-and-cache block exactly as written, in a folder holding
+    handlers/warm_cache; only staging is selected."""
+    from tests.handler_source import write_handler_source
+
+    write_handler_source(work / "handlers" / "warm_cache")
+    (work / "join_the_cache.py").write_text(readme_cache_block())
+    return Command(
+        [sys.executable, str(work / "join_the_cache.py")],
+        work,
+        _project_env(PYTHONPATH=str(ROOT), IMAGE_SERVICE_STAGES="staging"),
     )
 
 
@@ -132,6 +156,7 @@ JOBS = {
                 "tests/constructs/test_image_handler.py",
             ),
         ),
+        Job("joining-the-cache", _joining_the_cache, ("tests/constructs/test_cache.py",)),
         Job(
             "main-in-a-fresh-process",
             _main_in_a_fresh_process,

@@ -29,8 +29,11 @@ OPTIONS = ["--framework", "terraform_json", "--skip-download", "--output", "json
 # condition, no wildcard), and the WAF in front of the CDN where the stage has one (staging,
 # production and its emulator twin; dev keeps WAF off by setting).
 WAF_STACKS = ("image-service-staging", "image-service-production", "image-service-local-production")
+# Production's VPC keeps flow logs (staging's keeps none, by setting).
+FLOW_LOG_STACKS = ("image-service-production", "image-service-local-production")
 MUST_PASS = {
     "CKV_AWS_358": ("image-service-state-",),
+    "CKV2_AWS_11": FLOW_LOG_STACKS,
     "CKV_AWS_68": WAF_STACKS,
     "CKV2_AWS_47": WAF_STACKS,
 }

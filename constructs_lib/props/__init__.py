@@ -9,6 +9,7 @@ An optional part of a concern is a field that holds its own props, None when it 
 (`domains`, `cdn.access_logs`, `auth.existing`).
 """
 
+from constructs_lib.props.cache import CacheProps as CacheProps
 from constructs_lib.props.domains import CustomDomain as CustomDomain
 from constructs_lib.props.domains import CustomDomainsProps as CustomDomainsProps
 from constructs_lib.props.domains import (
@@ -36,6 +37,8 @@ from constructs_lib.props.monitoring import MonitoringProps as MonitoringProps
 from constructs_lib.props.monitoring import Subscription as Subscription
 from constructs_lib.props.monitoring import Threshold as Threshold
 from constructs_lib.props.monitoring import WebAclProps as WebAclProps
+from constructs_lib.props.network import FlowLogs as FlowLogs
+from constructs_lib.props.network import NetworkProps as NetworkProps
 from constructs_lib.props.user_auth import ExistingUserPool as ExistingUserPool
 from constructs_lib.props.user_auth import UserAuthProps as UserAuthProps
 from constructs_lib.props.user_auth import UserPoolEmail as UserPoolEmail

@@ -7,9 +7,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from constructs_lib.errors import Problem
 from constructs_lib.validation import retention_problems
+
+if TYPE_CHECKING:
+    from constructs_lib.network import Network
 
 ROLE_SUFFIX = "-role"
 FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -73,6 +77,12 @@ class ImageHandlerProps:
     #: Default: the stack's (the account bootstrap's image-service-boundary, which
     #: ImageServiceStack gives every role in it), else none.
     permissions_boundary_arn: str | None = None
+    #: The network the function joins (`stack.network`): it runs in the network's private
+    #: subnets with a security group of its own (no ingress; HTTPS to S3 and DynamoDB through
+    #: the gateway endpoints), and its role gets the network-interface permissions Lambda
+    #: needs. Required to `cache.grant_connect(handler)`. Default: none (Lambda's own network:
+    #: the internet and every AWS API, but not the cache).
+    network: Network | None = field(default=None, compare=False)
 
     def problems(self) -> list[Problem]:
         """Every problem with the props, each with its fix (all reported at once)."""

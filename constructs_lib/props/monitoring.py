@@ -4,7 +4,8 @@
 The alarms' defaults are AWS's "Best practice recommended alarms" (CloudWatch User Guide) where
 AWS gives them: API 5xx over 3 of 3 one-minute periods, 4xx for 5 of 5, latency for 5 of 5;
 DynamoDB throttles 5 of 5, system errors 15 of 15; CloudFront's 5xx error rate 5 of 5; Lambda
-errors 3 of 3, throttles 5 of 5, duration p90 15 of 15.
+errors 3 of 3, throttles 5 of 5, duration p90 15 of 15; ElastiCache's memory usage and engine
+CPU per node, 5 of 5.
 """
 
 from __future__ import annotations
@@ -151,6 +152,11 @@ class MonitoringProps:
     handler_throttles: Threshold = Threshold(0, 5)
     #: Each handler: p90 duration above this fraction of its timeout, 15 of 15. Default: 0.8.
     handler_duration_of_timeout: float = 0.8
+    #: Each cache node: percent of its memory in use, 5 of 5 minutes (at 100 it evicts keys).
+    #: Default: above 80.
+    cache_memory_percent: Threshold = Threshold(80, 5)
+    #: Each cache node: percent of the engine thread's CPU, 5 of 5 minutes. Default: above 90.
+    cache_engine_cpu_percent: Threshold = Threshold(90, 5)
     #: Encrypt each topic with a customer managed KMS key of its own (CloudWatch cannot publish
     #: to a topic under AWS's managed aws/sns key, whose policy cannot grant it). False: AWS's
     #: managed key, only for an emulator's fast stage (the emulator table), where no alarm
@@ -177,6 +183,8 @@ class MonitoringProps:
             "certificate_days_to_expiry",
             "handler_errors",
             "handler_throttles",
+            "cache_memory_percent",
+            "cache_engine_cpu_percent",
         ):
             found += [p.within(name) for p in getattr(self, name).problems()]
         problem = statistic_problem(self.api_latency_statistic)

@@ -44,6 +44,12 @@ EMULATOR_RESPONSE_HEADERS_GAP = (
     "moto has no CloudFront response-headers-policy API, so the emulator stages attach AWS's "
     "managed SecurityHeadersPolicy by id (security headers, no CORS)"
 )
+EMULATOR_CACHE_GAP = (
+    "moto 5.2 creates a replication group without its member cache clusters, so the AWS "
+    "provider's read of aws_elasticache_replication_group fails after its 30 s create wait "
+    "(DescribeCacheClusters: CacheClusterNotFound for <id>-001); it has no CreateUserGroup "
+    "(IAM authentication), and its replication-group deletes never finish"
+)
 EMULATOR_API_DOMAIN_GAP = (
     "moto never reports an API Gateway custom domain name as AVAILABLE (it returns no "
     "DomainNameStatus), so the AWS provider's wait for it fails"
@@ -142,6 +148,7 @@ EMULATOR_TABLE = (
         EMULATOR_API_DOMAIN_GAP,
         on_aws="the API would have no custom domain",
     ),
+    EmulatorRow("cache", None, EMULATOR_CACHE_GAP),
     EmulatorRow(
         "monitoring.budget",
         None,

@@ -16,13 +16,16 @@ from constructs_lib.errors import Problem
 from constructs_lib.props import (
     API_CORS_ORIGINS,
     Budget,
+    CacheProps,
     CdnAccessLogs,
     CustomDomainsProps,
+    FlowLogs,
     ImageApiProps,
     ImageBucketProps,
     ImageCdnProps,
     MetadataTableProps,
     MonitoringProps,
+    NetworkProps,
     Subscription,
     UserAuthProps,
     UserPoolEmail,
@@ -109,6 +112,11 @@ class StageRow:
     #: The WAF web ACL in front of the CDN: None off; else the changes to its defaults
     #: ({} for WebAclProps' defaults).
     waf: Changes | None = None
+    #: The private network (NetworkProps) and the Valkey cache in it (CacheProps), each None
+    #: off or the changes to its defaults. The story: "Redis: staging/production only
+    #: (optional in dev)"; a developer who needs it in dev sets both to {}.
+    network: Changes | None = None
+    cache: Changes | None = None
 
 
 # Who the alarms of staging and production reach.
@@ -133,6 +141,8 @@ STAGE_TABLE = {
         monitoring={"subscriptions": ALERTS},
         budget_usd=100.0,
         waf={"log_retention_days": 14},
+        network={},
+        cache={},
     ),
     "production": StageRow(
         api_hostname="images.lego-api.com",
@@ -149,6 +159,10 @@ STAGE_TABLE = {
         budget_usd=500.0,
         # WAF's request logs, kept as long as the CDN's.
         waf={"log_retention_days": 90},
+        # Who talked to what inside the network, kept as long as the other access logs.
+        network={"flow_logs": FlowLogs(retention_days=90)},
+        # A week of daily snapshots to warm a replacement cache.
+        cache={"snapshot_retention_days": 7},
     ),
 }
 DEPLOYED_STAGES = tuple(STAGE_TABLE)
@@ -180,9 +194,9 @@ def build_stage(stage: str, row: StageRow, account: AccountSettings) -> StageSet
             delegation=row.delegation,
         ),
         monitoring=replace(monitoring, **row.monitoring),
-        waf=replace(WebAclProps(name=f"{stack_name(stage)}-cdn"), **row.waf)
-        if row.waf is not None
-        else None,
+        waf=_optional(WebAclProps(name=f"{stack_name(stage)}-cdn"), row.waf),
+        network=_optional(NetworkProps(name=stack_name(stage)), row.network),
+        cache=_optional(CacheProps(name=stack_name(stage)), row.cache),
         protect_data=row.protect_data,
     )
     return replace(
@@ -193,6 +207,12 @@ def build_stage(stage: str, row: StageRow, account: AccountSettings) -> StageSet
         api=replace(defaults.api, **row.api),
         auth=replace(defaults.auth, **row.auth),
     )
+
+
+def _optional(props: Any, changes: Changes | None) -> Any:
+    """An optional section: None when the row leaves it off, else its props with the row's
+    changes."""
+    return None if changes is None else replace(props, **changes)
 
 
 def placeholder_problems(settings: StageSettings, bootstrap: bool = False) -> list[Problem]:

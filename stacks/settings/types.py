@@ -11,12 +11,14 @@ from dataclasses import dataclass, fields
 from constructs_lib.errors import Problem
 from constructs_lib.kinds import CLOUDFRONT_REGION as CLOUDFRONT_REGION
 from constructs_lib.props import (
+    CacheProps,
     CustomDomainsProps,
     ImageApiProps,
     ImageBucketProps,
     ImageCdnProps,
     MetadataTableProps,
     MonitoringProps,
+    NetworkProps,
     UserAuthProps,
     WebAclProps,
 )
@@ -165,6 +167,10 @@ class StageSettings:
     monitoring: MonitoringProps | None = None
     #: The WAF web ACL in front of the CDN. None: none.
     waf: WebAclProps | None = None
+    #: The private network the cache lives in and handlers may join. None: none.
+    network: NetworkProps | None = None
+    #: The Valkey cache, in `network`. None: none.
+    cache: CacheProps | None = None
     region: str = "us-east-1"
     #: Production data: DynamoDB deletion protection, Terraform prevent_destroy on the table,
     #: bucket and user pool, and a bucket that refuses to be emptied by Terraform.
@@ -209,6 +215,15 @@ class StageSettings:
         found += region_problems(self.region)
         for name, section in self.sections().items():
             found += [p.within(name) for p in section.problems()]  # type: ignore[attr-defined]
+        if self.cache is not None and self.network is None:
+            found.append(
+                Problem(
+                    "cache",
+                    "the cache needs a private network to live in, and the stage has none",
+                    "turn the network on as well (network={} in the stage's row), or the cache "
+                    "off (cache=None)",
+                )
+            )
         if self.protect_data and (self.monitoring is None or not self.monitoring.subscriptions):
             found.append(
                 Problem(

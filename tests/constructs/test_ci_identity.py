@@ -16,8 +16,9 @@ from stacks.settings.stages import GITHUB_REPOSITORY
 
 STAGE_OF_ACCOUNT = {a.account_id: stage for stage, a in ACCOUNTS.items()}
 STATE = sorted(f"image-service-state-{a}" for a in STAGE_OF_ACCOUNT)
-# IAM's limit on a role's inline policies, together (whitespace not counted).
+# IAM's limits (whitespace not counted): a role's inline policies together, a managed policy.
 INLINE_POLICY_LIMIT = 10_240
+MANAGED_POLICY_LIMIT = 6_144
 
 
 def _account(name: str) -> str:
@@ -29,8 +30,24 @@ def _roles(synth) -> dict[str, dict]:
 
 
 def _policy(synth, role: str) -> dict[str, dict]:
+    """Every statement the role gets: its inline policy's and its managed policies' (what did
+    not fit IAM's inline limit)."""
     [policy] = [p for p in synth.resources("aws_iam_role_policy").values() if p["name"] == role]
-    return {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
+    documents = [json.loads(policy["policy"])]
+    attached = {
+        a["policy_arn"].split(".")[1]
+        for a in synth.resources("aws_iam_role_policy_attachment").values()
+        if a["role"] == f"${{{_role_ref(synth, role)}.name}}"
+    }
+    documents += [
+        json.loads(synth.resources("aws_iam_policy")[name]["policy"]) for name in attached
+    ]
+    return {s["Sid"]: s for d in documents for s in d["Statement"]}
+
+
+def _role_ref(synth, name: str) -> str:
+    [key] = [k for k, r in synth.resources("aws_iam_role").items() if r["name"] == name]
+    return f"aws_iam_role.{key}"
 
 
 def _trust(synth, role: dict) -> dict:
@@ -86,7 +103,7 @@ def test_each_role_trusts_exactly_its_github_subjects(stacks, name):
 def test_every_resource_is_granted_only_for_actions_aws_authorizes_on_none(stacks, name):
     synth = stacks[name]
     documents = [json.loads(p["policy"]) for p in synth.resources("aws_iam_role_policy").values()]
-    documents.append(json.loads(synth.one("aws_iam_policy")["policy"]))
+    documents += [json.loads(p["policy"]) for p in synth.resources("aws_iam_policy").values()]
     for document in documents:
         for statement in document["Statement"]:
             if statement["Effect"] == "Allow" and "*" in statement["Resource"]:
@@ -95,6 +112,8 @@ def test_every_resource_is_granted_only_for_actions_aws_authorizes_on_none(stack
                 assert not unexplained, statement["Sid"]
     for policy in synth.resources("aws_iam_role_policy").values():
         assert len("".join(policy["policy"].split())) < INLINE_POLICY_LIMIT, policy["name"]
+    for policy in synth.resources("aws_iam_policy").values():
+        assert len("".join(policy["policy"].split())) < MANAGED_POLICY_LIMIT, policy["name"]
 
 
 @pytest.mark.parametrize("name", STATE)
@@ -118,9 +137,14 @@ def test_a_deploy_role_changes_its_own_stage_and_creates_roles_only_with_the_bou
     assert not [
         a for s in statements.values() if s["Sid"] != "BoundedHandlerRoles" for a in s["Action"]
     ].count("iam:CreateRole")
-    assert statements["PassHandlerRoles"]["Condition"] == {
-        "StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}
+    assert statements["PassStageRoles"]["Condition"] == {
+        "StringEquals": {
+            "iam:PassedToService": ["lambda.amazonaws.com", "vpc-flow-logs.amazonaws.com"]
+        }
     }
+    assert statements["PassStageRoles"]["Resource"] == [
+        f"arn:aws:iam::{account}:role/image-service-{stage}-*"
+    ]
     assert statements["KeepTheBoundary"] == {
         **statements["KeepTheBoundary"],
         "Effect": "Deny",
@@ -162,10 +186,33 @@ def test_the_review_role_reads_and_cannot_decrypt_or_lock(stacks, name):
 def test_the_boundary_allows_the_service_data_logs_traces_and_network_only(stacks, name):
     synth, account = stacks[name], _account(name)
     stage = STAGE_OF_ACCOUNT[account]
-    boundary = synth.one("aws_iam_policy")
-    assert boundary["name"] == "image-service-boundary"
+    [boundary] = [
+        p
+        for p in synth.resources("aws_iam_policy").values()
+        if p["name"] == "image-service-boundary"
+    ]
     statements = {s["Sid"]: s for s in json.loads(boundary["policy"])["Statement"]}
-    assert sorted(statements) == ["OnEveryResource", "OwnLogs", "ServiceImages", "ServiceTables"]
+    assert sorted(statements) == [
+        "NetworkFlowLogs",
+        "OnEveryResource",
+        "OwnLogs",
+        "ServiceCache",
+        "ServiceImages",
+        "ServiceTables",
+    ]
+    # The cache as its one IAM user, and the flow logs into the network's own group.
+    assert statements["ServiceCache"] == {
+        "Sid": "ServiceCache",
+        "Effect": "Allow",
+        "Action": ["elasticache:Connect"],
+        "Resource": [
+            f"arn:aws:elasticache:us-east-1:{account}:replicationgroup:image-service-{stage}",
+            f"arn:aws:elasticache:us-east-1:{account}:user:image-service-{stage}-app",
+        ],
+    }
+    assert statements["NetworkFlowLogs"]["Resource"] == [
+        f"arn:aws:logs:us-east-1:{account}:log-group:/aws/vpc/image-service-{stage}:*"
+    ]
     assert statements["ServiceImages"]["Resource"] == [f"arn:aws:s3:::images-lego-moc-{stage}/*"]
     assert not [a for s in statements.values() for a in s["Action"] if a.startswith("iam:")]
     outputs = synth.json["output"]
@@ -216,3 +263,65 @@ def test_both_forms_of_a_repository_are_accepted(slug):
     from constructs_lib.props.ci_identity import GitHubRepository
 
     assert GitHubRepository(slug).problems() == []
+
+
+@pytest.mark.parametrize("name", STATE)
+def test_a_deploy_role_may_create_the_cache_tier_of_its_stage(stacks, name):
+    synth, account = stacks[name], _account(name)
+    stage = STAGE_OF_ACCOUNT[account]
+    statements = _policy(synth, f"image-service-deploy-{stage}")
+    prefix = f"arn:aws:elasticache:us-east-1:{account}"
+    assert statements["Cache"]["Resource"][:2] == [
+        f"{prefix}:replicationgroup:image-service-{stage}",
+        f"{prefix}:cluster:image-service-{stage}-*",
+    ]
+    assert "elasticache:CreateReplicationGroup" in statements["Cache"]["Action"]
+    assert "elasticache:CreateUserGroup" in statements["Cache"]["Action"]
+    assert "ec2:CreateVpc" in statements["Network"]["Action"]
+    assert f"arn:aws:ec2:us-east-1:{account}:vpc/*" in statements["Network"]["Resource"]
+    assert statements["CacheServiceLinkedRole"]["Condition"] == {
+        "StringEquals": {"iam:AWSServiceName": "elasticache.amazonaws.com"}
+    }
+    # Lambda checks a function's subnets and groups as the deploy role creates it.
+    on_every = statements["OnEveryResource"]["Action"]
+    assert {"ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs"} <= set(
+        on_every
+    )
+
+
+def test_every_resource_type_a_stage_creates_has_deploy_permissions(stacks, granted_stack_types):
+    """A family of the deploy role covers every resource type any stage synthesizes (the README's
+    handler, the networked handler and the cache included), so a concern cannot ship without
+    the permissions to deploy it."""
+    from constructs_lib.ci_identity import FAMILIES, NO_PERMISSIONS_NEEDED
+
+    covered = {t for f in FAMILIES for t in f.types} | set(NO_PERMISSIONS_NEEDED)
+    created = set(granted_stack_types)
+    for name, synth in stacks.items():
+        if not name.startswith("image-service-state"):
+            created |= set(synth.json.get("resource", {}))
+    assert sorted(created - covered) == []
+
+
+@pytest.fixture(scope="module")
+def granted_stack_types(handler_stack, tmp_path_factory) -> list[str]:
+    """The resource types of the README's handler stack and of production with a handler in its
+    network, granted its cache, and NAT on."""
+    from dataclasses import replace
+
+    from cdktf import App
+
+    from stacks.image_service_stack import ImageServiceStack
+    from stacks.settings import stage_settings
+    from tests.deploy.shared import attach_networked_handler
+
+    root = tmp_path_factory.mktemp("every-type")
+    settings = stage_settings("production")
+    app = App(outdir=str(root / "out"))
+    stack = ImageServiceStack(
+        app, replace(settings, network=replace(settings.network, nat_gateways=True))
+    )
+    attach_networked_handler(stack, root / "handlers", "image-service-production-every-type")
+    app.synth()
+    path = root / "out" / "stacks" / "image-service-production" / "cdk.tf.json"
+    return [*json.loads(path.read_text())["resource"], *handler_stack.json["resource"]]

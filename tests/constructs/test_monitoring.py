@@ -213,6 +213,12 @@ def test_the_dashboard_shows_every_alarm_and_the_services_metrics(stage, name):
         "CDN requests",
         "CDN error rates (%)",
         "CDN bytes downloaded",
+        # Staging's and production's cache (dev has none), per node.
+        *(
+            ["Cache memory used (%)", "Cache engine CPU (%)", "Cache connections"]
+            if name != "dev"
+            else []
+        ),
     ]
     regions = {g["properties"]["title"]: g["properties"]["region"] for g in graphs}
     assert regions["CDN requests"] == "us-east-1" and regions["Table throttles"] == "us-east-1"

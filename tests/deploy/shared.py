@@ -6,7 +6,7 @@ their own that the session starts first (tests/conftest.py), while the rest of t
 - `local-production`: image-service-local-production with production's exact shapes and data
   protection (~60 s to apply, ~55 s of it asleep in the AWS provider's lifecycle-configuration
   poll: waited for here, not by a pytest worker), plus one certificate with a second name in
-  its zone.
+  its zone and one handler in its network (its cache is off on the emulator).
 
     python -m tests.deploy.shared RUN_DIR      (the session starts it: deployments_dir())
 
@@ -59,6 +59,31 @@ def attach_test_handler(stack: Any, source_root: Path) -> None:
     stack.api.integrate(HANDLER_ROUTE, handler)
 
 
+NETWORKED_FUNCTION = "image-service-local-production-warm-cache"
+
+
+def attach_networked_handler(stack: Any, source_root: Path, name: str) -> Any:
+    """A handler that joins the stage's network and, where the stage has one, is granted its
+    cache (issue 28: one prop and one grant), reading the table besides."""
+    from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
+    from tests.handler_source import write_handler_source
+
+    handler = ImageHandler(
+        stack,
+        "WarmCache",
+        ImageHandlerProps(
+            name=name,
+            source_dir=write_handler_source(source_root / "warm_cache"),
+            handler="app.handler",
+            network=stack.network,
+        ),
+    )
+    stack.table.grant_read_data(handler)
+    if stack.cache is not None:
+        stack.cache.grant_connect(handler)
+    return handler
+
+
 # A certificate with a second name, validated in the stage's zone beside the shipped two
 # (issue 26: keyed by domain name, a second name plans and applies).
 SECOND_NAME_CERTIFICATE = ("san.images.lego-api.com", "www.san.images.lego-api.com")
@@ -83,6 +108,7 @@ class Shape:
     stage: str
     attach_handler: bool = False
     attach_second_name_certificate: bool = False
+    attach_networked_handler: bool = False
 
     @property
     def stack(self) -> str:
@@ -93,7 +119,9 @@ class Shape:
 NEEDED_BY = ("tests/deploy/test_local_deploy.py", "tests/deploy/test_production_deploy.py")
 # The slow one first: its apply starts as soon as it is synthesized.
 SHAPES = {
-    "local-production": Shape("local-production", attach_second_name_certificate=True),
+    "local-production": Shape(
+        "local-production", attach_second_name_certificate=True, attach_networked_handler=True
+    ),
     "local": Shape("local", attach_handler=True),
 }
 
@@ -231,6 +259,12 @@ def main(argv: list[str]) -> int:
                 )
             if shape.attach_second_name_certificate:
                 attach_certificate_with_a_second_name(app.node.find_child(shape.stack))
+            if shape.attach_networked_handler:
+                attach_networked_handler(
+                    app.node.find_child(shape.stack),
+                    shape_dir(run_dir, name) / "handlers",
+                    NETWORKED_FUNCTION,
+                )
             app.synth()
 
             def apply(name: str = name, endpoint: str = endpoint, outdir: Path = outdir) -> None:

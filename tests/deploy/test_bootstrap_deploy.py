@@ -222,12 +222,7 @@ def test_a_deploy_role_creates_roles_only_with_the_boundary(iam):
         for p in iam.list_policies(Scope="Local")["Policies"]
         if p["PolicyName"] == "image-service-boundary"
     ]
-    role = f"{DEPLOY_ROLE_PREFIX}local"
-    [name] = iam.list_role_policies(RoleName=role)["PolicyNames"]
-    statements = {
-        s["Sid"]: s
-        for s in iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]["Statement"]
-    }
+    statements = _deploy_statements(iam, f"{DEPLOY_ROLE_PREFIX}local")
     bounded = statements["BoundedHandlerRoles"]
     assert "iam:CreateRole" in bounded["Action"]
     assert bounded["Resource"] == [f"arn:aws:iam::{EMULATOR_ACCOUNT_ID}:role/image-service-local-*"]
@@ -240,6 +235,38 @@ def test_a_deploy_role_creates_roles_only_with_the_boundary(iam):
     document = json.loads(version) if isinstance(version, str) else version
     tables = {s["Sid"]: s for s in document["Statement"]}["ServiceTables"]["Resource"]
     assert f"arn:aws:dynamodb:us-east-1:{EMULATOR_ACCOUNT_ID}:table/ImageMetadata-local" in tables
+
+
+def _managed_document(iam, arn: str) -> dict:
+    version_id = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version_id)["PolicyVersion"]
+    found = document["Document"]
+    return json.loads(found) if isinstance(found, str) else found
+
+
+def _deploy_statements(iam, role: str) -> dict[str, dict]:
+    """Every statement of the role: its inline policy's and its attached policies'."""
+    [inline] = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    documents = [iam.get_role_policy(RoleName=role, PolicyName=inline)["PolicyDocument"]]
+    documents += [
+        _managed_document(iam, p["PolicyArn"])
+        for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    ]
+    return {s["Sid"]: s for d in documents for s in d["Statement"]}
+
+
+def test_what_does_not_fit_a_deploy_roles_inline_policy_is_attached_as_its_own_policy(iam):
+    """IAM caps a role's inline policies at 10,240 characters: the rest of the deploy role's
+    statements (the cache tier's among them) are in a managed policy attached to it."""
+    role = f"{DEPLOY_ROLE_PREFIX}local"
+    [attached] = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    assert attached["PolicyName"] == f"{role}-2"
+    sids = [s["Sid"] for s in _managed_document(iam, attached["PolicyArn"])["Statement"]]
+    [inline] = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=inline)["PolicyDocument"]
+    inline_sids = [s["Sid"] for s in document["Statement"]]
+    assert {"Cache", "Network"} <= set(sids + inline_sids)
+    assert not set(sids) & set(inline_sids)
 
 
 def test_the_state_bucket_expires_old_state_versions(first_run, emulator):

@@ -430,3 +430,117 @@ def test_the_web_acl_is_in_front_of_the_distribution_and_logs(aws, outputs):
     assert config["DistributionConfig"]["WebACLId"] == acl["ARN"]
     logging = waf.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]
     assert logging["LogDestinationConfigs"][0].endswith(f":log-group:aws-waf-logs-{STACK}-cdn")
+
+
+# ---- the cache tier's network (issue 28), as applied on the emulator ---------------------------
+@pytest.fixture(scope="module")
+def vpc(aws, outputs) -> dict:
+    [found] = aws("ec2").describe_vpcs(VpcIds=[outputs["VpcId"]])["Vpcs"]
+    return found
+
+
+def test_the_network_is_applied_with_a_private_subnet_per_zone(aws, vpc):
+    ec2 = aws("ec2")
+    assert vpc["CidrBlock"] == "10.20.0.0/16"
+    for attribute in ("enableDnsSupport", "enableDnsHostnames"):
+        key = attribute[0].upper() + attribute[1:]
+        assert ec2.describe_vpc_attribute(VpcId=vpc["VpcId"], Attribute=attribute)[key]["Value"]
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])[
+        "Subnets"
+    ]
+    assert sorted(
+        (s["CidrBlock"], s["AvailabilityZoneId"], s["MapPublicIpOnLaunch"]) for s in subnets
+    ) == [("10.20.0.0/20", "use1-az1", False), ("10.20.16.0/20", "use1-az2", False)]
+    # No way to the internet: no internet gateway, no NAT, no default route.
+    vpc_filter = [{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}]
+    assert ec2.describe_internet_gateways(Filters=vpc_filter)["InternetGateways"] == []
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
+    routes = [r for t in tables["RouteTables"] for r in t["Routes"]]
+    assert not [r for r in routes if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+
+
+def test_s3_and_dynamodb_are_reached_through_gateway_endpoints(aws, vpc):
+    ec2 = aws("ec2")
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
+    found = {e["ServiceName"]: e for e in endpoints["VpcEndpoints"]}
+    assert sorted(found) == ["com.amazonaws.us-east-1.dynamodb", "com.amazonaws.us-east-1.s3"]
+    private = {
+        t["RouteTableId"]
+        for t in ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])[
+            "RouteTables"
+        ]
+        if t["Associations"] and not t["Associations"][0].get("Main")
+    }
+    assert len(private) == 2
+    for endpoint in found.values():
+        assert endpoint["VpcEndpointType"] == "Gateway"
+        assert set(endpoint["RouteTableIds"]) == private
+
+
+def test_the_vpcs_flow_logs_go_to_their_log_group(aws, vpc):
+    [flow] = aws("ec2").describe_flow_logs(
+        Filters=[{"Name": "resource-id", "Values": [vpc["VpcId"]]}]
+    )["FlowLogs"]
+    assert (flow["TrafficType"], flow["LogDestinationType"], flow["MaxAggregationInterval"]) == (
+        "ALL",
+        "cloud-watch-logs",
+        600,
+    )
+    assert flow["LogDestination"].endswith(f":log-group:/aws/vpc/{STACK}")
+    [group] = aws("logs").describe_log_groups(logGroupNamePrefix=f"/aws/vpc/{STACK}")["logGroups"]
+    assert group["retentionInDays"] == 90
+    role = aws("iam").get_role(RoleName=f"{STACK}-flow-logs")["Role"]
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"].endswith(
+        ":policy/image-service-boundary"
+    )
+    assert flow["DeliverLogsPermissionArn"] == role["Arn"]
+
+
+def test_a_handler_joins_the_network_with_its_own_group(aws, vpc):
+    """The networked test handler (tests/deploy/shared.py): in the private subnets with a
+    security group of its own, no ingress, HTTPS out to the endpoints' prefix lists only. Its
+    cache grant cannot be applied here: the emulator keeps the cache off (its reason below)."""
+    from tests.deploy.shared import NETWORKED_FUNCTION
+
+    ec2 = aws("ec2")
+    config = aws("lambda").get_function_configuration(FunctionName=NETWORKED_FUNCTION)
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
+    assert sorted(config["VpcConfig"]["SubnetIds"]) == sorted(
+        s["SubnetId"] for s in subnets["Subnets"]
+    )
+    [group_id] = config["VpcConfig"]["SecurityGroupIds"]
+    [group] = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
+    assert (group["GroupName"], group["VpcId"], group["IpPermissions"]) == (
+        NETWORKED_FUNCTION,
+        vpc["VpcId"],
+        [],
+    )
+    lists = {
+        p["PrefixListId"]: p["PrefixListName"] for p in ec2.describe_prefix_lists()["PrefixLists"]
+    }
+    # (moto returns the two rules merged and without their descriptions, which the synthesized
+    # JSON's test asserts: tests/constructs/test_cache.py)
+    egress = sorted(
+        (rule["IpProtocol"], rule["FromPort"], rule["ToPort"], lists[p["PrefixListId"]])
+        for rule in group["IpPermissionsEgress"]
+        for p in rule.get("PrefixListIds", [])
+    )
+    assert egress == [
+        ("tcp", 443, 443, "com.amazonaws.us-east-1.dynamodb"),
+        ("tcp", 443, 443, "com.amazonaws.us-east-1.s3"),
+    ]
+    assert not [r for r in group["IpPermissionsEgress"] if r.get("IpRanges")]
+    role = config["Role"].rsplit("/", 1)[1]
+    [policy] = aws("iam").list_role_policies(RoleName=role)["PolicyNames"]
+    document = aws("iam").get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+    statements = {s["Sid"]: s for s in document["Statement"]}
+    assert statements["NetworkInterfaces"]["Resource"] == "*"
+    assert "ec2:CreateNetworkInterface" in statements["NetworkInterfaces"]["Action"]
+    assert "ConnectToCache" not in statements
+
+
+def test_the_cache_is_left_out_on_the_emulator_and_says_why(outputs, config):
+    assert {"CacheEndpoint", "CachePort"} & set(outputs) == set()
+    assert not [t for t in config["resource"] if t.startswith("aws_elasticache")]
+    assert stage_settings("local-production").cache is None
+    assert "CacheClusterNotFound" in emulator_reason("cache")

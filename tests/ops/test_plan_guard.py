@@ -35,6 +35,9 @@ CDN = "aws_cloudfront_distribution.ImageCdn_Distribution_CDE87156"
 API = "aws_apigatewayv2_api.ImageApi_6B36478C"
 ZONE = "aws_route53_zone.HostedZone_B13B16E8"
 TOPIC = "aws_sns_topic.Monitoring_AlarmsTopic_157871D9"
+CACHE = "aws_elasticache_replication_group.Cache_ReplicationGroup_BFE59FF3"
+CACHE_SUBNETS = "aws_elasticache_subnet_group.Cache_SubnetGroup_355C216D"
+VPC = "aws_vpc.Network_Vpc_FAC8F4A5"
 
 # (case id, resource changes, expected (address, action) refusals)
 CASES = [
@@ -61,6 +64,16 @@ CASES = [
     # A new topic has no subscriptions: the on-call confirms them again.
     ("alarm-topic-replaced", [change(TOPIC, ["delete", "create"])], [(TOPIC, "replace")]),
     ("app-client-updated-in-place", [change(CLIENT, ["update"])], []),
+    # An outage: the handlers lose the cache, and a new one starts empty.
+    ("cache-replaced", [change(CACHE, ["delete", "create"])], [(CACHE, "replace")]),
+    (
+        "cache-subnet-group-replaced",
+        [change(CACHE_SUBNETS, ["create", "delete"])],
+        [(CACHE_SUBNETS, "replace")],
+    ),
+    ("vpc-replaced", [change(VPC, ["delete", "create"])], [(VPC, "replace")]),
+    ("cache-resized-in-place", [change(CACHE, ["update"])], []),
+    ("cache-deleted-with-the-stack", [change(CACHE, ["delete"]), change(VPC, ["delete"])], []),
     # Deleted with the whole stack (a destroy): nothing is left to hold their identity.
     ("distribution-deleted", [change(CDN, ["delete"])], []),
     ("api-route-deleted", [change("aws_apigatewayv2_route.ImageApi_Route", ["delete"])], []),
@@ -78,7 +91,10 @@ def test_an_identity_loss_is_refused_in_its_own_words():
     losses = find_data_loss(
         {"resource_changes": [change(CLIENT, ["delete", "create"]), change(TABLE, ["delete"])]}
     )
-    assert [(loss.address, loss.identity) for loss in losses] == [(CLIENT, True), (TABLE, False)]
+    assert [(loss.address, loss.category) for loss in losses] == [
+        (CLIENT, "identity"),
+        (TABLE, "data"),
+    ]
     text = refusal("image-service-dev", losses)
     assert text.splitlines()[0] == (
         "plan guard: refusing the plan for image-service-dev: it would lose data in 1 stateful "
@@ -89,6 +105,26 @@ def test_an_identity_loss_is_refused_in_its_own_words():
         "client id would stop working)"
     ) in text
     assert "tokens already issued, and every app configured with the old one" in text
+
+
+def test_an_outage_is_refused_in_its_own_words():
+    losses = find_data_loss({"resource_changes": [change(CACHE, ["delete", "create"])]})
+    assert [(loss.address, loss.category) for loss in losses] == [(CACHE, "outage")]
+    text = refusal("image-service-production", losses)
+    assert text.splitlines()[0] == (
+        "plan guard: refusing the plan for image-service-production: it would take the "
+        "service's cache or network down by replacing 1 resource(s):"
+    )
+    assert f"  - replace {CACHE} (cache: every handler's connections drop" in text
+    assert "if the outage is planned (in a quiet hour), re-run with --allow-data-loss" in text
+    assert "tokens already issued" not in text and "a dev table" not in text
+
+
+def test_an_outage_is_accepted_when_named(tmp_path):
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"resource_changes": [change(VPC, ["delete", "create"])]}))
+    assert main(["--plan-json", str(plan)]) == EXIT_REFUSED
+    assert main(["--plan-json", str(plan), "--allow-data-loss", VPC]) == 0
 
 
 def test_an_identity_loss_is_accepted_when_named(tmp_path):

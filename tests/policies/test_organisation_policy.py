@@ -19,9 +19,11 @@ from stacks.policies import (
     BUCKET_ENCRYPTION,
     BUCKET_OWNERSHIP_ENFORCED,
     BUCKET_PUBLIC_ACCESS_BLOCK,
+    CACHE_ENCRYPTED_AND_AUTHENTICATED,
     DEFAULT_TAGS,
     IAM_NO_WILDCARDS,
     IAM_ROLE_BOUNDARY,
+    NO_OPEN_INGRESS,
     PREVENT_DESTROY,
     RULES,
     TABLE_DELETION_PROTECTION,
@@ -42,7 +44,10 @@ def _only(config: dict, tf_type: str, kind: str = "resource") -> dict:
 
 
 def _policy_statements(c: dict) -> list:
-    return _only(c, "aws_iam_policy_document", "data")["statement"]
+    """The statements of the image bucket's policy document."""
+    documents = c["data"]["aws_iam_policy_document"]
+    [name] = [n for n in documents if n.startswith("ImageBucket_PolicyDocument")]
+    return documents[name]["statement"]
 
 
 def _route(c: dict, key: str) -> dict:
@@ -317,6 +322,57 @@ BREACHES: list[tuple[str, str, Callable[[dict], None], str, str]] = [
         ),
         IAM_NO_WILDCARDS,
         "image-service-dev/GetImage/Create",
+    ),
+    (
+        "cache-without-tls",
+        "production",
+        lambda c: _only(c, "aws_elasticache_replication_group").update(
+            transit_encryption_enabled=False
+        ),
+        CACHE_ENCRYPTED_AND_AUTHENTICATED,
+        "image-service-production/Cache/ReplicationGroup",
+    ),
+    (
+        "cache-unencrypted-at-rest",
+        "staging",
+        lambda c: _only(c, "aws_elasticache_replication_group").pop("at_rest_encryption_enabled"),
+        CACHE_ENCRYPTED_AND_AUTHENTICATED,
+        "image-service-staging/Cache/ReplicationGroup",
+    ),
+    (
+        "cache-without-authentication",
+        "production",
+        lambda c: _only(c, "aws_elasticache_replication_group").pop("user_group_ids"),
+        CACHE_ENCRYPTED_AND_AUTHENTICATED,
+        "image-service-production/Cache/ReplicationGroup",
+    ),
+    (
+        "cache-open-to-the-internet",
+        "production",
+        lambda c: _add(
+            c,
+            "aws_security_group_rule",
+            "image-service-production/Cache/FromAnywhere",
+            type="ingress",
+            protocol="tcp",
+            from_port=6379,
+            to_port=6379,
+            cidr_blocks=["0.0.0.0/0"],
+            security_group_id="${aws_security_group.Cache_SecurityGroup_24A10A71.id}",
+        ),
+        NO_OPEN_INGRESS,
+        "image-service-production/Cache/FromAnywhere",
+    ),
+    (
+        "group-with-inline-ipv6-ingress-from-anywhere",
+        "staging",
+        lambda c: _only(c, "aws_security_group").update(
+            ingress=[
+                {"protocol": "tcp", "from_port": 443, "to_port": 443, "ipv6_cidr_blocks": ["::/0"]}
+            ]
+        ),
+        NO_OPEN_INGRESS,
+        "image-service-staging/Cache/SecurityGroup",
     ),
     (
         "route-jwt-without-authorizer-id",

@@ -11,8 +11,11 @@ import pytest
 from constructs_lib.props import (
     MANAGED_SECURITY_HEADERS_POLICY_ID,
     Budget,
+    CacheProps,
     CdnAccessLogs,
     ExistingUserPool,
+    FlowLogs,
+    NetworkProps,
     Subscription,
     Threshold,
     WebAclProps,
@@ -25,6 +28,7 @@ from stacks.settings.stages import ALERTS, PRODUCTION_EMAIL
 from tests.project_copy import FILLED_IN
 
 dev = stage_settings("dev")
+staging = stage_settings("staging")
 local_production = stage_settings("local-production")
 
 
@@ -252,6 +256,78 @@ SETTINGS_CASES = [
         "real-stage-allowing-insecure-transport",
         _bucket(deny_insecure_transport=False),
         "bucket.deny_insecure_transport",
+    ),
+    # The cache tier (issue 28): dev turns it on with both sections; every field validated.
+    ("cache-without-a-network", {"cache": CacheProps(name="image-service-dev")}, "cache"),
+    (
+        "cache-name-uppercase",
+        {"network": staging.network, "cache": replace(staging.cache, name="Cache")},
+        "cache.name",
+    ),
+    (
+        "cache-node-type-unknown",
+        {"network": staging.network, "cache": replace(staging.cache, node_type="m5.large")},
+        "cache.node_type",
+    ),
+    (
+        "cache-valkey-too-old",
+        {"network": staging.network, "cache": replace(staging.cache, engine_version="7.1")},
+        "cache.engine_version",
+    ),
+    (
+        "cache-replicas-too-many",
+        {"network": staging.network, "cache": replace(staging.cache, replicas=9)},
+        "cache.replicas",
+    ),
+    (
+        "cache-snapshots-too-long",
+        {"network": staging.network, "cache": replace(staging.cache, snapshot_retention_days=40)},
+        "cache.snapshot_retention_days",
+    ),
+    (
+        "cache-snapshot-window-short",
+        {
+            "network": staging.network,
+            "cache": replace(staging.cache, snapshot_window="03:00-03:15"),
+        },
+        "cache.snapshot_window",
+    ),
+    (
+        "cache-maintenance-window-malformed",
+        {
+            "network": staging.network,
+            "cache": replace(staging.cache, maintenance_window="sun 05:00"),
+        },
+        "cache.maintenance_window",
+    ),
+    (
+        "network-one-zone",
+        {"network": NetworkProps(name="n", zone_ids=("use1-az1",))},
+        "network.zone_ids",
+    ),
+    (
+        "network-public-cidr",
+        {"network": NetworkProps(name="n", cidr="52.0.0.0/16")},
+        "network.cidr",
+    ),
+    (
+        "network-cidr-malformed",
+        {"network": NetworkProps(name="n", cidr="10.20.0.0")},
+        "network.cidr",
+    ),
+    (
+        "network-subnets-do-not-fit",
+        {
+            "network": NetworkProps(
+                name="n", cidr="10.20.0.0/24", subnet_prefix=25, nat_gateways=True
+            )
+        },
+        "network.subnet_prefix",
+    ),
+    (
+        "flow-log-retention-not-accepted",
+        {"network": NetworkProps(name="n", flow_logs=FlowLogs(retention_days=100))},
+        "network.flow_logs.retention_days",
     ),
     (
         "real-stage-without-api-domain",

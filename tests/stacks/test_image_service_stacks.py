@@ -109,7 +109,8 @@ def test_local_production_carries_productions_data_protection(stage):
 
 
 def _bucket_policy_sids(synth) -> list[str]:
-    [document] = synth.data("aws_iam_policy_document").values()
+    documents = synth.data("aws_iam_policy_document")
+    [document] = [d for name, d in documents.items() if name.startswith("ImageBucket_")]
     return sorted(statement["sid"] for statement in document["statement"])
 
 
@@ -197,6 +198,8 @@ def test_outputs(stage, name):
     expected = OUTPUTS | {"AlarmTopicArn", "GlobalAlarmTopicArn"}
     expected |= {"CdnCustomDomain", "ApiCustomDomain"} if name != "local" else set()
     expected |= {"WebAclArn"} if name in ("staging", "production") else set()
+    expected |= {"VpcId"} if name in ("staging", "production", "local-production") else set()
+    expected |= {"CacheEndpoint", "CachePort"} if name in ("staging", "production") else set()
     assert outputs == expected
 
 
