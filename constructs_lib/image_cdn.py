@@ -62,21 +62,19 @@ from constructs_lib.props import (
     ImageCdnProps as ImageCdnProps,
 )
 from constructs_lib.props.image_cdn import (
+    CORS_MAX_AGE_SECONDS,
+    CORS_METHODS,
+    FRAME_OPTION,
+    HSTS_MAX_AGE_SECONDS,
+    REFERRER_POLICY,
+    CdnAccessLogs,
+)
+from constructs_lib.props.image_cdn import (
     MANAGED_CACHING_OPTIMIZED_POLICY_ID as MANAGED_CACHING_OPTIMIZED_POLICY_ID,
 )
-from constructs_lib.props.image_cdn import CdnAccessLogs
 from constructs_lib.validation import check
 
 MINIMUM_TLS_POLICY = "TLSv1.2_2021"
-# What the distribution serves and the response headers policy allows cross-origin, and for how
-# long browsers may cache a CORS answer. HSTS as AWS's managed SecurityHeadersPolicy sets it:
-# one year. No OPTIONS: a browser reads images with GET and HEAD (CORS "simple" requests: no
-# preflight), and a preflight would reach S3 without the Origin and Access-Control-Request-*
-# headers S3 needs to answer it (the cache policy forwards no headers), so S3 would answer
-# 400/403 and the browser's preflight would fail anyway. CloudFront refuses OPTIONS itself.
-CORS_METHODS = ("GET", "HEAD")
-CORS_MAX_AGE_SECONDS = 3600
-HSTS_MAX_AGE_SECONDS = 31_536_000
 
 
 # Who may read the bucket's objects, and on which conditions.
@@ -289,11 +287,11 @@ class ImageCdn(Construct):
                     )
                 ),
                 frame_options=CloudfrontResponseHeadersPolicySecurityHeadersConfigFrameOptions(
-                    frame_option="SAMEORIGIN", override=True
+                    frame_option=FRAME_OPTION, override=True
                 ),
                 referrer_policy=(
                     CloudfrontResponseHeadersPolicySecurityHeadersConfigReferrerPolicy(
-                        referrer_policy="strict-origin-when-cross-origin", override=True
+                        referrer_policy=REFERRER_POLICY, override=True
                     )
                 ),
                 # includeSubDomains and preload change nothing for a CDN hostname (it has no

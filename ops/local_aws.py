@@ -68,12 +68,14 @@ def client_env(endpoint: str) -> dict[str, str]:
     }
 
 
-def write_client_env(emulator: Emulator, run_dir: Path = DEFAULT_RUN_DIR) -> Path:
-    """<run_dir>/env: `export` lines of client_env, for `source` in a developer's shell."""
+def write_client_env(
+    emulator: Emulator, run_dir: Path = DEFAULT_RUN_DIR, extra: dict[str, str] | None = None
+) -> Path:
+    """<run_dir>/env: `export` lines of client_env (and `extra`: the local gateway's URLs), for
+    `source` in a developer's shell."""
     path = run_dir / "env"
-    path.write_text(
-        "".join(f"export {name}={value}\n" for name, value in client_env(emulator.endpoint).items())
-    )
+    variables = {**client_env(emulator.endpoint), **(extra or {})}
+    path.write_text("".join(f"export {name}={value}\n" for name, value in variables.items()))
     return path
 
 
@@ -267,7 +269,11 @@ def _clear(run_dir: Path) -> None:
 
 
 def down(run_dir: Path = DEFAULT_RUN_DIR) -> bool:
-    """Stop the run directory's emulator, recorded or not; True if one was running."""
+    """Stop the run directory's emulator, recorded or not, and the local gateway serving it
+    first; True if an emulator was running."""
+    from ops.gateway import daemon  # the gateway's lifecycle imports this module
+
+    daemon.down(run_dir)
     pids = {emulator.pid for emulator in find_unrecorded(run_dir)}
     try:
         recorded = int((run_dir / "pid").read_text())

@@ -1,7 +1,8 @@
 """Smoke test of the deployed local stack: what the service's next epics will do, through the
 stack's outputs and the emulator's endpoint only.
 
-    python -m ops.smoke [--endpoint URL] [--outdir DIR]      (the README's `make smoke`)
+    python -m ops.smoke [--endpoint URL] [--outdir DIR] [--api-url URL --cdn-url URL]
+                                                            (the README's `make smoke`)
 
 Steps, one line each:
   upload    a presigned PUT of a PNG (as a browser uploads), read back with GetObject and a
@@ -14,6 +15,11 @@ Steps, one line each:
             authorizer accepts
   ttl       a temporary image's item with a numeric `ttl` attribute, read back; the table
             expires items by that attribute
+  api       through the local gateway: a request without a token refused (401), a preflight
+            from the local web origin answered, and each route with an integration called
+            with the signed-in user's token (none until stacks/handlers.py attaches one)
+  cdn       the uploaded image fetched through the local gateway's CDN, with its content type
+            and the policy's headers; a missing key refused (403)
   cleanup   everything the run created is deleted again (object, items, user)
 Every run uses fresh ids, so it can run any number of times beside a developer's own data.
 
@@ -41,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from ops import local_aws, workdir
+from ops.gateway import daemon
 from ops.toolchain import OUTDIR, project_env
 from stacks.errors import EXIT_ERROR, ImageServiceError, ToolchainError, report
 from stacks.settings import LOCAL_ENDPOINT_ENV, STAGES_ENV, emulator_stage_settings
@@ -103,6 +110,12 @@ class Smoke:
     run_id: str = field(default_factory=lambda: secrets.token_hex(4))
     # What the run created, deleted by the cleanup step: (what, delete function).
     created: list[tuple[str, Callable[[], Any]]] = field(default_factory=list)
+    # The local gateway's API and CDN (ops/gateway); None: not running.
+    api_url: str | None = None
+    cdn_url: str | None = None
+    # What the steps after them use: the uploaded image's key, the signed-in user's token.
+    uploaded_key: str = ""
+    access_token: str = ""
 
     def client(self, service: str) -> Any:
         return local_aws.client(service, self.endpoint, region=self.region)
@@ -137,6 +150,7 @@ class Smoke:
             stored["ContentType"] == "image/png",
             f"the object's content type is {stored['ContentType']!r}, not 'image/png'",
         )
+        self.uploaded_key = key
         download = s3.generate_presigned_url(
             "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=300
         )
@@ -226,6 +240,7 @@ class Smoke:
         result = tokens.get("AuthenticationResult")
         expect(bool(result), f"SRP sign-in returned no tokens but {sorted(tokens)}")
         claims = jwt_claims(result["AccessToken"])
+        self.access_token = result["AccessToken"]
 
         api = self.client("apigatewayv2")
         api_id = self.outputs["ApiId"]
@@ -280,6 +295,61 @@ class Smoke:
         )
         return f"a temporary image's item expires by its numeric '{attribute}' ({expires})"
 
+    def _gateway(self, url: str | None) -> str:
+        expect(
+            url is not None,
+            "the local gateway is not running (`make up` starts it beside the emulator)",
+        )
+        return str(url)
+
+    def api(self) -> str:
+        from ops.gateway.config import load
+        from stacks.settings.emulator import LOCAL_WEB_ORIGIN
+
+        url = self._gateway(self.api_url)
+        status, body, _ = http("GET", f"{url}/images")
+        expect(
+            (status, body) == (401, b'{"message":"Unauthorized"}'),
+            f"GET /images without a token answered {status} {body!r}, not 401 Unauthorized",
+        )
+        preflight = {"Origin": LOCAL_WEB_ORIGIN, "Access-Control-Request-Method": "POST"}
+        status, _, headers = http("OPTIONS", f"{url}/images", headers=preflight)
+        expect(
+            status == 204 and headers.get("access-control-allow-origin") == LOCAL_WEB_ORIGIN,
+            f"a preflight from {LOCAL_WEB_ORIGIN} answered {status} {headers}",
+        )
+        stack = emulator_stage_settings(STAGE, endpoint=self.endpoint).stack_name
+        deployed = load(self.endpoint, stack, Path("."))
+        integrated = [r for r in deployed.routes if r.function and r.method in ("GET", "ANY")]
+        called = []
+        for route in integrated:
+            path = "/".join(
+                f"smoke-{self.run_id}" if p.startswith("{") else p for p in route.path.split("/")
+            )
+            status, body, _ = http(
+                "GET", f"{url}{path}", headers={"Authorization": f"Bearer {self.access_token}"}
+            )
+            expect(status < 500, f"GET {path} with the user's token answered {status} {body!r}")
+            called.append(f"{route.key} -> {status}")
+        return f"{url}: 401 without a token, the preflight from {LOCAL_WEB_ORIGIN} allowed; " + (
+            f"with the user's token {', '.join(called)}"
+            if called
+            else "no GET route has an integration yet (stacks/handlers.py attaches none)"
+        )
+
+    def cdn(self) -> str:
+        url = self._gateway(self.cdn_url)
+        status, body, headers = http("GET", f"{url}/{self.uploaded_key}")
+        expect(status == 200 and body == tiny_png(), f"GET /{self.uploaded_key} answered {status}")
+        expect(
+            headers.get("content-type") == "image/png"
+            and headers.get("x-content-type-options") == "nosniff",
+            f"the image came with headers {headers}",
+        )
+        status, _, _ = http("GET", f"{url}/images/smoke-{self.run_id}-missing.png")
+        expect(status == 403, f"a missing key answered {status}, not 403 (OAC, no ListBucket)")
+        return f"{url}/{self.uploaded_key}: the uploaded PNG, image/png, nosniff; a missing key 403"
+
     def cleanup(self) -> str:
         for _, delete in reversed(self.created):
             delete()
@@ -293,8 +363,22 @@ STEPS: tuple[tuple[str, Callable[[Smoke], str]], ...] = (
     ("metadata", Smoke.metadata),
     ("sign-in", Smoke.sign_in),
     ("ttl", Smoke.ttl),
+    ("api", Smoke.api),
+    ("cdn", Smoke.cdn),
     ("cleanup", Smoke.cleanup),
 )
+
+
+def http(
+    method: str, url: str, headers: dict[str, str] | None = None, body: bytes | None = None
+) -> tuple[int, bytes, dict[str, str]]:
+    """(status, body, lower-cased headers) of one request; HTTP errors are answers too."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, resp.read(), {k.lower(): v for k, v in resp.headers.items()}
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), {k.lower(): v for k, v in exc.headers.items()}
 
 
 def stack_outputs(outdir: Path, endpoint: str) -> dict[str, str]:
@@ -330,10 +414,15 @@ def run(
     outputs: dict[str, str],
     region: str,
     steps: tuple[tuple[str, Callable[[Smoke], str]], ...] = STEPS,
+    gateway: tuple[str, str] | None = None,
 ) -> int:
+    """Every step against the stack at `endpoint` and, through `gateway` (its API and CDN
+    URLs), the local gateway."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     smoke = Smoke(endpoint, outputs, region)
+    if gateway:
+        smoke.api_url, smoke.cdn_url = gateway
     stack = emulator_stage_settings(STAGE, endpoint=endpoint).stack_name
     print(f"smoke test of {stack} at {endpoint} (run {smoke.run_id})", flush=True)
     for name, step in steps:
@@ -383,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
         default=OUTDIR,
         help="the synthesis the stack was deployed from (default: cdktf.out)",
     )
+    parser.add_argument("--api-url", help="the local gateway's API (default: make up's)")
+    parser.add_argument("--cdn-url", help="the local gateway's CDN (default: make up's)")
     args = parser.parse_args(argv)
     try:
         endpoint = args.endpoint
@@ -399,7 +490,15 @@ def main(argv: list[str] | None = None) -> int:
         outputs = stack_outputs(args.outdir, endpoint)
     except ImageServiceError as exc:  # NothingToTest, a bad setting: EXIT_NOTHING_TO_TEST
         return report(exc)
-    return run(endpoint, outputs, region)
+    served = daemon.serving(endpoint)
+    gateway = (
+        (args.api_url, args.cdn_url)
+        if args.api_url and args.cdn_url
+        else (served.api_url, served.cdn_url)
+        if served
+        else None
+    )
+    return run(endpoint, outputs, region, gateway=gateway)
 
 
 if __name__ == "__main__":

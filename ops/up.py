@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ops import local_aws, synthesis_cache
+from ops.gateway import daemon as gateway
 from ops.plan_guard import guarded_apply
 from ops.toolchain import (
     OUTDIR,
@@ -407,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             check_toolchain()
             with run_lock(outdir / "stacks" / STACK, "make up"):
                 emulator, outputs = deploy(outdir, args.run_dir, args.port)
+                served = gateway.up(emulator, outdir / "stacks" / STACK, STAGE, args.run_dir)
     except Interrupted as exc:
         print(
             f"\ninterrupted: `make up` stopped during {exc}; every command it ran has "
@@ -422,20 +424,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{STACK} outputs:")
     for name, value in sorted(outputs.items()):
         print(f"  {name:26} {value}")
-    client_env = local_aws.write_client_env(emulator, args.run_dir)
+    print(f"  {'API (local gateway)':26} {served.api_url}")
+    print(f"  {'CDN (local gateway)':26} {served.cdn_url}")
+    client_env = local_aws.write_client_env(emulator, args.run_dir, served.env())
     exports = " ".join(f"{k}={v}" for k, v in local_aws.client_env(emulator.endpoint).items())
     shown = client_env.relative_to(ROOT) if client_env.is_relative_to(ROOT) else client_env
     print(f"""
 Use it:         export {exports}
                 (or `source {shown}`), then the aws CLI or any AWS SDK,
                 e.g. aws s3 ls s3://{outputs["BucketName"]}
-                ApiEndpoint and CloudFrontDomain are names only: the emulator serves neither.
-Smoke test:     make smoke   (upload, metadata queries, sign-in, TTL: ops/smoke.py)
+API and CDN:    {served.api_url} serves the API as deployed (routes, JWT authorizer, CORS,
+                handlers run from their folders), {served.cdn_url} the bucket as the CDN does
+                ({gateway.API_URL_ENV}, {gateway.CDN_URL_ENV} in {shown}; logs: make logs)
+Smoke test:     make smoke   (upload, metadata queries, sign-in, TTL, the API and CDN: ops/smoke.py)
 Inspect state:  cd cdktf.out/stacks/{STACK} && \\
                 TF_CLI_CONFIG_FILE=$PWD/../../../terraform/cli.tfrc terraform state list
 Re-plan:        bin/cdktf diff {STACK}
 Stop:           make down   (the emulator keeps everything in memory: stopping it forgets
-                the deployment)""")
+                the deployment; the local gateway stops with it)""")
     return 0
 
 

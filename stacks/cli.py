@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from cdktf import App
 
 DEFAULT_OUTDIR = "cdktf.out"
+# Beside each emulator stack's cdk.tf.json: where each of its handlers' source folder is
+# ({function name: {"source_dir", "handler"}}), for the local gateway (ops/gateway/config.py),
+# which runs a handler from the folder a developer edits.
+HANDLER_SOURCES = "local-handlers.json"
 # The two forms of an account's state-bucket stack that `python -m ops.bootstrap` applies: its
 # own state in a file beside it (before the bucket exists), then in the bucket.
 BOOTSTRAP_FORMS = ("local", "bucket")
@@ -139,9 +143,22 @@ def synth_app(build: Callable[[str], App], outdir: Path) -> None:
         violations = violations_in(app)
         if violations:
             raise PolicyViolation(violations)
+        write_handler_sources(app, scratch)
         publish(scratch, outdir)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def write_handler_sources(app: App, outdir: Path) -> None:
+    """HANDLER_SOURCES of each emulator stack of `app`, synthesized into `outdir`."""
+    import json
+
+    from stacks.image_service_stack import ImageServiceStack
+
+    for stack in app.node.children:
+        if isinstance(stack, ImageServiceStack) and stack.settings.emulator is not None:
+            path = Path(outdir) / "stacks" / stack.settings.stack_name / HANDLER_SOURCES
+            path.write_text(json.dumps(stack.handler_sources(), indent=1, sort_keys=True))
 
 
 def run_synth() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from cdktf import Aspects, TerraformOutput, TerraformProvider, TerraformStack
 from constructs import Construct
@@ -212,6 +213,18 @@ class ImageServiceStack(TerraformStack):
                 outputs["ApiCustomDomain"] = domains.api_domain.hostname
         for name, value in outputs.items():
             TerraformOutput(self, name, value=value)
+
+    def handler_sources(self) -> dict[str, dict[str, str]]:
+        """Each ImageHandler's function name -> its source folder (absolute) and handler: what
+        the local gateway runs (stacks/cli.py writes it beside an emulator stack)."""
+        return {
+            c.props.name: {
+                "source_dir": str(Path(c.props.source_dir).resolve()),
+                "handler": c.props.handler,
+            }
+            for c in self.node.find_all()
+            if isinstance(c, ImageHandler)
+        }
 
     def add_service_environment(self, handler: ImageHandler) -> None:
         """Tell a handler where the service's data lives: TABLE_NAME, BUCKET_NAME and

@@ -176,6 +176,8 @@ FIRST = (
     "tests/deploy/test_make_up.py",
     "tests/deploy/test_bootstrap_deploy.py",
     "tests/deploy/test_local_deploy.py",
+    "tests/deploy/test_local_gateway.py",
+    "tests/deploy/test_browser.py",
     "tests/deploy/test_production_deploy.py",
     "tests/stacks/test_image_service_stacks.py",
     "tests/policies/test_organisation_policy.py",

@@ -24,6 +24,26 @@ MANAGED_SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 # AWS's managed "CachingOptimized" policy (same id in every account).
 MANAGED_CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+# What the distribution serves and its response headers policy allows cross-origin, and for how
+# long browsers may cache a CORS answer. HSTS as AWS's managed SecurityHeadersPolicy sets it:
+# one year. No OPTIONS: a browser reads images with GET and HEAD (CORS "simple" requests: no
+# preflight), and a preflight would reach S3 without the Origin and Access-Control-Request-*
+# headers S3 needs to answer it (the cache policy forwards no headers), so S3 would answer
+# 400/403 and the browser's preflight would fail anyway. CloudFront refuses OPTIONS itself.
+CORS_METHODS = ("GET", "HEAD")
+CORS_MAX_AGE_SECONDS = 3600
+HSTS_MAX_AGE_SECONDS = 31_536_000
+FRAME_OPTION = "SAMEORIGIN"
+REFERRER_POLICY = "strict-origin-when-cross-origin"
+# The security headers the policy puts on every response, as a viewer receives them (the local
+# gateway's CDN sends the same: ops/gateway/cdn.py).
+SECURITY_HEADERS = {
+    "strict-transport-security": f"max-age={HSTS_MAX_AGE_SECONDS}; includeSubDomains; preload",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": FRAME_OPTION,
+    "x-xss-protection": "1; mode=block",
+    "referrer-policy": REFERRER_POLICY,
+}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ manifest as the organisation policy's waivers (stacks/image_service_stack.py).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -34,6 +35,13 @@ EMULATOR_SECRET_KEY = "testing"
 EMULATOR_ACCOUNT_ID = "123456789012"
 EMULATOR_ACCOUNT = AccountSettings(account_id=EMULATOR_ACCOUNT_ID)
 LOCAL_STATE = StateBackendSettings(bucket="image-service-tfstate-local", region="us-east-1")
+# Where a browser app under development is served (Vite's default): the local stage's API, CDN
+# and bucket answer CORS for it too, so the app works against `make up`'s stack. Never a real
+# stage's: that would let any page on a developer's machine call it with the user's token.
+LOCAL_WEB_ORIGIN = "http://localhost:5173"
+_DEVELOPER_MACHINE = re.compile(r"^https?://(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$")
+# The sections whose CORS origins a browser app needs: the API, the CDN, uploads to the bucket.
+WEB_ORIGIN_SECTIONS = ("api", "cdn", "bucket")
 
 EMULATOR_BUCKET_POLICY_GAP = (
     "moto checks a bucket policy on every object request without the request's context, so a "
@@ -251,6 +259,34 @@ def on_emulator(
     return settings
 
 
+def with_web_origin(settings: StageSettings, origin: str) -> StageSettings:
+    """The stage with `origin` added to the API's, the CDN's and the bucket's CORS origins."""
+    return replace(
+        settings,
+        **{
+            name: replace(
+                getattr(settings, name),
+                cors_origins=(*getattr(settings, name).cors_origins, origin),
+            )
+            for name in WEB_ORIGIN_SECTIONS
+        },
+    )
+
+
+def _developer_origin_problems(settings: StageSettings) -> list[Problem]:
+    return [
+        Problem(
+            f"{name}.cors_origins",
+            f"{origin!r} is a developer's machine; only the emulator's local stage answers it "
+            "(a real stage would let any page on that machine call it with a user's token)",
+            f"remove {origin!r} from this stage's {name}.cors_origins",
+        )
+        for name in WEB_ORIGIN_SECTIONS
+        for origin in getattr(settings, name).cors_origins
+        if _DEVELOPER_MACHINE.match(origin)
+    ]
+
+
 def _default(settings: StageSettings, setting: str) -> object:
     """The default of a section's field (its props class's)."""
     section, _, name = setting.partition(".")
@@ -265,6 +301,7 @@ def emulator_problems(settings: StageSettings) -> list[Problem]:
     fast stage's choice, not a need)."""
     found = []
     if settings.emulator is None:
+        found += _developer_origin_problems(settings)
         for row in EMULATOR_TABLE:
             value = _get(settings, row.setting)
             if row.on_aws and value == row.value_for(settings):
@@ -301,6 +338,9 @@ class EmulatorTwin:
     # True: the fast local loop (no fixed provider waits); False: `base`'s exact resource
     # shapes, to prove them on the emulator.
     skip_provider_waits: bool
+    # A browser app's origin under development that the stage answers CORS for besides the
+    # base's (LOCAL_WEB_ORIGIN). None: none.
+    web_origin: str | None = None
 
 
 # On the local emulator: `local` is dev (the README's `make up`), without the provider's fixed
@@ -308,6 +348,6 @@ class EmulatorTwin:
 # (prevent_destroy, deletion protection, PITR, versioning), to prove on the emulator that no
 # routine command can destroy production data and that production's shapes apply cleanly.
 EMULATOR_STAGES = {
-    "local": EmulatorTwin(base="dev", skip_provider_waits=True),
+    "local": EmulatorTwin(base="dev", skip_provider_waits=True, web_origin=LOCAL_WEB_ORIGIN),
     "local-production": EmulatorTwin(base="production", skip_provider_waits=False),
 }

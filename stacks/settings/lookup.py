@@ -14,6 +14,7 @@ from stacks.settings.emulator import (
     EMULATOR_STAGES,
     emulator_problems,
     on_emulator,
+    with_web_origin,
 )
 from stacks.settings.stages import (
     ACCOUNTS,
@@ -57,6 +58,8 @@ def emulator_stage_settings(
     twin = EMULATOR_STAGES[stage]
     fast = twin.skip_provider_waits if skip_provider_waits is None else skip_provider_waits
     settings = build_stage(stage, STAGE_TABLE[twin.base], EMULATOR_ACCOUNT)
+    if twin.web_origin:
+        settings = with_web_origin(settings, twin.web_origin)
     return validate_stage(on_emulator(settings, skip_provider_waits=fast, endpoint=endpoint))
 
 

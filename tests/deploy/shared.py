@@ -40,12 +40,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 HANDLER_FUNCTION = "image-service-local-get-image"
 HANDLER_ROUTE = "GET /images/{imageId}"
+# The handlers the local gateway's tests call (tests/handler_source.py): POST /images answers
+# a presigned upload, GET /images each way a function can answer (2 s timeout, to time out
+# quickly); PATCH and DELETE /images/{imageId} keep no integration.
+UPLOAD_FUNCTION, UPLOAD_ROUTE = "image-service-local-create-upload", "POST /images"
+BEHAVIOURS_FUNCTION, BEHAVIOURS_ROUTE = "image-service-local-behaviours", "GET /images"
+BEHAVIOURS_TIMEOUT_SECONDS = 2
 
 
 def attach_test_handler(stack: Any, source_root: Path) -> None:
-    """The handler the next epic would add first, attached to image-service-local."""
+    """The handler the next epic would add first, attached to image-service-local, and the
+    two the local gateway's tests call."""
     from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
-    from tests.handler_source import write_handler_source
+    from tests.handler_source import (
+        BEHAVIOURS_HANDLER_SOURCE,
+        UPLOAD_HANDLER_SOURCE,
+        write_handler_source,
+    )
 
     source = write_handler_source(source_root / "get_image")
     handler = ImageHandler(
@@ -57,6 +68,30 @@ def attach_test_handler(stack: Any, source_root: Path) -> None:
     stack.bucket.grant_read(handler, key_pattern="images/*")
     stack.add_service_environment(handler)
     stack.api.integrate(HANDLER_ROUTE, handler)
+    upload = ImageHandler(
+        stack,
+        "CreateUpload",
+        ImageHandlerProps(
+            name=UPLOAD_FUNCTION,
+            source_dir=write_handler_source(source_root / "create_upload", UPLOAD_HANDLER_SOURCE),
+            handler="app.handler",
+        ),
+    )
+    stack.bucket.grant_put(upload, key_pattern="images/*")
+    stack.add_service_environment(upload)
+    stack.api.integrate(UPLOAD_ROUTE, upload)
+    behaviours = ImageHandler(
+        stack,
+        "Behaviours",
+        ImageHandlerProps(
+            name=BEHAVIOURS_FUNCTION,
+            source_dir=write_handler_source(source_root / "behaviours", BEHAVIOURS_HANDLER_SOURCE),
+            handler="app.handler",
+            timeout_seconds=BEHAVIOURS_TIMEOUT_SECONDS,
+            environment={"GREETING": "hello"},
+        ),
+    )
+    stack.api.integrate(BEHAVIOURS_ROUTE, behaviours)
 
 
 NETWORKED_FUNCTION = "image-service-local-production-warm-cache"
@@ -116,7 +151,11 @@ class Shape:
 
 
 # The test modules that read them: the session starts the deployments when it runs these.
-NEEDED_BY = ("tests/deploy/test_local_deploy.py", "tests/deploy/test_production_deploy.py")
+NEEDED_BY = (
+    "tests/deploy/test_local_deploy.py",
+    "tests/deploy/test_local_gateway.py",
+    "tests/deploy/test_production_deploy.py",
+)
 # The slow one first: its apply starts as soon as it is synthesized.
 SHAPES = {
     "local-production": Shape(
@@ -242,6 +281,7 @@ def main(argv: list[str]) -> int:
     appliers: dict[str, threading.Thread] = {}
     try:
         from stacks.app import build_app  # cdktf: loaded while the emulators start
+        from stacks.cli import write_handler_sources
         from stacks.settings import emulator_stage_settings
 
         for thread in starting:
@@ -266,6 +306,7 @@ def main(argv: list[str]) -> int:
                     NETWORKED_FUNCTION,
                 )
             app.synth()
+            write_handler_sources(app, outdir)
 
             def apply(name: str = name, endpoint: str = endpoint, outdir: Path = outdir) -> None:
                 try:

@@ -41,7 +41,9 @@ from ops.workdir import (
 )
 from ops.workdir import stack_outputs as read_outputs
 from stacks.errors import EXIT_BUSY, EXIT_REFUSED
+from stacks.settings.emulator import LOCAL_WEB_ORIGIN
 from tests.deploy.deployment import state_addresses, stored_state
+from tests.deploy.shared import BEHAVIOURS_ROUTE, UPLOAD_ROUTE
 from tests.deploy.shared import HANDLER_FUNCTION as FUNCTION
 from tests.deploy.shared import HANDLER_ROUTE as ROUTE
 
@@ -111,7 +113,11 @@ def test_bucket_as_specified(outputs, aws):
     # local-production applies them as aws_s3_bucket_lifecycle_configuration.
     cors = s3.get_bucket_cors(Bucket=bucket)["CORSRules"][0]
     assert sorted(cors["AllowedMethods"]) == sorted(["GET", "PUT", "POST", "DELETE", "HEAD"])
-    assert cors["AllowedOrigins"] == ["https://lego-moc.com", "https://*.lego-moc.com"]
+    # The app's origins, and the local web origin the local stage adds (a browser app under
+    # development uploads from it: the emulator table's LOCAL_WEB_ORIGIN).
+    assert sorted(cors["AllowedOrigins"]) == sorted(
+        ["https://lego-moc.com", "https://*.lego-moc.com", LOCAL_WEB_ORIGIN]
+    )
     rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
     assert rules["intelligent-tiering"]["Transitions"] == [
         {"Days": 0, "StorageClass": "INTELLIGENT_TIERING"}
@@ -228,7 +234,11 @@ def function(aws) -> dict:
 
 
 def test_the_function_exists_with_its_code_and_environment(config, function, outputs):
-    [declared] = config["resource"]["aws_lambda_function"].values()
+    [declared] = [
+        f
+        for f in config["resource"]["aws_lambda_function"].values()
+        if f["function_name"] == FUNCTION
+    ]
     assert (function["Runtime"], function["Handler"]) == ("python3.12", "app.handler")
     assert (function["MemorySize"], function["Timeout"]) == (256, 10)
     assert function["CodeSha256"] == declared["source_code_hash"]
@@ -320,14 +330,21 @@ def test_the_handler_has_its_alarms_and_its_role_the_accounts_boundary(function,
 
 def test_the_route_targets_the_function_behind_the_authorizer(function, aws, outputs):
     api = aws("apigatewayv2")
-    [integration] = api.get_integrations(ApiId=outputs["ApiId"])["Items"]
+    [integration] = [
+        i
+        for i in api.get_integrations(ApiId=outputs["ApiId"])["Items"]
+        if function["FunctionArn"] in i["IntegrationUri"]
+    ]
     assert integration["IntegrationType"] == "AWS_PROXY"
     assert integration["PayloadFormatVersion"] == "2.0"
     assert function["FunctionArn"] in integration["IntegrationUri"]
     routes = {r["RouteKey"]: r for r in api.get_routes(ApiId=outputs["ApiId"])["Items"]}
     assert routes[ROUTE]["Target"] == f"integrations/{integration['IntegrationId']}"
     assert routes[ROUTE]["AuthorizationType"] == "JWT"
-    assert [k for k, r in routes.items() if r.get("Target")] == [ROUTE]
+    # Besides the local gateway's two test handlers (tests/deploy/shared.py), nothing else.
+    assert sorted(k for k, r in routes.items() if r.get("Target")) == sorted(
+        [ROUTE, UPLOAD_ROUTE, BEHAVIOURS_ROUTE]
+    )
 
 
 def test_api_gateway_may_invoke_it_from_this_api_and_route_only(stack_dir, env, aws):
@@ -380,7 +397,7 @@ def test_an_image_round_trips_through_put_object_and_get_object(outputs, aws):
         s3.delete_object(Bucket=bucket, Key="images/7.png")
 
 
-def test_make_smoke_uploads_queries_signs_in_and_cleans_up(deployment, outputs, aws):
+def test_make_smoke_uploads_queries_signs_in_and_cleans_up(deployment, outputs, aws, local_gateway):
     proc = deployment.run(
         sys.executable,
         "-m",
@@ -389,6 +406,10 @@ def test_make_smoke_uploads_queries_signs_in_and_cleans_up(deployment, outputs, 
         deployment.endpoint,
         "--outdir",
         str(deployment.outdir),
+        "--api-url",
+        local_gateway.api_url,
+        "--cdn-url",
+        local_gateway.cdn_url,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
@@ -397,8 +418,14 @@ def test_make_smoke_uploads_queries_signs_in_and_cleans_up(deployment, outputs, 
         ["metadata", "ok"],
         ["sign-in", "ok"],
         ["ttl", "ok"],
+        ["api", "ok"],
+        ["cdn", "ok"],
         ["cleanup", "ok"],
     ]
+    # The integrated routes answered the signed-in user through the gateway (the test
+    # handlers: the image id back, and the event echoed).
+    [api] = [line for line in lines if line.split()[:1] == ["api"]]
+    assert "GET /images/{imageId} -> 200" in api and "GET /images -> 200" in api
     assert lines[-1] == "smoke: every step passed"
     # Nothing of the run is left beside the developer's data.
     assert aws("s3").list_objects_v2(Bucket=outputs["BucketName"], Prefix="smoke/")["KeyCount"] == 0
@@ -556,7 +583,7 @@ def _rows(markdown: str) -> set[tuple[str, str]]:
 def test_review_shows_exactly_each_change_and_what_it_pulls_with_it(risky_review, config):
     result, group, table, client = risky_review
     [authorizer] = config["resource"]["aws_apigatewayv2_authorizer"]
-    [policy] = config["resource"]["aws_iam_role_policy"]
+    [policy] = [p for p in config["resource"]["aws_iam_role_policy"] if p.startswith("GetImage_")]
     assert "- **image-service-local**: 0 to add, 3 to change, 2 to replace, 0 to destroy" in (
         result.stdout
     )

@@ -351,6 +351,40 @@ def test_the_next_run_converges_deploying_exactly_the_edited_handler(up, converg
     assert "image-service-local outputs:" in converged.output
 
 
+def test_make_up_serves_the_api_and_the_edited_handler_through_the_local_gateway(up, converged):
+    """The handler the next epic added answers through the gateway `make up` started, with a
+    real user's token, as its folder now reads (203); the URLs are printed and in the env file."""
+    import secrets
+    import urllib.request
+
+    from pycognito.aws_srp import AWSSRP
+
+    from ops.gateway import daemon
+
+    gateway = daemon.status(up.run_dir)
+    assert gateway is not None, converged.output
+    assert f"API (local gateway)        {gateway.api_url}" in converged.output
+    assert f"export IMAGE_SERVICE_CDN_URL={gateway.cdn_url}" in (up.run_dir / "env").read_text()
+    idp = up.aws("cognito-idp")
+    [pool] = idp.list_user_pools(MaxResults=10)["UserPools"]
+    [client] = idp.list_user_pool_clients(UserPoolId=pool["Id"])["UserPoolClients"]
+    email, password = f"up-{secrets.token_hex(4)}@example.com", f"MakeUp-{secrets.token_hex(6)}-1"
+    idp.sign_up(ClientId=client["ClientId"], Username=email, Password=password)
+    idp.admin_confirm_sign_up(UserPoolId=pool["Id"], Username=email)
+    token = AWSSRP(
+        username=email,
+        password=password,
+        pool_id=pool["Id"],
+        client_id=client["ClientId"],
+        client=idp,
+    ).authenticate_user()["AuthenticationResult"]["AccessToken"]
+    request = urllib.request.Request(
+        f"{gateway.api_url}/images/lego-42", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as resp:
+        assert (resp.status, resp.read()) == (203, b"lego-42")
+
+
 # ---- 4. Ctrl-C mid-plan ------------------------------------------------------------------------
 @dataclass
 class PlanInterrupted(Run):

@@ -257,6 +257,17 @@ SETTINGS_CASES = [
         _bucket(deny_insecure_transport=False),
         "bucket.deny_insecure_transport",
     ),
+    # The local web origin is the emulator's local stage's alone (issue 29).
+    (
+        "real-stage-answering-a-developers-machine",
+        _api(cors_origins=(*dev.api.cors_origins, "http://localhost:5173")),
+        "api.cors_origins",
+    ),
+    (
+        "real-stage-bucket-open-to-127-0-0-1",
+        _bucket(cors_origins=(*dev.bucket.cors_origins, "http://127.0.0.1:3000")),
+        "bucket.cors_origins",
+    ),
     # The cache tier (issue 28): dev turns it on with both sections; every field validated.
     ("cache-without-a-network", {"cache": CacheProps(name="image-service-dev")}, "cache"),
     (
