@@ -602,6 +602,7 @@ READ_ON_EVERY_RESOURCE = (
     "logs:DescribeResourcePolicies",
     "logs:GetLogDelivery",
     "logs:ListLogDeliveries",
+    "tag:GetResources",
     *EC2_DESCRIBE_ACTIONS,
 )
 # What no review may read, as CDK's lookup role denies it: decrypted data and secrets.
@@ -710,15 +711,19 @@ class CiIdentity(Construct):
             REVIEW_SESSION_SECONDS,
             self._review_statements(),
         )
+        # A role per GitHub environment; several scopes may share one (the preview role's).
+        scopes: dict[str, list[DeployScope]] = {}
+        for scope_ in props.stages:
+            scopes.setdefault(scope_.stage, []).append(scope_)
         self.deploy_roles = {
-            scope_.stage: self._role(
-                f"DeployRole-{scope_.stage}",
-                f"{DEPLOY_ROLE_PREFIX}{scope_.stage}",
-                [props.repository.subject(f"environment:{scope_.stage}")],
+            stage: self._role(
+                f"DeployRole-{stage}",
+                f"{DEPLOY_ROLE_PREFIX}{stage}",
+                [props.repository.subject(f"environment:{stage}")],
                 DEPLOY_SESSION_SECONDS,
-                self._deploy_statements(scope_),
+                self._deploy_statements(of_stage),
             )
-            for scope_ in props.stages
+            for stage, of_stage in scopes.items()
         }
 
     @property
@@ -787,11 +792,14 @@ class CiIdentity(Construct):
 
     def _state(self, keys: list[str], write: bool) -> list[dict[str, Any]]:
         bucket = f"arn:aws:s3:::{self.props.state_bucket}"
+        # A disposable stage's destroy removes every version of its state object.
         actions = (
-            ("s3:GetObject", "s3:PutObject", "s3:DeleteObject") if write else ("s3:GetObject",)
+            ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion")
+            if write
+            else ("s3:GetObject",)
         )
         return [
-            statement("StateBucket", ("s3:ListBucket",), [bucket]),
+            statement("StateBucket", ("s3:ListBucket", "s3:ListBucketVersions"), [bucket]),
             statement("State", actions, [f"{bucket}/{key}" for key in keys]),
         ]
 
@@ -799,12 +807,20 @@ class CiIdentity(Construct):
         role = self.props.dns_delegation_role_arn
         return [statement("DnsDelegation", ("sts:AssumeRole",), [role])] if role else []
 
-    def _deploy_statements(self, stage: DeployScope) -> list[dict[str, Any]]:
+    def _deploy_statements(self, scopes: list[DeployScope]) -> list[dict[str, Any]]:
         account = self.props.account_id
         boundary = {"StringEquals": {"iam:PermissionsBoundary": self.boundary_arn}}
-        roles = [f"arn:aws:iam::{account}:role/{stage.name}-*"]
+        roles = [f"arn:aws:iam::{account}:role/{s.name}-*" for s in scopes]
+        keys = [key for s in scopes for key in (s.state_key, f"{s.state_key}.tflock")]
         return [
-            *[statement(f.sid, f.read + f.write, f.resources(stage, account)) for f in FAMILIES],
+            *[
+                statement(
+                    f.sid,
+                    f.read + f.write,
+                    list(dict.fromkeys(arn for s in scopes for arn in f.resources(s, account))),
+                )
+                for f in FAMILIES
+            ],
             statement("BoundedHandlerRoles", BOUNDED_ROLE_ACTIONS, roles, condition=boundary),
             statement(
                 "PassStageRoles",
@@ -820,7 +836,7 @@ class CiIdentity(Construct):
             ),
             statement("OnEveryResource", DEPLOY_ON_EVERY_RESOURCE + READ_ON_EVERY_RESOURCE, ["*"]),
             # Lock object beside the state (use_lockfile): a deploy takes the lock.
-            *self._state([stage.state_key, f"{stage.state_key}.tflock"], write=True),
+            *self._state(keys, write=True),
             *self._dns(),
             statement(
                 "KeepTheBoundary",

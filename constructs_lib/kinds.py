@@ -143,6 +143,8 @@ ACTIONS_ON_EVERY_RESOURCE = {
     "xray:PutTraceSegments": "X-Ray's write actions have no resource-level permissions",
     "xray:PutTelemetryRecords": "X-Ray's write actions have no resource-level permissions",
     "kms:CreateKey": "a key's ARN does not exist before it is created",
+    "tag:GetResources": "the tagging API lists resources by their tags on no resource (the "
+    "nightly clean-up finds derived stages by their CreatedOn tag)",
     **{action: _EC2_DESCRIBE for action in EC2_DESCRIBE_ACTIONS},
     **{action: _NETWORK_INTERFACES for action in LAMBDA_VPC_ACCESS_ACTIONS},
 }

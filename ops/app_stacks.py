@@ -19,6 +19,7 @@ from stacks.settings import (
     placeholder_problems,
     selected_stages,
 )
+from stacks.settings.lookup import derived_name
 
 # Environment variables through which the AWS SDKs find credentials.
 CREDENTIAL_SOURCES = (
@@ -30,15 +31,31 @@ CREDENTIAL_SOURCES = (
 )
 
 
-def table() -> dict[str, AppStack]:
-    """Every stack of the app with the stages IMAGE_SERVICE_STAGES selects (default: all)."""
-    return app_stacks(load_stages(selected_stages()))
+STACK_PREFIX = "image-service-"
+
+
+def derived_stages(names: list[str]) -> tuple[str, ...]:
+    """The derived stages (pr-<number>, dev-<name>, their local- variants) these stack names
+    are: the app has them when a command names them (stacks/settings/derived.py)."""
+    found = []
+    for name in names:
+        stage = name.removeprefix(STACK_PREFIX)
+        if stage != name and derived_name(stage):
+            found.append(stage)
+    return tuple(found)
+
+
+def table(extra: tuple[str, ...] = ()) -> dict[str, AppStack]:
+    """Every stack of the app with the stages IMAGE_SERVICE_STAGES selects (default: all), and
+    the derived stages `extra`."""
+    selected = selected_stages()
+    return app_stacks(load_stages(selected + tuple(s for s in extra if s not in selected)))
 
 
 def resolve(names: list[str]) -> list[AppStack]:
-    """The app's stacks of these names; a name that is none of them is a ToolchainError naming
-    the stacks there are."""
-    stacks = table()
+    """The app's stacks of these names (a derived stage's stack is the app's once named); a
+    name that is none of them is a ToolchainError naming the stacks there are."""
+    stacks = table(derived_stages(names))
     unknown = [name for name in names if name not in stacks]
     if unknown:
         selected = os.environ.get(STAGES_ENV, "").strip()

@@ -194,6 +194,7 @@ def run(argv: list[str]) -> int:
     if args.command in ("list", "output"):
         return cli([args.command, *args.stacks, *passed], env)
     stacks = resolve(list(dict.fromkeys(args.stacks or review.DEFAULT_STACKS)))
+    env = with_derived_stages(stacks, env)
     if args.command in ("deploy", "destroy"):
         refuse_state_stacks(args.command, stacks)
     # Before the synthesis, the locks or any credentials: nothing is contacted.
@@ -212,6 +213,28 @@ def run(argv: list[str]) -> int:
         for stack in stacks:
             apply_checked_plan(stack, args, env)
         return 0
+
+
+def with_derived_stages(stacks: list[AppStack], env: dict[str, str]) -> dict[str, str]:
+    """The environment that synthesizes the derived stages named (only those: they are not
+    among the app's default stages), keeping each one's first creation date (its state's
+    CreatedOn) unless IMAGE_SERVICE_STAGE_CREATED_ON says otherwise."""
+    from ops.derived import recorded_created_on
+    from stacks.settings import STAGES_ENV
+    from stacks.settings.derived import CREATED_ON_ENV
+
+    derived = [s for s in stacks if s.kind == "stage" and s.settings.disposable]
+    if not derived:
+        return env
+    found = dict(env)
+    found[STAGES_ENV] = ",".join(
+        dict.fromkeys(s.settings.stage for s in stacks if s.kind == "stage")
+    )
+    if not env.get(CREATED_ON_ENV) and len(derived) == 1:
+        recorded = recorded_created_on(derived[0].settings)
+        if recorded:
+            found[CREATED_ON_ENV] = recorded
+    return found
 
 
 def refuse_state_stacks(command: str, stacks: list[AppStack]) -> None:
@@ -326,7 +349,24 @@ def apply_checked_plan(stack: AppStack, args: argparse.Namespace, env: dict[str,
         answer = input(f"Apply exactly this plan to {stack.name}? Only 'yes' applies: ")
         return answer.strip() == "yes"
 
-    guarded_apply(stack_dir, set(args.allowed), env, destroy=destroy, approve=approve)
+    guarded_apply(
+        stack_dir,
+        set(args.allowed),
+        env,
+        destroy=destroy,
+        approve=approve,
+        disposable=stack.settings.disposable,
+    )
+    if destroy and stack.settings.disposable:
+        from ops.derived import remove_state
+
+        removed = remove_state(stack.settings)
+        print(
+            f"\n{stack.name}: destroyed, and its state object removed from "
+            f"s3://{stack.settings.state.bucket}/{stack.settings.state_key} ({removed} "
+            "version(s))",
+            flush=True,
+        )
     if not destroy:
         outputs = stack_outputs(stack_dir, env)
         print(f"\n{stack.name} outputs:")

@@ -338,6 +338,7 @@ def guarded_apply(
     recreate_tainted: bool = False,
     destroy: bool = False,
     approve: Callable[[Path], bool] | None = None,
+    disposable: bool = False,
 ) -> None:
     """Plan to a file, check that file, and apply exactly it (nothing when the plan is empty):
     what changed between the check and the apply (another deploy, a drift, an edited
@@ -345,19 +346,13 @@ def guarded_apply(
     stale. A loss not `allowed` by address raises PlanRefused. `approve(plan_file)` is asked
     after the check, before the apply (bin/cdktf shows the plan and asks); False raises
     Declined. recreate_tainted (the emulator's local loop only): a stateful resource left
-    tainted by an interrupted apply is replaced without being named."""
+    tainted by an interrupted apply is replaced without being named. disposable (a derived
+    stage's: stacks/settings/derived.py): every loss is accepted, each one named."""
     try:
         planned = plan(stack_dir, env, destroy=destroy, keep_plan=True)
-        losses = check(planned.as_json(), allowed)
-        if recreate_tainted:
-            for loss in losses:
-                if loss.tainted:
-                    print(
-                        f"plan guard: recreating {loss.address} ({loss.kind}): an interrupted "
-                        "apply left it tainted (half-created)",
-                        flush=True,
-                    )
-            losses = [loss for loss in losses if not loss.tainted]
+        losses = _accepted(
+            stack_dir.name, check(planned.as_json(), allowed), recreate_tainted, disposable
+        )
         if losses:
             raise PlanRefused(stack_dir.name, losses)
         if not planned.has_changes:
@@ -382,6 +377,30 @@ def guarded_apply(
         )
     finally:
         (stack_dir / PLAN_FILE).unlink(missing_ok=True)
+
+
+def _accepted(
+    stack: str, losses: list[DataLoss], recreate_tainted: bool, disposable: bool
+) -> list[DataLoss]:
+    """The losses left to refuse: none of a disposable stage's, and (recreate_tainted) none
+    that an interrupted apply left tainted; each accepted one said."""
+    kept = []
+    for loss in losses:
+        if disposable:
+            print(
+                f"plan guard: {loss.summary()} accepted: {stack} is a disposable stage (a pull "
+                "request's or a developer's), nothing in it is kept",
+                flush=True,
+            )
+        elif recreate_tainted and loss.tainted:
+            print(
+                f"plan guard: recreating {loss.address} ({loss.kind}): an interrupted apply "
+                "left it tainted (half-created)",
+                flush=True,
+            )
+        else:
+            kept.append(loss)
+    return kept
 
 
 def guard(

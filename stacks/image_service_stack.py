@@ -23,6 +23,7 @@ from constructs_lib.waf import WebAcl
 from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from stacks.providers import aws_provider, pin_toolchain, s3_backend
 from stacks.settings import CLOUDFRONT_REGION, AccountSettings, StageSettings, emulator_reason
+from stacks.settings.derived import CREATED_ON_TAG
 
 # What `add_service_environment` tells a handler: where the service's data lives.
 TABLE_NAME_VARIABLE = "TABLE_NAME"
@@ -44,6 +45,7 @@ class ImageServiceStack(TerraformStack):
             stage=settings.stage,
             account=settings.account,
             emulator=settings.emulator,
+            tags=settings.extra_tags,
         )
         # CloudFront's control plane: it only accepts ACM certificates issued in us-east-1, and
         # delivers its standard logs (v2) only from there.
@@ -55,6 +57,7 @@ class ImageServiceStack(TerraformStack):
             account=settings.account,
             emulator=settings.emulator,
             alias="us_east_1",
+            tags=settings.extra_tags,
         )
         self.dns_parent = self._dns_parent_provider(settings)
         s3_backend(self, settings.state, settings.state_key, settings.emulator, settings.account)
@@ -91,6 +94,7 @@ class ImageServiceStack(TerraformStack):
             ),
             emulator=settings.emulator,
             alias="dns_parent",
+            tags=settings.extra_tags,
         )
 
     def compose(self, settings: StageSettings, us_east_1: TerraformProvider) -> None:
@@ -211,6 +215,9 @@ class ImageServiceStack(TerraformStack):
             outputs["CdnCustomDomain"] = domains.cdn_domain.hostname
             if domains.api_domain:
                 outputs["ApiCustomDomain"] = domains.api_domain.hostname
+        if self.settings.disposable and CREATED_ON_TAG in self.settings.extra_tags:
+            # Read back by bin/cdktf before the next deploy, so the tag keeps its first date.
+            outputs["CreatedOn"] = self.settings.extra_tags[CREATED_ON_TAG]
         for name, value in outputs.items():
             TerraformOutput(self, name, value=value)
 

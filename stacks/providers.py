@@ -7,6 +7,7 @@ import atexit
 import hashlib
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,8 +59,10 @@ def pin_toolchain(stack: TerraformStack) -> None:
     )
 
 
-def default_tags(stage: str) -> dict[str, str]:
-    return {"Service": "image-service", "Stage": stage, "ManagedBy": "cdktf"}
+def default_tags(stage: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Service, Stage, ManagedBy on every resource (the organisation's), and `extra` (a derived
+    stage's kind, owner and creation date)."""
+    return {**(extra or {}), "Service": "image-service", "Stage": stage, "ManagedBy": "cdktf"}
 
 
 def emulator_config_path(stack: TerraformStack, emulator: EmulatorSettings) -> str:
@@ -102,6 +105,7 @@ def aws_provider(
     account: AccountSettings,
     emulator: EmulatorSettings | None,
     alias: str | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> AwsProvider:
     """An AWS provider pinned to the stage's account (it refuses credentials for any other),
     with the stage's role or profile and the default tags; on the emulator, every request goes
@@ -139,7 +143,7 @@ def aws_provider(
         region=region,
         alias=alias,
         allowed_account_ids=[account.account_id],
-        default_tags=[AwsProviderDefaultTags(tags=default_tags(stage))],
+        default_tags=[AwsProviderDefaultTags(tags=default_tags(stage, tags))],
         **emulator_args,
     )
 

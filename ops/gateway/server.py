@@ -34,6 +34,10 @@ from ops.gateway.routing import choose
 HOST = "127.0.0.1"
 # Exit code when a port is taken: the daemon chooses others and starts it again.
 EXIT_PORT_TAKEN = 3
+# What a route without an integration answers (after its authorizer): API Gateway serves
+# nothing there; its HTTP API docs do not say the status, and a request that matches nothing
+# deployed is this (README, "The API and the CDN on 127.0.0.1").
+NO_INTEGRATION = (404, "Not Found")
 
 
 def message(status: int, text: str, headers: dict[str, str] | None = None) -> payload.Response:
@@ -120,9 +124,7 @@ class Gateway:
                 challenge = {"www-authenticate": exc.www_authenticate()}
                 return message(exc.status, exc.message, challenge), route.key, exc.description
         if route.function is None:
-            # A route without an integration is served by nothing: API Gateway answers
-            # 404 {"message":"Not Found"} (README, "Developing against the local stack").
-            return message(404, "Not Found"), route.key, "the route has no integration"
+            return message(*NO_INTEGRATION), route.key, "the route has no integration"
         event = payload.event(
             request,
             route.key,

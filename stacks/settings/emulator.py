@@ -107,6 +107,9 @@ class EmulatorRow:
     #: speed: bench/results.md measures each); the faithful `local-production` keeps
     #: production's shapes to prove them.
     skips_provider_waits: bool = False
+    #: A destroy would leave something behind: not for a disposable stage, which a destroy
+    #: removes entirely.
+    leaves_behind: bool = False
 
     def value_for(self, settings: StageSettings) -> object:
         return self.value(settings) if callable(self.value) else self.value
@@ -188,6 +191,7 @@ EMULATOR_TABLE = (
         "emulator keeps everything in memory, so a forgotten one is gone with it",
         on_aws="a destroyed stack would leave its distribution behind in the account",
         skips_provider_waits=True,
+        leaves_behind=True,
     ),
     EmulatorRow(
         "monitoring.customer_managed_keys",
@@ -236,8 +240,13 @@ def _set(settings: StageSettings, setting: str, value: Any) -> StageSettings:
     return replace(settings, **{section: replace(props, **{field: value})})
 
 
-def _rows(skip_provider_waits: bool) -> tuple[EmulatorRow, ...]:
-    return tuple(r for r in EMULATOR_TABLE if skip_provider_waits or not r.skips_provider_waits)
+def _rows(skip_provider_waits: bool, disposable: bool = False) -> tuple[EmulatorRow, ...]:
+    return tuple(
+        r
+        for r in EMULATOR_TABLE
+        if (skip_provider_waits or not r.skips_provider_waits)
+        and not (disposable and r.leaves_behind)
+    )
 
 
 def on_emulator(
@@ -253,7 +262,7 @@ def on_emulator(
             endpoint=endpoint or os.environ.get(LOCAL_ENDPOINT_ENV) or DEFAULT_LOCAL_ENDPOINT
         ),
     )
-    rows = _rows(skip_provider_waits)
+    rows = _rows(skip_provider_waits, settings.disposable)
     for row in [r for r in rows if not callable(r.value)] + [r for r in rows if callable(r.value)]:
         settings = _set(settings, row.setting, row.value_for(settings))
     return settings
@@ -304,6 +313,9 @@ def emulator_problems(settings: StageSettings) -> list[Problem]:
         found += _developer_origin_problems(settings)
         for row in EMULATOR_TABLE:
             value = _get(settings, row.setting)
+            section = row.setting.partition(".")[0]
+            if "." in row.setting and getattr(settings, section) is None:
+                continue  # an optional section that is off sets nothing
             if row.on_aws and value == row.value_for(settings):
                 default = _default(settings, row.setting)
                 found.append(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from constructs_lib.props.ci_identity import CiIdentityProps, DeployScope
 from constructs_lib.validation import first_per_setting
 from stacks.errors import SettingsError
+from stacks.settings import derived
 from stacks.settings.emulator import (
     EMULATOR_ACCOUNT,
     EMULATOR_STAGES,
@@ -19,6 +20,7 @@ from stacks.settings.emulator import (
 from stacks.settings.stages import (
     ACCOUNTS,
     DEPLOYED_STAGES,
+    DERIVED,
     GITHUB_REPOSITORY,
     STAGE_TABLE,
     build_stage,
@@ -40,7 +42,14 @@ LOCAL_STATE_FILE = "terraform.bootstrap.tfstate"
 def validate_stage(settings: StageSettings) -> StageSettings:
     """The stage's settings if nothing is wrong with them; else one SettingsError naming every
     setting that is wrong (the first problem of each), each with its problem and fix."""
-    problems = first_per_setting([*settings.problems(), *emulator_problems(settings)])
+    problems = first_per_setting(
+        [
+            *settings.problems(),
+            *emulator_problems(settings),
+            *derived.name_problems(settings),
+            *derived.date_problems(settings),
+        ]
+    )
     errors = [SettingsError(settings.stage, p.setting, p.problem, p.fix) for p in problems]
     if len(errors) == 1:
         raise errors[0]
@@ -63,13 +72,50 @@ def emulator_stage_settings(
     return validate_stage(on_emulator(settings, skip_provider_waits=fast, endpoint=endpoint))
 
 
+# The emulator variant of a derived stage: `local-pr-7` is pr-7 on the emulator.
+EMULATOR_DERIVED_PREFIX = "local-"
+
+
+def derived_name(stage: str) -> str | None:
+    """The derived stage `stage` is (itself, or for an emulator variant the one it stands for),
+    or None for a stage of the tables."""
+    if derived.kind(stage):
+        return stage
+    inner = stage.removeprefix(EMULATOR_DERIVED_PREFIX)
+    if inner != stage and derived.kind(inner):
+        return inner
+    return None
+
+
+def derived_stage_settings(stage: str, *, endpoint: str | None = None) -> StageSettings:
+    """A derived stage's validated settings (stacks/settings/derived.py): dev's, in dev's
+    account, or for `local-<derived>` on the emulator with the fast stage's shortcuts, except
+    those that would leave something behind when it is destroyed."""
+    name = derived_name(stage)
+    assert name is not None
+    on_the_emulator = name != stage
+    account = EMULATOR_ACCOUNT if on_the_emulator else ACCOUNTS[DERIVED.base]
+    base = build_stage(stage, STAGE_TABLE[DERIVED.base], account)
+    settings = derived.derive(stage, base, account, DERIVED, derived_name=name)
+    if on_the_emulator:
+        settings = on_emulator(settings, skip_provider_waits=True, endpoint=endpoint)
+    return validate_stage(settings)
+
+
 def stage_settings(stage: str) -> StageSettings:
     """The validated settings of one stage; an unknown stage is a SettingsError."""
     if stage in EMULATOR_STAGES:
         return emulator_stage_settings(stage)
+    if derived_name(stage):
+        return derived_stage_settings(stage)
     if stage not in STAGE_TABLE:
         raise SettingsError(
-            stage, "stage", f"'{stage}' is not a known stage", "use one of " + ", ".join(ALL_STAGES)
+            stage,
+            "stage",
+            f"'{stage}' is not a known stage",
+            "use one of "
+            + ", ".join(ALL_STAGES)
+            + ", or a derived stage: pr-<number>, dev-<name> (local-pr-<number> on the emulator)",
         )
     return validate_stage(build_stage(stage, STAGE_TABLE[stage], ACCOUNTS[stage]))
 
@@ -80,14 +126,14 @@ def selected_stages() -> tuple[str, ...]:
         return ALL_STAGES
     names = tuple(n.strip() for n in raw.split(",") if n.strip())
     for name in names:
-        if name not in ALL_STAGES:
+        if name not in ALL_STAGES and not derived_name(name):
             raise SettingsError(
                 name,
                 STAGES_ENV,
                 f"'{name}' is not a known stage",
                 f"set {STAGES_ENV} to a comma-separated subset of "
                 + ", ".join(ALL_STAGES)
-                + ", or unset it",
+                + " and derived stages (pr-<number>, dev-<name>), or unset it",
             )
     return names
 
@@ -165,6 +211,31 @@ def stages_of_account(settings: StageSettings) -> tuple[str, ...]:
     return tuple(s for s in DEPLOYED_STAGES if ACCOUNTS[s].account_id == account)
 
 
+# The GitHub environment whose deploy role creates and removes the derived stages (a pull
+# request's preview, and the nightly clean-up of previews and personal stages).
+PREVIEW_ENVIRONMENT = "preview"
+
+
+def derived_scopes(stages: list[StageSettings]) -> tuple[DeployScope, ...]:
+    """The preview role's scopes, in the account of the derived stages' base: every `pr-*` and
+    `dev-*` stage's names, as patterns (a personal stage's are inside dev's own name space:
+    `image-service-dev-*`, which dev's role holds too)."""
+    base = next((s for s in stages if s.stage == DERIVED.base), None)
+    if base is None:
+        return ()
+    return tuple(
+        DeployScope(
+            stage=PREVIEW_ENVIRONMENT,
+            name=f"image-service-{prefix}-*",
+            table_name=f"ImageMetadata-{prefix}-*",
+            bucket_name=f"images-lego-moc-{prefix}-*",
+            state_key=f"image-service/{prefix}-*/terraform.tfstate",
+            region=base.region,
+        )
+        for prefix in ("pr", "dev")
+    )
+
+
 def identity_props(settings: StageSettings) -> CiIdentityProps:
     """The CI identity of the account of `settings`: a deploy role per stage of the account,
     scoped to that stage's names, and the review role over all of them."""
@@ -172,20 +243,21 @@ def identity_props(settings: StageSettings) -> CiIdentityProps:
     delegations = [s.domains.delegation for s in stages if s.domains and s.domains.delegation]
     for problem in GITHUB_REPOSITORY.problems():
         raise SettingsError(settings.stage, "GITHUB_REPOSITORY", problem.problem, problem.fix)
+    scopes = tuple(
+        DeployScope(
+            stage=s.stage,
+            name=s.stack_name,
+            table_name=s.table.name,
+            bucket_name=s.bucket.name,
+            state_key=s.state_key,
+            region=s.region,
+        )
+        for s in stages
+    )
     return CiIdentityProps(
         repository=GITHUB_REPOSITORY,
         account_id=settings.account.account_id,
-        stages=tuple(
-            DeployScope(
-                stage=s.stage,
-                name=s.stack_name,
-                table_name=s.table.name,
-                bucket_name=s.bucket.name,
-                state_key=s.state_key,
-                region=s.region,
-            )
-            for s in stages
-        ),
+        stages=scopes + derived_scopes(stages),
         state_bucket=settings.state.bucket,
         dns_delegation_role_arn=next((d.role_arn for d in delegations if d.role_arn), None),
     )

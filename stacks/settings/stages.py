@@ -33,6 +33,7 @@ from constructs_lib.props import (
     ZoneDelegation,
 )
 from constructs_lib.props.ci_identity import GitHubRepository
+from stacks.settings.derived import DerivedStages
 from stacks.settings.types import AccountSettings, StageSettings, StateBackendSettings, stack_name
 
 # The AWS accounts of the real stages. PLACEHOLDERS: set each stage's account id (and, if its
@@ -166,6 +167,9 @@ STAGE_TABLE = {
     ),
 }
 DEPLOYED_STAGES = tuple(STAGE_TABLE)
+# The stages derived from dev by their names alone (stacks/settings/derived.py): pr-<number>
+# for a pull request's preview, dev-<name> for a developer's own.
+DERIVED = DerivedStages(base="dev", custom_domains=False, log_retention_days=3)
 
 
 def build_stage(stage: str, row: StageRow, account: AccountSettings) -> StageSettings:

@@ -6,7 +6,8 @@ reports everything wrong with a stage at once."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 
 from constructs_lib.errors import Problem
 from constructs_lib.kinds import CLOUDFRONT_REGION as CLOUDFRONT_REGION
@@ -29,7 +30,7 @@ from constructs_lib.validation import ACCOUNT_ID, ROLE_ARN, bucket_name_problems
 # The AWS config profile through which the emulator stages' providers reach the emulator.
 EMULATOR_PROFILE = "image-service-emulator"
 
-_STAGE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+_STAGE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 _PROFILE = re.compile(r"^[A-Za-z0-9_.+@-]{1,64}$")
 
 
@@ -177,6 +178,13 @@ class StageSettings:
     #: Default: protected.
     protect_data: bool = True
     emulator: EmulatorSettings | None = None
+    #: A stage made to be thrown away (a pull request's, a developer's: stacks/settings/
+    #: derived.py): `bin/cdktf destroy` removes all of it, its state object included, without
+    #: naming each loss. Default: no.
+    disposable: bool = False
+    #: Tags every resource gets besides Service, Stage and ManagedBy (a derived stage's kind,
+    #: owner and creation date). Default: none.
+    extra_tags: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def stack_name(self) -> str:
@@ -209,7 +217,7 @@ class StageSettings:
                 Problem(
                     "stage",
                     f"'{self.stage}' is not a usable stage name",
-                    "use 1-20 lowercase letters, digits or '-', starting with a letter",
+                    "use 1-40 lowercase letters, digits or '-', starting with a letter",
                 )
             )
         found += region_problems(self.region)

@@ -69,13 +69,18 @@ def test_each_role_trusts_exactly_its_github_subjects(stacks, name):
     synth, account = stacks[name], _account(name)
     stage, repository = STAGE_OF_ACCOUNT[account], GITHUB_REPOSITORY.slug
     roles = _roles(synth)
-    assert sorted(roles) == sorted(["image-service-review", f"image-service-deploy-{stage}"])
+    # dev's account also holds the derived stages (pr-*, dev-*): the preview environment's role.
+    preview = ["image-service-deploy-preview"] if stage == "dev" else []
+    assert sorted(roles) == sorted(
+        ["image-service-review", f"image-service-deploy-{stage}", *preview]
+    )
     expected = {
         "image-service-review": [
             f"repo:{repository}:pull_request",
             f"repo:{repository}:ref:refs/heads/main",
         ],
         f"image-service-deploy-{stage}": [f"repo:{repository}:environment:{stage}"],
+        **{role: [f"repo:{repository}:environment:preview"] for role in preview},
     }
     for role_name, subjects in expected.items():
         statement = _trust(synth, roles[role_name])
@@ -200,20 +205,26 @@ def test_the_boundary_allows_the_service_data_logs_traces_and_network_only(stack
         "ServiceImages",
         "ServiceTables",
     ]
+    # dev's account also holds the derived stages, by pattern (pr-*, dev-*).
+    names = [stage, *(["pr-*", "dev-*"] if stage == "dev" else [])]
     # The cache as its one IAM user, and the flow logs into the network's own group.
     assert statements["ServiceCache"] == {
         "Sid": "ServiceCache",
         "Effect": "Allow",
         "Action": ["elasticache:Connect"],
         "Resource": [
-            f"arn:aws:elasticache:us-east-1:{account}:replicationgroup:image-service-{stage}",
-            f"arn:aws:elasticache:us-east-1:{account}:user:image-service-{stage}-app",
+            f"arn:aws:elasticache:us-east-1:{account}:{kind}"
+            for name in names
+            for kind in (f"replicationgroup:image-service-{name}", f"user:image-service-{name}-app")
         ],
     }
     assert statements["NetworkFlowLogs"]["Resource"] == [
-        f"arn:aws:logs:us-east-1:{account}:log-group:/aws/vpc/image-service-{stage}:*"
+        f"arn:aws:logs:us-east-1:{account}:log-group:/aws/vpc/image-service-{name}:*"
+        for name in names
     ]
-    assert statements["ServiceImages"]["Resource"] == [f"arn:aws:s3:::images-lego-moc-{stage}/*"]
+    assert statements["ServiceImages"]["Resource"] == [
+        f"arn:aws:s3:::images-lego-moc-{name}/*" for name in names
+    ]
     assert not [a for s in statements.values() for a in s["Action"] if a.startswith("iam:")]
     outputs = synth.json["output"]
     assert sorted(outputs) == sorted(
@@ -223,6 +234,7 @@ def test_the_boundary_allows_the_service_data_logs_traces_and_network_only(stack
             "ReviewRoleArn",
             "PermissionsBoundaryArn",
             f"DeployRoleArn_{stage}",
+            *(["DeployRoleArn_preview"] if stage == "dev" else []),
         ]
     )
 

@@ -158,3 +158,78 @@ def test_a_deploys_waits_fit_in_its_job_which_fits_in_its_role_session():
     session = _credentials_step(deploy)["role-duration-seconds"]
     assert session == DEPLOY_SESSION_SECONDS
     assert WAIT_TIMEOUT_MINUTES < DEPLOY_JOB_TIMEOUT_MINUTES < session / 60
+
+
+# ---- preview and personal stages (issue 30) ----------------------------------------------------
+def test_a_pull_request_from_this_repository_deploys_its_preview_and_comments_its_outputs():
+    workflow = load("preview.yml")
+    assert workflow["on"]["pull_request"]["types"] == [
+        "opened",
+        "synchronize",
+        "reopened",
+        "closed",
+    ]
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["environment"] == "preview"
+    assert "github.event.action != 'closed'" in deploy["if"]
+    # Never for a fork: no secrets, no OIDC token for this repository there.
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in deploy["if"]
+    assert deploy["permissions"]["id-token"] == "write"
+    assert _credentials_step(deploy)["role-to-assume"] == "${{ secrets.AWS_DEPLOY_ROLE }}"
+    runs = "\n".join(step.get("run", "") for step in deploy["steps"])
+    assert 'bin/cdktf deploy "image-service-pr-${PR}" --auto-approve' in runs
+    assert 'export IMAGE_SERVICE_STAGE_CREATED_ON="${OPENED:0:10}"' in runs
+    assert '.venv/bin/python -m ops.derived summary "image-service-pr-${PR}" > preview.md' in runs
+    uses = [s.get("uses", "") for s in deploy["steps"]]
+    assert any(u.startswith("marocchino/sticky-pull-request-comment@") for u in uses)
+
+
+def test_closing_the_pull_request_destroys_its_preview():
+    destroy = load("preview.yml")["jobs"]["destroy"]
+    assert "github.event.action == 'closed'" in destroy["if"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in destroy["if"]
+    assert destroy["environment"] == "preview"
+    runs = "\n".join(step.get("run", "") for step in destroy["steps"])
+    assert 'bin/cdktf destroy "image-service-pr-${PR}" --auto-approve' in runs
+
+
+def test_one_run_per_pull_request_at_a_time_never_cancelled():
+    assert load("preview.yml")["concurrency"] == {
+        "group": "preview-${{ github.event.pull_request.number || 'cleanup' }}",
+        "cancel-in-progress": False,
+    }
+
+
+def test_a_nightly_job_removes_stale_previews_and_old_personal_stages():
+    workflow = load("preview.yml")
+    assert [s["cron"] for s in workflow["on"]["schedule"]] == ["41 2 * * *"]
+    cleanup = workflow["jobs"]["cleanup"]
+    assert (
+        cleanup["if"]
+        == "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'"
+    )
+    assert cleanup["environment"] == "preview"
+    runs = "\n".join(step.get("run", "") for step in cleanup["steps"])
+    assert "gh pr list --state open" in runs
+    assert '.venv/bin/python -m ops.derived stale --open-prs "$open" > stale.txt' in runs
+    assert 'bin/cdktf destroy "$stack" --auto-approve' in runs
+    assert '>> "$GITHUB_STEP_SUMMARY"' in runs
+
+
+def test_a_fork_is_told_why_it_gets_no_preview_without_running_its_code():
+    workflow = load("preview-fork.yml")
+    assert workflow["on"]["pull_request_target"]["types"] == ["opened", "reopened"]
+    [job] = workflow["jobs"].values()
+    assert job["if"] == "github.event.pull_request.head.repo.full_name != github.repository"
+    # pull_request_target runs with a token that may comment: nothing is checked out or run.
+    assert [s.get("uses", "").split("@")[0] for s in job["steps"]] == [
+        "marocchino/sticky-pull-request-comment"
+    ]
+    assert "it comes from a fork" in job["steps"][0]["with"]["message"]
+
+
+def test_preview_deploys_fit_their_waits_and_session():
+    for name in ("deploy", "destroy", "cleanup"):
+        job = load("preview.yml")["jobs"][name]
+        assert job["timeout-minutes"] == DEPLOY_JOB_TIMEOUT_MINUTES
+        assert _credentials_step(job)["role-duration-seconds"] == DEPLOY_SESSION_SECONDS
