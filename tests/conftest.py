@@ -175,6 +175,7 @@ ALL_STACKS = (
 FIRST = (
     "tests/deploy/test_make_up.py",
     "tests/deploy/test_bootstrap_deploy.py",
+    "tests/deploy/test_derived_deploy.py",
     "tests/deploy/test_local_deploy.py",
     "tests/deploy/test_local_gateway.py",
     "tests/deploy/test_browser.py",

@@ -156,7 +156,8 @@ def name_problems(settings: StageSettings) -> list[Problem]:
     if settings.network is not None:
         names.append(("IAM role of the flow logs", f"{settings.network.name}-flow-logs", 64))
     for resource, name, limit in names:
-        if len(name) > limit:
+        # Only the names the stage's name makes (a name set outside it has its own rule).
+        if settings.stage in name and len(name) > limit:
             fits = len(settings.stage) - (len(name) - limit)
             length = len(name) + (room if "<handler>" in name else 0)
             allowed = limit + (room if "<handler>" in name else 0)
