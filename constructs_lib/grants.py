@@ -11,8 +11,12 @@ from __future__ import annotations
 from typing import Protocol
 
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
 )
+from constructs import Construct
 
 
 class Grantee(Protocol):
@@ -28,3 +32,29 @@ def grant(
     )
     grantee.add_to_role_policy(statement)
     return statement
+
+
+def service_trust(
+    scope: Construct,
+    id_: str,
+    service: str,
+    condition: list[DataAwsIamPolicyDocumentStatementCondition] | None = None,
+) -> DataAwsIamPolicyDocument:
+    """A role's trust policy: only `service` (e.g. lambda.amazonaws.com) may assume it, on
+    `condition` if given."""
+    return DataAwsIamPolicyDocument(
+        scope,
+        id_,
+        statement=[
+            DataAwsIamPolicyDocumentStatement(
+                effect="Allow",
+                actions=["sts:AssumeRole"],
+                principals=[
+                    DataAwsIamPolicyDocumentStatementPrincipals(
+                        type="Service", identifiers=[service]
+                    )
+                ],
+                condition=condition,
+            )
+        ],
+    )

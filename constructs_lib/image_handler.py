@@ -33,7 +33,6 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -42,6 +41,7 @@ from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from constructs import Construct
 
 from constructs_lib.errors import ConstructError
+from constructs_lib.grants import service_trust
 from constructs_lib.kinds import LAMBDA_VPC_ACCESS_ACTIONS, PERMISSIONS_BOUNDARY_CONTEXT
 from constructs_lib.metrics import Metric
 from constructs_lib.monitoring import monitoring_of
@@ -151,21 +151,7 @@ class ImageHandler(Construct):
     def _create_role(self, name: str) -> None:
         """The function's own role: Lambda may assume it, and its one inline policy starts
         with writing the function's logs (grants add the rest)."""
-        trust = DataAwsIamPolicyDocument(
-            self,
-            "TrustPolicy",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    effect="Allow",
-                    actions=["sts:AssumeRole"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=["lambda.amazonaws.com"]
-                        )
-                    ],
-                )
-            ],
-        )
+        trust = service_trust(self, "TrustPolicy", "lambda.amazonaws.com")
         boundary = self.props.permissions_boundary_arn or self.node.try_get_context(
             PERMISSIONS_BOUNDARY_CONTEXT
         )

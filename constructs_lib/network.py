@@ -24,7 +24,6 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
@@ -44,6 +43,7 @@ from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
+from constructs_lib.grants import service_trust
 from constructs_lib.kinds import FLOW_LOG_ACTIONS, PERMISSIONS_BOUNDARY_CONTEXT
 from constructs_lib.props.network import FlowLogs, NetworkProps
 from constructs_lib.validation import check
@@ -263,25 +263,13 @@ class Network(Construct):
     def _flow_log_trust(self) -> DataAwsIamPolicyDocument:
         """VPC Flow Logs may assume the role, acting for this account only."""
         account = DataAwsCallerIdentity(self, "Account")
-        return DataAwsIamPolicyDocument(
+        return service_trust(
             self,
             "FlowLogTrust",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    effect="Allow",
-                    actions=["sts:AssumeRole"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=["vpc-flow-logs.amazonaws.com"]
-                        )
-                    ],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="StringEquals",
-                            variable="aws:SourceAccount",
-                            values=[account.account_id],
-                        )
-                    ],
+            "vpc-flow-logs.amazonaws.com",
+            condition=[
+                DataAwsIamPolicyDocumentStatementCondition(
+                    test="StringEquals", variable="aws:SourceAccount", values=[account.account_id]
                 )
             ],
         )
