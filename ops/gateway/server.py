@@ -191,17 +191,24 @@ class _Handler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         headers = self._headers()
         started = time.monotonic()
+        try:
+            response, route, note = self._answer(path, query, headers)
+        except Exception as exc:  # the emulator went away mid-request, say: logged, answered
+            failed = (500, "Internal Server Error") if self.kind == "api" else (502, "Bad Gateway")
+            response, route, note = message(*failed), "-", f"failed: {type(exc).__name__}: {exc}"
+        self._send(response)
+        self._log_line(path, response.status, route, note, time.monotonic() - started)
+
+    def _answer(
+        self, path: str, query: str, headers: dict[str, str]
+    ) -> tuple[payload.Response, str, str]:
         if self.kind == "api":
             request = payload.Request(
                 self.command, path, query, headers, self._body(), self.client_address[0]
             )
-            response, route, note = self.gateway.handle_api(request)
-        else:
-            self._body()
-            response = self.gateway.cdn.serve(self.command, path, headers)
-            route, note = "-", ""
-        self._send(response)
-        self._log_line(path, response.status, route, note, time.monotonic() - started)
+            return self.gateway.handle_api(request)
+        self._body()
+        return self.gateway.cdn.serve(self.command, path, headers), "-", ""
 
     def _send(self, response: payload.Response) -> None:
         self.send_response(response.status)

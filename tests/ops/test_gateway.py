@@ -156,3 +156,34 @@ def test_a_function_without_a_source_folder_is_a_500_saying_so(tmp_path):
     assert outcome.kind == "no-source"
     assert _integration_response(outcome).status == 500
     assert "no source folder for fn" in (tmp_path / "fn.log").read_text()
+
+
+def test_a_failure_behind_the_gateway_is_answered_and_logged_not_dropped(tmp_path):
+    """The emulator gone mid-request (S3 failing under the CDN): a 502 and its line in the
+    access log, never a dropped connection."""
+    import threading
+    import types
+    import urllib.error
+    import urllib.request
+
+    from ops import local_aws
+    from ops.gateway.server import _server
+
+    def failing(*_):
+        raise ConnectionError("the emulator went away")
+
+    (tmp_path / "gateway").mkdir()
+    stub = types.SimpleNamespace(run_dir=tmp_path, cdn=types.SimpleNamespace(serve=failing))
+    port = local_aws.free_port()
+    server = _server(stub, "cdn", port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(urllib.error.HTTPError) as answered:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/images/1.png", timeout=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (answered.value.code, answered.value.read()) == (502, b'{"message":"Bad Gateway"}')
+    log = (tmp_path / "gateway" / "access.log").read_text()
+    assert "cdn GET /images/1.png route=- status=502" in log
+    assert "failed: ConnectionError: the emulator went away" in log
