@@ -139,8 +139,10 @@ def up(
     stack_dir: Path,
     stage: str,
     run_dir: Path = local_aws.DEFAULT_RUN_DIR,
+    preferred: tuple[int, int] = (API_PORT, CDN_PORT),
 ) -> Gateway:
-    """The gateway of this emulator and stack, serving what is deployed now."""
+    """The gateway of this emulator and stack, serving what is deployed now (a new one on the
+    last one's ports while free, else on `preferred`, else on any free ones)."""
     running = status(run_dir)
     wanted = {"emulator_pid": emulator.pid, "stack_dir": str(stack_dir), "stage": stage}
     serves = _serves(run_dir)
@@ -150,7 +152,7 @@ def up(
     previous = (_read(_dir(run_dir) / "api_port"), _read(_dir(run_dir) / "cdn_port"))
     down(run_dir)
     for attempt in range(3):
-        ports = _ports(previous if attempt == 0 else ("", ""))
+        ports = _ports(previous if attempt == 0 else ("", ""), preferred)
         started = _start(emulator, stack_dir, stage, run_dir, ports)
         if started:
             return started
@@ -160,11 +162,11 @@ def up(
     )
 
 
-def _ports(previous: tuple[str, str]) -> tuple[int, int]:
-    """The last gateway's ports while both are free, else the preferred ones, else any."""
+def _ports(previous: tuple[str, str], preferred: tuple[int, int]) -> tuple[int, int]:
+    """The last gateway's ports while free, else the preferred ones, else any."""
     chosen: list[int] = []
-    for last, preferred in zip(previous, (API_PORT, CDN_PORT), strict=True):
-        for port in (int(last) if last.isdigit() else 0, preferred):
+    for last, wanted in zip(previous, preferred, strict=True):
+        for port in (int(last) if last.isdigit() else 0, wanted):
             if port and port not in chosen and local_aws.port_is_free(port):
                 chosen.append(port)
                 break

@@ -436,57 +436,67 @@ def own_run_dir(tmp_path):
     daemon.down(tmp_path)
 
 
+@pytest.fixture
+def preferred() -> tuple[int, int]:
+    """Preferred ports of this test's own (5051 and 5052 belong to whichever gateway of the
+    machine got them first, `make up`'s scenario's among them)."""
+    api = local_aws.free_port()
+    cdn = local_aws.free_port()
+    while cdn == api:
+        cdn = local_aws.free_port()
+    return api, cdn
+
+
 def _emulator() -> local_aws.Emulator:
     found = local_aws.status(local_gateway_run_dir())
     assert found is not None
     return found
 
 
-def test_up_again_reloads_the_same_gateway_and_a_dead_one_is_replaced(own_run_dir, local):
+def test_up_again_reloads_the_same_gateway_and_a_dead_one_is_replaced(
+    own_run_dir, local, preferred
+):
     stack_dir = local.stack_dir(STACK)
-    first = daemon.up(_emulator(), stack_dir, "local", own_run_dir)
+    first = daemon.up(_emulator(), stack_dir, "local", own_run_dir, preferred)
+    assert (first.api_port, first.cdn_port) == preferred
     generation = json.loads((own_run_dir / "gateway" / "loaded").read_text())["generation"]
-    again = daemon.up(_emulator(), stack_dir, "local", own_run_dir)
+    again = daemon.up(_emulator(), stack_dir, "local", own_run_dir, preferred)
     assert again == first
     reloaded = json.loads((own_run_dir / "gateway" / "loaded").read_text())
     assert reloaded == {"generation": generation + 1, "error": ""}
     os.kill(first.pid, signal.SIGKILL)
     wait_until(lambda: not local_aws._alive(first.pid), "the killed gateway gone")
     assert daemon.status(own_run_dir) is None
-    replaced = daemon.up(_emulator(), stack_dir, "local", own_run_dir)
+    replaced = daemon.up(_emulator(), stack_dir, "local", own_run_dir, preferred)
     assert replaced.pid != first.pid
     # Its ports again, while they are free: a URL a developer copied stays valid.
     assert (replaced.api_port, replaced.cdn_port) == (first.api_port, first.cdn_port)
     assert call("GET", f"{replaced.api_url}/images/1")[0] == 401
 
 
-def test_taken_ports_give_a_new_gateway_other_ones(own_run_dir, local):
+def test_taken_ports_give_a_new_gateway_other_ones(own_run_dir, local, preferred):
     import socket
 
-    first = daemon.up(_emulator(), local.stack_dir(STACK), "local", own_run_dir)
+    first = daemon.up(_emulator(), local.stack_dir(STACK), "local", own_run_dir, preferred)
     daemon.down(own_run_dir)
+    taken = {first.api_port, first.cdn_port, *preferred}  # the last ports and the preferred
     squatters = []
-    for port in (first.api_port, first.cdn_port, daemon.API_PORT, daemon.CDN_PORT):
+    for port in taken:
         squatter = socket.socket()
-        try:
-            squatter.bind(("127.0.0.1", port))
-            squatter.listen(1)
-            squatters.append(squatter)
-        except OSError:
-            squatter.close()  # taken already (another gateway's): just as good
+        squatter.bind(("127.0.0.1", port))  # the previous ports were just freed: they bind
+        squatter.listen(1)
+        squatters.append(squatter)
     try:
-        moved = daemon.up(_emulator(), local.stack_dir(STACK), "local", own_run_dir)
+        moved = daemon.up(_emulator(), local.stack_dir(STACK), "local", own_run_dir, preferred)
     finally:
         for squatter in squatters:
             squatter.close()
-    assert {moved.api_port, moved.cdn_port}.isdisjoint(
-        {first.api_port, first.cdn_port, daemon.API_PORT, daemon.CDN_PORT}
-    )
+    assert {moved.api_port, moved.cdn_port}.isdisjoint(taken)
     assert call("GET", f"{moved.cdn_url}/images/none.png")[0] == 403
 
 
-def test_a_gateway_whose_record_is_lost_is_still_stopped(own_run_dir, local):
-    started = daemon.up(_emulator(), local.stack_dir(STACK), "local", own_run_dir)
+def test_a_gateway_whose_record_is_lost_is_still_stopped(own_run_dir, local, preferred):
+    started = daemon.up(_emulator(), local.stack_dir(STACK), "local", own_run_dir, preferred)
     for name in ("pid", "api_port", "cdn_port"):
         (own_run_dir / "gateway" / name).unlink()
     assert daemon.status(own_run_dir) is None
@@ -495,12 +505,12 @@ def test_a_gateway_whose_record_is_lost_is_still_stopped(own_run_dir, local):
     wait_until(lambda: not local_aws._alive(started.pid), "the gateway stopped")
 
 
-def test_a_gateway_stops_when_its_emulator_does(own_run_dir, local):
+def test_a_gateway_stops_when_its_emulator_does(own_run_dir, local, preferred):
     """Never orphaned: the gateway of an emulator that stopped has nothing left to serve."""
     stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:
         emulator = local_aws.Emulator(stand_in.pid, _emulator().port)
-        started = daemon.up(emulator, local.stack_dir(STACK), "local", own_run_dir)
+        started = daemon.up(emulator, local.stack_dir(STACK), "local", own_run_dir, preferred)
         stand_in.kill()
         stand_in.wait()
         wait_until(lambda: not local_aws._alive(started.pid), "the gateway exited")
