@@ -61,7 +61,8 @@ def resolve(names: list[str]) -> list[AppStack]:
         selected = os.environ.get(STAGES_ENV, "").strip()
         raise ToolchainError(
             f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a stack of this "
-            f"app (its stacks: {', '.join(stacks)})"
+            f"app (its stacks: {', '.join(stacks)}; and the derived stages' "
+            "image-service-pr-<number>, image-service-dev-<name>)"
             + (f"; {STAGES_ENV}={selected} selects which stages it has" if selected else ""),
             "check the name (`bin/cdktf list` names them)",
         )

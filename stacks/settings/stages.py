@@ -225,13 +225,15 @@ def placeholder_problems(settings: StageSettings, bootstrap: bool = False) -> li
     the setting to edit (README, "First deploy to a real account")."""
     found = []
     account = settings.account.account_id
+    # A derived stage (pr-<number>, dev-<name>) lives in its base's account.
+    key = settings.stage if settings.stage in ACCOUNTS else DERIVED.base
     if account in PLACEHOLDER_ACCOUNT_IDS:
         found.append(
             Problem(
-                f"ACCOUNTS[{settings.stage!r}]",
+                f"ACCOUNTS[{key!r}]",
                 f"{account} is the placeholder shipped with the project, not the stage's AWS "
                 "account",
-                f"set ACCOUNTS[{settings.stage!r}] = AccountSettings(account_id='<its 12 "
+                f"set ACCOUNTS[{key!r}] = AccountSettings(account_id='<its 12 "
                 "digits>') in stacks/settings/stages.py",
             )
         )

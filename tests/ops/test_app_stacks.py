@@ -42,6 +42,7 @@ def test_an_unknown_stack_is_named_with_the_stacks_there_are(monkeypatch):
     message = str(error.value)
     assert message.startswith("image-service-qa is not a stack of this app (its stacks: ")
     assert "image-service-state-111111111111" in message and "Fix: check the name" in message
+    assert "the derived stages' image-service-pr-<number>, image-service-dev-<name>" in message
     monkeypatch.setenv(STAGES_ENV, "local")
     with pytest.raises(ToolchainError, match="IMAGE_SERVICE_STAGES=local selects which stages"):
         resolve(["image-service-dev"])

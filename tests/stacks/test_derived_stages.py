@@ -341,3 +341,11 @@ def test_a_derived_stages_settings_are_devs_but_for_what_a_preview_needs():
     assert preview.account == dev.account and preview.region == dev.region
     assert replace(preview.cdn, name=dev.cdn.name) == dev.cdn
     assert preview.api.cors_origins == dev.api.cors_origins
+
+
+def test_a_derived_stage_names_its_bases_account_among_the_placeholders():
+    from stacks.settings import placeholder_problems
+
+    [problem] = placeholder_problems(stage_settings("pr-7"))
+    assert problem.setting == "ACCOUNTS['dev']"
+    assert problem.fix.startswith("set ACCOUNTS['dev'] = AccountSettings(")
