@@ -122,8 +122,13 @@ def derive(
 
 def date_problems(settings: StageSettings) -> list[Problem]:
     value = settings.extra_tags.get(CREATED_ON_TAG)
-    if value is None or _DATE.match(value):
+    if value is None:
         return []
+    try:
+        if _DATE.match(value) and datetime.date.fromisoformat(value):
+            return []
+    except ValueError:
+        pass
     return [
         Problem(
             CREATED_ON_ENV,

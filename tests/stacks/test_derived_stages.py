@@ -168,12 +168,13 @@ def test_a_name_too_long_for_a_resource_is_refused_naming_it_and_the_limit():
     assert stage_settings("pr-9999999").bucket.name == "images-lego-moc-pr-9999999"
 
 
-def test_a_creation_date_that_is_not_a_date_is_refused(monkeypatch):
-    monkeypatch.setenv(CREATED_ON_ENV, "yesterday")
+@pytest.mark.parametrize("value", ["yesterday", "2026-13-45", "2026-1-5"])
+def test_a_creation_date_that_is_not_a_date_is_refused(monkeypatch, value):
+    monkeypatch.setenv(CREATED_ON_ENV, value)
     with pytest.raises(SettingsError) as refused:
         stage_settings("pr-3")
     assert str(refused.value).startswith(
-        f"Invalid setting `{CREATED_ON_ENV}` for stage 'pr-3': 'yesterday' is not a date of the "
+        f"Invalid setting `{CREATED_ON_ENV}` for stage 'pr-3': '{value}' is not a date of the "
         "form YYYY-MM-DD. Fix: unset"
     )
 
