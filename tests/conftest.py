@@ -64,6 +64,14 @@ class Synth:
     def data(self, tf_type: str) -> dict[str, dict[str, Any]]:
         return self.json.get("data", {}).get(tf_type, {})
 
+    def ref(self, tf_type: str, name_part: str, attribute: str = "id") -> str:
+        """The Terraform reference `${type.name.attribute}` to the one resource whose construct
+        id, or a parent's, is `name_part` (its name starts with it or holds `_name_part`)."""
+        [name] = [
+            n for n in self.resources(tf_type) if n.startswith(name_part) or f"_{name_part}" in n
+        ]
+        return f"${{{tf_type}.{name}.{attribute}}}"
+
 
 def job(name: str) -> subprocess.CompletedProcess[str]:
     """A session job's result (tests/session.py), which must have succeeded."""

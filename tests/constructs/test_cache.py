@@ -16,14 +16,6 @@ from tests.constructs import refusal
 WARM_CACHE = "image-service-staging-warm-cache"
 
 
-def ref(synth, tf_type: str, name_part: str, attribute: str = "id") -> str:
-    """A reference to the one resource whose construct id (or a parent's) is `name_part`."""
-    [name] = [
-        n for n in synth.resources(tf_type) if n.startswith(name_part) or f"_{name_part}" in n
-    ]
-    return f"${{{tf_type}.{name}.{attribute}}}"
-
-
 @pytest.fixture(scope="module")
 def granted():
     """image-service-staging after the README's "Joining the network and reaching the cache"
@@ -58,11 +50,11 @@ def test_a_valkey_replication_group_with_a_replica_in_another_zone(stage, name, 
         "automatic_failover_enabled": True,
         "multi_az_enabled": True,
         "port": 6379,
-        "subnet_group_name": ref(synth, "aws_elasticache_subnet_group", "Cache", "name"),
-        "security_group_ids": [ref(synth, "aws_security_group", "Cache_SecurityGroup")],
+        "subnet_group_name": synth.ref("aws_elasticache_subnet_group", "Cache", "name"),
+        "security_group_ids": [synth.ref("aws_security_group", "Cache_SecurityGroup")],
         "at_rest_encryption_enabled": "true",
         "transit_encryption_enabled": True,
-        "user_group_ids": [ref(synth, "aws_elasticache_user_group", "Cache", "user_group_id")],
+        "user_group_ids": [synth.ref("aws_elasticache_user_group", "Cache", "user_group_id")],
         "snapshot_retention_limit": snapshots,
         "snapshot_window": "03:00-04:00",
         "maintenance_window": "sun:05:00-sun:06:00",
@@ -70,10 +62,10 @@ def test_a_valkey_replication_group_with_a_replica_in_another_zone(stage, name, 
         "timeouts": {"create": "20m", "update": "20m", "delete": "20m"},
     }
     subnets = synth.one("aws_elasticache_subnet_group")["subnet_ids"]
-    assert sorted(subnets) == sorted(ref(synth, "aws_subnet", f"Private{i}") for i in (0, 1))
+    assert sorted(subnets) == sorted(synth.ref("aws_subnet", f"Private{i}") for i in (0, 1))
     outputs = synth.json["output"]
-    assert outputs["CacheEndpoint"]["value"] == ref(
-        synth, "aws_elasticache_replication_group", "Cache", "primary_endpoint_address"
+    assert outputs["CacheEndpoint"]["value"] == synth.ref(
+        "aws_elasticache_replication_group", "Cache", "primary_endpoint_address"
     )
     assert outputs["CachePort"]["value"] == "6379"
 
@@ -99,7 +91,7 @@ def test_only_iam_authenticated_users_connect(stage, name):
     group = synth.one("aws_elasticache_user_group")
     assert (group["user_group_id"], group["engine"]) == (stack, "valkey")
     assert sorted(group["user_ids"]) == sorted(
-        ref(synth, "aws_elasticache_user", part, "user_id") for part in ("DefaultUser", "AppUser")
+        synth.ref("aws_elasticache_user", part, "user_id") for part in ("DefaultUser", "AppUser")
     )
 
 
@@ -118,9 +110,9 @@ def test_a_handler_joins_the_network_with_one_prop(granted):
         for f in granted.resources("aws_lambda_function").values()
         if f["function_name"] == WARM_CACHE
     ]
-    group = ref(granted, "aws_security_group", "WarmCache_SecurityGroup")
+    group = granted.ref("aws_security_group", "WarmCache_SecurityGroup")
     assert function["vpc_config"] == {
-        "subnet_ids": [ref(granted, "aws_subnet", f"Private{i}") for i in (0, 1)],
+        "subnet_ids": [granted.ref("aws_subnet", f"Private{i}") for i in (0, 1)],
         "security_group_ids": [group],
     }
     statements = policy_statements(granted)
@@ -152,8 +144,8 @@ def policy_statements(synth) -> dict[str, dict]:
 
 
 def test_one_grant_opens_the_cache_to_that_handler_only(granted):
-    cache_group = ref(granted, "aws_security_group", "Cache_SecurityGroup")
-    handler_group = ref(granted, "aws_security_group", "WarmCache_SecurityGroup")
+    cache_group = granted.ref("aws_security_group", "Cache_SecurityGroup")
+    handler_group = granted.ref("aws_security_group", "WarmCache_SecurityGroup")
     rules = sorted(
         (
             r["type"],
@@ -188,8 +180,8 @@ def test_one_grant_opens_the_cache_to_that_handler_only(granted):
         "effect": "Allow",
         "actions": ["elasticache:Connect"],
         "resources": [
-            ref(granted, "aws_elasticache_replication_group", "Cache", "arn"),
-            ref(granted, "aws_elasticache_user", "AppUser", "arn"),
+            granted.ref("aws_elasticache_replication_group", "Cache", "arn"),
+            granted.ref("aws_elasticache_user", "AppUser", "arn"),
         ],
     }
 
@@ -202,8 +194,8 @@ def test_the_grant_tells_the_handler_where_the_cache_is(granted):
     ]
     variables = function["environment"]["variables"]
     assert {k: v for k, v in variables.items() if k.startswith("CACHE_")} == {
-        "CACHE_ENDPOINT": ref(
-            granted, "aws_elasticache_replication_group", "Cache", "primary_endpoint_address"
+        "CACHE_ENDPOINT": granted.ref(
+            "aws_elasticache_replication_group", "Cache", "primary_endpoint_address"
         ),
         "CACHE_PORT": "6379",
         "CACHE_USER": "image-service-staging-app",

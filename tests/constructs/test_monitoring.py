@@ -16,17 +16,12 @@ def alarms(synth) -> dict[str, dict]:
     return {a["alarm_name"]: a for a in synth.resources("aws_cloudwatch_metric_alarm").values()}
 
 
-def _ref(synth, tf_type: str, name_part: str, attribute: str = "arn") -> str:
-    [name] = [n for n in synth.resources(tf_type) if name_part in n]
-    return f"${{{tf_type}.{name}.{attribute}}}"
-
-
 @pytest.mark.parametrize("name", REAL)
 def test_the_api_alarms_are_awss_recommended_ones(stage, name):
     synth = stage(name)
     found = alarms(synth)
-    topic = _ref(synth, "aws_sns_topic", "Monitoring_AlarmsTopic")
-    api = _ref(synth, "aws_apigatewayv2_api", "ImageApi", "id")
+    topic = synth.ref("aws_sns_topic", "Monitoring_AlarmsTopic", "arn")
+    api = synth.ref("aws_apigatewayv2_api", "ImageApi", "id")
     rate = found[f"image-service-{name}-api-5xx-rate"]
     assert rate == {
         **rate,
@@ -98,7 +93,7 @@ def test_the_table_and_each_index_alarm_on_throttles_and_the_table_on_system_err
 def test_the_cdn_and_its_certificate_alarm_in_us_east_1_on_the_global_topic(stage, name):
     synth = stage(name)
     found = alarms(synth)
-    global_topic = _ref(synth, "aws_sns_topic", "Monitoring_GlobalAlarmsTopic")
+    global_topic = synth.ref("aws_sns_topic", "Monitoring_GlobalAlarmsTopic", "arn")
     cdn = found[f"image-service-{name}-cdn-5xx-error-rate"]
     assert cdn == {
         **cdn,
@@ -106,7 +101,7 @@ def test_the_cdn_and_its_certificate_alarm_in_us_east_1_on_the_global_topic(stag
         "metric_name": "5xxErrorRate",
         "statistic": "Average",
         "dimensions": {
-            "DistributionId": _ref(synth, "aws_cloudfront_distribution", "ImageCdn", "id"),
+            "DistributionId": synth.ref("aws_cloudfront_distribution", "ImageCdn", "id"),
             "Region": "Global",
         },
         "threshold": 5,
@@ -180,7 +175,7 @@ def test_staging_and_production_alarms_reach_the_on_call_and_dev_may_reach_nobod
 def test_each_stage_has_a_budget_notifying_the_topic(stage, name, monthly):
     synth = stage(name)
     budget = synth.one("aws_budgets_budget")
-    topic = _ref(synth, "aws_sns_topic", "Monitoring_AlarmsTopic")
+    topic = synth.ref("aws_sns_topic", "Monitoring_AlarmsTopic", "arn")
     assert budget == {
         **budget,
         "budget_type": "COST",
@@ -271,7 +266,7 @@ def test_staging_and_production_put_a_web_acl_in_front_of_the_cdn(stage, name):
     assert rate["action"] == {"block": {}}
     assert all(r["visibility_config"]["cloudwatch_metrics_enabled"] for r in acl["rule"])
     assert synth.one("aws_cloudfront_distribution")["web_acl_id"] == (
-        _ref(synth, "aws_wafv2_web_acl", "Waf")
+        synth.ref("aws_wafv2_web_acl", "Waf", "arn")
     )
 
 

@@ -25,11 +25,6 @@ NETWORK_TYPES = (
 )
 
 
-def ref(synth, tf_type: str, name_part: str, attribute: str = "id") -> str:
-    [name] = [n for n in synth.resources(tf_type) if name_part in n]
-    return f"${{{tf_type}.{name}.{attribute}}}"
-
-
 @pytest.mark.parametrize("name", WITHOUT_NETWORK)
 def test_dev_has_no_network_by_default(stage, name):
     synth = stage(name)
@@ -52,13 +47,13 @@ def test_a_vpc_with_one_private_subnet_per_zone(stage, name):
         (s["cidr_block"], s["availability_zone_id"], s["map_public_ip_on_launch"], s["vpc_id"])
         for s in subnets
     ] == [
-        ("10.20.0.0/20", "use1-az1", False, ref(synth, "aws_vpc", "Network_Vpc")),
-        ("10.20.16.0/20", "use1-az2", False, ref(synth, "aws_vpc", "Network_Vpc")),
+        ("10.20.0.0/20", "use1-az1", False, synth.ref("aws_vpc", "Network_Vpc")),
+        ("10.20.16.0/20", "use1-az2", False, synth.ref("aws_vpc", "Network_Vpc")),
     ]
     # One route table per subnet, with no route to the internet (no NAT by default).
     associations = synth.resources("aws_route_table_association").values()
     assert sorted((a["subnet_id"], a["route_table_id"]) for a in associations) == [
-        (ref(synth, "aws_subnet", f"Private{i}"), ref(synth, "aws_route_table", f"Routes{i}"))
+        (synth.ref("aws_subnet", f"Private{i}"), synth.ref("aws_route_table", f"PrivateRoutes{i}"))
         for i in (0, 1)
     ]
     assert [
@@ -66,7 +61,7 @@ def test_a_vpc_with_one_private_subnet_per_zone(stage, name):
         for t in ("aws_route", "aws_internet_gateway", "aws_nat_gateway", "aws_eip")
         if synth.resources(t)
     ] == []
-    assert synth.json["output"]["VpcId"]["value"] == ref(synth, "aws_vpc", "Network_Vpc")
+    assert synth.json["output"]["VpcId"]["value"] == synth.ref("aws_vpc", "Network_Vpc")
 
 
 @pytest.mark.parametrize("name", WITH_NETWORK)
@@ -74,7 +69,7 @@ def test_s3_and_dynamodb_are_reached_through_gateway_endpoints(stage, name):
     synth = stage(name)
     [region_data] = synth.data("aws_region")
     region = f"${{data.aws_region.{region_data}.name}}"
-    tables = sorted(ref(synth, "aws_route_table", f"Routes{i}") for i in (0, 1))
+    tables = sorted(synth.ref("aws_route_table", f"PrivateRoutes{i}") for i in (0, 1))
     endpoints = {e["service_name"]: e for e in synth.resources("aws_vpc_endpoint").values()}
     assert sorted(endpoints) == [f"com.amazonaws.{region}.dynamodb", f"com.amazonaws.{region}.s3"]
     for endpoint in endpoints.values():
@@ -86,7 +81,7 @@ def test_s3_and_dynamodb_are_reached_through_gateway_endpoints(stage, name):
 def test_the_default_security_group_is_taken_over_with_no_rules(stage, name):
     group = stage(name).one("aws_default_security_group")
     assert "ingress" not in group and "egress" not in group
-    assert group["vpc_id"] == ref(stage(name), "aws_vpc", "Network_Vpc")
+    assert group["vpc_id"] == stage(name).ref("aws_vpc", "Network_Vpc")
 
 
 @pytest.mark.parametrize("name", ("production", "local-production"))
@@ -96,10 +91,10 @@ def test_production_keeps_flow_logs_for_90_days(stage, name):
     group = synth.resources("aws_cloudwatch_log_group")
     [log_group] = [g for g in group.values() if g["name"] == f"/aws/vpc/image-service-{name}"]
     assert log_group["retention_in_days"] == 90
-    role_ref = ref(synth, "aws_iam_role", "FlowLogRole", "arn")
+    role_ref = synth.ref("aws_iam_role", "FlowLogRole", "arn")
     assert flow == {
         **flow,
-        "vpc_id": ref(synth, "aws_vpc", "Network_Vpc"),
+        "vpc_id": synth.ref("aws_vpc", "Network_Vpc"),
         "traffic_type": "ALL",
         "log_destination_type": "cloud-watch-logs",
         "max_aggregation_interval": 600,
@@ -126,7 +121,7 @@ def test_production_keeps_flow_logs_for_90_days(stage, name):
         (
             "WriteFlowLogs",
             ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            [ref(synth, "aws_cloudwatch_log_group", "FlowLogGroup", "arn") + ":*"],
+            [synth.ref("aws_cloudwatch_log_group", "FlowLogGroup", "arn") + ":*"],
         ),
         ("FindLogGroups", ["logs:DescribeLogGroups"], ["*"]),
     ]
@@ -151,17 +146,17 @@ def test_nat_gateways_are_a_setting_one_per_zone(variant, stage):
     ]
     nats = synth.resources("aws_nat_gateway")
     assert sorted(n["subnet_id"] for n in nats.values()) == sorted(
-        ref(synth, "aws_subnet", f"Public{i}") for i in (0, 1)
+        synth.ref("aws_subnet", f"Public{i}") for i in (0, 1)
     )
     routes = {r["route_table_id"]: r for r in synth.resources("aws_route").values()}
     for i in (0, 1):
-        private = routes[ref(synth, "aws_route_table", f"PrivateRoutes{i}")]
+        private = routes[synth.ref("aws_route_table", f"PrivateRoutes{i}")]
         assert (private["destination_cidr_block"], private["nat_gateway_id"]) == (
             "0.0.0.0/0",
-            ref(synth, "aws_nat_gateway", f"Nat{i}"),
+            synth.ref("aws_nat_gateway", f"Nat{i}"),
         )
-    public_route = routes[ref(synth, "aws_route_table", "PublicRoutes")]
-    assert public_route["gateway_id"] == ref(synth, "aws_internet_gateway", "InternetGateway")
+    public_route = routes[synth.ref("aws_route_table", "PublicRoutes")]
+    assert public_route["gateway_id"] == synth.ref("aws_internet_gateway", "InternetGateway")
     assert len(synth.resources("aws_eip")) == 2
 
 
