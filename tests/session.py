@@ -75,43 +75,32 @@ def _readme_block(heading: str) -> str:
     return section.split("```python\n", 1)[1].split("```", 1)[0]
 
 
+ADDING_A_HANDLER = "## Adding a handler"
+
+
 def readme_handler_block() -> str:
     """The README's "Adding a handler" block."""
-    return _readme_block("## Adding a handler")
+    return _readme_block(ADDING_A_HANDLER)
 
 
-def readme_cache_block() -> str:
-    """The README's "Joining the network and reaching the cache" block."""
-    return _readme_block("### Joining the network and reaching the cache")
+def _readme_script(heading: str, handler: str, stage: str) -> Callable[[Path], Command]:
+    """A job's `prepare`: the README's Python block under `heading` exactly as written, as a
+    script of its own (a process of its own: cdktf's Node runtime keeps the directory it started
+    in) in a folder holding handlers/<handler>. Only `stage` is selected, for speed."""
 
+    def prepare(work: Path) -> Command:
+        from tests.handler_source import write_handler_source
 
-def _adding_a_handler(work: Path) -> Command:
-    """The README's "Adding a handler" block exactly as written, as a script of its own in a
-    folder holding handlers/get_image (a process of its own: cdktf's Node runtime keeps the
-    directory it started in). Only the dev stage is selected, for speed."""
-    from tests.handler_source import write_handler_source
+        write_handler_source(work / "handlers" / handler)
+        script = work / "readme_block.py"
+        script.write_text(_readme_block(heading))
+        return Command(
+            [sys.executable, str(script)],
+            work,
+            _project_env(PYTHONPATH=str(ROOT), IMAGE_SERVICE_STAGES=stage),
+        )
 
-    write_handler_source(work / "handlers" / "get_image")
-    (work / "add_a_handler.py").write_text(readme_handler_block())
-    return Command(
-        [sys.executable, str(work / "add_a_handler.py")],
-        work,
-        _project_env(PYTHONPATH=str(ROOT), IMAGE_SERVICE_STAGES="dev"),
-    )
-
-
-def _joining_the_cache(work: Path) -> Command:
-    """The README's network-and-cache block exactly as written, in a folder holding
-    handlers/warm_cache; only staging is selected."""
-    from tests.handler_source import write_handler_source
-
-    write_handler_source(work / "handlers" / "warm_cache")
-    (work / "join_the_cache.py").write_text(readme_cache_block())
-    return Command(
-        [sys.executable, str(work / "join_the_cache.py")],
-        work,
-        _project_env(PYTHONPATH=str(ROOT), IMAGE_SERVICE_STAGES="staging"),
-    )
+    return prepare
 
 
 # What main.py runs (stacks.cli.run_synth), in a process of its own: with cdktf's switch to
@@ -149,14 +138,20 @@ JOBS = {
     for job in (
         Job(
             "adding-a-handler",
-            _adding_a_handler,
+            _readme_script(ADDING_A_HANDLER, "get_image", "dev"),
             (
                 "tests/stacks/test_adding_a_handler.py",
                 "tests/stacks/test_image_service_stacks.py",
                 "tests/constructs/test_image_handler.py",
             ),
         ),
-        Job("joining-the-cache", _joining_the_cache, ("tests/constructs/test_cache.py",)),
+        Job(
+            "joining-the-cache",
+            _readme_script(
+                "### Joining the network and reaching the cache", "warm_cache", "staging"
+            ),
+            ("tests/constructs/test_cache.py",),
+        ),
         Job(
             "main-in-a-fresh-process",
             _main_in_a_fresh_process,
