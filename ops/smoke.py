@@ -318,8 +318,10 @@ class Smoke:
             status == 204 and headers.get("access-control-allow-origin") == LOCAL_WEB_ORIGIN,
             f"a preflight from {LOCAL_WEB_ORIGIN} answered {status} {headers}",
         )
-        stack = emulator_stage_settings(STAGE, endpoint=self.endpoint).stack_name
-        deployed = load(self.endpoint, stack, Path("."))
+        # The API by its own name, as the gateway finds it (ops/gateway/server.py); no stack
+        # folder: which routes have a function is all this step needs, not their sources.
+        api_name = emulator_stage_settings(STAGE, endpoint=self.endpoint).api.name
+        deployed = load(self.endpoint, api_name, Path("."))
         integrated = [r for r in deployed.routes if r.function and r.method in ("GET", "ANY")]
         called = []
         for route in integrated:
