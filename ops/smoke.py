@@ -43,6 +43,7 @@ import urllib.request
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -316,7 +317,7 @@ class Smoke:
         status, _, headers = http("OPTIONS", f"{url}/images", headers=preflight)
         expect(
             status == 204 and headers.get("access-control-allow-origin") == LOCAL_WEB_ORIGIN,
-            f"a preflight from {LOCAL_WEB_ORIGIN} answered {status} {headers}",
+            f"a preflight from {LOCAL_WEB_ORIGIN} answered {status} {dict(headers)}",
         )
         # The API by its own name, as the gateway finds it (ops/gateway/server.py); no stack
         # folder: which routes have a function is all this step needs, not their sources.
@@ -346,7 +347,7 @@ class Smoke:
         expect(
             headers.get("content-type") == "image/png"
             and headers.get("x-content-type-options") == "nosniff",
-            f"the image came with headers {headers}",
+            f"the image came with headers {dict(headers)}",
         )
         status, _, _ = http("GET", f"{url}/images/smoke-{self.run_id}-missing.png")
         expect(status == 403, f"a missing key answered {status}, not 403 (OAC, no ListBucket)")
@@ -372,15 +373,20 @@ STEPS: tuple[tuple[str, Callable[[Smoke], str]], ...] = (
 
 
 def http(
-    method: str, url: str, headers: dict[str, str] | None = None, body: bytes | None = None
-) -> tuple[int, bytes, dict[str, str]]:
-    """(status, body, lower-cased headers) of one request; HTTP errors are answers too."""
+    method: str,
+    url: str,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    timeout: float = 30,
+) -> tuple[int, bytes, Message]:
+    """(status, body, headers) of one request; HTTP errors are answers too. The headers as sent
+    (a repeated one kept, e.g. set-cookie), read case-insensitively."""
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=30) as resp:
-            return resp.status, resp.read(), {k.lower(): v for k, v in resp.headers.items()}
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            return resp.status, resp.read(), resp.headers
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read(), {k.lower(): v for k, v in exc.headers.items()}
+        return exc.code, exc.read(), exc.headers
 
 
 def stack_outputs(outdir: Path, endpoint: str) -> dict[str, str]:

@@ -43,14 +43,8 @@ PNG = smoke.tiny_png()
 
 
 def call(method: str, url: str, headers: dict | None = None, body: bytes | None = None):
-    """(status, body, headers) of one request, errors included; every response header kept
-    (set-cookie may repeat)."""
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as resp:
-            return resp.status, resp.read(), resp.headers
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read(), exc.headers
+    """smoke.http with a handler's cold start in mind: (status, body, every response header)."""
+    return smoke.http(method, url, headers, body, timeout=60)
 
 
 @pytest.fixture(scope="module")
