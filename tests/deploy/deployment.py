@@ -4,6 +4,7 @@ tool at it, and the app synthesized for it (tests/deploy/shared.py applies the s
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,3 +94,27 @@ def state_addresses(s3, stack_dir: Path) -> list[str]:
             key = instance.get("index_key")
             addresses.append(base if key is None else f"{base}[{json.dumps(key)}]")
     return sorted(addresses)
+
+
+def confirmed_user(idp, pool_id: str, client_id: str, prefix: str) -> tuple[str, str]:
+    """A new user of the pool, signed up and confirmed (standing in for the code Cognito would
+    e-mail): its e-mail and a password that meets the pool's policy."""
+    email = f"{prefix}-{secrets.token_hex(4)}@example.com"
+    password = f"User-{secrets.token_hex(6)}-1"
+    idp.sign_up(
+        ClientId=client_id,
+        Username=email,
+        Password=password,
+        UserAttributes=[{"Name": "email", "Value": email}],
+    )
+    idp.admin_confirm_sign_up(UserPoolId=pool_id, Username=email)
+    return email, password
+
+
+def srp_tokens(idp, pool_id: str, client_id: str, email: str, password: str) -> dict[str, str]:
+    """The user's tokens (AccessToken, IdToken, ...) from an SRP sign-in, as a browser signs in."""
+    from pycognito.aws_srp import AWSSRP
+
+    return AWSSRP(
+        username=email, password=password, pool_id=pool_id, client_id=client_id, client=idp
+    ).authenticate_user()["AuthenticationResult"]

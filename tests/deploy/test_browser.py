@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import threading
@@ -25,6 +24,7 @@ import pytest
 from ops.toolchain import ROOT
 from ops.workdir import stack_outputs
 from stacks.settings.emulator import LOCAL_WEB_ORIGIN
+from tests.deploy.deployment import confirmed_user
 
 pytestmark = pytest.mark.emulator
 STACK = "image-service-local"
@@ -75,14 +75,7 @@ def web_origin(tmp_path):
 def browser_user(local):
     outputs = stack_outputs(local.stack_dir(STACK), local.env)
     idp = local.client("cognito-idp")
-    email, password = f"web-{secrets.token_hex(4)}@example.com", f"Browser-{secrets.token_hex(6)}-1"
-    idp.sign_up(
-        ClientId=outputs["UserPoolClientId"],
-        Username=email,
-        Password=password,
-        UserAttributes=[{"Name": "email", "Value": email}],
-    )
-    idp.admin_confirm_sign_up(UserPoolId=outputs["UserPoolId"], Username=email)
+    email, password = confirmed_user(idp, outputs["UserPoolId"], outputs["UserPoolClientId"], "web")
     yield outputs, email, password
     idp.admin_delete_user(UserPoolId=outputs["UserPoolId"], Username=email)
 

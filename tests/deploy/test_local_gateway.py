@@ -13,7 +13,6 @@ import base64
 import gzip
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from ops import local_aws, smoke
 from ops.gateway import daemon
 from ops.workdir import stack_outputs
 from stacks.settings.emulator import LOCAL_WEB_ORIGIN
+from tests.deploy.deployment import confirmed_user, srp_tokens
 from tests.deploy.shared import (
     BEHAVIOURS_FUNCTION,
     BEHAVIOURS_TIMEOUT_SECONDS,
@@ -60,21 +60,10 @@ def api(local_gateway) -> str:
 @pytest.fixture(scope="module")
 def user(local, outputs):
     """A signed-up, confirmed user of the stack's pool, signed in with SRP: its tokens."""
-    from pycognito.aws_srp import AWSSRP
-
     idp = local.client("cognito-idp")
     pool, client = outputs["UserPoolId"], outputs["UserPoolClientId"]
-    email, password = f"gw-{secrets.token_hex(4)}@example.com", f"Gateway-{secrets.token_hex(6)}-1"
-    idp.sign_up(
-        ClientId=client,
-        Username=email,
-        Password=password,
-        UserAttributes=[{"Name": "email", "Value": email}],
-    )
-    idp.admin_confirm_sign_up(UserPoolId=pool, Username=email)
-    tokens = AWSSRP(
-        username=email, password=password, pool_id=pool, client_id=client, client=idp
-    ).authenticate_user()["AuthenticationResult"]
+    email, password = confirmed_user(idp, pool, client, "gw")
+    tokens = srp_tokens(idp, pool, client, email, password)
     yield tokens
     idp.admin_delete_user(UserPoolId=pool, Username=email)
 

@@ -44,7 +44,7 @@ from ops.toolchain import project_env
 from ops.workdir import lock_holders
 from stacks.errors import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_REFUSED
 from stacks.settings import LOCAL_ENDPOINT_ENV, LOCAL_STATE
-from tests.deploy.deployment import state_addresses
+from tests.deploy.deployment import confirmed_user, srp_tokens, state_addresses
 from tests.handler_source import write_handler_source
 from tests.project_copy import copy_project
 
@@ -354,10 +354,7 @@ def test_the_next_run_converges_deploying_exactly_the_edited_handler(up, converg
 def test_make_up_serves_the_api_and_the_edited_handler_through_the_local_gateway(up, converged):
     """The handler the next epic added answers through the gateway `make up` started, with a
     real user's token, as its folder now reads (203); the URLs are printed and in the env file."""
-    import secrets
     import urllib.request
-
-    from pycognito.aws_srp import AWSSRP
 
     from ops.gateway import daemon
 
@@ -368,16 +365,8 @@ def test_make_up_serves_the_api_and_the_edited_handler_through_the_local_gateway
     idp = up.aws("cognito-idp")
     [pool] = idp.list_user_pools(MaxResults=10)["UserPools"]
     [client] = idp.list_user_pool_clients(UserPoolId=pool["Id"])["UserPoolClients"]
-    email, password = f"up-{secrets.token_hex(4)}@example.com", f"MakeUp-{secrets.token_hex(6)}-1"
-    idp.sign_up(ClientId=client["ClientId"], Username=email, Password=password)
-    idp.admin_confirm_sign_up(UserPoolId=pool["Id"], Username=email)
-    token = AWSSRP(
-        username=email,
-        password=password,
-        pool_id=pool["Id"],
-        client_id=client["ClientId"],
-        client=idp,
-    ).authenticate_user()["AuthenticationResult"]["AccessToken"]
+    email, password = confirmed_user(idp, pool["Id"], client["ClientId"], "up")
+    token = srp_tokens(idp, pool["Id"], client["ClientId"], email, password)["AccessToken"]
     request = urllib.request.Request(
         f"{gateway.api_url}/images/lego-42", headers={"Authorization": f"Bearer {token}"}
     )
