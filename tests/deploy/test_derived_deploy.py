@@ -11,9 +11,10 @@ import subprocess
 import pytest
 
 from ops import local_aws
-from ops.toolchain import ROOT, project_env
-from stacks.settings import LOCAL_ENDPOINT_ENV, LOCAL_STATE
+from ops.toolchain import ROOT
+from stacks.settings import LOCAL_STATE
 from stacks.settings.derived import CREATED_ON_ENV
+from tests.deploy.deployment import Deployment
 
 pytestmark = pytest.mark.emulator
 STAGE = "local-pr-7"
@@ -22,26 +23,24 @@ CREATED_ON = "2026-11-30"
 
 
 class Emulator:
+    """An emulator of the module's own and bin/cdktf run against it as the preview workflow runs
+    it (every stage selectable)."""
+
     def __init__(self, root):
-        self.run_dir, self.outdir = root / "local-aws", root / "cdktf.out"
-        self.emulator = local_aws.up(self.run_dir, port=local_aws.free_port())
+        self.run_dir = root / "local-aws"
+        emulator = local_aws.up(self.run_dir, port=local_aws.free_port())
+        self.deployment = Deployment.at(emulator.endpoint, root / "cdktf.out", ())
         self.client("s3").create_bucket(Bucket=LOCAL_STATE.bucket)
 
     def client(self, service: str):
-        return local_aws.client(service, self.emulator.endpoint)
+        return self.deployment.client(service)
 
     def bin_cdktf(self, *args: str, created_on: str | None = None) -> subprocess.CompletedProcess:
-        credentials = {
-            k: v
-            for k, v in local_aws.client_env(self.emulator.endpoint).items()
-            if k != "AWS_ENDPOINT_URL"
-        }
-        env = project_env({LOCAL_ENDPOINT_ENV: self.emulator.endpoint, **credentials})
-        env.pop(CREATED_ON_ENV, None)
+        env = {k: v for k, v in self.deployment.env.items() if k != CREATED_ON_ENV}
         if created_on:
             env[CREATED_ON_ENV] = created_on
         return subprocess.run(
-            [str(ROOT / "bin" / "cdktf"), *args, "--output", str(self.outdir)],
+            [str(ROOT / "bin" / "cdktf"), *args, "--output", str(self.deployment.outdir)],
             cwd=ROOT,
             env=env,
             text=True,
