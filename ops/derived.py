@@ -22,7 +22,7 @@ from typing import Any
 
 from ops import local_aws
 from stacks.errors import ImageServiceError, report
-from stacks.settings import ACCOUNTS, StageSettings, stack_name
+from stacks.settings import ACCOUNTS, StageSettings, stack_name, stage_settings
 from stacks.settings.derived import CREATED_ON_TAG, KIND_TAG, kind
 from stacks.settings.stages import DERIVED, state_bucket
 
@@ -175,16 +175,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def stale_command(args: argparse.Namespace) -> int:
-    account = ACCOUNTS[DERIVED.base]
-    bucket = state_bucket(account).bucket
+    state = state_bucket(ACCOUNTS[DERIVED.base])
+    bucket = state.bucket
+    # The derived stages' resources are in their base stage's region.
+    region = stage_settings(DERIVED.base).region
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         import boto3
 
-        s3 = boto3.client("s3", region_name="us-east-1")
+        s3 = boto3.client("s3", region_name=state.region)
         stages = deployed_stages(s3, bucket)
-        created = created_dates(boto3.client("resourcegroupstaggingapi", region_name="us-east-1"))
+        created = created_dates(boto3.client("resourcegroupstaggingapi", region_name=region))
     except (BotoCoreError, ClientError) as exc:
         return report(
             DerivedError(
