@@ -161,21 +161,38 @@ def _is_moto(pid: int) -> bool:
         return True  # no /proc (not Linux): trust the record
 
 
+def started_for(pid: int, marker: str, run_dir: Path) -> bool:
+    """Whether process `pid` was started for run_dir: `<marker>=<run_dir>` in its environment
+    (Linux /proc; False elsewhere)."""
+    entry = f"{marker}={run_dir.resolve()}".encode()
+    try:
+        return entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+
+
+def processes_started_for(marker: str, run_dir: Path) -> list[int]:
+    """The live processes (not this one) started for run_dir, by `marker` in their environment
+    (started_for)."""
+    return [
+        int(entry.name)
+        for entry in Path("/proc").glob("[0-9]*")
+        if int(entry.name) != os.getpid()
+        and started_for(int(entry.name), marker, run_dir)
+        and _alive(int(entry.name))
+    ]
+
+
 def find_unrecorded(run_dir: Path) -> list[Emulator]:
     """Emulators started for run_dir that are still running, found by RUN_DIR_MARKER in their
     environment (Linux /proc; empty elsewhere)."""
-    marker = f"{RUN_DIR_MARKER}={run_dir.resolve()}".encode()
     found = []
-    for entry in Path("/proc").glob("[0-9]*"):
+    for pid in processes_started_for(RUN_DIR_MARKER, run_dir):
         try:
-            if marker not in (entry / "environ").read_bytes().split(b"\0"):
-                continue
-            args = (entry / "cmdline").read_bytes().split(b"\0")
-            port = int(args[args.index(b"-p") + 1])
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            found.append(Emulator(pid, int(args[args.index(b"-p") + 1])))
         except (OSError, ValueError, IndexError):
             continue
-        if _alive(int(entry.name)):
-            found.append(Emulator(int(entry.name), port))
     return found
 
 

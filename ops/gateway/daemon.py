@@ -74,21 +74,12 @@ def _answers(port: int) -> bool:
 
 
 def _is_gateway(pid: int, run_dir: Path) -> bool:
-    marker = f"{RUN_DIR_MARKER}={run_dir.resolve()}".encode()
-    try:
-        return marker in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
-        return False
+    return local_aws.started_for(pid, RUN_DIR_MARKER, run_dir)
 
 
 def find_unrecorded(run_dir: Path) -> list[int]:
     """Gateways started for run_dir that still run, found by their environment (Linux /proc)."""
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        pid = int(entry.name)
-        if pid != os.getpid() and _is_gateway(pid, run_dir) and local_aws._alive(pid):
-            found.append(pid)
-    return found
+    return local_aws.processes_started_for(RUN_DIR_MARKER, run_dir)
 
 
 def status(run_dir: Path = local_aws.DEFAULT_RUN_DIR) -> Gateway | None:
