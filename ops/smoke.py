@@ -303,18 +303,28 @@ class Smoke:
         )
         return str(url)
 
+    def _call(self, method: str, url: str, **kwargs: Any) -> tuple[int, bytes, Message]:
+        """http() through the local gateway: nothing answering is the gateway's absence."""
+        try:
+            return http(method, url, **kwargs)
+        except urllib.error.URLError as exc:
+            raise StepFailed(
+                f"nothing answers {method} {url} ({exc.reason}): the local gateway does not "
+                "run there (`make up` starts it; --api-url and --cdn-url name another)"
+            ) from None
+
     def api(self) -> str:
         from ops.gateway.config import load
         from stacks.settings.emulator import LOCAL_WEB_ORIGIN
 
         url = self._gateway(self.api_url)
-        status, body, _ = http("GET", f"{url}/images")
+        status, body, _ = self._call("GET", f"{url}/images")
         expect(
             (status, body) == (401, b'{"message":"Unauthorized"}'),
             f"GET /images without a token answered {status} {body!r}, not 401 Unauthorized",
         )
         preflight = {"Origin": LOCAL_WEB_ORIGIN, "Access-Control-Request-Method": "POST"}
-        status, _, headers = http("OPTIONS", f"{url}/images", headers=preflight)
+        status, _, headers = self._call("OPTIONS", f"{url}/images", headers=preflight)
         expect(
             status == 204 and headers.get("access-control-allow-origin") == LOCAL_WEB_ORIGIN,
             f"a preflight from {LOCAL_WEB_ORIGIN} answered {status} {dict(headers)}",
@@ -329,7 +339,7 @@ class Smoke:
             path = "/".join(
                 f"smoke-{self.run_id}" if p.startswith("{") else p for p in route.path.split("/")
             )
-            status, body, _ = http(
+            status, body, _ = self._call(
                 "GET", f"{url}{path}", headers={"Authorization": f"Bearer {self.access_token}"}
             )
             expect(status < 500, f"GET {path} with the user's token answered {status} {body!r}")
@@ -342,14 +352,14 @@ class Smoke:
 
     def cdn(self) -> str:
         url = self._gateway(self.cdn_url)
-        status, body, headers = http("GET", f"{url}/{self.uploaded_key}")
+        status, body, headers = self._call("GET", f"{url}/{self.uploaded_key}")
         expect(status == 200 and body == tiny_png(), f"GET /{self.uploaded_key} answered {status}")
         expect(
             headers.get("content-type") == "image/png"
             and headers.get("x-content-type-options") == "nosniff",
             f"the image came with headers {dict(headers)}",
         )
-        status, _, _ = http("GET", f"{url}/images/smoke-{self.run_id}-missing.png")
+        status, _, _ = self._call("GET", f"{url}/images/smoke-{self.run_id}-missing.png")
         expect(status == 403, f"a missing key answered {status}, not 403 (OAC, no ListBucket)")
         return f"{url}/{self.uploaded_key}: the uploaded PNG, image/png, nosniff; a missing key 403"
 

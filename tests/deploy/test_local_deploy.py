@@ -464,6 +464,30 @@ def test_smoke_names_the_failing_step_with_the_real_stages_policy(deployment, ou
     assert err.strip().startswith("smoke: step 'upload' failed:") and "Traceback" not in err
 
 
+def test_smoke_names_a_gateway_url_nothing_answers(deployment, capsys):
+    from ops import local_aws
+
+    nowhere = f"http://127.0.0.1:{local_aws.free_port()}"  # free: nothing listens there
+    code = smoke.main(
+        [
+            "--endpoint",
+            deployment.endpoint,
+            "--outdir",
+            str(deployment.outdir),
+            "--api-url",
+            nowhere,
+            "--cdn-url",
+            nowhere,
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == smoke.EXIT_FAILED
+    assert f"api       FAILED  nothing answers GET {nowhere}/images (" in out
+    assert "the local gateway does not run there (`make up` starts it" in out
+    assert "cdn " not in out
+    assert err.strip().startswith("smoke: step 'api' failed:") and "Traceback" not in err
+
+
 def test_smoke_without_a_deployed_stack_says_to_run_make_up(deployment, tmp_path, capsys):
     code = smoke.main(["--endpoint", deployment.endpoint, "--outdir", str(tmp_path)])
     assert code == smoke.EXIT_NOTHING_TO_TEST
