@@ -108,19 +108,32 @@ def _answers(port: int, timeout: float = 1.0) -> bool:
         return False
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs: it exists and one of its threads is not a zombie.
+
+    A killed multi-threaded process (moto's server and the gateway both are) shows its main
+    thread as a zombie while its other threads are still exiting, and its files, listening
+    sockets among them, are released only when the last thread has exited (Linux do_exit:
+    exit_files runs in every thread, before exit_notify). Judging by the main thread alone
+    called such a process gone while it still held its ports."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    # A zombie child still "exists"; treat it as gone.
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.split(")")[-1].split()[0] != "Z"
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
-        return True
+        return True  # no /proc: existence is all that can be known
+    for task in tasks:
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue  # that thread has just been reaped
+        if stat.rsplit(")", 1)[-1].split()[0] != "Z":
+            return True
+    return False
 
 
 def port_is_free(port: int) -> bool:
@@ -179,7 +192,7 @@ def processes_started_for(marker: str, run_dir: Path) -> list[int]:
         for entry in Path("/proc").glob("[0-9]*")
         if int(entry.name) != os.getpid()
         and started_for(int(entry.name), marker, run_dir)
-        and _alive(int(entry.name))
+        and alive(int(entry.name))
     ]
 
 
@@ -204,7 +217,7 @@ def status(run_dir: Path = DEFAULT_RUN_DIR) -> Emulator | None:
         port = int((run_dir / "port").read_text())
     except (OSError, ValueError):
         pid = port = 0
-    if pid > 0 and 0 < port < 65536 and _alive(pid) and _is_moto(pid) and _answers(port):
+    if pid > 0 and 0 < port < 65536 and alive(pid) and _is_moto(pid) and _answers(port):
         return Emulator(pid, port)
     for emulator in find_unrecorded(run_dir):
         if _answers(emulator.port):
@@ -273,7 +286,7 @@ def _stop(pid: int, timeout: float = 10.0) -> None:
     while time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        if not _alive(pid):
+        if not alive(pid):
             return
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
@@ -294,7 +307,7 @@ def down(run_dir: Path = DEFAULT_RUN_DIR) -> bool:
     pids = {emulator.pid for emulator in find_unrecorded(run_dir)}
     try:
         recorded = int((run_dir / "pid").read_text())
-        if recorded > 0 and _alive(recorded) and _is_moto(recorded):
+        if recorded > 0 and alive(recorded) and _is_moto(recorded):
             pids.add(recorded)
     except (OSError, ValueError):
         pass

@@ -326,7 +326,7 @@ def deploy(
             guarded_apply(stack_dir, set(), env, recreate_tainted=True)
         outputs = stack_outputs(stack_dir, env)
     except ToolchainError as exc:
-        if watchdog.saw_it_stop or not local_aws._alive(emulator.pid):
+        if watchdog.saw_it_stop or not local_aws.alive(emulator.pid):
             raise EmulatorStopped(emulator) from None
         untracked = untracked_resources(getattr(exc, "output", ""))
         if untracked:
@@ -358,7 +358,7 @@ class EmulatorWatchdog:
 
     def _watch(self, pid: int, interval: float) -> None:
         while not self._done.wait(interval):
-            if not local_aws._alive(pid):
+            if not local_aws.alive(pid):
                 self.saw_it_stop = True
                 kill_children()
                 return

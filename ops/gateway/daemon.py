@@ -94,7 +94,7 @@ def status(run_dir: Path = local_aws.DEFAULT_RUN_DIR) -> Gateway | None:
     except ValueError:
         return None
     if (
-        local_aws._alive(gateway.pid)
+        local_aws.alive(gateway.pid)
         and _is_gateway(gateway.pid, run_dir)
         and _answers(gateway.api_port)
         and _answers(gateway.cdn_port)
@@ -252,7 +252,7 @@ def _reload(gateway: Gateway, run_dir: Path) -> None:
         if _generation(run_dir)[0] > before:
             _check_loaded(run_dir)
             return
-        if not local_aws._alive(gateway.pid):
+        if not local_aws.alive(gateway.pid):
             break
         time.sleep(0.05)
     raise GatewayError(
@@ -266,7 +266,7 @@ def down(run_dir: Path = local_aws.DEFAULT_RUN_DIR) -> bool:
     pids = set(find_unrecorded(run_dir))
     with contextlib.suppress(ValueError):
         recorded = int(_read(_dir(run_dir) / "pid"))
-        if local_aws._alive(recorded) and _is_gateway(recorded, run_dir):
+        if local_aws.alive(recorded) and _is_gateway(recorded, run_dir):
             pids.add(recorded)
     for pid in pids:
         local_aws._stop(pid)

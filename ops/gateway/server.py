@@ -276,7 +276,7 @@ def serve(args: argparse.Namespace) -> int:
     local_aws._write(directory / "cdn_port", str(args.cdn_port))
     local_aws._write(directory / "pid", str(os.getpid()))  # last: the record is complete
     while not stop.wait(0.25):
-        if not local_aws._alive(args.emulator_pid):
+        if not local_aws.alive(args.emulator_pid):
             break  # its emulator stopped: nothing left to serve
         if reload_wanted.is_set():
             reload_wanted.clear()

@@ -217,7 +217,7 @@ def _running(run_dir: Path) -> bool:
         pid = int((run_dir / "pid").read_text())
     except (OSError, ValueError):
         return False
-    return local_aws._alive(pid)
+    return local_aws.alive(pid)
 
 
 def stop(run_dir: Path) -> None:
@@ -226,7 +226,7 @@ def stop(run_dir: Path) -> None:
         pid = int((run_dir / "pid").read_text())
         os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + 30
-        while local_aws._alive(pid) and time.monotonic() < deadline:
+        while local_aws.alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
     for shape in SHAPES:
         local_aws.down(shape_dir(run_dir, shape) / "local-aws")

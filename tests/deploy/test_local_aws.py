@@ -17,7 +17,7 @@ def test_up_twice_reuses_the_running_emulator_and_down_stops_it(tmp_path):
     finally:
         assert local_aws.down(tmp_path) is True
     assert local_aws.status(tmp_path) is None
-    assert not local_aws._alive(first.pid)
+    assert not local_aws.alive(first.pid)
     assert not (tmp_path / "pid").exists()
     assert local_aws.down(tmp_path) is False
 
@@ -45,5 +45,5 @@ def test_a_damaged_or_deleted_record_never_orphans_the_emulator(tmp_path):
             (tmp_path / name).unlink()
     finally:
         assert local_aws.down(tmp_path) is True
-    assert not local_aws._alive(emulator.pid)
+    assert not local_aws.alive(emulator.pid)
     assert local_aws.find_unrecorded(tmp_path) == []

@@ -448,7 +448,7 @@ def test_up_again_reloads_the_same_gateway_and_a_dead_one_is_replaced(
     reloaded = json.loads((own_run_dir / "gateway" / "loaded").read_text())
     assert reloaded == {"generation": generation + 1, "error": ""}
     os.kill(first.pid, signal.SIGKILL)
-    wait_until(lambda: not local_aws._alive(first.pid), "the killed gateway gone")
+    wait_until(lambda: not local_aws.alive(first.pid), "the killed gateway gone")
     assert daemon.status(own_run_dir) is None
     replaced = daemon.up(_emulator(), stack_dir, "local", own_run_dir, preferred)
     assert replaced.pid != first.pid
@@ -485,7 +485,7 @@ def test_a_gateway_whose_record_is_lost_is_still_stopped(own_run_dir, local, pre
     assert daemon.status(own_run_dir) is None
     assert daemon.find_unrecorded(own_run_dir) == [started.pid]
     assert local_aws.down(own_run_dir) is False  # no emulator here; the gateway stopped first
-    wait_until(lambda: not local_aws._alive(started.pid), "the gateway stopped")
+    wait_until(lambda: not local_aws.alive(started.pid), "the gateway stopped")
 
 
 def test_a_gateway_stops_when_its_emulator_does(own_run_dir, local, preferred):
@@ -496,7 +496,7 @@ def test_a_gateway_stops_when_its_emulator_does(own_run_dir, local, preferred):
         started = daemon.up(emulator, local.stack_dir(STACK), "local", own_run_dir, preferred)
         stand_in.kill()
         stand_in.wait()
-        wait_until(lambda: not local_aws._alive(started.pid), "the gateway exited")
+        wait_until(lambda: not local_aws.alive(started.pid), "the gateway exited")
     finally:
         stand_in.kill()
 
