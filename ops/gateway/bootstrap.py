@@ -3,6 +3,12 @@ on stdin, the handler "module.function" from _HANDLER imported from LAMBDA_TASK_
 object, and the result (or the error) written as JSON to the file named by
 IMAGE_SERVICE_RESULT_FILE; whatever the handler prints goes to the function's log.
 
+The function's timeout counts from the handler's call, not from the interpreter's start or the
+module's import: Lambda runs those in its Init phase, limited to 10 s of its own ("Understand
+the Lambda execution environment lifecycle", docs.aws.amazon.com/lambda/latest/dg/
+lambda-runtime-environment.html). A handler past its timeout ends this process with
+EXIT_TIMED_OUT; ops/gateway/runner.py bounds the whole process as a backstop.
+
 Started by ops/gateway/runner.py as a script of its own (it imports nothing of the project, so
 the handler sees only its folder and the interpreter's packages, as in Lambda).
 """
@@ -11,17 +17,20 @@ import importlib
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 
 RESULT_FILE = "IMAGE_SERVICE_RESULT_FILE"
-DEADLINE = "IMAGE_SERVICE_DEADLINE_MS"
+TIMEOUT_SECONDS = "IMAGE_SERVICE_TIMEOUT_SECONDS"
+# The exit status of a handler stopped at its timeout (timeout(1)'s).
+EXIT_TIMED_OUT = 124
 
 
 class Context:
     """What Lambda's Python runtime passes as `context`."""
 
-    def __init__(self) -> None:
+    def __init__(self, deadline_ms: int) -> None:
         env = os.environ
         self.function_name = env["AWS_LAMBDA_FUNCTION_NAME"]
         self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -32,7 +41,7 @@ class Context:
         self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
         self.identity = None
         self.client_context = None
-        self._deadline_ms = int(env.get(DEADLINE, "0"))
+        self._deadline_ms = deadline_ms
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, self._deadline_ms - int(time.time() * 1000))
@@ -45,13 +54,30 @@ def _write(payload: dict[str, object]) -> None:
     os.replace(path + ".tmp", path)
 
 
+def _stop_at_timeout(seconds: float) -> None:
+    """From the handler's call on: end the process once it has run `seconds`."""
+
+    def timed_out() -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_TIMED_OUT)
+
+    timer = threading.Timer(seconds, timed_out)
+    timer.daemon = True
+    timer.start()
+
+
 def main() -> int:
     event = json.load(sys.stdin)
     sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
     module_name, _, function_name = os.environ["_HANDLER"].rpartition(".")
+    timeout = float(os.environ[TIMEOUT_SECONDS])
     try:
-        module = importlib.import_module(module_name.replace("/", "."))
-        result = getattr(module, function_name)(event, Context())
+        module = importlib.import_module(module_name.replace("/", "."))  # the Init phase
+        handler = getattr(module, function_name)
+        deadline_ms = int((time.time() + timeout) * 1000)
+        _stop_at_timeout(timeout)
+        result = handler(event, Context(deadline_ms))
         try:
             text = json.dumps({"result": result})
         except (TypeError, ValueError) as exc:

@@ -23,12 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from ops import local_aws
-from ops.gateway.bootstrap import DEADLINE, RESULT_FILE
+from ops.gateway.bootstrap import EXIT_TIMED_OUT, RESULT_FILE, TIMEOUT_SECONDS
 from ops.gateway.config import Function
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 # What the child keeps of this process's environment.
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+# Lambda's limit on the Init phase (the interpreter's start and the handler module's import),
+# before the function's own timeout starts (ops/gateway/bootstrap.py).
+INIT_LIMIT_SECONDS = 10
 _log_locks: dict[str, threading.Lock] = {}
 
 
@@ -48,9 +51,7 @@ def log_path(log_dir: Path, function: str) -> Path:
     return log_dir / f"{function}.log"
 
 
-def _environment(
-    function: Function, endpoint: str, request_id: str, deadline_ms: int
-) -> dict[str, str]:
+def _environment(function: Function, endpoint: str, request_id: str) -> dict[str, str]:
     env = {k: os.environ[k] for k in INHERITED if k in os.environ}
     env.update(function.environment)
     env.update(local_aws.client_env(endpoint))
@@ -70,7 +71,7 @@ def _environment(
             "_HANDLER": function.handler,
             "IMAGE_SERVICE_FUNCTION_ARN": function.arn,
             "IMAGE_SERVICE_REQUEST_ID": request_id,
-            DEADLINE: str(deadline_ms),
+            TIMEOUT_SECONDS: str(function.timeout_seconds),
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
@@ -98,11 +99,10 @@ def invoke(
         return missing
     own = function.timeout_seconds
     gateway = integration_timeout_ms / 1000
-    limit = min(own, gateway)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="image-service-invoke-") as scratch:
         result_file = Path(scratch) / "result.json"
-        env = _environment(function, endpoint, request_id, int((time.time() + own) * 1000))
+        env = _environment(function, endpoint, request_id)
         env[RESULT_FILE] = str(result_file)
         child = subprocess.Popen(
             [sys.executable, str(BOOTSTRAP)],
@@ -114,25 +114,29 @@ def invoke(
             start_new_session=True,
         )
         try:
-            output, _ = child.communicate(json.dumps(event).encode(), timeout=limit)
-            timed_out = False
+            # The child stops its handler at its own timeout; this bounds the rest (an Init
+            # past its limit, a handler holding the interpreter) and API Gateway's cap.
+            output, _ = child.communicate(
+                json.dumps(event).encode(), timeout=min(gateway, INIT_LIMIT_SECONDS + own + 1)
+            )
+            stopped = child.returncode == EXIT_TIMED_OUT
         except subprocess.TimeoutExpired:
             child.kill()
             output, _ = child.communicate()
-            timed_out = True
+            stopped = True
         elapsed = time.monotonic() - started
-        outcome = _outcome(timed_out, own <= gateway, own, result_file, child.returncode)
+        outcome = _outcome(stopped, elapsed >= gateway, own, result_file, child.returncode)
     _log(log_dir, function, request_id, output.decode(errors="replace"), elapsed, outcome)
     return outcome
 
 
 def _outcome(
-    timed_out: bool, own_limit: bool, own: int, result_file: Path, code: int | None
+    stopped: bool, past_gateway: bool, own: int, result_file: Path, code: int | None
 ) -> Outcome:
-    if timed_out:
-        if own_limit:
-            return Outcome("timeout", detail=f"Task timed out after {own:.2f} seconds")
-        return Outcome("gateway-timeout", detail="the integration ran past API Gateway's 30 s")
+    if stopped:
+        if past_gateway:
+            return Outcome("gateway-timeout", detail="the integration ran past API Gateway's 30 s")
+        return Outcome("timeout", detail=f"Task timed out after {own:.2f} seconds")
     try:
         payload = json.loads(result_file.read_text())
     except (OSError, ValueError):

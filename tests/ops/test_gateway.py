@@ -5,6 +5,7 @@ how a result is mapped, CORS beyond the stack's configuration, and the integrati
 from __future__ import annotations
 
 import base64
+import time
 
 import pytest
 
@@ -141,6 +142,40 @@ def test_an_integration_past_api_gateways_cap_is_a_503(tmp_path):
     assert (
         "the integration ran past API Gateway's 30 s" in (tmp_path / "logs" / "fn.log").read_text()
     )
+
+
+def _invoke(tmp_path, function: Function) -> runner.Outcome:
+    return runner.invoke(
+        function,
+        {},
+        endpoint="http://127.0.0.1:9",
+        log_dir=tmp_path / "logs",
+        request_id="r-timeout",
+        integration_timeout_ms=30_000,
+    )
+
+
+def test_the_timeout_counts_from_the_handlers_call_not_the_modules_import(tmp_path):
+    """Lambda imports the module in its Init phase (10 s of its own): an import slower than the
+    function's timeout still answers, and the handler is given its whole timeout."""
+    slow_import = (
+        "import time\ntime.sleep(1.5)\n"
+        "def handler(event, context):\n    return context.get_remaining_time_in_millis()\n"
+    )
+    outcome = _invoke(tmp_path, _function(tmp_path, 1, slow_import))
+    assert outcome.kind == "result", outcome.detail
+    assert 500 < outcome.value <= 1000
+
+
+def test_a_handler_past_its_own_timeout_is_stopped_there(tmp_path):
+    slow = "import time\ndef handler(event, context):\n    print('started')\n    time.sleep(30)\n"
+    started = time.monotonic()
+    outcome = _invoke(tmp_path, _function(tmp_path, 1, slow))
+    assert time.monotonic() - started < 10  # stopped at 1 s, not at the backstop (12 s)
+    assert (outcome.kind, outcome.detail) == ("timeout", "Task timed out after 1.00 seconds")
+    log = (tmp_path / "logs" / "fn.log").read_text()
+    assert "started\n" in log  # what it printed before it was stopped is kept
+    assert "r-timeout Task timed out after 1.00 seconds" in log
 
 
 def test_a_function_without_a_source_folder_is_a_500_saying_so(tmp_path):
