@@ -22,7 +22,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 
 import pytest
@@ -46,6 +45,7 @@ from tests.deploy.deployment import state_addresses, stored_state
 from tests.deploy.shared import BEHAVIOURS_ROUTE, UPLOAD_ROUTE
 from tests.deploy.shared import HANDLER_FUNCTION as FUNCTION
 from tests.deploy.shared import HANDLER_ROUTE as ROUTE
+from tests.wait import wait_until
 
 pytestmark = pytest.mark.emulator
 STACK = "image-service-local"
@@ -767,14 +767,6 @@ def _locked(deployment) -> bool:
 
     listed = deployment.client("s3").list_objects_v2(Bucket=LOCAL_STATE.bucket, Prefix=LOCK_KEY)
     return listed.get("KeyCount", 0) > 0
-
-
-def wait_until(condition, what: str, timeout: float = 60.0) -> None:
-    """Wait for a condition (not for a time); fail only a test that is truly stuck."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"still not {what} after {timeout:.0f} s"
-        time.sleep(0.05)
 
 
 @dataclass

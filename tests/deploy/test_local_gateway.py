@@ -36,6 +36,7 @@ from tests.deploy.shared import (
     shape_dir,
 )
 from tests.handler_source import BEHAVIOURS_PNG_BASE64
+from tests.wait import wait_until
 
 pytestmark = pytest.mark.emulator
 STACK = "image-service-local"
@@ -499,10 +500,3 @@ def test_a_gateway_stops_when_its_emulator_does(own_run_dir, local, preferred):
         wait_until(lambda: not local_aws.alive(started.pid), "the gateway exited")
     finally:
         stand_in.kill()
-
-
-def wait_until(condition, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"not {what} within {timeout:.0f} s"
-        time.sleep(0.05)

@@ -47,19 +47,12 @@ from stacks.settings import LOCAL_ENDPOINT_ENV, LOCAL_STATE
 from tests.deploy.deployment import confirmed_user, srp_tokens, state_addresses
 from tests.handler_source import write_handler_source
 from tests.project_copy import copy_project
+from tests.wait import wait_until
 
 pytestmark = pytest.mark.emulator
 STACK = "image-service-local"
 LOCK_KEY = "image-service/local/terraform.tfstate.tflock"
 ACCESS_LOGS = "/aws/apigateway/image-service-local/access"
-
-
-def wait_until(condition, what: str, timeout: float = 120.0) -> None:
-    """Wait for a condition (not for a time); fail only a step that is truly stuck."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"still not {what} after {timeout:.0f} s"
-        time.sleep(0.05)
 
 
 # What the next epic's first handler adds to stacks/handlers.py (README, "Adding a handler").
@@ -141,7 +134,7 @@ class Up:
             assert proc.poll() is None, f"exited before {text!r}:\n{self.output()}"
             return text in self.output()
 
-        wait_until(printed, f"printed {text!r}")
+        wait_until(printed, f"printed {text!r}", timeout=120)
 
     def run(self) -> int:
         return self.start().wait(timeout=300)
@@ -386,7 +379,7 @@ def plan_interrupted(up, converged) -> PlanInterrupted:
     proc = up.start()
     up.wait_for(proc, "plan, plan guard")
     # Terraform holds the state lock while it plans: interrupt it then.
-    wait_until(lambda: up.locked() or proc.poll() is not None, "planning")
+    wait_until(lambda: up.locked() or proc.poll() is not None, "planning", timeout=120)
     os.killpg(proc.pid, signal.SIGINT)
     code = proc.wait(timeout=120)
     return PlanInterrupted(code, up.output(), lock_holders(up.stack_dir), up.locked())

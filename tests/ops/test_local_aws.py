@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
 from ops import local_aws
+from tests.wait import wait_until
 
 # A process whose main thread exits (pthread_exit: a zombie in /proc/<pid>/stat) while another
 # of its threads keeps its listening socket: what a killed moto or gateway looks like for the
@@ -42,10 +42,7 @@ def main_thread_gone():
     port = int(proc.stdout.readline())
     proc.stdin.write("x")
     proc.stdin.flush()
-    deadline = time.monotonic() + 10
-    while _main_thread_state(proc.pid) != "Z":
-        assert time.monotonic() < deadline, "the main thread never exited"
-        time.sleep(0.01)
+    wait_until(lambda: _main_thread_state(proc.pid) == "Z", "the main thread exited")
     yield proc, port
     proc.kill()
     proc.wait()
@@ -67,10 +64,7 @@ def test_a_killed_process_is_gone_once_reaped_and_its_port_is_free(main_thread_g
 
 def test_a_zombie_that_has_released_everything_is_not_alive():
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    deadline = time.monotonic() + 10
-    while _main_thread_state(proc.pid) != "Z":  # exited, not yet reaped
-        assert time.monotonic() < deadline, "the child never exited"
-        time.sleep(0.01)
+    wait_until(lambda: _main_thread_state(proc.pid) == "Z", "exited")  # not yet reaped
     try:
         assert local_aws.alive(proc.pid) is False
     finally:
