@@ -22,6 +22,8 @@ import time
 import traceback
 
 RESULT_FILE = "IMAGE_SERVICE_RESULT_FILE"
+# Beside the result: when the handler was called (seconds since the epoch), the end of Init.
+CALLED_SUFFIX = ".called"
 TIMEOUT_SECONDS = "IMAGE_SERVICE_TIMEOUT_SECONDS"
 # The exit status of a handler stopped at its timeout (timeout(1)'s).
 EXIT_TIMED_OUT = 124
@@ -75,7 +77,10 @@ def main() -> int:
     try:
         module = importlib.import_module(module_name.replace("/", "."))  # the Init phase
         handler = getattr(module, function_name)
-        deadline_ms = int((time.time() + timeout) * 1000)
+        called = time.time()
+        with open(os.environ[RESULT_FILE] + CALLED_SUFFIX, "w") as out:
+            out.write(repr(called))
+        deadline_ms = int((called + timeout) * 1000)
         _stop_at_timeout(timeout)
         result = handler(event, Context(deadline_ms))
         try:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ops import local_aws
-from ops.gateway.bootstrap import EXIT_TIMED_OUT, RESULT_FILE, TIMEOUT_SECONDS
+from ops.gateway.bootstrap import CALLED_SUFFIX, EXIT_TIMED_OUT, RESULT_FILE, TIMEOUT_SECONDS
 from ops.gateway.config import Function
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
@@ -95,11 +95,11 @@ def invoke(
             detail=f"no source folder for {function.name} (the synthesis records one per "
             "ImageHandler in local-handlers.json; run `make up`)",
         )
-        _log(log_dir, function, request_id, "", 0.0, missing)
+        _log(log_dir, function, request_id, "", Durations(0.0), missing)
         return missing
     own = function.timeout_seconds
     gateway = integration_timeout_ms / 1000
-    started = time.monotonic()
+    started, spawned = time.monotonic(), time.time()
     with tempfile.TemporaryDirectory(prefix="image-service-invoke-") as scratch:
         result_file = Path(scratch) / "result.json"
         env = _environment(function, endpoint, request_id)
@@ -126,7 +126,8 @@ def invoke(
             stopped = True
         elapsed = time.monotonic() - started
         outcome = _outcome(stopped, elapsed >= gateway, own, result_file, child.returncode)
-    _log(log_dir, function, request_id, output.decode(errors="replace"), elapsed, outcome)
+        durations = _durations(spawned, time.time(), result_file)
+    _log(log_dir, function, request_id, output.decode(errors="replace"), durations, outcome)
     return outcome
 
 
@@ -147,12 +148,29 @@ def _outcome(
     return Outcome("result", payload["result"])
 
 
+@dataclass(frozen=True)
+class Durations:
+    """An invocation's time in seconds: the handler's call (`run`), and before it the Init
+    phase (`init`: the interpreter's start and the module's import), None if it never ended."""
+
+    run: float
+    init: float | None = None
+
+
+def _durations(spawned: float, ended: float, result_file: Path) -> Durations:
+    try:
+        called = float(Path(f"{result_file}{CALLED_SUFFIX}").read_text())
+    except (OSError, ValueError):
+        return Durations(ended - spawned)  # Init never ended: all of it counts
+    return Durations(ended - called, called - spawned)
+
+
 def _log(
     log_dir: Path,
     function: Function,
     request_id: str,
     output: str,
-    elapsed: float,
+    durations: Durations,
     outcome: Outcome,
 ) -> None:
     """The invocation's lines, as Lambda writes them to the function's log group."""
@@ -163,10 +181,15 @@ def _log(
     if outcome.kind in ("timeout", "gateway-timeout", "crash", "no-source"):
         lines.append(f"{_stamp()} {request_id} {outcome.detail}\n")
     lines.append(f"END RequestId: {request_id}\n")
-    lines.append(
-        f"REPORT RequestId: {request_id}\tDuration: {elapsed * 1000:.2f} ms\t"
-        f"Memory Size: {function.memory_mb} MB\n"
-    )
+    # Lambda's REPORT fields, in its order (Init Duration on a cold start: every call here is).
+    report = [
+        f"REPORT RequestId: {request_id}",
+        f"Duration: {durations.run * 1000:.2f} ms",
+        f"Memory Size: {function.memory_mb} MB",
+    ]
+    if durations.init is not None:
+        report.append(f"Init Duration: {durations.init * 1000:.2f} ms")
+    lines.append("\t".join(report) + "\n")
     lock = _log_locks.setdefault(function.name, threading.Lock())
     with lock, open(log_path(log_dir, function.name), "a") as log:
         log.write("".join(lines))

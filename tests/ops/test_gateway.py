@@ -165,6 +165,17 @@ def test_the_timeout_counts_from_the_handlers_call_not_the_modules_import(tmp_pa
     outcome = _invoke(tmp_path, _function(tmp_path, 1, slow_import))
     assert outcome.kind == "result", outcome.detail
     assert 500 < outcome.value <= 1000
+    # Its log reports the two apart, as Lambda's REPORT line does on a cold start.
+    [report] = [
+        line
+        for line in (tmp_path / "logs" / "fn.log").read_text().splitlines()
+        if line.startswith("REPORT")
+    ]
+    fields = dict(field.split(": ", 1) for field in report.split("\t"))
+    assert fields["REPORT RequestId"] == "r-timeout"
+    assert float(fields["Duration"].removesuffix(" ms")) < 500
+    assert float(fields["Init Duration"].removesuffix(" ms")) >= 1500
+    assert fields["Memory Size"] == "128 MB"
 
 
 def test_a_handler_past_its_own_timeout_is_stopped_there(tmp_path):
@@ -176,6 +187,7 @@ def test_a_handler_past_its_own_timeout_is_stopped_there(tmp_path):
     log = (tmp_path / "logs" / "fn.log").read_text()
     assert "started\n" in log  # what it printed before it was stopped is kept
     assert "r-timeout Task timed out after 1.00 seconds" in log
+    assert "\tInit Duration: " in log  # its Init ended; its call did not
 
 
 def test_a_function_without_a_source_folder_is_a_500_saying_so(tmp_path):
