@@ -136,6 +136,23 @@ def alive(pid: int) -> bool:
     return False
 
 
+def exiting(pid: int) -> bool:
+    """Whether `pid` is a killed multi-threaded process still exiting: its main thread a
+    zombie, another thread not yet (so it may still hold its ports; see alive)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z" and alive(pid)
+
+
+def wait_exited(pid: int, timeout: float = 5.0) -> None:
+    """If `pid` is exiting, wait (at most `timeout` s) until it has released everything."""
+    deadline = time.monotonic() + timeout
+    while exiting(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

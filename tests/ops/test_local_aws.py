@@ -3,8 +3,10 @@ itself under faults: tests/deploy/test_local_aws.py.)"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -69,3 +71,17 @@ def test_a_zombie_that_has_released_everything_is_not_alive():
         assert local_aws.alive(proc.pid) is False
     finally:
         proc.wait()
+
+
+def test_an_exiting_process_is_told_apart_and_waited_for(main_thread_gone):
+    proc, port = main_thread_gone
+    assert local_aws.exiting(proc.pid) is True
+    threading.Timer(0.3, proc.kill).start()  # its last thread ends a moment later
+    local_aws.wait_exited(proc.pid, timeout=30)
+    assert local_aws.exiting(proc.pid) is False
+    assert local_aws.port_is_free(port)
+
+
+def test_a_running_process_is_not_exiting_and_not_waited_for():
+    assert local_aws.exiting(os.getpid()) is False
+    local_aws.wait_exited(os.getpid(), timeout=30)  # returns at once: nothing to wait for
