@@ -254,6 +254,8 @@ def up(run_dir: Path = DEFAULT_RUN_DIR, port: int | None = None, timeout: float 
         return running
     for stuck in find_unrecorded(run_dir):  # alive but not answering: replaced
         _stop(stuck.pid)
+    with contextlib.suppress(OSError, ValueError):  # one killed a moment ago: its port, once free
+        wait_exited(int((run_dir / "pid").read_text()))
     _clear(run_dir)  # stale record, if any
     run_dir.mkdir(parents=True, exist_ok=True)
     if port is None:
