@@ -10,7 +10,9 @@ Adds what the bare CLI needs here: the project's Terraform CLI config (the offli
 mirror where it holds the provider, else the public registry), `--skip-provider-lock` where the
 mirror is used (the CLI's `terraform providers lock` asks the registry), and the local
 emulator's endpoint for the emulator's stacks. It synthesizes itself (`python main.py`, so a
-bad setting exits 2 as everywhere), holds each named stack's run lock, re-initialises an
+bad setting exits 2 as everywhere) unless the last synthesis of the same stacks is current (no
+source, setting or output changed since, on the same day: ops/synthesis_cache.py; `bin/cdktf
+synth` always synthesizes), holds each named stack's run lock, re-initialises an
 emulator stack whose endpoint changed, and passes Ctrl-C on to the CLI and Terraform and waits
 for them. Stack names are the app's (the stages' and the accounts' state stacks); options for
 the cdktf CLI itself go after `--`, so that none is ever taken for a stack.
@@ -30,13 +32,14 @@ plan guard refused; 4 another command holds the stack or its state lock; 130 int
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import NoReturn
 
-from ops import local_aws, review
+from ops import local_aws, review, synthesis_cache
 from ops.app_stacks import refuse_placeholders, require_credentials, resolve
 from ops.plan_guard import guarded_apply
 from ops.toolchain import (
@@ -261,7 +264,39 @@ def lock_and_synthesize(
         held.enter_context(
             run_lock(args.outdir / "stacks" / stack.name, f"bin/cdktf {args.command} {stack.name}")
         )
-    return 0 if args.skip_synth else synthesize(args.outdir, env)
+    if args.skip_synth:
+        return 0
+    record, outputs = args.outdir / SYNTH_KEY, synthesis_outputs(args.outdir, stacks)
+    # The day counts: a derived stage's first synthesis stamps it (CreatedOn).
+    today = datetime.date.today().isoformat()
+    if synthesis_cache.is_current(record, outputs, today, env):
+        print(
+            "==> the last synthesis of these stacks is current: no source, setting or output "
+            "changed",
+            flush=True,
+        )
+        return 0
+    synthesis_cache.forget(record)
+    code = synthesize(args.outdir, env)
+    if code == 0:
+        synthesis_cache.remember(record, synthesis_outputs(args.outdir, stacks), today, env)
+    return code
+
+
+# Where bin/cdktf records the key of its last synthesis (ops/synthesis_cache.py).
+SYNTH_KEY = ".synthesis-bin-cdktf.key"
+
+
+def synthesis_outputs(outdir: Path, stacks: list[AppStack]) -> list[Path]:
+    """What a command reads of a synthesis: the manifest (the cdktf CLI's) and each stack's
+    configuration and assets (its providers and plans beside them are not the synthesis's)."""
+    found = [outdir / "manifest.json"]
+    for stack in stacks:
+        stack_dir = outdir / "stacks" / stack.name
+        found.append(stack_dir / "cdk.tf.json")
+        if (stack_dir / "assets").is_dir():
+            found.append(stack_dir / "assets")
+    return found
 
 
 def synthesized_stack(outdir: Path, stack: AppStack) -> Path:

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.emulator
 STAGE = "local-pr-7"
 STACK = f"image-service-{STAGE}"
 CREATED_ON = "2026-11-30"
+SYNTHESIS_CURRENT = "==> the last synthesis of these stacks is current"
 
 
 class Emulator:
@@ -112,17 +113,23 @@ def test_a_redeploy_keeps_its_creation_date_and_changes_nothing(redeployed):
     assert f"  CreatedOn = {CREATED_ON}" in redeployed.stdout
 
 
+def test_a_redeploy_of_the_same_sources_and_date_reuses_the_synthesis(redeployed):
+    # The recorded CreatedOn makes its settings the first deploy's: nothing to synthesize.
+    assert redeployed.stdout.startswith(SYNTHESIS_CURRENT), redeployed.stdout[:500]
+
+
 @pytest.fixture(scope="module")
 def destroyed(redeployed, emulator):
     s3 = emulator.client("s3")
     s3.put_object(Bucket=f"images-lego-moc-{STAGE}", Key="images/1.png", Body=b"an image")
-    # The synthesis the redeploy just made (the preview workflow's destroy synthesizes first).
-    result = emulator.bin_cdktf("destroy", STACK, "--auto-approve", "--skip-synth")
+    # As the preview workflow's destroy runs it: the synthesis is still current.
+    result = emulator.bin_cdktf("destroy", STACK, "--auto-approve")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     return result
 
 
 def test_destroy_accepts_every_loss_of_a_disposable_stage_naming_each(destroyed):
+    assert destroyed.stdout.startswith(SYNTHESIS_CURRENT)
     for what in ("aws_dynamodb_table", "aws_s3_bucket", "aws_cognito_user_pool"):
         assert f"delete {what}." in destroyed.stdout
     assert "is a disposable stage (a pull request's or a developer's)" in destroyed.stdout

@@ -79,3 +79,75 @@ def test_without_git_nothing_is_current(tmp_path):
     output.write_text("{}")
     assert synthesis_cache.source_files(tmp_path) is None
     assert synthesis_cache.key([output], root=tmp_path) is None
+
+
+# ---- bin/cdktf's use of it (ops/cdktf.py lock_and_synthesize) -------------------------------
+@pytest.fixture
+def bin_cdktf(tmp_path, monkeypatch):
+    """lock_and_synthesize on the project's real sources, into an outdir of the test's own; the
+    synthesis itself replaced by one that writes the stack's files and counts its calls (the
+    real one: tests/deploy/test_derived_deploy.py)."""
+    import argparse
+    from contextlib import ExitStack
+
+    from ops import cdktf
+    from ops.app_stacks import resolve
+
+    calls: list[dict[str, str]] = []
+    result = {"code": 0}
+
+    def synthesize(outdir, env):
+        calls.append(dict(env))
+        stack_dir = outdir / "stacks" / "image-service-dev"
+        stack_dir.mkdir(parents=True, exist_ok=True)
+        (stack_dir / "cdk.tf.json").write_text('{"resource": {}}')
+        (outdir / "manifest.json").write_text('{"stacks": {}}')
+        return result["code"]
+
+    monkeypatch.setattr(cdktf, "synthesize", synthesize)
+    args = argparse.Namespace(outdir=tmp_path / "cdktf.out", skip_synth=False, command="diff")
+    stacks = resolve(["image-service-dev"])
+
+    def run(env: dict[str, str] | None = None) -> int:
+        with ExitStack() as held:
+            return cdktf.lock_and_synthesize(held, args, stacks, env or {})
+
+    return run, calls, result, args.outdir
+
+
+def test_bin_cdktf_synthesizes_again_only_when_something_changed(bin_cdktf, capsys):
+    run, calls, _, outdir = bin_cdktf
+    assert run() == 0 and len(calls) == 1
+    assert run() == 0 and len(calls) == 1  # nothing changed: the last synthesis is used
+    assert "the last synthesis of these stacks is current" in capsys.readouterr().out
+    assert run({"IMAGE_SERVICE_STAGES": "dev"}) == 0 and len(calls) == 2  # a setting
+    assert run({"IMAGE_SERVICE_STAGES": "dev"}) == 0 and len(calls) == 2
+    (outdir / "stacks" / "image-service-dev" / "cdk.tf.json").write_text('{"edited": 1}')
+    assert run({"IMAGE_SERVICE_STAGES": "dev"}) == 0 and len(calls) == 3  # its output
+    (outdir / "manifest.json").unlink()  # another synthesis's manifest, or none
+    assert run({"IMAGE_SERVICE_STAGES": "dev"}) == 0 and len(calls) == 4
+
+
+def test_bin_cdktf_never_reuses_a_failed_synthesis(bin_cdktf):
+    run, calls, result, _ = bin_cdktf
+    assert run() == 0 and len(calls) == 1
+    result["code"] = 2
+    assert run({"IMAGE_SERVICE_STAGES": "dev"}) == 2 and len(calls) == 2
+    assert run({"IMAGE_SERVICE_STAGES": "dev"}) == 2 and len(calls) == 3  # tried again
+
+
+def test_bin_cdktf_synthesizes_again_on_another_day(bin_cdktf, monkeypatch):
+    import datetime
+
+    from ops import cdktf
+
+    run, calls, _, _ = bin_cdktf
+    assert run() == 0 and len(calls) == 1
+
+    class Tomorrow(datetime.date):
+        @classmethod
+        def today(cls):
+            return datetime.date(2099, 1, 1)
+
+    monkeypatch.setattr(cdktf.datetime, "date", Tomorrow)
+    assert run() == 0 and len(calls) == 2  # a derived stage's first synthesis is dated
