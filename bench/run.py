@@ -765,7 +765,8 @@ MISSED_BECAUSE = {
         "the plan itself); the ratio shrinks as the plan gets longer, not by anything here."
     ),
     "bin/cdktf diff (with synth) / terraform plan": (
-        "as above, plus one synthesis (~3 s: Node, the jsii assemblies, 2 stacks)."
+        "as above, plus one synthesis (~3 s: Node, the jsii assemblies, 2 stacks). Run again "
+        "with nothing changed, bin/cdktf skips the synthesis (the 'diff again' row)."
     ),
     "full test suite (make test)": (
         "CPU-bound on 2 cores: the busy CPU-s row above is the work, and half of it is the "
