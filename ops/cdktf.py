@@ -268,7 +268,7 @@ def lock_and_synthesize(
         return 0
     record, outputs = args.outdir / SYNTH_KEY, synthesis_outputs(args.outdir, stacks)
     # The day counts: a derived stage's first synthesis stamps it (CreatedOn).
-    today = datetime.date.today().isoformat()
+    today = _today()
     if synthesis_cache.is_current(record, outputs, today, env):
         print(
             "==> the last synthesis of these stacks is current: no source, setting or output "
@@ -285,6 +285,10 @@ def lock_and_synthesize(
 
 # Where bin/cdktf records the key of its last synthesis (ops/synthesis_cache.py).
 SYNTH_KEY = ".synthesis-bin-cdktf.key"
+
+
+def _today() -> str:
+    return datetime.date.today().isoformat()
 
 
 def synthesis_outputs(outdir: Path, stacks: list[AppStack]) -> list[Path]:

@@ -137,17 +137,11 @@ def test_bin_cdktf_never_reuses_a_failed_synthesis(bin_cdktf):
 
 
 def test_bin_cdktf_synthesizes_again_on_another_day(bin_cdktf, monkeypatch):
-    import datetime
-
     from ops import cdktf
 
     run, calls, _, _ = bin_cdktf
+    monkeypatch.setattr(cdktf, "_today", lambda: "2026-12-03")
     assert run() == 0 and len(calls) == 1
-
-    class Tomorrow(datetime.date):
-        @classmethod
-        def today(cls):
-            return datetime.date(2099, 1, 1)
-
-    monkeypatch.setattr(cdktf.datetime, "date", Tomorrow)
+    assert run() == 0 and len(calls) == 1
+    monkeypatch.setattr(cdktf, "_today", lambda: "2026-12-04")
     assert run() == 0 and len(calls) == 2  # a derived stage's first synthesis is dated
