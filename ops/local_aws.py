@@ -153,6 +153,16 @@ def wait_exited(pid: int, timeout: float = 5.0) -> None:
         time.sleep(0.02)
 
 
+def wait_recorded_exited(pid_file: Path, timeout: float = 5.0) -> None:
+    """If the process recorded in `pid_file` was killed a moment ago and is still exiting, wait
+    until it has released its ports: before a port is chosen for its successor."""
+    try:
+        pid = int(pid_file.read_text())
+    except (OSError, ValueError):
+        return
+    wait_exited(pid, timeout)
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -254,12 +264,11 @@ def up(run_dir: Path = DEFAULT_RUN_DIR, port: int | None = None, timeout: float 
         return running
     for stuck in find_unrecorded(run_dir):  # alive but not answering: replaced
         _stop(stuck.pid)
-    with contextlib.suppress(OSError, ValueError):  # one killed a moment ago: its port, once free
-        wait_exited(int((run_dir / "pid").read_text()))
+    if port is None:
+        wait_recorded_exited(run_dir / "pid")  # one killed a moment ago: its port, once free
+        port = choose_port()
     _clear(run_dir)  # stale record, if any
     run_dir.mkdir(parents=True, exist_ok=True)
-    if port is None:
-        port = choose_port()
     moto = Path(sys.executable).with_name("moto_server")
     if not moto.exists():
         raise EmulatorError(

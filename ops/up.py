@@ -140,10 +140,12 @@ def _targets(stack_dir: Path, endpoint: str) -> bool:
     return _aws_config(stack_dir) == EmulatorSettings(endpoint).aws_config()
 
 
-def port_for_a_new_emulator(outdir: Path, preferred_port: int) -> int:
+def port_for_a_new_emulator(outdir: Path, run_dir: Path, preferred_port: int) -> int:
     """The port of the emulator the last synthesis targets, while it is free (after `make down`,
     or after the emulator stopped: the endpoint a developer exported stays valid, and the
-    synthesis stays current), else the preferred port if free, else any free one."""
+    synthesis stays current), else the preferred port if free, else any free one. An emulator
+    killed a moment ago is waited for until it has freed its port."""
+    local_aws.wait_recorded_exited(run_dir / "pid")
     config = _aws_config(outdir / "stacks" / STACK) or ""
     last = re.search(rf"^endpoint_url = http://{re.escape(local_aws.HOST)}:(\d+)$", config, re.M)
     if last and local_aws.port_is_free(int(last.group(1))):
@@ -176,7 +178,7 @@ def synthesize_while_starting_emulator(
     each take seconds, mostly on different cores. main() then checks the bucket against the new
     synthesis, so a changed one is re-applied."""
     running = local_aws.status(run_dir)
-    port = running.port if running else port_for_a_new_emulator(outdir, preferred_port)
+    port = running.port if running else port_for_a_new_emulator(outdir, run_dir, preferred_port)
     endpoint = f"http://{local_aws.HOST}:{port}"
     env = project_env({LOCAL_ENDPOINT_ENV: endpoint, STAGES_ENV: STAGE})
     current = synthesis_cache.is_current(outdir / SYNTH_KEY, synthesis_outputs(outdir), endpoint)

@@ -140,8 +140,7 @@ def up(
     if running and all(serves.get(k) == v for k, v in wanted.items()):
         _reload(running, run_dir)
         return running
-    with contextlib.suppress(ValueError):  # a gateway killed a moment ago: its ports, once freed
-        local_aws.wait_exited(int(_read(_dir(run_dir) / "pid")))
+    local_aws.wait_recorded_exited(_dir(run_dir) / "pid")  # one killed a moment ago: its ports
     previous = (_read(_dir(run_dir) / "api_port"), _read(_dir(run_dir) / "cdn_port"))
     down(run_dir)
     for attempt in range(3):

@@ -8,46 +8,9 @@ import subprocess
 import sys
 import threading
 
-import pytest
-
 from ops import local_aws
+from tests.ops.conftest import main_thread_state
 from tests.wait import wait_until
-
-# A process whose main thread exits (pthread_exit: a zombie in /proc/<pid>/stat) while another
-# of its threads keeps its listening socket: what a killed moto or gateway looks like for the
-# moment between its main thread's exit and its last thread's.
-MAIN_THREAD_GONE_PORT_HELD = """
-import ctypes, socket, sys, threading, time
-sock = socket.socket()
-sock.bind(("127.0.0.1", 0))
-sock.listen()
-print(sock.getsockname()[1], flush=True)
-threading.Thread(target=lambda: [time.sleep(0.05) for _ in iter(int, 1)], daemon=True).start()
-sys.stdin.read(1)
-ctypes.CDLL(None).pthread_exit(None)
-"""
-
-
-def _main_thread_state(pid: int) -> str:
-    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[-1].split()[0]
-
-
-@pytest.fixture
-def main_thread_gone():
-    proc = subprocess.Popen(
-        [sys.executable, "-c", MAIN_THREAD_GONE_PORT_HELD],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None and proc.stdin is not None
-    port = int(proc.stdout.readline())
-    proc.stdin.write("x")
-    proc.stdin.flush()
-    wait_until(lambda: _main_thread_state(proc.pid) == "Z", "the main thread exited")
-    yield proc, port
-    proc.kill()
-    proc.wait()
 
 
 def test_a_process_whose_main_thread_is_a_zombie_but_holds_its_port_is_alive(main_thread_gone):
@@ -66,7 +29,7 @@ def test_a_killed_process_is_gone_once_reaped_and_its_port_is_free(main_thread_g
 
 def test_a_zombie_that_has_released_everything_is_not_alive():
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    wait_until(lambda: _main_thread_state(proc.pid) == "Z", "exited")  # not yet reaped
+    wait_until(lambda: main_thread_state(proc.pid) == "Z", "exited")  # not yet reaped
     try:
         assert local_aws.alive(proc.pid) is False
     finally:
@@ -85,3 +48,17 @@ def test_an_exiting_process_is_told_apart_and_waited_for(main_thread_gone):
 def test_a_running_process_is_not_exiting_and_not_waited_for():
     assert local_aws.exiting(os.getpid()) is False
     local_aws.wait_exited(os.getpid(), timeout=30)  # returns at once: nothing to wait for
+
+
+def test_a_recorded_process_still_exiting_is_waited_for(main_thread_gone, tmp_path):
+    proc, port = main_thread_gone
+    (tmp_path / "pid").write_text(str(proc.pid))
+    threading.Timer(0.3, proc.kill).start()
+    local_aws.wait_recorded_exited(tmp_path / "pid", timeout=30)
+    assert local_aws.port_is_free(port)
+
+
+def test_no_record_or_a_damaged_one_is_not_waited_for(tmp_path):
+    local_aws.wait_recorded_exited(tmp_path / "pid", timeout=30)  # none
+    (tmp_path / "pid").write_text("not a pid")
+    local_aws.wait_recorded_exited(tmp_path / "pid", timeout=30)

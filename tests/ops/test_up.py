@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 
 import pytest
 
@@ -104,14 +105,34 @@ def _synthesized_for(outdir, port: int) -> None:
 def test_a_new_emulator_gets_the_port_the_last_synthesis_targets_while_it_is_free(tmp_path):
     port = local_aws.free_port()
     _synthesized_for(tmp_path / "cdktf.out", port)
-    assert up.port_for_a_new_emulator(tmp_path / "cdktf.out", preferred_port=1) == port
+    assert (
+        up.port_for_a_new_emulator(tmp_path / "cdktf.out", tmp_path / "run", preferred_port=1)
+        == port
+    )
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", port))
         taken.listen(1)
-        other = up.port_for_a_new_emulator(tmp_path / "cdktf.out", preferred_port=port)
+        other = up.port_for_a_new_emulator(
+            tmp_path / "cdktf.out", tmp_path / "run", preferred_port=port
+        )
     assert other != port and local_aws.port_is_free(other)
+
+
+def test_an_emulator_killed_a_moment_ago_gives_its_port_back_to_the_next(
+    tmp_path, main_thread_gone
+):
+    """Its main thread gone, its server threads still holding the port (moto right after a
+    kill): the new emulator waits for the port rather than take another."""
+    proc, port = main_thread_gone
+    _synthesized_for(tmp_path / "cdktf.out", port)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "pid").write_text(str(proc.pid))
+    threading.Timer(0.3, proc.kill).start()
+    assert up.port_for_a_new_emulator(tmp_path / "cdktf.out", tmp_path / "run", 1) == port
 
 
 def test_without_a_synthesis_a_new_emulator_gets_the_preferred_port(tmp_path):
     preferred = local_aws.free_port()
-    assert up.port_for_a_new_emulator(tmp_path / "cdktf.out", preferred) == preferred
+    assert (
+        up.port_for_a_new_emulator(tmp_path / "cdktf.out", tmp_path / "run", preferred) == preferred
+    )
