@@ -126,24 +126,23 @@ def alive(pid: int) -> bool:
         tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
         return True  # no /proc: existence is all that can be known
-    for task in tasks:
-        try:
-            stat = (task / "stat").read_text()
-        except OSError:
-            continue  # that thread has just been reaped
-        if stat.rsplit(")", 1)[-1].split()[0] != "Z":
-            return True
-    return False
+    # A thread just reaped has no state any more: it does not count.
+    return any(_state(task / "stat") not in ("Z", None) for task in tasks)
 
 
 def exiting(pid: int) -> bool:
     """Whether `pid` is a killed multi-threaded process still exiting: its main thread a
     zombie, another thread not yet (so it may still hold its ports; see alive)."""
+    return _state(Path(f"/proc/{pid}/stat")) == "Z" and alive(pid)
+
+
+def _state(stat: Path) -> str | None:
+    """The state letter of a /proc .../stat file (R, S, D, Z, ...), None if it cannot be read.
+    (It follows the command name in parentheses, which may itself hold spaces or ')'.)"""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z" and alive(pid)
+        return stat.read_text().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return None
 
 
 def wait_exited(pid: int, timeout: float = 5.0) -> None:
