@@ -198,7 +198,7 @@ def result(name: str, timeout: float = 600.0) -> subprocess.CompletedProcess[str
 
 
 def _alive(work: Path) -> bool:
-    from ops.local_aws import _alive as alive  # a zombie (exited, not yet waited for) is gone
+    from ops.local_aws import alive  # a zombie (exited, not yet waited for) is gone
 
     try:
         return alive(int((work / "pid").read_text()))
