@@ -5,11 +5,13 @@ encrypted in transit and at rest, with IAM authentication through a user group.
     cache.grant_connect(handler)    # the handler must be in the same network
 
 Nothing may connect at first: the cache's security group has no ingress and no egress, and its
-user group's `default` user is switched off. `grant_connect(handler)` opens the cache's port to
-that handler's security group only (and lets the handler's group reach it), lets the handler's
-role `elasticache:Connect` as the cache's IAM user, and tells the handler where the cache is
-(CACHE_ENDPOINT, CACHE_PORT, CACHE_USER, CACHE_NAME). The handler then connects over TLS with
-the user's name and a short-lived IAM token as the password (README, "The cache tier").
+user group holds one user, which authenticates with IAM only (no `default` user: a Valkey user
+group needs none, and may hold only users that authenticate with a password or IAM).
+`grant_connect(handler)` opens the cache's port to that handler's security group only (and
+lets the handler's group reach it), lets the handler's role `elasticache:Connect` as the
+cache's IAM user, and tells the handler where the cache is (CACHE_ENDPOINT, CACHE_PORT,
+CACHE_USER, CACHE_NAME). The handler then connects over TLS with the user's name and a
+short-lived IAM token as the password (README, "The cache tier").
 """
 
 from __future__ import annotations
@@ -53,8 +55,15 @@ CONNECT_ACTION = "elasticache:Connect"
 # The app user's commands: everything a cache-aside client needs, nothing that empties or
 # reconfigures the cache (Valkey's ACL category @dangerous: FLUSHALL, CONFIG, KEYS, ...).
 APP_ACCESS = "on ~* +@all -@dangerous"
-# ElastiCache requires a user named `default` in every user group; this one can do nothing.
-DEFAULT_ACCESS = "off -@all"
+# A user group of the Valkey engine needs no user named `default` (that is a Redis OSS group's
+# rule) and may hold only users that authenticate with a password or IAM: "A user group
+# configured for the VALKEY engine can only contain users using an authentication mechanism
+# (password or IAM)" (ElastiCache's docs, "Role-Based Access Control (RBAC)"); aws-cdk's
+# aws-elasticache-alpha user-group.ts requires a `default` user for the redis engine only, and
+# its no-password-user.ts refuses the valkey engine. A no-password `default` user here would
+# fail staging's and production's first apply (CreateUserGroup), so the group holds the IAM user
+# alone; the organisation policy refuses any user that needs no password
+# (stacks/policies.py, cache-encrypted-and-authenticated).
 
 
 class Cache(Construct):
@@ -80,15 +89,6 @@ class Cache(Construct):
             description=f"{props.name}: the network's private subnets",
             subnet_ids=network.private_subnet_ids,
         )
-        self.default_user = ElasticacheUser(
-            self,
-            "DefaultUser",
-            user_id=props.default_user,
-            user_name="default",
-            engine=ENGINE,
-            access_string=DEFAULT_ACCESS,
-            authentication_mode=ElasticacheUserAuthenticationMode(type="no-password-required"),
-        )
         self.app_user = ElasticacheUser(
             self,
             "AppUser",
@@ -103,7 +103,7 @@ class Cache(Construct):
             "UserGroup",
             user_group_id=props.name,
             engine=ENGINE,
-            user_ids=[self.default_user.user_id, self.app_user.user_id],
+            user_ids=[self.app_user.user_id],
         )
         self.group = self._replication_group(props)
         self._granted: set[str] = set()

@@ -589,6 +589,7 @@ _CACHE_REQUIREMENTS = (
 
 
 def _check_caches(config: dict[str, Any]) -> Iterator[Violation]:
+    yield from _check_cache_users(config)
     for cache in _resources(config, "aws_elasticache_replication_group"):
         body = cache.body
         for attribute, wanted, problem in _CACHE_REQUIREMENTS:
@@ -607,6 +608,27 @@ def _check_caches(config: dict[str, Any]) -> Iterator[Violation]:
                 CACHE_ENCRYPTED_AND_AUTHENTICATED,
                 "lets any client that reaches its port in without authenticating",
                 "give it a user group (user_group_ids: IAM authentication, as Cache does)",
+            )
+
+
+def _check_cache_users(config: dict[str, Any]) -> Iterator[Violation]:
+    """No cache user may connect without a password or IAM: it would let any client that
+    reaches the port in, and ElastiCache refuses it in a user group of the Valkey engine
+    ("can only contain users using an authentication mechanism (password or IAM)", the RBAC
+    page), so a stage with one would fail its first apply."""
+    for user in _resources(config, "aws_elasticache_user"):
+        modes = [m.get("type") for m in _blocks(user.body.get("authentication_mode"))]
+        if user.body.get("no_password_required") in (True, "true") or (
+            "no-password-required" in modes
+        ):
+            yield Violation(
+                user.path,
+                user.address,
+                CACHE_ENCRYPTED_AND_AUTHENTICATED,
+                "needs no password: any client that reaches the cache's port connects as it, "
+                "and a Valkey user group refuses it",
+                "authenticate it with IAM (authentication_mode type 'iam', as Cache's user "
+                "does) or a password, or leave it out (a Valkey group needs no `default` user)",
             )
 
 

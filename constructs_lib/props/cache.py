@@ -27,7 +27,7 @@ from constructs_lib.validation import whole_number_problems
 
 # ElastiCache's replication-group ids: 1-40 characters, lowercase letters, digits and hyphens,
 # starting with a letter, no two hyphens in a row, no hyphen at the end (CreateReplicationGroup).
-# The user ids made from it ("<name>-default", "<name>-app") must also fit 40.
+# The app user's id made from it ("<name>-app") must also fit 40, with room to spare.
 CACHE_NAME = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,31}(?<!-)$")
 CACHE_NAME_MAX = 32
 # Valkey versions ElastiCache offers that support IAM authentication (7.2 and later).
@@ -55,7 +55,7 @@ class CacheProps:
     with IAM."""
 
     #: The replication group's id (1-32 lowercase letters, digits and hyphens, starting with a
-    #: letter); its users are `<name>-default` and `<name>-app`.
+    #: letter); its one user is `<name>-app`.
     name: str
     #: Valkey's version. Default: "8.0".
     engine_version: str = "8.0"
@@ -175,9 +175,3 @@ class CacheProps:
         """The IAM-authenticated user the granted handlers connect as (its id is its name, as
         IAM authentication requires)."""
         return f"{self.name}-app"
-
-    @property
-    def default_user(self) -> str:
-        """The id of the group's `default` user, which ElastiCache requires in every user group;
-        switched off here, so no one connects without IAM."""
-        return f"{self.name}-default"

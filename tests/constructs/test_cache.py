@@ -72,27 +72,22 @@ def test_a_valkey_replication_group_with_a_replica_in_another_zone(stage, name, 
 
 @pytest.mark.parametrize("name", ("staging", "production"))
 def test_only_iam_authenticated_users_connect(stage, name):
+    """The group holds the IAM user alone: no `default` user, which a Valkey group needs not and
+    may not hold without a password (issue 35, finding 3)."""
     synth = stage(name)
-    users = {u["user_name"]: u for u in synth.resources("aws_elasticache_user").values()}
     stack = f"image-service-{name}"
-    assert users["default"] == {
-        **users["default"],
-        "user_id": f"{stack}-default",
+    [app] = synth.resources("aws_elasticache_user").values()
+    assert {k: app[k] for k in ("user_id", "user_name", "engine", "access_string")} == {
+        "user_id": f"{stack}-app",
+        "user_name": f"{stack}-app",
         "engine": "valkey",
-        "access_string": "off -@all",
-        "authentication_mode": {"type": "no-password-required"},
+        "access_string": "on ~* +@all -@dangerous",
     }
-    app = users[f"{stack}-app"]
-    assert (app["user_id"], app["access_string"], app["authentication_mode"]) == (
-        f"{stack}-app",
-        "on ~* +@all -@dangerous",
-        {"type": "iam"},
-    )
+    assert app["authentication_mode"] == {"type": "iam"}
+    assert "no_password_required" not in app
     group = synth.one("aws_elasticache_user_group")
     assert (group["user_group_id"], group["engine"]) == (stack, "valkey")
-    assert sorted(group["user_ids"]) == sorted(
-        synth.ref("aws_elasticache_user", part, "user_id") for part in ("DefaultUser", "AppUser")
-    )
+    assert group["user_ids"] == [synth.ref("aws_elasticache_user", "AppUser", "user_id")]
 
 
 @pytest.mark.parametrize("name", ("staging", "production"))

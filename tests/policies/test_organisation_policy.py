@@ -347,6 +347,22 @@ BREACHES: list[tuple[str, str, Callable[[dict], None], str, str]] = [
         "image-service-production/Cache/ReplicationGroup",
     ),
     (
+        "cache-user-without-a-password",
+        "production",
+        lambda c: _add(
+            c,
+            "aws_elasticache_user",
+            "image-service-production/Cache/DefaultUser",
+            user_id="image-service-production-default",
+            user_name="default",
+            engine="valkey",
+            access_string="off -@all",
+            authentication_mode={"type": "no-password-required"},
+        ),
+        CACHE_ENCRYPTED_AND_AUTHENTICATED,
+        "image-service-production/Cache/DefaultUser",
+    ),
+    (
         "cache-open-to-the-internet",
         "production",
         lambda c: _add(
