@@ -61,6 +61,14 @@ class Family:
     read: tuple[str, ...]
     write: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
+    #: The optional concern it belongs to (OPTIONAL_CONCERNS); None: every stage has it.
+    concern: str | None = None
+    #: What deploying it calls that AWS authorizes on no resource ("*"), reads and writes
+    #: (each action's reason: ACTIONS_ON_EVERY_RESOURCE, constructs_lib/kinds.py).
+    read_anywhere: tuple[str, ...] = ()
+    write_anywhere: tuple[str, ...] = ()
+    #: The condition its statement carries, from the role's scopes. Default: none.
+    condition: Callable[[list[DeployScope]], dict[str, Any]] | None = None
 
 
 def _log_groups(s: DeployScope, account: str) -> list[str]:
@@ -173,19 +181,14 @@ FAMILIES = (
         ],
         read=("cloudfront:Get*", "cloudfront:ListTagsForResource"),
         write=(
-            "cloudfront:CreateDistribution",
             "cloudfront:UpdateDistribution",
             "cloudfront:DeleteDistribution",
-            "cloudfront:CreateOriginAccessControl",
             "cloudfront:UpdateOriginAccessControl",
             "cloudfront:DeleteOriginAccessControl",
-            "cloudfront:CreateCloudFrontOriginAccessIdentity",
             "cloudfront:UpdateCloudFrontOriginAccessIdentity",
             "cloudfront:DeleteCloudFrontOriginAccessIdentity",
-            "cloudfront:CreateCachePolicy",
             "cloudfront:UpdateCachePolicy",
             "cloudfront:DeleteCachePolicy",
-            "cloudfront:CreateResponseHeadersPolicy",
             "cloudfront:UpdateResponseHeadersPolicy",
             "cloudfront:DeleteResponseHeadersPolicy",
             "cloudfront:TagResource",
@@ -199,6 +202,14 @@ FAMILIES = (
             "aws_cloudfront_origin_access_identity",
             "aws_cloudfront_cache_policy",
             "aws_cloudfront_response_headers_policy",
+        ),
+        # Their ids do not exist before they are created: IAM authorizes the creates on none.
+        write_anywhere=(
+            "cloudfront:CreateDistribution",
+            "cloudfront:CreateOriginAccessControl",
+            "cloudfront:CreateCloudFrontOriginAccessIdentity",
+            "cloudfront:CreateCachePolicy",
+            "cloudfront:CreateResponseHeadersPolicy",
         ),
     ),
     # API Gateway's management API: HTTP verbs on resource paths (APIs have generated ids).
@@ -218,6 +229,20 @@ FAMILIES = (
             "aws_apigatewayv2_integration",
             "aws_apigatewayv2_route",
             "aws_apigatewayv2_stage",
+        ),
+        # The stage's access logs are a vended-log delivery (API Gateway's docs, "Configure
+        # logging for HTTP APIs": the permissions to set one up), whose set-up actions
+        # authorize on no resource; CloudFront's standard logs (cdn_logs) use them too.
+        read_anywhere=(
+            "logs:GetLogDelivery",
+            "logs:ListLogDeliveries",
+            "logs:DescribeResourcePolicies",
+        ),
+        write_anywhere=(
+            "logs:CreateLogDelivery",
+            "logs:UpdateLogDelivery",
+            "logs:DeleteLogDelivery",
+            "logs:PutResourcePolicy",
         ),
     ),
     Family(
@@ -240,6 +265,7 @@ FAMILIES = (
             "cognito-idp:UntagResource",
         ),
         types=("aws_cognito_user_pool", "aws_cognito_user_pool_client"),
+        write_anywhere=("cognito-idp:CreateUserPool",),
     ),
     Family(
         "Certificates",
@@ -251,6 +277,8 @@ FAMILIES = (
             "acm:RemoveTagsFromCertificate",
         ),
         types=("aws_acm_certificate", "aws_acm_certificate_validation"),
+        concern="domains",
+        write_anywhere=("acm:RequestCertificate",),
     ),
     Family(
         "Zones",
@@ -261,14 +289,35 @@ FAMILIES = (
             "route53:ListTagsForResource",
             "route53:GetDNSSEC",
         ),
-        write=(
-            "route53:ChangeResourceRecordSets",
-            "route53:DeleteHostedZone",
-            "route53:ChangeTagsForResource",
-        ),
-        types=("aws_route53_zone", "aws_route53_record"),
+        write=("route53:DeleteHostedZone", "route53:ChangeTagsForResource"),
+        types=("aws_route53_zone",),
+        concern="domains",
+        read_anywhere=("route53:ListHostedZones", "route53:ListHostedZonesByName"),
+        write_anywhere=("route53:CreateHostedZone",),
     ),
-    Family("ZoneChanges", lambda s, a: ["arn:aws:route53:::change/*"], read=("route53:GetChange",)),
+    # Records only of the stage's own names (its zone and below): Route53 authorizes a change on
+    # the zone, and conditions it on every record the change names (Route53's docs, "Using IAM
+    # policy conditions for fine-grained access control to manage resource record sets").
+    Family(
+        "ZoneRecords",
+        lambda s, a: ["arn:aws:route53:::hostedzone/*"],
+        read=(),
+        write=("route53:ChangeResourceRecordSets",),
+        types=("aws_route53_record",),
+        concern="domains",
+        condition=lambda scopes: {
+            "ForAllValues:StringLike": {
+                RECORD_NAMES_KEY: sorted({n for s in scopes for n in s.record_names})
+            },
+            "Null": {RECORD_NAMES_KEY: "false"},
+        },
+    ),
+    Family(
+        "ZoneChanges",
+        lambda s, a: ["arn:aws:route53:::change/*"],
+        read=("route53:GetChange",),
+        concern="domains",
+    ),
     Family(
         "LogGroups",
         _log_groups,
@@ -284,6 +333,7 @@ FAMILIES = (
             "logs:UntagLogGroup",
         ),
         types=("aws_cloudwatch_log_group",),
+        read_anywhere=("logs:DescribeLogGroups",),
     ),
     # CloudFront's standard logs v2 are delivered from us-east-1 only.
     Family(
@@ -313,6 +363,7 @@ FAMILIES = (
             "aws_cloudwatch_log_delivery_destination",
             "aws_cloudwatch_log_delivery_source",
         ),
+        concern="cdn_logs",
     ),
     Family(
         "Handlers",
@@ -365,7 +416,6 @@ FAMILIES = (
         lambda s, a: [f"arn:aws:sns:*:{a}:{s.name}-*"],
         read=(
             "sns:GetTopicAttributes",
-            "sns:GetSubscriptionAttributes",
             "sns:ListSubscriptionsByTopic",
             "sns:ListTagsForResource",
         ),
@@ -374,12 +424,14 @@ FAMILIES = (
             "sns:DeleteTopic",
             "sns:SetTopicAttributes",
             "sns:Subscribe",
-            "sns:Unsubscribe",
-            "sns:SetSubscriptionAttributes",
             "sns:TagResource",
             "sns:UntagResource",
         ),
         types=("aws_sns_topic", "aws_sns_topic_policy", "aws_sns_topic_subscription"),
+        # A subscription's own actions authorize on no resource type (the Service Authorization
+        # Reference's SNS table lists none for them: its "*" rule applies).
+        read_anywhere=("sns:GetSubscriptionAttributes",),
+        write_anywhere=("sns:SetSubscriptionAttributes", "sns:Unsubscribe"),
     ),
     # The topics' keys have generated ids: the account's keys (kms:CreateKey authorizes on none).
     Family(
@@ -400,6 +452,7 @@ FAMILIES = (
             "kms:UntagResource",
         ),
         types=("aws_kms_key",),
+        write_anywhere=("kms:CreateKey",),
     ),
     # Alarms are named after the stack (its handlers' and cache nodes' names start with it).
     Family(
@@ -429,6 +482,7 @@ FAMILIES = (
         read=("budgets:ViewBudget", "budgets:ListTagsForResource"),
         write=("budgets:ModifyBudget", "budgets:TagResource", "budgets:UntagResource"),
         types=("aws_budgets_budget",),
+        concern="budget",
     ),
     # CloudFront's web ACL (us-east-1) and AWS's managed rule groups it uses.
     Family(
@@ -448,6 +502,7 @@ FAMILIES = (
             "wafv2:UntagResource",
         ),
         types=("aws_wafv2_web_acl", "aws_wafv2_web_acl_logging_configuration"),
+        concern="waf",
     ),
     # The private network: generated ids, so the account's network resources in the region
     # (reading them is EC2's Describe*, which authorizes on no resource: READ_ON_EVERY_RESOURCE).
@@ -508,13 +563,19 @@ FAMILIES = (
             "aws_nat_gateway",
             "aws_flow_log",
         ),
+        concern="network",
+        read_anywhere=EC2_DESCRIBE_ACTIONS,
     ),
-    # The gateway endpoints' prefix lists, which the handlers' egress rules name (AWS-owned).
+    # Lambda's network interfaces in the stage's subnets: the provider detaches and deletes the
+    # ones Lambda leaves behind before a security group or subnet goes (its ec2 service,
+    # deleteLingeringENIs), else destroying or replacing the network fails once handlers joined
+    # it. DetachNetworkInterface authorizes on the interface and the instance it is attached to.
     Family(
-        "EndpointPrefixLists",
-        lambda s, a: [f"arn:aws:ec2:{s.region}:aws:prefix-list/*"],
+        "LingeringInterfaces",
+        _ec2(("network-interface", "instance")),
         read=(),
-        write=("ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"),
+        write=("ec2:DetachNetworkInterface", "ec2:DeleteNetworkInterface"),
+        concern="network",
     ),
     # The cache (named after the stack): its replication group and nodes, subnet group, users,
     # user group, and the default parameter group it uses.
@@ -562,6 +623,7 @@ FAMILIES = (
             "aws_elasticache_user",
             "aws_elasticache_user_group",
         ),
+        concern="cache",
     ),
 )
 # Resource types that need no permission of their own: Terraform-side only.
@@ -584,27 +646,10 @@ BOUNDED_ROLE_ACTIONS = (
     "iam:PutRolePolicy",
     "iam:DeleteRolePolicy",
 )
-# The deploy role's and the review role's actions that AWS authorizes on no resource.
-DEPLOY_ON_EVERY_RESOURCE = (
-    "cognito-idp:CreateUserPool",
-    "acm:RequestCertificate",
-    "route53:CreateHostedZone",
-    "logs:CreateLogDelivery",
-    "logs:UpdateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:PutResourcePolicy",
-    "kms:CreateKey",
-)
-READ_ON_EVERY_RESOURCE = (
-    "route53:ListHostedZones",
-    "route53:ListHostedZonesByName",
-    "logs:DescribeLogGroups",
-    "logs:DescribeResourcePolicies",
-    "logs:GetLogDelivery",
-    "logs:ListLogDeliveries",
-    "tag:GetResources",
-    *EC2_DESCRIBE_ACTIONS,
-)
+# What every role reads on no resource besides its families': the tagging API (the nightly
+# clean-up finds derived stages by their tags).
+READ_ON_EVERY_RESOURCE = ("tag:GetResources",)
+RECORD_NAMES_KEY = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
 # What no review may read, as CDK's lookup role denies it: decrypted data and secrets.
 REVIEW_DENIED = (
     "kms:Decrypt",
@@ -628,7 +673,6 @@ HANDLER_DATA_ACTIONS = (
     "dynamodb:DescribeStream",
     "dynamodb:GetRecords",
     "dynamodb:GetShardIterator",
-    "dynamodb:ListStreams",
 )
 HANDLER_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
 HANDLER_LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
@@ -667,14 +711,18 @@ def document(statements: list[dict[str, Any]]) -> str:
 # together, and each customer managed policy (IAM's docs, "IAM and AWS STS quotas").
 INLINE_POLICY_LIMIT = 10_240
 MANAGED_POLICY_LIMIT = 6_144
+# Each document is filled to this share of its limit at most: the next family, or a longer
+# account's ARNs, then fit without a new policy at bootstrap (tests/constructs/
+# test_ci_identity.py holds every policy to it).
+FILL = 0.9
 
 
 def pack(statements: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """The statements in documents that fit IAM's limits, in order: the first up to the inline
-    limit (the role's inline policy), each next one up to a managed policy's."""
+    """The statements in documents that fit IAM's limits with room to spare (FILL), in order:
+    the first the role's inline policy, each next one a managed policy."""
     documents: list[list[dict[str, Any]]] = [[]]
     for statement in statements:
-        limit = INLINE_POLICY_LIMIT if len(documents) == 1 else MANAGED_POLICY_LIMIT
+        limit = FILL * (INLINE_POLICY_LIMIT if len(documents) == 1 else MANAGED_POLICY_LIMIT)
         if documents[-1] and len(document([*documents[-1], statement])) > limit:
             documents.append([])
         documents[-1].append(statement)
@@ -803,23 +851,42 @@ class CiIdentity(Construct):
             statement("State", actions, [f"{bucket}/{key}" for key in keys]),
         ]
 
-    def _dns(self) -> list[dict[str, Any]]:
-        role = self.props.dns_delegation_role_arn
-        return [statement("DnsDelegation", ("sts:AssumeRole",), [role])] if role else []
+    def _families(self, scopes: list[DeployScope]) -> list[Family]:
+        """The families any of `scopes` may have (a derived stage has no network, ...)."""
+        return [f for f in FAMILIES if any(s.may_have(f.concern) for s in scopes)]
+
+    def _resources(self, family: Family, scopes: list[DeployScope]) -> list[str]:
+        account = self.props.account_id
+        return list(
+            dict.fromkeys(
+                arn
+                for s in scopes
+                if s.may_have(family.concern)
+                for arn in family.resources(s, account)
+            )
+        )
 
     def _deploy_statements(self, scopes: list[DeployScope]) -> list[dict[str, Any]]:
         account = self.props.account_id
         boundary = {"StringEquals": {"iam:PermissionsBoundary": self.boundary_arn}}
         roles = [f"arn:aws:iam::{account}:role/{s.name}-*" for s in scopes]
         keys = [key for s in scopes for key in (s.state_key, f"{s.state_key}.tflock")]
+        families = self._families(scopes)
+        anywhere = sorted(
+            {a for f in families for a in f.read_anywhere + f.write_anywhere}
+            | set(READ_ON_EVERY_RESOURCE)
+        )
+        cache = any(s.may_have("cache") for s in scopes)
+        writers = sorted({s.dns_role_arn for s in scopes if s.dns_role_arn})
         return [
             *[
                 statement(
                     f.sid,
                     f.read + f.write,
-                    list(dict.fromkeys(arn for s in scopes for arn in f.resources(s, account))),
+                    self._resources(f, scopes),
+                    condition=f.condition(scopes) if f.condition else None,
                 )
-                for f in FAMILIES
+                for f in families
             ],
             statement("BoundedHandlerRoles", BOUNDED_ROLE_ACTIONS, roles, condition=boundary),
             statement(
@@ -828,16 +895,33 @@ class CiIdentity(Construct):
                 roles,
                 condition={"StringEquals": {"iam:PassedToService": list(PASSED_TO_SERVICES)}},
             ),
-            statement(
-                "CacheServiceLinkedRole",
-                ("iam:CreateServiceLinkedRole",),
-                [CACHE_SERVICE_LINKED_ROLE.format(account=account)],
-                condition={"StringEquals": {"iam:AWSServiceName": "elasticache.amazonaws.com"}},
+            *(
+                [
+                    statement(
+                        "CacheServiceLinkedRole",
+                        ("iam:CreateServiceLinkedRole",),
+                        [CACHE_SERVICE_LINKED_ROLE.format(account=account)],
+                        condition={
+                            "StringEquals": {"iam:AWSServiceName": "elasticache.amazonaws.com"}
+                        },
+                    )
+                ]
+                if cache
+                else []
             ),
-            statement("OnEveryResource", DEPLOY_ON_EVERY_RESOURCE + READ_ON_EVERY_RESOURCE, ["*"]),
+            statement("OnEveryResource", anywhere, ["*"]),
             # Lock object beside the state (use_lockfile): a deploy takes the lock.
             *self._state(keys, write=True),
-            *self._dns(),
+            # Its own stage's NS record in the parent zone, through that stage's writer only.
+            *([statement("DnsDelegation", ("sts:AssumeRole",), writers)] if writers else []),
+            *self._guards(),
+        ]
+
+    def _guards(self) -> list[dict[str, Any]]:
+        """What a deploy role may never do: drop a role's boundary, or touch the bootstrap's
+        own roles, boundary and policies."""
+        account = self.props.account_id
+        return [
             statement(
                 "KeepTheBoundary",
                 ("iam:DeleteRolePermissionsBoundary",),
@@ -860,21 +944,19 @@ class CiIdentity(Construct):
         ]
 
     def _review_statements(self) -> list[dict[str, Any]]:
-        account = self.props.account_id
+        scopes = list(self.props.stages)
+        families = self._families(scopes)
+        anywhere = sorted(
+            {a for f in families for a in f.read_anywhere} | set(READ_ON_EVERY_RESOURCE)
+        )
+        reader = self.props.dns_read_role_arn
         return [
-            *[
-                statement(
-                    f.sid,
-                    f.read,
-                    [arn for stage in self.props.stages for arn in f.resources(stage, account)],
-                )
-                for f in FAMILIES
-                if f.read
-            ],
-            statement("OnEveryResource", READ_ON_EVERY_RESOURCE, ["*"]),
+            *[statement(f.sid, f.read, self._resources(f, scopes)) for f in families if f.read],
+            statement("OnEveryResource", anywhere, ["*"]),
             # Review plans run with -lock=false (README, "Review plans"): no lock object.
-            *self._state([stage.state_key for stage in self.props.stages], write=False),
-            *self._dns(),
+            *self._state([stage.state_key for stage in scopes], write=False),
+            # The parent zone, read through the DNS account's reader (which writes nothing).
+            *([statement("DnsRead", ("sts:AssumeRole",), [reader])] if reader else []),
             statement("NoDecryptionNoSecrets", REVIEW_DENIED, ["*"], effect="Deny"),
         ]
 

@@ -119,6 +119,7 @@ EC2_DESCRIBE_ACTIONS = (
     "ec2:DescribePrefixLists",
     "ec2:DescribeInternetGateways",
     "ec2:DescribeNatGateways",
+    "ec2:DescribeNetworkAcls",
     "ec2:DescribeAddresses",
     "ec2:DescribeAddressesAttribute",
     "ec2:DescribeFlowLogs",
@@ -143,8 +144,30 @@ ACTIONS_ON_EVERY_RESOURCE = {
     "xray:PutTraceSegments": "X-Ray's write actions have no resource-level permissions",
     "xray:PutTelemetryRecords": "X-Ray's write actions have no resource-level permissions",
     "kms:CreateKey": "a key's ARN does not exist before it is created",
+    **{
+        f"cloudfront:{action}": "a CloudFront distribution's, origin access control's, origin "
+        "access identity's, cache or response-headers policy's id does not exist before it is "
+        "created"
+        for action in (
+            "CreateDistribution",
+            "CreateOriginAccessControl",
+            "CreateCloudFrontOriginAccessIdentity",
+            "CreateCachePolicy",
+            "CreateResponseHeadersPolicy",
+        )
+    },
     "tag:GetResources": "the tagging API lists resources by their tags on no resource (the "
     "nightly clean-up finds derived stages by their CreatedOn tag)",
+    **{
+        action: "an SNS subscription's own actions authorize on no resource type (the Service "
+        "Authorization Reference's SNS table lists none for them, so IAM matches them only "
+        "against '*')"
+        for action in (
+            "sns:GetSubscriptionAttributes",
+            "sns:SetSubscriptionAttributes",
+            "sns:Unsubscribe",
+        )
+    },
     **{action: _EC2_DESCRIBE for action in EC2_DESCRIBE_ACTIONS},
     **{action: _NETWORK_INTERFACES for action in LAMBDA_VPC_ACCESS_ACTIONS},
 }

@@ -7,16 +7,19 @@ contacting anything.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
+from constructs_lib.errors import Problem
 from stacks.errors import ImageServiceError, ToolchainError
 from stacks.settings import (
     LOCAL_ENDPOINT_ENV,
     STAGES_ENV,
+    AccountSettings,
     AppStack,
     app_stacks,
     load_stages,
-    placeholder_problems,
     selected_stages,
 )
 from stacks.settings.lookup import derived_name
@@ -69,13 +72,25 @@ def resolve(names: list[str]) -> list[AppStack]:
     return [stacks[name] for name in names]
 
 
-def missing_credentials(stack: AppStack, env: dict[str, str]) -> str | None:
+class Plannable(Protocol):
+    """A stack as the checks before anything is contacted see it (AppStack, a bootstrap's)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def on_emulator(self) -> bool: ...
+    @property
+    def account(self) -> AccountSettings: ...
+    def placeholder_problems(self) -> list[Problem]: ...
+
+
+def missing_credentials(stack: Plannable, env: dict[str, str]) -> str | None:
     """Why `stack` cannot be planned here without contacting anything, or None."""
     if stack.on_emulator:
         if not env.get(LOCAL_ENDPOINT_ENV):
             return "the local emulator is not running (`make up` starts it)"
         return None
-    account = stack.settings.account
+    account = stack.account
     if account.profile or any(env.get(k) for k in CREDENTIAL_SOURCES):
         return None
     home = Path(env.get("HOME", os.path.expanduser("~")))
@@ -87,7 +102,7 @@ def missing_credentials(stack: AppStack, env: dict[str, str]) -> str | None:
     )
 
 
-def require_credentials(stack: AppStack, env: dict[str, str], command: str) -> None:
+def require_credentials(stack: Plannable, env: dict[str, str], command: str) -> None:
     """Stop before anything contacts AWS (or a stopped emulator) when `stack` cannot be planned
     here (the commands refuse placeholders first: refuse_placeholders)."""
     reason = missing_credentials(stack, env)
@@ -106,14 +121,12 @@ class PlaceholderSettings(ImageServiceError):
     (exit 2): refused before credentials are looked for or anything is contacted."""
 
 
-def refuse_placeholders(command: str, stacks: list[AppStack]) -> None:
+def refuse_placeholders(command: str, stacks: Sequence[Plannable]) -> None:
     """Stop `command` if a real stack among `stacks` would act with a placeholder: its
     account, the DNS account, or (for a state stack, which bootstraps the account's CI
     identity) the GitHub repository."""
     by_stack = {
-        stack.name: placeholder_problems(stack.settings, bootstrap=stack.kind == "state")
-        for stack in stacks
-        if not stack.on_emulator
+        stack.name: stack.placeholder_problems() for stack in stacks if not stack.on_emulator
     }
     problems = {(p.setting, p.problem, p.fix): None for found in by_stack.values() for p in found}
     if not problems:

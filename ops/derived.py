@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def stale_command(args: argparse.Namespace) -> int:
-    state = state_bucket(ACCOUNTS[DERIVED.base])
+    state = state_bucket(DERIVED.account)
     bucket = state.bucket
     # The derived stages' resources are in their base stage's region.
     region = stage_settings(DERIVED.base).region

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from constructs_lib.props.dns_delegation import DNS_ROLE_VARIABLE
 from ops.app_stacks import missing_credentials
 from ops.plan_guard import PLAN_FILE, DataLoss, PlanRefused, find_data_loss, plan
 from ops.toolchain import terraform
@@ -338,7 +339,7 @@ def report_for(stack: AppStack, stack_dir: Path, env: dict[str, str], drift: boo
         return report
     config = json.loads((stack_dir / "cdk.tf.json").read_text())
     try:
-        plan_doc = plan_document(stack_dir, env, refresh_only=drift)
+        plan_doc = plan_document(stack_dir, {**env, **read_only_env(stack)}, refresh_only=drift)
     except PlanRefused as refused:
         report.losses = refused.losses
         return report
@@ -354,6 +355,16 @@ def report_for(stack: AppStack, stack_dir: Path, env: dict[str, str], drift: boo
         report.outputs = output_changes(plan_doc)
         report.losses = find_data_loss(plan_doc)
     return report
+
+
+def read_only_env(stack: AppStack) -> dict[str, str]:
+    """What a review or drift plan of `stack` sets besides: the DNS account's reader in place of
+    the stage's writer (the review role may assume only the reader)."""
+    domains = stack.settings.domains if stack.kind == "stage" else None
+    delegation = domains.delegation if domains else None
+    if delegation is None or delegation.read_role_arn is None:
+        return {}
+    return {f"TF_VAR_{DNS_ROLE_VARIABLE}": delegation.read_role_arn}
 
 
 def plan_document(stack_dir: Path, env: dict[str, str], refresh_only: bool) -> dict[str, Any]:

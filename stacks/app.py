@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from cdktf import App
 
+from stacks.dns_bootstrap_stack import DnsBootstrapStack
 from stacks.handlers import add_handlers
 from stacks.image_service_stack import ImageServiceStack
-from stacks.settings import (
-    StageSettings,
-    app_stacks,
-    bootstrap_stack_name,
-    identity_props,
-    load_stages,
-    selected_stages,
-)
+from stacks.settings import StageSettings, app_stacks, load_stages, selected_stages
+from stacks.settings.accounts import AccountSetup, setup_of
 from stacks.state_bootstrap_stack import StateBootstrapStack
 
 
@@ -26,22 +21,30 @@ def build_app(stages: list[StageSettings] | None = None, outdir: str | None = No
         if stack.kind == "stage":
             add_handlers(ImageServiceStack(app, stack.settings))
         else:
-            add_state_bootstrap(app, stack.settings)
+            add_state_bootstrap(app, setup_of(stack.settings))
     return app
 
 
 def add_state_bootstrap(
-    app: App, settings: StageSettings, state_in_bucket: bool | None = None
+    app: App, setup: AccountSetup, state_in_bucket: bool | None = None
 ) -> StateBootstrapStack:
-    """The stack that creates the state bucket of the stage's account (state_in_bucket: see
-    StateBootstrapStack)."""
+    """The stack that creates the account's state bucket and its CI identity (state_in_bucket:
+    see StateBootstrapStack)."""
     return StateBootstrapStack(
         app,
-        bootstrap_stack_name(settings),
-        settings.state,
-        settings.account,
-        settings.emulator,
-        protect_data=settings.emulator is None,
+        setup.stack_name,
+        setup.state,
+        setup.account,
+        setup.emulator,
+        protect_data=setup.emulator is None,
         state_in_bucket=state_in_bucket,
-        identity=identity_props(settings),
+        identity=setup.identity,
+    )
+
+
+def add_dns_bootstrap(app: App, setup: AccountSetup) -> DnsBootstrapStack:
+    """The DNS account's delegation roles (its state in the account's state bucket)."""
+    assert setup.dns is not None
+    return DnsBootstrapStack(
+        app, setup.dns_stack_name, setup.state, setup.account, setup.emulator, setup.dns
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stacks.errors import ImageServiceError, PolicyViolation, PublishError, SynthError, report
-from stacks.settings import load_stages, selected_stages, stage_settings
+from stacks.settings import load_stages, selected_stages
 
 if TYPE_CHECKING:
     from cdktf import App
@@ -29,6 +29,8 @@ HANDLER_SOURCES = "local-handlers.json"
 # The two forms of an account's state-bucket stack that `python -m ops.bootstrap` applies: its
 # own state in a file beside it (before the bucket exists), then in the bucket.
 BOOTSTRAP_FORMS = ("local", "bucket")
+# Beside them for the DNS account: the stack of its delegation roles.
+DNS_FORM = "dns"
 
 
 def publish(scratch: Path, outdir: Path) -> None:
@@ -93,24 +95,30 @@ def synth(outdir: Path) -> None:
     synth_app(lambda scratch: build_app(stages, outdir=scratch), outdir)
 
 
-def synth_bootstrap(stage: str, outdir: Path) -> None:
-    """The state-bucket stack of `stage`'s account alone, in both BOOTSTRAP_FORMS, each in a
-    cdktf output directory of its own (outdir/local, outdir/bucket): what `python -m
-    ops.bootstrap` applies, without synthesizing the stage itself."""
-    settings = stage_settings(stage)
+def synth_bootstrap(name: str, outdir: Path) -> None:
+    """The state-bucket stack of the account `name` names (a stage, `previews`, `dns`) alone,
+    in both BOOTSTRAP_FORMS, each in a cdktf output directory of its own (outdir/local,
+    outdir/bucket), and for the DNS account its delegation roles' stack (outdir/dns): what
+    `python -m ops.bootstrap` applies, without synthesizing any stage."""
+    from stacks.settings.accounts import account_setup
+
+    setup = account_setup(name)
     from cdktf import App
 
-    from stacks.app import add_state_bootstrap
+    from stacks.app import add_dns_bootstrap, add_state_bootstrap
 
     def build(form: str) -> Callable[[str], App]:
         def app(scratch: str) -> App:
             built = App(outdir=scratch)
-            add_state_bootstrap(built, settings, state_in_bucket=form == "bucket")
+            if form == DNS_FORM:
+                add_dns_bootstrap(built, setup)
+            else:
+                add_state_bootstrap(built, setup, state_in_bucket=form == "bucket")
             return built
 
         return app
 
-    for form in BOOTSTRAP_FORMS:
+    for form in (*BOOTSTRAP_FORMS, *((DNS_FORM,) if setup.dns else ())):
         synth_app(build(form), outdir / form)
 
 
@@ -170,10 +178,10 @@ def run_synth() -> None:
 
 
 def main(argv: list[str]) -> None:
-    """`python -m stacks.cli bootstrap STAGE OUTDIR`: synth_bootstrap (ops.bootstrap runs it)."""
+    """`python -m stacks.cli bootstrap ACCOUNT OUTDIR`: synth_bootstrap (ops.bootstrap runs it)."""
     try:
         if len(argv) != 3 or argv[0] != "bootstrap":
-            raise SynthError("usage: python -m stacks.cli bootstrap STAGE OUTDIR")
+            raise SynthError("usage: python -m stacks.cli bootstrap ACCOUNT OUTDIR")
         synth_bootstrap(argv[1], Path(argv[2]))
     except ImageServiceError as exc:
         sys.exit(report(exc))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from cdktf import Aspects, TerraformOutput, TerraformProvider, TerraformStack
+from cdktf import Aspects, TerraformOutput, TerraformProvider, TerraformStack, TerraformVariable
 from constructs import Construct
 
 from constructs_lib.cache import Cache
@@ -18,6 +18,7 @@ from constructs_lib.kinds import PERMISSIONS_BOUNDARY_CONTEXT
 from constructs_lib.metadata_table import MetadataTable
 from constructs_lib.monitoring import Monitoring
 from constructs_lib.network import Network
+from constructs_lib.props.dns_delegation import DNS_ROLE_VARIABLE
 from constructs_lib.user_auth import UserAuth
 from constructs_lib.waf import WebAcl
 from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
@@ -80,18 +81,28 @@ class ImageServiceStack(TerraformStack):
 
     def _dns_parent_provider(self, settings: StageSettings) -> TerraformProvider | None:
         """The provider that writes the stage zone's NS record in the parent zone: pinned to the
-        parent's account, through the delegation role there (None: no delegation)."""
+        parent's account, through the stage's writer role there (None: no delegation). The role
+        is the variable DNS_ROLE_VARIABLE, whose default is the writer: review and drift plans,
+        which may not assume the writer, set it to the reader (ops/review.py)."""
         delegation = settings.domains.delegation if settings.domains else None
         if delegation is None:
             return None
+        role_arn = delegation.role_arn
+        if role_arn is not None:
+            role_arn = TerraformVariable(
+                self,
+                DNS_ROLE_VARIABLE,
+                type="string",
+                default=role_arn,
+                description="The role in the DNS account through which the parent zone is "
+                "written (the stage's writer) or only read (review plans: the reader)",
+            ).string_value
         return aws_provider(
             self,
             "aws_dns_parent",
             region=settings.region,
             stage=settings.stage,
-            account=AccountSettings(
-                account_id=delegation.parent_account_id, role_arn=delegation.role_arn
-            ),
+            account=AccountSettings(account_id=delegation.parent_account_id, role_arn=role_arn),
             emulator=settings.emulator,
             alias="dns_parent",
             tags=settings.extra_tags,

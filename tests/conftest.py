@@ -39,6 +39,7 @@ from stacks.settings import (  # noqa: E402
     StageSettings,
     stage_settings,
 )
+from stacks.settings.stages import DNS_ACCOUNT_ID  # noqa: E402
 from tests import session  # noqa: E402
 from tests.deploy import shared  # noqa: E402
 
@@ -84,10 +85,10 @@ def job(name: str) -> subprocess.CompletedProcess[str]:
 def synth_dir(tmp_path_factory) -> Path:
     """Every stack of the real app, synthesized once per worker, in it: the worker loads the
     jsii runtime for its construct tests anyway, and then this takes ~1 s."""
-    from stacks.app import build_app
+    from tests.synthesis import build_all
 
     outdir = tmp_path_factory.mktemp("cdktf.out")
-    build_app(outdir=str(outdir)).synth()
+    build_all(outdir).synth()
     return outdir
 
 
@@ -97,6 +98,14 @@ def stacks(synth_dir) -> dict[str, Synth]:
     for d in sorted((synth_dir / "stacks").iterdir()):
         out[d.name] = Synth((d / "cdk.tf.json").read_text(), d)
     return out
+
+
+@pytest.fixture(scope="session")
+def catalogue():
+    """IAM's catalogue of actions, resource types and condition keys (tests/policies/iam.py)."""
+    from tests.policies.iam import Catalogue
+
+    return Catalogue()
 
 
 @pytest.fixture(scope="session")
@@ -162,13 +171,17 @@ def main_in_a_fresh_process() -> tuple[subprocess.CompletedProcess[str], Path]:
     )
 
 
-# One state bootstrap per real account (stacks/settings/stages.py, ACCOUNTS), and the emulator's.
+# One state bootstrap per real account (stacks/settings/stages.py, ACCOUNTS, PREVIEWS_ACCOUNT),
+# and the emulator's; the DNS account's delegation roles.
 STATE_STACKS = tuple(
     f"image-service-state-{stage_settings(s).account.account_id}"
-    for s in ("dev", "staging", "production")
+    for s in ("dev", "staging", "production", "pr-1")
 )
+DNS_STACK = f"image-service-dns-{DNS_ACCOUNT_ID}"
 ALL_STACKS = (
-    tuple(f"image-service-{s}" for s in ALL_STAGES) + STATE_STACKS + ("image-service-state-local",)
+    tuple(f"image-service-{s}" for s in ALL_STAGES)
+    + STATE_STACKS
+    + ("image-service-state-local", DNS_STACK)
 )
 
 

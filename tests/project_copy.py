@@ -13,12 +13,14 @@ from pathlib import Path
 from ops.toolchain import ROOT
 
 # What a team fills in before its first deploy (stacks/settings/stages.py), as the README's
-# first-deploy section says: each stage's account, the DNS account and the repository.
+# first-deploy section says: each stage's account, the previews account, the DNS account and
+# the repository.
 FILLED_IN = {
     "dev": "210000000001",
     "staging": "210000000002",
     "production": "210000000003",
     "dns": "210000000004",
+    "previews": "210000000005",
     "repository": "lego-moc/image-service",
 }
 
@@ -44,7 +46,7 @@ def copy_project(root: Path) -> Path:
 
 def fill_in_placeholders(root: Path) -> Path:
     """The copy's stacks/settings/stages.py with FILLED_IN's values where the placeholders
-    were: exactly the three edits the README's first-deploy section lists."""
+    were: exactly the four edits the README's first-deploy section lists."""
     stages = root / "stacks" / "settings" / "stages.py"
     text = stages.read_text()
     edits = [
@@ -56,6 +58,10 @@ def fill_in_placeholders(root: Path) -> Path:
             for stage in ("dev", "staging", "production")
         ],
         (r'^DNS_ACCOUNT_ID = "\d{12}"$', f'DNS_ACCOUNT_ID = "{FILLED_IN["dns"]}"'),
+        (
+            r'^PREVIEWS_ACCOUNT = AccountSettings\(account_id="\d{12}"\)$',
+            f'PREVIEWS_ACCOUNT = AccountSettings(account_id="{FILLED_IN["previews"]}")',
+        ),
         (
             r"^GITHUB_REPOSITORY = GitHubRepository\(PLACEHOLDER_REPOSITORY\)$",
             f'GITHUB_REPOSITORY = GitHubRepository("{FILLED_IN["repository"]}")',

@@ -68,6 +68,11 @@ class GitHubRepository:
         return f"repo:{self.slug}:{context}"
 
 
+# The concerns a stage may have or not (the families of constructs_lib/ci_identity.py name the
+# one they belong to); a deploy role is given the permissions of those its stages may have.
+OPTIONAL_CONCERNS = ("domains", "cdn_logs", "budget", "waf", "network", "cache")
+
+
 @dataclass(frozen=True)
 class DeployScope:
     """What one stage deploys, by name: its deploy role may change these and nothing else of
@@ -82,6 +87,18 @@ class DeployScope:
     #: The stage's Terraform state object in the account's state bucket.
     state_key: str
     region: str = "us-east-1"
+    #: The record names (patterns) its deploy role may change in the account's zones: the
+    #: stage's own zone and the names below it. Default: none.
+    record_names: tuple[str, ...] = ()
+    #: The role in the DNS account through which the stage writes its zone's NS record in the
+    #: parent zone (constructs_lib/dns_delegation.py). Default: none.
+    dns_role_arn: str | None = None
+    #: The optional concerns (OPTIONAL_CONCERNS) the stage may have, whose permissions its role
+    #: gets. Default: None, every one (a real stage may turn any on).
+    concerns: tuple[str, ...] | None = None
+
+    def may_have(self, concern: str | None) -> bool:
+        return concern is None or self.concerns is None or concern in self.concerns
 
 
 @dataclass(frozen=True)
@@ -97,9 +114,9 @@ class CiIdentityProps:
     stages: tuple[DeployScope, ...]
     #: The account's state bucket.
     state_bucket: str
-    #: The delegation role in the DNS account, which the stages' plans assume to read (review)
-    #: or write (deploy) their NS record in the parent zone. Default: none.
-    dns_delegation_role_arn: str | None = None
+    #: The reader of the parent zone in the DNS account, which review plans assume
+    #: (constructs_lib/dns_delegation.py); each stage's writer is its scope's. Default: none.
+    dns_read_role_arn: str | None = None
     #: The branch whose scheduled jobs (the nightly drift check) may assume the review role.
     #: Default: "main".
     default_branch: str = "main"

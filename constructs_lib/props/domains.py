@@ -32,10 +32,13 @@ class ZoneDelegation:
     parent_zone_name: str
     #: The account that holds the parent zone.
     parent_account_id: str
-    #: A role in that account that may write the stage's NS record in the parent zone (README,
-    #: "First deploy to a real account", shows its policy). None: the credentials themselves
-    #: act there (the emulator: one account).
+    #: The role in that account that may write the stage's NS record in the parent zone (the
+    #: DNS account's bootstrap creates one per stage: constructs_lib/dns_delegation.py). None:
+    #: the credentials themselves act there (the emulator: one account).
     role_arn: str | None
+    #: The role there through which review plans read the parent zone (it writes nothing).
+    #: None: review plans use `role_arn` too.
+    read_role_arn: str | None = None
     #: Create the parent zone too, instead of looking it up. Only for an emulator, which starts
     #: empty (the emulator table). Default: look it up.
     create_parent_zone: bool = False
@@ -50,20 +53,22 @@ class ZoneDelegation:
                     "use the 12 digits of the account that holds the parent zone",
                 )
             )
-        if self.role_arn is not None:
-            match = ROLE_ARN.match(self.role_arn)
+        for setting, arn in (("role_arn", self.role_arn), ("read_role_arn", self.read_role_arn)):
+            if arn is None:
+                continue
+            match = ROLE_ARN.match(arn)
             if not match:
                 found.append(
                     Problem(
-                        "role_arn",
-                        f"{self.role_arn!r} is not an IAM role ARN",
+                        setting,
+                        f"{arn!r} is not an IAM role ARN",
                         "use arn:aws:iam::<parent account id>:role/<name>",
                     )
                 )
             elif match.group(1) != self.parent_account_id:
                 found.append(
                     Problem(
-                        "role_arn",
+                        setting,
                         f"the role is in account {match.group(1)}, not in the parent zone's "
                         f"account {self.parent_account_id}",
                         "name the delegation role of the account that holds the parent zone",

@@ -5,6 +5,7 @@
     stages.py    the stage table: what dev, staging and production each set differently
     emulator.py  the emulator's table (setting, value, reason) and the emulator stages
     lookup.py    a stage's validated settings by name, the selection, the app's stacks
+    accounts.py  the accounts, and what each one's bootstrap creates (state, CI identity, DNS)
 
 A stage's settings are validated once (`stage_settings`, `load_stages`) before any construct is
 created, every problem at once, so a bad value stops the program before anything is written.
@@ -33,7 +34,6 @@ from stacks.settings.lookup import AppStack as AppStack
 from stacks.settings.lookup import app_stacks as app_stacks
 from stacks.settings.lookup import bootstrap_stack_name as bootstrap_stack_name
 from stacks.settings.lookup import emulator_stage_settings as emulator_stage_settings
-from stacks.settings.lookup import identity_props as identity_props
 from stacks.settings.lookup import load_stages as load_stages
 from stacks.settings.lookup import selected_stages as selected_stages
 from stacks.settings.lookup import stage_settings as stage_settings

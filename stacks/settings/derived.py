@@ -1,7 +1,8 @@
 """Stages derived from dev, recognised by their names alone (no edit to the stage table): a
 preview stage per pull request, `pr-<number>`, and a personal stage per developer,
-`dev-<name>`. Each is dev's settings in dev's account with a table, bucket, API, user pool and
-distribution of its own and its own state key in dev's state bucket, everything destroyable,
+`dev-<name>`. Each is dev's settings in the previews account (an account of their own:
+stacks/settings/accounts.py) with a table, bucket, API, user pool and distribution of its own
+and its own state key in that account's state bucket, everything destroyable,
 short log retention, no budget and no subscriber, tagged with its kind, its pull request or
 owner and its creation date (the nightly clean-up removes it by those tags:
 .github/workflows/preview.yml, ops/derived.py).
@@ -43,12 +44,15 @@ HANDLER_NAME_ROOM = 16
 class DerivedStages:
     """What every derived stage is."""
 
-    #: The stage they are built from, in whose account they live.
+    #: The account they live in: one of their own, not the base's (stacks/settings/accounts.py
+    #: says why).
+    account: AccountSettings
+    #: The stage they are built from.
     base: str = "dev"
-    #: The API's and the CDN's hostnames under the base's zone (`pr-42.images-dev.lego-api.com`,
-    #: `cdn.pr-42.images-dev.lego-api.com`), the zone looked up, not created. Default: off (the
+    #: A zone their account holds, under which each gets its API's and CDN's hostnames
+    #: (`pr-42.<zone>`, `cdn.pr-42.<zone>`), the zone looked up, not created. Default: None (the
     #: AWS-given names: no certificate to wait for).
-    custom_domains: bool = False
+    zone_name: str | None = None
     #: Days the API's access logs are kept. Default: 3.
     log_retention_days: int = 3
     #: A personal stage older than this (its CreatedOn tag) is removed by the nightly clean-up.
@@ -94,8 +98,8 @@ def derive(
     `derived_name` is the derived stage it stands for (an emulator variant's: `pr-7` for
     `local-pr-7`), whose kind and owner its tags name."""
     domains = None
-    if rules.custom_domains and base.domains is not None:
-        zone = base.domains.zone_name
+    if rules.zone_name:
+        zone = rules.zone_name
         domains = CustomDomainsProps(
             api_hostname=f"{stage}.{zone}",
             cdn_hostname=f"cdn.{stage}.{zone}",

@@ -88,6 +88,7 @@ def _delegation_on_the_emulator(settings: StageSettings) -> ZoneDelegation | Non
         delegation,
         parent_account_id=EMULATOR_ACCOUNT_ID,
         role_arn=None,
+        read_role_arn=None,
         create_parent_zone=True,
     )
 

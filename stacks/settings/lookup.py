@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from constructs_lib.props.ci_identity import CiIdentityProps, DeployScope
+from constructs_lib.errors import Problem
 from constructs_lib.validation import first_per_setting
 from stacks.errors import SettingsError
 from stacks.settings import derived
@@ -21,11 +21,11 @@ from stacks.settings.stages import (
     ACCOUNTS,
     DEPLOYED_STAGES,
     DERIVED,
-    GITHUB_REPOSITORY,
     STAGE_TABLE,
     build_stage,
+    placeholder_problems,
 )
-from stacks.settings.types import StageSettings
+from stacks.settings.types import AccountSettings, StageSettings
 
 ALL_STAGES = DEPLOYED_STAGES + tuple(EMULATOR_STAGES)
 # Restricts which stages are synthesized (comma-separated), e.g. for a quick local loop.
@@ -94,7 +94,7 @@ def derived_stage_settings(stage: str, *, endpoint: str | None = None) -> StageS
     name = derived_name(stage)
     assert name is not None
     on_the_emulator = name != stage
-    account = EMULATOR_ACCOUNT if on_the_emulator else ACCOUNTS[DERIVED.base]
+    account = EMULATOR_ACCOUNT if on_the_emulator else DERIVED.account
     base = build_stage(stage, STAGE_TABLE[DERIVED.base], account)
     settings = derived.derive(stage, base, account, DERIVED, derived_name=name)
     if on_the_emulator:
@@ -192,6 +192,15 @@ class AppStack:
     def on_emulator(self) -> bool:
         return self.settings.emulator is not None
 
+    @property
+    def account(self) -> AccountSettings:
+        return self.settings.account
+
+    def placeholder_problems(self) -> list[Problem]:
+        """What of the stack is still a shipped placeholder (a state stack, which bootstraps
+        the account's CI identity, also the GitHub repository)."""
+        return placeholder_problems(self.settings, bootstrap=self.kind == "state")
+
 
 def app_stacks(stages: list[StageSettings]) -> dict[str, AppStack]:
     """The stacks an app of `stages` has, by name: each stage's, then each account's state
@@ -201,63 +210,3 @@ def app_stacks(stages: list[StageSettings]) -> dict[str, AppStack]:
         name = bootstrap_stack_name(settings)
         table.setdefault(name, AppStack(name, "state", settings))
     return table
-
-
-def stages_of_account(settings: StageSettings) -> tuple[str, ...]:
-    """The stages that live in the account of `settings` (the emulator's: its stages)."""
-    if settings.emulator:
-        return tuple(EMULATOR_STAGES)
-    account = settings.account.account_id
-    return tuple(s for s in DEPLOYED_STAGES if ACCOUNTS[s].account_id == account)
-
-
-# The GitHub environment whose deploy role creates and removes the derived stages (a pull
-# request's preview, and the nightly clean-up of previews and personal stages).
-PREVIEW_ENVIRONMENT = "preview"
-
-
-def derived_scopes(stages: list[StageSettings]) -> tuple[DeployScope, ...]:
-    """The preview role's scopes, in the account of the derived stages' base: every `pr-*` and
-    `dev-*` stage's names, as patterns (a personal stage's are inside dev's own name space:
-    `image-service-dev-*`, which dev's role holds too)."""
-    base = next((s for s in stages if s.stage == DERIVED.base), None)
-    if base is None:
-        return ()
-    return tuple(
-        DeployScope(
-            stage=PREVIEW_ENVIRONMENT,
-            name=f"image-service-{prefix}-*",
-            table_name=f"ImageMetadata-{prefix}-*",
-            bucket_name=f"images-lego-moc-{prefix}-*",
-            state_key=f"image-service/{prefix}-*/terraform.tfstate",
-            region=base.region,
-        )
-        for prefix in ("pr", "dev")
-    )
-
-
-def identity_props(settings: StageSettings) -> CiIdentityProps:
-    """The CI identity of the account of `settings`: a deploy role per stage of the account,
-    scoped to that stage's names, and the review role over all of them."""
-    stages = [stage_settings(name) for name in stages_of_account(settings)]
-    delegations = [s.domains.delegation for s in stages if s.domains and s.domains.delegation]
-    for problem in GITHUB_REPOSITORY.problems():
-        raise SettingsError(settings.stage, "GITHUB_REPOSITORY", problem.problem, problem.fix)
-    scopes = tuple(
-        DeployScope(
-            stage=s.stage,
-            name=s.stack_name,
-            table_name=s.table.name,
-            bucket_name=s.bucket.name,
-            state_key=s.state_key,
-            region=s.region,
-        )
-        for s in stages
-    )
-    return CiIdentityProps(
-        repository=GITHUB_REPOSITORY,
-        account_id=settings.account.account_id,
-        stages=scopes + derived_scopes(stages),
-        state_bucket=settings.state.bucket,
-        dns_delegation_role_arn=next((d.role_arn for d in delegations if d.role_arn), None),
-    )

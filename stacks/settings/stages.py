@@ -33,6 +33,7 @@ from constructs_lib.props import (
     ZoneDelegation,
 )
 from constructs_lib.props.ci_identity import GitHubRepository
+from constructs_lib.props.dns_delegation import dns_reader_role_arn, dns_writer_role_arn
 from stacks.settings.derived import DerivedStages
 from stacks.settings.types import AccountSettings, StageSettings, StateBackendSettings, stack_name
 
@@ -42,7 +43,7 @@ from stacks.settings.types import AccountSettings, StageSettings, StateBackendSe
 # Shipped in place of real values: every command that would contact AWS refuses them
 # (placeholder_problems) until they are set.
 PLACEHOLDER_ACCOUNT_IDS = frozenset(
-    {"111111111111", "222222222222", "333333333333", "444444444444"}
+    {"111111111111", "222222222222", "333333333333", "444444444444", "555555555555"}
 )
 PLACEHOLDER_REPOSITORY = "your-org/image-service"
 ACCOUNTS = {
@@ -56,15 +57,19 @@ ACCOUNTS = {
 # it (PLACEHOLDER: set it before bootstrapping an account; constructs_lib/props/ci_identity.py
 # says which form).
 GITHUB_REPOSITORY = GitHubRepository(PLACEHOLDER_REPOSITORY)
-# The account that holds the apex zone lego-api.com (PLACEHOLDER: set its id), and the role
-# there through which each stage writes its own zone's NS record (README, "First deploy to a
-# real account", says what the role may do).
-DNS_DELEGATION_ROLE = "image-service-dns-delegation"
+# The account of the preview and personal stages (pr-<number>, dev-<name>), derived from dev
+# (PLACEHOLDER: set its id): an account of their own, because a pull request's code deploys
+# them and IAM cannot keep their role from a real stage's HTTP API routes and CloudFront
+# policies inside one account (stacks/settings/accounts.py says why).
+PREVIEWS_ACCOUNT = AccountSettings(account_id="555555555555")
+# The account that holds the apex zone lego-api.com (PLACEHOLDER: set its id). Its bootstrap
+# (`python -m ops.bootstrap dns`) creates a writer role per stage, through which only that
+# stage's deploy role writes only its own zone's NS record, and a reader for review plans
+# (constructs_lib/dns_delegation.py).
 DNS_ACCOUNT_ID = "444444444444"
+DNS_ACCOUNT = AccountSettings(account_id=DNS_ACCOUNT_ID)
 DNS_PARENT = ZoneDelegation(
-    parent_zone_name="lego-api.com",
-    parent_account_id=DNS_ACCOUNT_ID,
-    role_arn=f"arn:aws:iam::{DNS_ACCOUNT_ID}:role/{DNS_DELEGATION_ROLE}",
+    parent_zone_name="lego-api.com", parent_account_id=DNS_ACCOUNT_ID, role_arn=None
 )
 # Production's users get their mail from our own SES identity (PLACEHOLDER: verify the domain
 # in SES in production's account first).
@@ -169,7 +174,7 @@ STAGE_TABLE = {
 DEPLOYED_STAGES = tuple(STAGE_TABLE)
 # The stages derived from dev by their names alone (stacks/settings/derived.py): pr-<number>
 # for a pull request's preview, dev-<name> for a developer's own.
-DERIVED = DerivedStages(base="dev", custom_domains=False, log_retention_days=3)
+DERIVED = DerivedStages(base="dev", account=PREVIEWS_ACCOUNT, log_retention_days=3)
 
 
 def build_stage(stage: str, row: StageRow, account: AccountSettings) -> StageSettings:
@@ -195,7 +200,7 @@ def build_stage(stage: str, row: StageRow, account: AccountSettings) -> StageSet
             api_hostname=row.api_hostname,
             cdn_hostname=row.cdn_hostname,
             create_hosted_zone=row.delegation is not None,
-            delegation=row.delegation,
+            delegation=_delegation(row.delegation, stage),
         ),
         monitoring=replace(monitoring, **row.monitoring),
         waf=_optional(WebAclProps(name=f"{stack_name(stage)}-cdn"), row.waf),
@@ -213,6 +218,19 @@ def build_stage(stage: str, row: StageRow, account: AccountSettings) -> StageSet
     )
 
 
+def _delegation(parent: ZoneDelegation | None, stage: str) -> ZoneDelegation | None:
+    """The stage's delegation from `parent`, through the stage's own writer role in the parent's
+    account and the reader for review plans (the DNS account's bootstrap creates both)."""
+    if parent is None or parent.role_arn is not None:
+        return parent
+    account = parent.parent_account_id
+    return replace(
+        parent,
+        role_arn=dns_writer_role_arn(account, stage),
+        read_role_arn=dns_reader_role_arn(account),
+    )
+
+
 def _optional(props: Any, changes: Changes | None) -> Any:
     """An optional section: None when the row leaves it off, else its props with the row's
     changes."""
@@ -225,15 +243,15 @@ def placeholder_problems(settings: StageSettings, bootstrap: bool = False) -> li
     the setting to edit (README, "First deploy to a real account")."""
     found = []
     account = settings.account.account_id
-    # A derived stage (pr-<number>, dev-<name>) lives in its base's account.
-    key = settings.stage if settings.stage in ACCOUNTS else DERIVED.base
+    # A derived stage (pr-<number>, dev-<name>) lives in the previews account.
+    setting = f"ACCOUNTS[{settings.stage!r}]" if settings.stage in ACCOUNTS else "PREVIEWS_ACCOUNT"
     if account in PLACEHOLDER_ACCOUNT_IDS:
         found.append(
             Problem(
-                f"ACCOUNTS[{key!r}]",
+                setting,
                 f"{account} is the placeholder shipped with the project, not the stage's AWS "
                 "account",
-                f"set ACCOUNTS[{key!r}] = AccountSettings(account_id='<its 12 "
+                f"set {setting} = AccountSettings(account_id='<its 12 "
                 "digits>') in stacks/settings/stages.py",
             )
         )

@@ -1,7 +1,10 @@
 """CiIdentity: each account's bootstrap gives CI GitHub's OIDC provider, a read-only review role,
 a deploy role per stage scoped to that stage, and the permissions boundary (issue 26, findings
-2, 3 and 5). Asserted on the synthesized JSON of every account's state stack; the emulator's is
-applied and read back in tests/deploy/test_bootstrap_deploy.py."""
+2, 3 and 5; issue 35). Asserted on the synthesized JSON of every account's state stack (the
+three real stages' and the previews account's) against IAM's own catalogue of actions and
+resource types (tests/policies/iam.py); the emulator's is applied and read back in
+tests/deploy/test_bootstrap_deploy.py, and what each role may reach is evaluated in
+tests/policies/test_isolation.py."""
 
 from __future__ import annotations
 
@@ -11,14 +14,20 @@ import pytest
 
 from constructs_lib.kinds import ACTIONS_ON_EVERY_RESOURCE
 from constructs_lib.props.ci_identity import GITHUB_OIDC_HOST
-from stacks.settings import ACCOUNTS
-from stacks.settings.stages import GITHUB_REPOSITORY
+from stacks.settings import ACCOUNTS, stage_settings
+from stacks.settings.stages import DNS_ACCOUNT_ID, GITHUB_REPOSITORY, PREVIEWS_ACCOUNT
+from tests.conftest import DNS_STACK
 
+# The real stages' accounts, and the previews account (its one deploy role: `preview`).
 STAGE_OF_ACCOUNT = {a.account_id: stage for stage, a in ACCOUNTS.items()}
+STAGE_OF_ACCOUNT[PREVIEWS_ACCOUNT.account_id] = "preview"
 STATE = sorted(f"image-service-state-{a}" for a in STAGE_OF_ACCOUNT)
-# IAM's limits (whitespace not counted): a role's inline policies together, a managed policy.
+REAL = sorted(f"image-service-state-{a.account_id}" for a in ACCOUNTS.values())
+# IAM's limits (whitespace not counted): a role's inline policies together, a managed policy;
+# every policy keeps a tenth of its limit free, for the next family.
 INLINE_POLICY_LIMIT = 10_240
 MANAGED_POLICY_LIMIT = 6_144
+FILLED_AT_MOST = 0.9
 
 
 def _account(name: str) -> str:
@@ -69,18 +78,15 @@ def test_each_role_trusts_exactly_its_github_subjects(stacks, name):
     synth, account = stacks[name], _account(name)
     stage, repository = STAGE_OF_ACCOUNT[account], GITHUB_REPOSITORY.slug
     roles = _roles(synth)
-    # dev's account also holds the derived stages (pr-*, dev-*): the preview environment's role.
-    preview = ["image-service-deploy-preview"] if stage == "dev" else []
-    assert sorted(roles) == sorted(
-        ["image-service-review", f"image-service-deploy-{stage}", *preview]
-    )
+    # One deploy role per account: each real stage's own, and the previews account's `preview`
+    # (the GitHub environment that deploys pr-* and dev-*).
+    assert sorted(roles) == sorted(["image-service-review", f"image-service-deploy-{stage}"])
     expected = {
         "image-service-review": [
             f"repo:{repository}:pull_request",
             f"repo:{repository}:ref:refs/heads/main",
         ],
         f"image-service-deploy-{stage}": [f"repo:{repository}:environment:{stage}"],
-        **{role: [f"repo:{repository}:environment:preview"] for role in preview},
     }
     for role_name, subjects in expected.items():
         statement = _trust(synth, roles[role_name])
@@ -115,13 +121,26 @@ def test_every_resource_is_granted_only_for_actions_aws_authorizes_on_none(stack
                 assert statement["Resource"] == ["*"]
                 unexplained = set(statement["Action"]) - set(ACTIONS_ON_EVERY_RESOURCE)
                 assert not unexplained, statement["Sid"]
+
+
+@pytest.mark.parametrize("name", [*STATE, "image-service-state-local", DNS_STACK])
+def test_every_policy_keeps_a_tenth_of_its_size_limit_free(stacks, name):
+    """Issue 35, finding 5: the next family must not overflow a policy at bootstrap."""
+    synth = stacks[name]
+    inline: dict[str, int] = {}
     for policy in synth.resources("aws_iam_role_policy").values():
-        assert len("".join(policy["policy"].split())) < INLINE_POLICY_LIMIT, policy["name"]
+        inline[policy["role"]] = inline.get(policy["role"], 0) + len(
+            "".join(policy["policy"].split())
+        )
+    assert inline
+    for role, size in inline.items():
+        assert size <= FILLED_AT_MOST * INLINE_POLICY_LIMIT, (role, size)
     for policy in synth.resources("aws_iam_policy").values():
-        assert len("".join(policy["policy"].split())) < MANAGED_POLICY_LIMIT, policy["name"]
+        size = len("".join(policy["policy"].split()))
+        assert size <= FILLED_AT_MOST * MANAGED_POLICY_LIMIT, (policy["name"], size)
 
 
-@pytest.mark.parametrize("name", STATE)
+@pytest.mark.parametrize("name", REAL)
 def test_a_deploy_role_changes_its_own_stage_and_creates_roles_only_with_the_boundary(stacks, name):
     synth, account = stacks[name], _account(name)
     stage = STAGE_OF_ACCOUNT[account]
@@ -159,8 +178,20 @@ def test_a_deploy_role_changes_its_own_stage_and_creates_roles_only_with_the_bou
     bucket = f"arn:aws:s3:::lego-moc-image-service-tfstate-{account}"
     key = f"image-service/{stage}/terraform.tfstate"
     assert statements["State"]["Resource"] == [f"{bucket}/{key}", f"{bucket}/{key}.tflock"]
-    # The NS record in the parent zone: through the DNS account's delegation role.
+    # The NS record in the parent zone: through its own stage's writer in the DNS account only.
     assert statements["DnsDelegation"]["Action"] == ["sts:AssumeRole"]
+    assert statements["DnsDelegation"]["Resource"] == [
+        f"arn:aws:iam::{DNS_ACCOUNT_ID}:role/image-service-dns-write-{stage}"
+    ]
+    # Records only of its own zone's names (a zone of its account holding another name, the
+    # parent's, say, is out of reach).
+    zone = stage_settings(stage).domains.zone_name
+    assert statements["ZoneRecords"]["Condition"] == {
+        "ForAllValues:StringLike": {
+            "route53:ChangeResourceRecordSetsNormalizedRecordNames": sorted([zone, f"*.{zone}"])
+        },
+        "Null": {"route53:ChangeResourceRecordSetsNormalizedRecordNames": "false"},
+    }
 
 
 @pytest.mark.parametrize("name", STATE)
@@ -185,6 +216,13 @@ def test_the_review_role_reads_and_cannot_decrypt_or_lock(stacks, name):
     denied = statements["NoDecryptionNoSecrets"]
     assert denied["Effect"] == "Deny" and "kms:Decrypt" in denied["Action"]
     assert "secretsmanager:GetSecretValue" in denied["Action"]
+    # The parent zone only through the DNS account's reader, which writes nothing; the previews
+    # account's stages have no delegation.
+    assumed = [
+        r for s in statements.values() if "sts:AssumeRole" in s["Action"] for r in s["Resource"]
+    ]
+    reader = f"arn:aws:iam::{DNS_ACCOUNT_ID}:role/image-service-dns-read"
+    assert assumed == ([] if name.endswith(PREVIEWS_ACCOUNT.account_id) else [reader])
 
 
 @pytest.mark.parametrize("name", STATE)
@@ -205,8 +243,8 @@ def test_the_boundary_allows_the_service_data_logs_traces_and_network_only(stack
         "ServiceImages",
         "ServiceTables",
     ]
-    # dev's account also holds the derived stages, by pattern (pr-*, dev-*).
-    names = [stage, *(["pr-*", "dev-*"] if stage == "dev" else [])]
+    # The previews account holds the derived stages, by pattern (pr-*, dev-*).
+    names = ["pr-*", "dev-*"] if stage == "preview" else [stage]
     # The cache as its one IAM user, and the flow logs into the network's own group.
     assert statements["ServiceCache"] == {
         "Sid": "ServiceCache",
@@ -234,7 +272,6 @@ def test_the_boundary_allows_the_service_data_logs_traces_and_network_only(stack
             "ReviewRoleArn",
             "PermissionsBoundaryArn",
             f"DeployRoleArn_{stage}",
-            *(["DeployRoleArn_preview"] if stage == "dev" else []),
         ]
     )
 
@@ -277,7 +314,7 @@ def test_both_forms_of_a_repository_are_accepted(slug):
     assert GitHubRepository(slug).problems() == []
 
 
-@pytest.mark.parametrize("name", STATE)
+@pytest.mark.parametrize("name", REAL)
 def test_a_deploy_role_may_create_the_cache_tier_of_its_stage(stacks, name):
     synth, account = stacks[name], _account(name)
     stage = STAGE_OF_ACCOUNT[account]
@@ -337,3 +374,111 @@ def granted_stack_types(handler_stack, tmp_path_factory) -> list[str]:
     app.synth()
     path = root / "out" / "stacks" / "image-service-production" / "cdk.tf.json"
     return [*json.loads(path.read_text())["resource"], *handler_stack.json["resource"]]
+
+
+# What the DNS stack's policies refer to, as IAM would see it: the parent zone's ARN.
+PARENT_ZONE = {"data.aws_route53_zone.": "arn:aws:route53:::hostedzone/ZPARENTZONE"}
+CI_STACKS = [*STATE, "image-service-state-local", DNS_STACK]
+
+
+def _ci_roles(stacks, name):
+    from tests.policies.roles import role, role_names
+
+    account = name.rsplit("-", 1)[1] if name != "image-service-state-local" else "123456789012"
+    config = stacks[name].json
+    return [role(config, r, account, PARENT_ZONE) for r in role_names(config)]
+
+
+def _boundary(stacks, name):
+    from tests.policies.iam import Principal
+
+    policies = [
+        json.loads(p["policy"])
+        for p in stacks[name].resources("aws_iam_policy").values()
+        if p["name"] == "image-service-boundary"
+    ]
+    return (
+        [Principal("arn:aws:iam::123456789012:role/a-handler", tuple(policies))] if policies else []
+    )
+
+
+@pytest.mark.parametrize("name", CI_STACKS)
+def test_every_action_granted_is_in_iams_catalogue_where_iam_authorizes_it(stacks, catalogue, name):
+    """Each action an Allow names is one IAM's catalogue has, granted on the resources IAM
+    authorizes it on: "*" for an action of no resource type (a statement naming ARNs never
+    matches it: issue 35, finding 6, and CloudFront's creates), else ARNs of one of its types
+    (a statement naming only another type's ARNs is a grant that never applies)."""
+    from tests.policies.iam import _as_list, _could_be_of_type
+
+    dead = []
+    for principal in _ci_roles(stacks, name) + _boundary(stacks, name):
+        for statement in principal.statements():
+            if statement["Effect"] != "Allow":
+                continue
+            for action in _as_list(statement["Action"]):
+                if "*" in action:
+                    continue  # a pattern (s3:GetBucket*): tested by what it grants, below
+                found = catalogue.action(action)  # UnknownAction: not in IAM's catalogue
+                types = [rt for rt in found.resource_types if rt]
+                resources = _as_list(statement["Resource"])
+                if not types and "*" not in resources:
+                    dead.append((principal.arn, statement["Sid"], action, "authorizes only on *"))
+                elif types and not any(
+                    _could_be_of_type(catalogue, r, found.service, types) for r in resources
+                ):
+                    dead.append((principal.arn, statement["Sid"], action, f"needs a {types}"))
+    assert dead == []
+
+
+@pytest.mark.parametrize("name", CI_STACKS)
+def test_every_action_pattern_matches_actions_in_iams_catalogue(stacks, catalogue, name):
+    """A pattern such as s3:GetBucket* names actions IAM has (a misspelt one grants nothing)."""
+    import fnmatch
+
+    from tests.policies.iam import _as_list
+
+    empty = []
+    for principal in _ci_roles(stacks, name):
+        for statement in principal.statements():
+            for action in _as_list(statement["Action"]):
+                service, _, verb = action.partition(":")
+                if "*" in verb and verb != "*":
+                    names = catalogue.data[service]["privileges"]
+                    if not [n for n in names if fnmatch.fnmatchcase(n.lower(), verb.lower())]:
+                        empty.append(action)
+    assert empty == []
+
+
+def test_the_preview_role_has_only_what_a_derived_stage_can_have(stacks):
+    """The previews account's deploy role: no network, cache, web ACL, budget, custom domains,
+    CDN log deliveries or DNS delegation (stacks/settings/derived.py turns them off), so a pull
+    request's code gets none of their permissions."""
+    statements = _policy(
+        stacks[f"image-service-state-{PREVIEWS_ACCOUNT.account_id}"], "image-service-deploy-preview"
+    )
+    for absent in (
+        "Network",
+        "LingeringInterfaces",
+        "Cache",
+        "WebAcl",
+        "Budget",
+        "Certificates",
+        "Zones",
+        "ZoneRecords",
+        "ZoneChanges",
+        "LogDeliveries",
+        "DnsDelegation",
+        "CacheServiceLinkedRole",
+    ):
+        assert absent not in statements, absent
+    actions = {a for s in statements.values() if s["Effect"] == "Allow" for a in s["Action"]}
+    assert not {
+        a
+        for a in actions
+        if a.startswith(("ec2:", "elasticache:", "route53:", "acm:", "wafv2:", "budgets:", "sts:"))
+    }
+    assert statements["Table"]["Resource"] == [
+        f"arn:aws:dynamodb:us-east-1:{PREVIEWS_ACCOUNT.account_id}:table/ImageMetadata-{p}-*{suffix}"
+        for p in ("pr", "dev")
+        for suffix in ("", "/*")
+    ]

@@ -170,8 +170,12 @@ def test_a_created_zone_without_a_delegation_is_refused(bare_stack):
     )
 
 
-def test_the_shipped_parent_is_the_dns_accounts_delegation_role():
+@pytest.mark.parametrize("name", ("dev", "staging", "production"))
+def test_each_stage_is_delegated_through_its_own_writer_and_reviewed_through_the_reader(name):
+    """Issue 35: one writer per stage in the DNS account (constructs_lib/dns_delegation.py),
+    which only that stage's deploy role assumes; review plans use the reader."""
     assert DNS_PARENT.parent_zone_name == "lego-api.com"
-    assert DNS_PARENT.role_arn == (
-        f"arn:aws:iam::{DNS_PARENT.parent_account_id}:role/image-service-dns-delegation"
-    )
+    delegation = stage_settings(name).domains.delegation
+    account = DNS_PARENT.parent_account_id
+    assert delegation.role_arn == f"arn:aws:iam::{account}:role/image-service-dns-write-{name}"
+    assert delegation.read_role_arn == f"arn:aws:iam::{account}:role/image-service-dns-read"

@@ -193,13 +193,11 @@ def test_the_review_role_trusts_pull_requests_and_the_default_branch_only(iam):
         }
     }
     assert iam.get_role(RoleName=REVIEW_ROLE)["Role"]["MaxSessionDuration"] == 3600
-    [name] = iam.list_role_policies(RoleName=REVIEW_ROLE)["PolicyNames"]
-    document = iam.get_role_policy(RoleName=REVIEW_ROLE, PolicyName=name)["PolicyDocument"]
-    statements = {s["Sid"]: s for s in document["Statement"]}
+    statements = _deploy_statements(iam, REVIEW_ROLE)
     assert statements["NoDecryptionNoSecrets"]["Effect"] == "Deny"
     assert "kms:Decrypt" in statements["NoDecryptionNoSecrets"]["Action"]
     # Reads only: no action of the review role changes anything.
-    allowed = [a for s in document["Statement"] if s["Effect"] == "Allow" for a in s["Action"]]
+    allowed = [a for s in statements.values() if s["Effect"] == "Allow" for a in s["Action"]]
     assert not [a for a in allowed if a.split(":")[1].startswith(("Create", "Put", "Delete"))]
 
 
@@ -259,9 +257,11 @@ def test_what_does_not_fit_a_deploy_roles_inline_policy_is_attached_as_its_own_p
     """IAM caps a role's inline policies at 10,240 characters: the rest of the deploy role's
     statements (the cache tier's among them) are in a managed policy attached to it."""
     role = f"{DEPLOY_ROLE_PREFIX}local"
-    [attached] = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
-    assert attached["PolicyName"] == f"{role}-2"
-    sids = [s["Sid"] for s in _managed_document(iam, attached["PolicyArn"])["Statement"]]
+    attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    assert sorted(a["PolicyName"] for a in attached) == [
+        f"{role}-{n}" for n in range(2, 2 + len(attached))
+    ]
+    sids = [s["Sid"] for a in attached for s in _managed_document(iam, a["PolicyArn"])["Statement"]]
     [inline] = iam.list_role_policies(RoleName=role)["PolicyNames"]
     document = iam.get_role_policy(RoleName=role, PolicyName=inline)["PolicyDocument"]
     inline_sids = [s["Sid"] for s in document["Statement"]]
@@ -290,3 +290,119 @@ def test_the_bootstrap_outputs_the_arns_the_workflows_need(iam, emulator, outdir
             == (iam.get_role(RoleName=f"{DEPLOY_ROLE_PREFIX}{stage}")["Role"]["Arn"])
         )
     assert outputs["PermissionsBoundaryArn"].endswith(":policy/image-service-boundary")
+
+
+# ---- the DNS account's delegation roles (issue 35), applied and read back -------------------
+DNS_STACK = "image-service-dns-local"
+PRODUCTION_ZONE = "images.lego-api.com"  # local-production's zone, delegated from lego-api.com
+
+
+def dns_bootstrap(emulator, outdir) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ops.bootstrap", "local-dns", "--outdir", str(outdir)],
+        cwd=ROOT,
+        env=project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, **_credentials(emulator)}),
+        text=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def dns_run(first_run, emulator, outdir):
+    """`python -m ops.bootstrap local-dns` after the account's own bootstrap, as README step 3
+    orders them (a writer trusts a deploy role, which must exist)."""
+    return dns_bootstrap(emulator, outdir)
+
+
+def test_the_dns_bootstrap_applies_the_delegation_roles_with_their_state_in_the_bucket(
+    dns_run, emulator
+):
+    assert dns_run.returncode == 0, dns_run.stdout[-3000:] + dns_run.stderr
+    assert dns_run.stdout.rstrip().endswith(
+        f"{DNS_STACK}: the delegation roles of lego-api.com (a writer for local-production, "
+        f"and the reader) are applied; their state is in "
+        f"s3://{LOCAL_STATE.bucket}/image-service/dns/terraform.tfstate"
+    )
+    s3 = local_aws.client("s3", emulator.endpoint)
+    state = json.loads(
+        s3.get_object(Bucket=LOCAL_STATE.bucket, Key="image-service/dns/terraform.tfstate")[
+            "Body"
+        ].read()
+    )
+    roles = sorted(
+        i["attributes"]["name"]
+        for r in state["resources"]
+        if r["type"] == "aws_iam_role"
+        for i in r["instances"]
+    )
+    assert roles == ["image-service-dns-read", "image-service-dns-write-local-production"]
+
+
+def _applied_role(iam, name: str):
+    from tests.policies.iam import Principal
+
+    documents = [
+        iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
+        for p in iam.list_role_policies(RoleName=name)["PolicyNames"]
+    ]
+    return Principal(f"arn:aws:iam::{EMULATOR_ACCOUNT_ID}:role/{name}", tuple(documents))
+
+
+def test_the_applied_writer_changes_only_its_stages_ns_record(dns_run, iam, emulator, catalogue):
+    """What IAM holds, read back, evaluated with IAM's catalogue: the writer changes the NS
+    record of its stage's zone in the parent zone and nothing else; only that stage's deploy
+    role may assume it."""
+    from tests.policies.iam import Resource, decide
+
+    assert dns_run.returncode == 0, dns_run.stderr
+    zones = local_aws.client("route53", emulator.endpoint).list_hosted_zones_by_name(
+        DNSName="lego-api.com"
+    )["HostedZones"]
+    [parent] = [z for z in zones if z["Name"] == "lego-api.com."]
+    zone = Resource(
+        f"arn:aws:route53:::hostedzone/{parent['Id'].rsplit('/', 1)[1]}",
+        EMULATOR_ACCOUNT_ID,
+        {},
+        "route53",
+        "hostedzone",
+    )
+    writer = _applied_role(iam, "image-service-dns-write-local-production")
+
+    def change(names, types=("NS",)):
+        keys = "route53:ChangeResourceRecordSets"
+        return decide(
+            catalogue,
+            writer,
+            "route53:ChangeResourceRecordSets",
+            zone,
+            {f"{keys}NormalizedRecordNames": names, f"{keys}RecordTypes": types},
+        )
+
+    assert change([PRODUCTION_ZONE])
+    assert not change(["images-dev.lego-api.com"])
+    assert not change([PRODUCTION_ZONE], types=["A"])
+    assert not change(["lego-api.com"])
+    assert not decide(catalogue, writer, "route53:DeleteHostedZone", zone)
+    [statement] = iam.get_role(RoleName="image-service-dns-write-local-production")["Role"][
+        "AssumeRolePolicyDocument"
+    ]["Statement"]
+    # (IAM gives one principal as a string, moto as a list of one)
+    trusted = statement["Principal"]["AWS"]
+    assert (trusted if isinstance(trusted, list) else [trusted]) == [
+        f"arn:aws:iam::{EMULATOR_ACCOUNT_ID}:role/image-service-deploy-local-production"
+    ]
+    reader = _applied_role(iam, "image-service-dns-read")
+    assert decide(catalogue, reader, "route53:ListResourceRecordSets", zone)
+    assert not decide(
+        catalogue,
+        reader,
+        "route53:ChangeResourceRecordSets",
+        zone,
+        {"route53:ChangeResourceRecordSetsNormalizedRecordNames": [PRODUCTION_ZONE]},
+    )
+
+
+def test_a_second_dns_run_changes_nothing(dns_run, emulator, outdir):
+    again = dns_bootstrap(emulator, outdir)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("No changes: the deployment already matches the configuration.") == 2

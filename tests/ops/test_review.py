@@ -245,3 +245,26 @@ def test_an_alarm_change_reads_as_its_threshold_and_periods():
     ):
         assert shown in row
     assert "alarm_name" not in row and "Latency" not in row
+
+
+@pytest.mark.parametrize("stage", ["dev", "staging", "production"])
+def test_a_review_or_drift_plan_reads_the_parent_zone_through_the_dns_reader(stage):
+    """Issue 35: the review role may assume only the DNS account's reader, so its plans set the
+    stage's delegation role variable to it (the deploy keeps the default: the stage's writer)."""
+    from stacks.settings.stages import DNS_ACCOUNT_ID
+
+    [stack] = [s for s in resolve([f"image-service-{stage}"]) if s.kind == "stage"]
+    assert review.read_only_env(stack) == {
+        "TF_VAR_dns_delegation_role_arn": (
+            f"arn:aws:iam::{DNS_ACCOUNT_ID}:role/image-service-dns-read"
+        )
+    }
+
+
+@pytest.mark.parametrize(
+    "stack",
+    ["image-service-local-production", "image-service-pr-7", "image-service-state-111111111111"],
+)
+def test_a_stack_with_no_delegation_role_plans_with_nothing_set(stack):
+    [found] = resolve([stack])
+    assert review.read_only_env(found) == {}

@@ -34,7 +34,7 @@ from stacks.policies import (
     check_stack,
 )
 from stacks.settings import ALL_STAGES, stage_settings
-from tests.conftest import ALL_STACKS, STATE_STACKS
+from tests.conftest import ALL_STACKS, DNS_STACK, STATE_STACKS
 
 
 def _only(config: dict, tf_type: str, kind: str = "resource") -> dict:
@@ -489,7 +489,7 @@ def test_every_rule_has_a_breach_case():
 def test_the_real_stacks_meet_every_rule(stacks, name):
     stage_name = name.removeprefix("image-service-")
     props = PolicyProps(
-        protect_data=name == "image-service-production" or name in STATE_STACKS,
+        protect_data=name in ("image-service-production", DNS_STACK) or name in STATE_STACKS,
         permissions_boundary_arn=stage_settings(stage_name).permissions_boundary_arn
         if stage_name in ALL_STAGES
         else None,

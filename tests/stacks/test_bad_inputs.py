@@ -460,11 +460,11 @@ def test_two_stages_claiming_one_zone_are_refused():
 
 def test_a_repository_the_oidc_token_cannot_name_is_refused(monkeypatch):
     from constructs_lib.props.ci_identity import GitHubRepository
-    from stacks.settings import identity_props, lookup
+    from stacks.settings import accounts
 
-    monkeypatch.setattr(lookup, "GITHUB_REPOSITORY", GitHubRepository("lego moc/images"))
+    monkeypatch.setattr(accounts, "GITHUB_REPOSITORY", GitHubRepository("lego moc/images"))
     with pytest.raises(SettingsError) as err:
-        identity_props(dev)
+        accounts.account_setup("dev")
     assert err.value.setting == "GITHUB_REPOSITORY"
     assert "is not a GitHub repository as its OIDC token names it" in str(err.value)
 
@@ -601,8 +601,29 @@ def test_without_the_provider_mirror_the_wrapper_runs_against_the_public_registr
             "image-service-production",
             ["ACCOUNTS['production']", "DNS_ACCOUNT_ID"],
         ),
+        (
+            [sys.executable, "-m", "ops.bootstrap", "previews"],
+            "ops.bootstrap",
+            "image-service-state-555555555555",
+            ["PREVIEWS_ACCOUNT", "GITHUB_REPOSITORY"],
+        ),
+        (
+            [sys.executable, "-m", "ops.bootstrap", "dns"],
+            "ops.bootstrap",
+            "image-service-state-444444444444",
+            ["DNS_ACCOUNT_ID", "ACCOUNTS['dev']", "ACCOUNTS['staging']", "ACCOUNTS['production']"],
+        ),
     ],
-    ids=["deploy", "review", "diff-of-a-state-stack", "output", "bootstrap", "plan-guard"],
+    ids=[
+        "deploy",
+        "review",
+        "diff-of-a-state-stack",
+        "output",
+        "bootstrap",
+        "plan-guard",
+        "bootstrap-previews",
+        "bootstrap-dns",
+    ],
 )
 def test_the_shipped_placeholders_are_refused_before_credentials_are_looked_for(
     tmp_path, synth_dir, monkeypatch, capsys, command, what, stack, settings
@@ -848,3 +869,49 @@ def test_every_problem_of_a_stage_is_reported_at_once():
     for problem in err.value.problems:
         assert f"`{problem.setting}`: {problem.problem}. Fix: {problem.fix}." in message
     assert err.value.setting == "region"  # the first, for callers that name one
+
+
+def test_the_preview_stages_in_a_real_stages_account_are_refused(monkeypatch):
+    """Issue 35: a pull request's code deploys the preview stages; in a real stage's account
+    their role could change that stage's HTTP API routes and CloudFront policies, which IAM
+    cannot scope inside one account."""
+    from stacks.settings import accounts
+    from stacks.settings.derived import DerivedStages
+
+    monkeypatch.setattr(
+        accounts, "DERIVED", DerivedStages(account=accounts.ACCOUNTS["dev"], base="dev")
+    )
+    with pytest.raises(SettingsError) as refused:
+        accounts.account_setup("previews")
+    assert str(refused.value).startswith(
+        "Invalid setting `PREVIEWS_ACCOUNT` for stage 'previews': 111111111111 is dev's "
+        "account: a pull request's code deploys the preview stages"
+    )
+    assert "Fix: give the preview and personal stages an AWS account of their own" in str(
+        refused.value
+    )
+
+
+def test_two_real_stages_in_one_account_are_refused(monkeypatch):
+    from stacks.settings import accounts
+
+    shared = {**accounts.ACCOUNTS, "staging": accounts.ACCOUNTS["dev"]}
+    monkeypatch.setattr(accounts, "ACCOUNTS", shared)
+    with pytest.raises(SettingsError) as refused:
+        accounts.account_setup("dev")
+    assert "111111111111 is also dev's account" in str(refused.value)
+    assert "Fix: give each real stage an AWS account of its own" in str(refused.value)
+
+
+def test_an_unknown_account_name_for_the_bootstrap_is_refused_naming_the_choices():
+    from stacks.settings import accounts
+
+    with pytest.raises(SettingsError) as refused:
+        accounts.account_setup("sandbox")
+    assert str(refused.value) == (
+        "Invalid setting `account` for stage 'sandbox': 'sandbox' names no account. Fix: use a "
+        "stage (dev, staging, production, local, local-production) for its account, 'previews' "
+        "for the account of the preview and personal stages, or 'dns' for the one that holds "
+        "lego-api.com ('local-dns' on the emulator). (Settings live in stacks/settings/; "
+        "nothing was synthesized.)"
+    )

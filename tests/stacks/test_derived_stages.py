@@ -1,7 +1,8 @@
 """Stages derived from dev by their names (issue 30): `pr-<number>` and `dev-<name>`, with no
-edit to the stage table: their names, account, state key, tags and destroyability as
-synthesized; a name too long for a resource refused; what the nightly clean-up removes. (One
-is deployed and destroyed on the emulator in tests/deploy/test_derived_deploy.py.)"""
+edit to the stage table: their names, account (the previews account, not dev's: issue 35),
+state key, tags and destroyability as synthesized; a name too long for a resource refused;
+what the nightly clean-up removes. (One is deployed and destroyed on the emulator in
+tests/deploy/test_derived_deploy.py.)"""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ import pytest
 from stacks.errors import SettingsError
 from stacks.settings import ACCOUNTS, stage_settings
 from stacks.settings.derived import CREATED_ON_ENV, DerivedStages, derive, kind
+from stacks.settings.stages import PREVIEWS_ACCOUNT
 
 DEV_ACCOUNT = ACCOUNTS["dev"].account_id
+PREVIEWS = PREVIEWS_ACCOUNT.account_id
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +67,7 @@ def test_other_names_are_not_derived_stages_and_are_refused(stage):
 
 
 @pytest.mark.parametrize("stage", ["pr-42", "dev-alice"])
-def test_each_has_its_own_resources_and_state_in_devs_account(derived, stage):
+def test_each_has_its_own_resources_and_state_in_the_previews_account(derived, stage):
     synth = derived[stage]
     assert synth.one("aws_dynamodb_table")["name"] == f"ImageMetadata-{stage}"
     assert synth.one("aws_s3_bucket")["bucket"] == f"images-lego-moc-{stage}"
@@ -72,14 +75,14 @@ def test_each_has_its_own_resources_and_state_in_devs_account(derived, stage):
     assert synth.one("aws_cognito_user_pool")["name"] == f"image-service-{stage}"
     assert synth.one("aws_cloudfront_distribution")["enabled"] is True
     assert synth.json["terraform"]["backend"]["s3"] == {
-        "bucket": f"lego-moc-image-service-tfstate-{DEV_ACCOUNT}",
+        "bucket": f"lego-moc-image-service-tfstate-{PREVIEWS}",
         "key": f"image-service/{stage}/terraform.tfstate",
         "region": "us-east-1",
         "encrypt": True,
         "use_lockfile": True,
     }
     for provider in synth.json["provider"]["aws"]:
-        assert provider["allowed_account_ids"] == [DEV_ACCOUNT]
+        assert provider["allowed_account_ids"] == [PREVIEWS]
 
 
 def test_everything_in_it_is_destroyable(derived):
@@ -138,15 +141,16 @@ def test_every_resource_is_tagged_with_kind_owner_and_creation_date(derived, sta
     assert synth.json["output"]["CreatedOn"]["value"] == "2026-11-30"
 
 
-def test_custom_domains_under_devs_zone_are_a_setting():
+def test_custom_domains_under_a_zone_of_the_previews_account_are_a_setting():
     base = stage_settings("dev")
-    stage = derive("pr-42", base, base.account, DerivedStages(custom_domains=True))
+    rules = DerivedStages(account=PREVIEWS_ACCOUNT, zone_name="previews.lego-api.com")
+    stage = derive("pr-42", base, PREVIEWS_ACCOUNT, rules)
     assert (stage.domains.api_hostname, stage.domains.cdn_hostname) == (
-        "pr-42.images-dev.lego-api.com",
-        "cdn.pr-42.images-dev.lego-api.com",
+        "pr-42.previews.lego-api.com",
+        "cdn.pr-42.previews.lego-api.com",
     )
     assert (stage.domains.hosted_zone_name, stage.domains.create_hosted_zone) == (
-        "images-dev.lego-api.com",
+        "previews.lego-api.com",
         False,
     )
     assert stage.domains.delegation is None
@@ -298,9 +302,13 @@ def test_a_disposable_stages_losses_are_accepted_and_said(capsys):
 
 
 def test_the_preview_role_may_change_only_derived_stages(stacks):
-    synth = stacks[f"image-service-state-{DEV_ACCOUNT}"]
+    synth = stacks[f"image-service-state-{PREVIEWS}"]
     roles = {r["name"]: r for r in synth.resources("aws_iam_role").values()}
-    assert "image-service-deploy-preview" in roles
+    assert sorted(roles) == ["image-service-deploy-preview", "image-service-review"]
+    assert "image-service-deploy-preview" not in [
+        r["name"]
+        for r in stacks[f"image-service-state-{DEV_ACCOUNT}"].resources("aws_iam_role").values()
+    ]
     [trust_name] = [roles["image-service-deploy-preview"]["assume_role_policy"].split(".")[2]]
     [statement] = synth.data("aws_iam_policy_document")[trust_name]["statement"]
     assert statement["condition"][1]["values"][0].endswith(":environment:preview")
@@ -314,12 +322,12 @@ def test_the_preview_role_may_change_only_derived_stages(stacks):
     ]
     statements = {s["Sid"]: s for d in documents for s in d["Statement"]}
     assert statements["Table"]["Resource"] == [
-        f"arn:aws:dynamodb:us-east-1:{DEV_ACCOUNT}:table/ImageMetadata-pr-*",
-        f"arn:aws:dynamodb:us-east-1:{DEV_ACCOUNT}:table/ImageMetadata-pr-*/*",
-        f"arn:aws:dynamodb:us-east-1:{DEV_ACCOUNT}:table/ImageMetadata-dev-*",
-        f"arn:aws:dynamodb:us-east-1:{DEV_ACCOUNT}:table/ImageMetadata-dev-*/*",
+        f"arn:aws:dynamodb:us-east-1:{PREVIEWS}:table/ImageMetadata-pr-*",
+        f"arn:aws:dynamodb:us-east-1:{PREVIEWS}:table/ImageMetadata-pr-*/*",
+        f"arn:aws:dynamodb:us-east-1:{PREVIEWS}:table/ImageMetadata-dev-*",
+        f"arn:aws:dynamodb:us-east-1:{PREVIEWS}:table/ImageMetadata-dev-*/*",
     ]
-    bucket = f"arn:aws:s3:::lego-moc-image-service-tfstate-{DEV_ACCOUNT}"
+    bucket = f"arn:aws:s3:::lego-moc-image-service-tfstate-{PREVIEWS}"
     assert statements["State"]["Resource"] == [
         f"{bucket}/image-service/pr-*/terraform.tfstate",
         f"{bucket}/image-service/pr-*/terraform.tfstate.tflock",
@@ -339,14 +347,14 @@ def test_the_preview_role_may_change_only_derived_stages(stacks):
 
 def test_a_derived_stages_settings_are_devs_but_for_what_a_preview_needs():
     dev, preview = stage_settings("dev"), stage_settings("pr-5")
-    assert preview.account == dev.account and preview.region == dev.region
+    assert preview.account == PREVIEWS_ACCOUNT != dev.account and preview.region == dev.region
     assert replace(preview.cdn, name=dev.cdn.name) == dev.cdn
     assert preview.api.cors_origins == dev.api.cors_origins
 
 
-def test_a_derived_stage_names_its_bases_account_among_the_placeholders():
+def test_a_derived_stage_names_the_previews_account_among_the_placeholders():
     from stacks.settings import placeholder_problems
 
     [problem] = placeholder_problems(stage_settings("pr-7"))
-    assert problem.setting == "ACCOUNTS['dev']"
-    assert problem.fix.startswith("set ACCOUNTS['dev'] = AccountSettings(")
+    assert problem.setting == "PREVIEWS_ACCOUNT"
+    assert problem.fix.startswith("set PREVIEWS_ACCOUNT = AccountSettings(")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import STATE_STACKS
+from tests.conftest import DNS_STACK, STATE_STACKS
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 REAL_STACKS = (
@@ -24,6 +24,7 @@ REAL_STACKS = (
     "image-service-staging",
     "image-service-production",
     *STATE_STACKS,
+    DNS_STACK,
 )
 
 
@@ -50,16 +51,15 @@ def test_real_stage_json_is_unchanged(stacks, name):
 
 
 def main() -> int:
+    import os
     import tempfile
 
-    from ops.toolchain import project_env, synthesize
+    from stacks.settings import load_stages
+    from tests.synthesis import build_all
 
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     outdir = Path(tempfile.mkdtemp(prefix="golden-")) / "cdktf.out"
-    env = project_env(
-        {"IMAGE_SERVICE_STAGES": "dev,staging,production", "CDKTF_OUTDIR": str(outdir)}
-    )
-    if synthesize(outdir, env) != 0:
-        return 2
+    build_all(outdir, load_stages(("dev", "staging", "production"))).synth()
     for name in REAL_STACKS:
         (GOLDEN / f"{name}.tf.json").write_text(
             (outdir / "stacks" / name / "cdk.tf.json").read_text()

@@ -306,12 +306,17 @@ def test_every_provider_of_a_real_stage_is_pinned_to_its_account(stage, name):
         "dns_parent": [DNS_PARENT.parent_account_id],
     }
     # Placeholders ship without a role or profile: the environment's credentials act; the
-    # parent's account is reached through its delegation role.
+    # parent's account is reached through the stage's writer there, a variable that review
+    # plans set to the reader (ops/review.py).
     own = [p for alias, p in providers.items() if alias != "dns_parent"]
     assert all("assume_role" not in p and "profile" not in p for p in own)
     assert providers["dns_parent"]["assume_role"] == [
-        {"role_arn": DNS_PARENT.role_arn, "session_name": f"image-service-{name}"}
+        {"role_arn": "${var.dns_delegation_role_arn}", "session_name": f"image-service-{name}"}
     ]
+    variable = stage(name).json["variable"]["dns_delegation_role_arn"]
+    assert variable["default"] == (
+        f"arn:aws:iam::{DNS_PARENT.parent_account_id}:role/image-service-dns-write-{name}"
+    )
 
 
 def test_a_stage_role_and_profile_reach_every_provider_and_the_state_backend(variant):
