@@ -51,6 +51,7 @@ from ops.toolchain import (
     check_toolchain,
     graceful_interrupts,
     project_env,
+    stack_agent,
     synthesize,
     terraform,
     tf_cli_config,
@@ -353,7 +354,7 @@ def diff(args: argparse.Namespace, stack: AppStack, passed: list[str], env: dict
         command.append("--no-color")
     if needs_skip_provider_lock("diff", command):
         command.append("--skip-provider-lock")
-    return cli(command, env)
+    return cli(command, stack_agent(env, stack.name))
 
 
 def cli(command: list[str], env: dict[str, str]) -> int:

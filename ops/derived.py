@@ -21,8 +21,9 @@ import sys
 from typing import Any
 
 from ops import local_aws
+from ops.action_log import OPS_AGENT
 from stacks.errors import ImageServiceError, report
-from stacks.settings import ACCOUNTS, StageSettings, stack_name, stage_settings
+from stacks.settings import StageSettings, stack_name, stage_settings
 from stacks.settings.derived import CREATED_ON_TAG, KIND_TAG, kind
 from stacks.settings.stages import DERIVED, state_bucket
 
@@ -38,7 +39,9 @@ def s3_for(settings: StageSettings) -> Any:
     """S3 as the stage's state backend reaches it: the emulator's, or the account's with the
     stage's profile or role."""
     if settings.emulator is not None:
-        return local_aws.client("s3", settings.emulator.endpoint, region=settings.state.region)
+        return local_aws.client(
+            "s3", settings.emulator.endpoint, region=settings.state.region, agent=OPS_AGENT
+        )
     return session_for(settings).client("s3", region_name=settings.state.region)
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ops.action_log import RECORD_ENV
 from ops.toolchain import ROOT, RUN_DIR
 from stacks.errors import ImageServiceError, report
 from stacks.settings import (
@@ -79,9 +80,12 @@ def write_client_env(
     return path
 
 
-def client(service: str, endpoint: str, region: str = LOCAL_STATE.region) -> Any:
+def client(
+    service: str, endpoint: str, region: str = LOCAL_STATE.region, agent: str | None = None
+) -> Any:
     """A boto3 client for one service of the emulator at `endpoint` (S3 path-style: moto serves
-    no bucket subdomains of 127.0.0.1)."""
+    no bucket subdomains of 127.0.0.1); `agent` is added to its User-Agent (the project's own
+    commands name themselves: ops/action_log.py records their calls as theirs)."""
     import boto3  # a dev dependency, only for the commands that talk to the emulator
     from botocore.config import Config
 
@@ -91,7 +95,7 @@ def client(service: str, endpoint: str, region: str = LOCAL_STATE.region) -> Any
         region_name=region,
         aws_access_key_id=EMULATOR_ACCESS_KEY,
         aws_secret_access_key=EMULATOR_SECRET_KEY,
-        config=Config(s3={"addressing_style": "path"}),
+        config=Config(s3={"addressing_style": "path"}, user_agent_extra=agent),
     )
 
 
@@ -195,7 +199,8 @@ def _record(run_dir: Path, emulator: Emulator) -> None:
 
 def _is_moto(pid: int) -> bool:
     try:
-        return b"moto_server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"moto_server" in command or b"ops.action_log" in command
     except OSError:
         return True  # no /proc (not Linux): trust the record
 
@@ -257,7 +262,15 @@ def choose_port(preferred: int = PREFERRED_PORT) -> int:
     return preferred if port_is_free(preferred) else free_port()
 
 
-def up(run_dir: Path = DEFAULT_RUN_DIR, port: int | None = None, timeout: float = 30.0) -> Emulator:
+def up(
+    run_dir: Path = DEFAULT_RUN_DIR,
+    port: int | None = None,
+    timeout: float = 30.0,
+    record_to: Path | None = None,
+) -> Emulator:
+    """The run directory's emulator, started if none runs. `record_to` (default: the file
+    IMAGE_SERVICE_RECORD_ACTIONS names, if set): a new emulator records every call it is sent
+    there (ops/action_log.py)."""
     running = status(run_dir)
     if running:
         return running
@@ -274,9 +287,13 @@ def up(run_dir: Path = DEFAULT_RUN_DIR, port: int | None = None, timeout: float 
             f"the emulator program {moto} is missing. Fix: run `make deps` "
             "(moto is a dev dependency in the Pipfile)."
         )
+    record_to = record_to or (Path(os.environ[RECORD_ENV]) if os.environ.get(RECORD_ENV) else None)
+    command = [str(moto), "-H", HOST, "-p", str(port)]
+    if record_to is not None:
+        command = [sys.executable, "-m", "ops.action_log", str(record_to.resolve()), *command[1:]]
     with open(run_dir / "log", "ab") as log:  # the child keeps its own copy of the handle
         proc = subprocess.Popen(
-            [str(moto), "-H", HOST, "-p", str(port)],
+            command,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

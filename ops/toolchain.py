@@ -292,7 +292,7 @@ def terraform(
     streams it and keeps it.
     """
     what = f"terraform {args[0] if args else ''} in {cwd.name}"
-    env = env or project_env()
+    env = stack_agent(env or project_env(), cwd.name)
     with plugin_cache_lock(env) if args[:1] == ("init",) else nullcontext():
         proc = Child(
             ["terraform", *args],
@@ -312,6 +312,18 @@ def terraform(
             output=(proc.stdout or "") + (proc.stderr or ""),
         )
     return proc
+
+
+# Appended to the AWS provider's and the S3 backend's User-Agent (aws-sdk-go-base reads it):
+# each AWS call then names the stack it was made for, so the emulator's record of a stage's
+# calls leaves out its account's bootstrap (ops/action_log.py).
+USER_AGENT_ENV = "TF_APPEND_USER_AGENT"
+STACK_AGENT = "image-service-stack"
+
+
+def stack_agent(env: dict[str, str], stack: str) -> dict[str, str]:
+    """`env` with Terraform's AWS calls naming `stack` in their User-Agent."""
+    return {**env, USER_AGENT_ENV: f"{STACK_AGENT}/{stack}"}
 
 
 @contextmanager

@@ -10,9 +10,10 @@ their own that the session starts first (tests/conftest.py), while the rest of t
 
     python -m tests.deploy.shared RUN_DIR      (the session starts it: deployments_dir())
 
-Each shape gets its own emulator (RUN_DIR/<shape>/local-aws) and synthesis (RUN_DIR/<shape>/
-cdktf.out); both are synthesized in this one process (one jsii runtime), the slow shape first so
-that its apply starts soonest. RUN_DIR/<shape>/result is JSON: {"endpoint", "outdir"} once
+Each shape gets its own emulator (RUN_DIR/<shape>/local-aws), recording every call it is sent
+(RUN_DIR/<shape>/calls.jsonl: ops/action_log.py), and synthesis (RUN_DIR/<shape>/cdktf.out);
+both are synthesized in this one process (one jsii runtime), the slow shape first so that its
+apply starts soonest. RUN_DIR/<shape>/result is JSON: {"endpoint", "outdir"} once
 applied, or {"error"}. The emulators keep running after this process exits, until the session
 stops them (`stop`). The test modules read them through `deployment(shape)`; tests that change a
 deployment restore it within their own fixture.
@@ -176,6 +177,12 @@ def shape_dir(run_dir: Path, shape: str) -> Path:
     return run_dir / shape
 
 
+def calls_record(run_dir: Path, shape: str) -> Path:
+    """Every call the shape's emulator is sent, as ops/action_log.py records it (read by
+    tests/policies/recorded.py)."""
+    return shape_dir(run_dir, shape) / "calls.jsonl"
+
+
 # ---- the session's side ----------------------------------------------------------------------
 def start(run_dir: Path) -> None:
     """Start the deployments in the background unless already started for run_dir (an flock
@@ -272,7 +279,9 @@ def main(argv: list[str]) -> int:
 
     def start_emulator(name: str) -> None:
         directory = shape_dir(run_dir, name) / "local-aws"
-        emulators[name] = local_aws.up(directory, port=local_aws.free_port())
+        emulators[name] = local_aws.up(
+            directory, port=local_aws.free_port(), record_to=calls_record(run_dir, name)
+        )
 
     starting = [threading.Thread(target=start_emulator, args=(name,)) for name in SHAPES]
     for thread in starting:

@@ -29,7 +29,8 @@ class Emulator:
 
     def __init__(self, root):
         self.run_dir = root / "local-aws"
-        emulator = local_aws.up(self.run_dir, port=local_aws.free_port())
+        self.calls = root / "calls.jsonl"  # every call the emulator is sent: ops/action_log.py
+        emulator = local_aws.up(self.run_dir, port=local_aws.free_port(), record_to=self.calls)
         self.deployment = Deployment.at(emulator.endpoint, root / "cdktf.out", ())
         self.client("s3").create_bucket(Bucket=LOCAL_STATE.bucket)
 
@@ -155,3 +156,21 @@ def test_nothing_is_left_behind(destroyed, emulator):
     assert emulator.client("cloudwatch").describe_alarms()["MetricAlarms"] == []
     groups = emulator.client("logs").describe_log_groups()["logGroups"]
     assert [g["logGroupName"] for g in groups if STAGE in g["logGroupName"]] == []
+
+
+def test_the_preview_role_is_granted_every_action_the_deploy_and_destroy_called(
+    destroyed, emulator, stacks, catalogue
+):
+    """Issue 35: each AWS action Terraform called to deploy, re-plan and destroy the stage,
+    and bin/cdktf itself to remove its state's versions, is one the preview role may do (the
+    emulator bootstrap's, from the same code as the previews account's)."""
+    from tests.policies.recorded import missing_grants
+
+    missing = missing_grants(
+        catalogue,
+        stacks["image-service-state-local"].json,
+        "image-service-deploy-preview",
+        [emulator.calls],
+        STACK,
+    )
+    assert missing == []

@@ -896,3 +896,20 @@ def test_a_stale_lock_is_released_and_a_tainted_table_recreated_by_the_local_loo
     )
     assert locks.declined and locks.offered == 1
     assert not locks.locked_after
+
+
+def test_the_deploy_role_is_granted_every_action_terraform_called(deployment, stacks, catalogue):
+    """Issue 35: each AWS action Terraform called for the fast stage with its handlers (the
+    apply and this session's re-plans; its destroy: test_make_up.py) is one its deploy role
+    may do (the emulator bootstrap's image-service-deploy-local, from the same code as dev's)."""
+    from tests.deploy.shared import calls_record, deployments_dir
+    from tests.policies.recorded import missing_grants
+
+    missing = missing_grants(
+        catalogue,
+        stacks["image-service-state-local"].json,
+        "image-service-deploy-local",
+        [calls_record(deployments_dir(), "local")],
+        STACK,
+    )
+    assert missing == []

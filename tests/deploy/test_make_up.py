@@ -39,6 +39,7 @@ from pathlib import Path
 import pytest
 
 from ops import local_aws
+from ops.action_log import RECORD_ENV
 from ops.plan_guard import STATEFUL_TYPES
 from ops.toolchain import project_env
 from ops.workdir import lock_holders
@@ -94,6 +95,8 @@ class Up:
         self.run_dir, self.outdir = root / "local-aws", root / "cdktf.out"
         self.port = local_aws.free_port()
         self.log = root / "up.log"
+        # Every call each of the scenario's emulators is sent (ops/action_log.py).
+        self.calls = root / "calls.jsonl"
 
     @property
     def stack_dir(self) -> Path:
@@ -120,7 +123,7 @@ class Up:
         return subprocess.Popen(
             self.command,
             cwd=self.project,
-            env=project_env(),
+            env=project_env({RECORD_ENV: str(self.calls)}),
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -602,3 +605,21 @@ def test_with_every_loss_named_destroy_removes_everything_but_the_state_bucket(u
     # retain_on_delete: Terraform forgot the (disabled) distribution instead of deleting it.
     listed = up.aws("cloudfront").list_distributions()["DistributionList"]["Items"]
     assert [(d["Id"], d["Enabled"]) for d in listed] == [(destroyed.distribution_id, False)]
+
+
+def test_the_deploy_role_is_granted_every_action_the_local_loop_called(
+    up, destroyed, stacks, catalogue
+):
+    """Issue 35: each AWS action Terraform called for image-service-local in the whole
+    scenario (applies, re-plans, the deploy and the destroy; not the account's bootstrap,
+    which an administrator applies) is one its deploy role may do."""
+    from tests.policies.recorded import missing_grants
+
+    missing = missing_grants(
+        catalogue,
+        stacks["image-service-state-local"].json,
+        "image-service-deploy-local",
+        [up.calls],
+        STACK,
+    )
+    assert missing == []

@@ -544,3 +544,22 @@ def test_the_cache_is_left_out_on_the_emulator_and_says_why(outputs, config):
     assert not [t for t in config["resource"] if t.startswith("aws_elasticache")]
     assert stage_settings("local-production").cache is None
     assert "CacheClusterNotFound" in emulator_reason("cache")
+
+
+def test_the_deploy_role_is_granted_every_action_terraform_called(
+    deployment, destroy_attempts, stacks, catalogue
+):
+    """Issue 35: each AWS action Terraform called for production's shapes (the apply, every
+    re-plan of this session, the refused destroys) is one production's deploy role may do (the
+    emulator bootstrap's image-service-deploy-local-production, from the same code)."""
+    from tests.deploy.shared import calls_record, deployments_dir
+    from tests.policies.recorded import missing_grants
+
+    missing = missing_grants(
+        catalogue,
+        stacks["image-service-state-local"].json,
+        "image-service-deploy-local-production",
+        [calls_record(deployments_dir(), "local-production")],
+        STACK,
+    )
+    assert missing == []
