@@ -338,6 +338,30 @@ def test_a_deploy_role_may_create_the_cache_tier_of_its_stage(stacks, name):
     )
 
 
+@pytest.mark.parametrize("name", REAL)
+def test_a_deploy_role_removes_the_interfaces_lambda_leaves_in_its_network(stacks, catalogue, name):
+    """Issue 35, finding 4: before a security group or subnet goes, the provider detaches and
+    deletes the network interfaces Lambda left in it (its ec2 service, deleteLingeringENIs);
+    without these, destroying or replacing the network fails once handlers joined it. IAM
+    authorizes the detach on the interface and the instance it is attached to."""
+    from tests.policies.iam import Principal, Resource, decide
+
+    account = _account(name)
+    statements = _policy(stacks[name], f"image-service-deploy-{STAGE_OF_ACCOUNT[account]}")
+    lingering = statements["LingeringInterfaces"]
+    assert lingering["Action"] == ["ec2:DetachNetworkInterface", "ec2:DeleteNetworkInterface"]
+    role = Principal(f"arn:aws:iam::{account}:role/deploy", (dict(Statement=[lingering]),))
+    interface = Resource(
+        f"arn:aws:ec2:us-east-1:{account}:network-interface/eni-0123",
+        account,
+        {},
+        "ec2",
+        "network-interface",
+    )
+    assert decide(catalogue, role, "ec2:DeleteNetworkInterface", interface)
+    assert decide(catalogue, role, "ec2:DetachNetworkInterface", interface)
+
+
 def test_every_resource_type_a_stage_creates_has_deploy_permissions(stacks, granted_stack_types):
     """A family of the deploy role covers every resource type any stage synthesizes (the README's
     handler, the networked handler and the cache included), so a concern cannot ship without
