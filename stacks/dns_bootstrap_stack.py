@@ -20,11 +20,7 @@ from stacks.policies import OrganisationPolicy, PolicyProps
 from stacks.providers import aws_provider, pin_toolchain, s3_backend
 from stacks.settings import AccountSettings, EmulatorSettings, StateBackendSettings
 from stacks.settings.accounts import DNS_STATE_KEY
-
-
-def writer_output(stage: str) -> str:
-    """The stack's output holding the stage's writer role ARN."""
-    return "DnsWriterRoleArn_" + stage.replace("-", "_")
+from stacks.state_bootstrap_stack import role_output
 
 
 class DnsBootstrapStack(TerraformStack):
@@ -47,4 +43,4 @@ class DnsBootstrapStack(TerraformStack):
         self.delegation = DnsDelegation(self, "DnsDelegation", props)
         TerraformOutput(self, "DnsReaderRoleArn", value=self.delegation.reader.arn)
         for stage, role in self.delegation.writers.items():
-            TerraformOutput(self, writer_output(stage), value=role.arn)
+            TerraformOutput(self, role_output("DnsWriterRoleArn", stage), value=role.arn)

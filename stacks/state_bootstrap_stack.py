@@ -56,9 +56,15 @@ from stacks.settings import (
 NONCURRENT_STATE_DAYS = 90
 
 
+def role_output(kind: str, stage: str) -> str:
+    """The name of a bootstrap's output holding a stage's role ARN (`kind`: DeployRoleArn,
+    DnsWriterRoleArn): Terraform's output names take no '-'."""
+    return f"{kind}_{stage.replace('-', '_')}"
+
+
 def deploy_role_output(stage: str) -> str:
     """The bootstrap's output holding the stage's deploy role ARN."""
-    return "DeployRoleArn_" + stage.replace("-", "_")
+    return role_output("DeployRoleArn", stage)
 
 
 class StateBootstrapStack(TerraformStack):

@@ -47,7 +47,7 @@ from stacks.settings.stages import (
     DNS_PARENT,
     GITHUB_REPOSITORY,
     PLACEHOLDER_ACCOUNT_IDS,
-    PLACEHOLDER_REPOSITORY,
+    repository_placeholder_problems,
     state_bucket,
 )
 from stacks.settings.types import (
@@ -137,16 +137,8 @@ class AccountSetup:
                         f"set ACCOUNTS[{zone.stage!r}] in stacks/settings/stages.py",
                     )
                 )
-        if self.identity is not None and GITHUB_REPOSITORY.slug == PLACEHOLDER_REPOSITORY:
-            found.append(
-                Problem(
-                    "GITHUB_REPOSITORY",
-                    f"{PLACEHOLDER_REPOSITORY!r} is the placeholder for the repository whose "
-                    "workflows may assume the account's roles",
-                    "set GITHUB_REPOSITORY = GitHubRepository('<owner>/<name>') in "
-                    "stacks/settings/stages.py",
-                )
-            )
+        if self.identity is not None:
+            found += repository_placeholder_problems()
         return found
 
 

@@ -265,14 +265,22 @@ def placeholder_problems(settings: StageSettings, bootstrap: bool = False) -> li
                 "set DNS_ACCOUNT_ID in stacks/settings/stages.py to that account's 12 digits",
             )
         )
-    if bootstrap and GITHUB_REPOSITORY.slug == PLACEHOLDER_REPOSITORY:
-        found.append(
-            Problem(
-                "GITHUB_REPOSITORY",
-                f"{PLACEHOLDER_REPOSITORY!r} is the placeholder for the repository whose "
-                "workflows may assume the account's roles",
-                "set GITHUB_REPOSITORY = GitHubRepository('<owner>/<name>') in "
-                "stacks/settings/stages.py",
-            )
-        )
+    if bootstrap:
+        found += repository_placeholder_problems()
     return found
+
+
+def repository_placeholder_problems() -> list[Problem]:
+    """The GitHub repository, if it is still the shipped placeholder (an account's bootstrap
+    makes its roles trust it)."""
+    if GITHUB_REPOSITORY.slug != PLACEHOLDER_REPOSITORY:
+        return []
+    return [
+        Problem(
+            "GITHUB_REPOSITORY",
+            f"{PLACEHOLDER_REPOSITORY!r} is the placeholder for the repository whose "
+            "workflows may assume the account's roles",
+            "set GITHUB_REPOSITORY = GitHubRepository('<owner>/<name>') in "
+            "stacks/settings/stages.py",
+        )
+    ]

@@ -51,9 +51,9 @@ def _credentials(emulator) -> dict[str, str]:
     }
 
 
-def bootstrap(emulator, outdir) -> subprocess.CompletedProcess:
+def bootstrap(emulator, outdir, account: str = "local") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "ops.bootstrap", "local", "--outdir", str(outdir)],
+        [sys.executable, "-m", "ops.bootstrap", account, "--outdir", str(outdir)],
         cwd=ROOT,
         env=project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, **_credentials(emulator)}),
         text=True,
@@ -297,21 +297,11 @@ DNS_STACK = "image-service-dns-local"
 PRODUCTION_ZONE = "images.lego-api.com"  # local-production's zone, delegated from lego-api.com
 
 
-def dns_bootstrap(emulator, outdir) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "ops.bootstrap", "local-dns", "--outdir", str(outdir)],
-        cwd=ROOT,
-        env=project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, **_credentials(emulator)}),
-        text=True,
-        capture_output=True,
-    )
-
-
 @pytest.fixture(scope="module")
 def dns_run(first_run, emulator, outdir):
     """`python -m ops.bootstrap local-dns` after the account's own bootstrap, as README step 3
     orders them (a writer trusts a deploy role, which must exist)."""
-    return dns_bootstrap(emulator, outdir)
+    return bootstrap(emulator, outdir, "local-dns")
 
 
 def test_the_dns_bootstrap_applies_the_delegation_roles_with_their_state_in_the_bucket(
@@ -403,6 +393,6 @@ def test_the_applied_writer_changes_only_its_stages_ns_record(dns_run, iam, emul
 
 
 def test_a_second_dns_run_changes_nothing(dns_run, emulator, outdir):
-    again = dns_bootstrap(emulator, outdir)
+    again = bootstrap(emulator, outdir, "local-dns")
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("No changes: the deployment already matches the configuration.") == 2

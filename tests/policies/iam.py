@@ -320,25 +320,28 @@ def _conditions_hold(statement: Mapping[str, Any], request: Request, deny: bool)
     return True
 
 
-def _evaluate(catalogue: Catalogue, principal: Principal, request: Request) -> Decision:
-    action, resource = request.action, request.resource
+def _matching(principal: Principal, request: Request, effect: str) -> Mapping[str, Any] | None:
+    """The first statement of `effect` that matches the request, conditions included."""
+    for statement in principal.statements():
+        if (
+            statement["Effect"] == effect
+            and _statement_applies(statement, request.action.name, request.resource.arn)
+            and _conditions_hold(statement, request, deny=effect == "Deny")
+        ):
+            return statement
+    return None
+
+
+def _evaluate(principal: Principal, request: Request) -> Decision:
+    resource = request.resource
     if resource.account and resource.account != principal.account:
         return Decision(False, f"{resource.arn} is in account {resource.account}, not the role's")
-    arn = resource.arn
-    for statement in principal.statements():
-        if (
-            statement["Effect"] == "Deny"
-            and _statement_applies(statement, action.name, arn)
-            and _conditions_hold(statement, request, deny=True)
-        ):
-            return Decision(False, f"denied by {statement.get('Sid', '(no Sid)')}")
-    for statement in principal.statements():
-        if (
-            statement["Effect"] == "Allow"
-            and _statement_applies(statement, action.name, arn)
-            and _conditions_hold(statement, request, deny=False)
-        ):
-            return Decision(True, f"allowed by {statement.get('Sid', '(no Sid)')}")
+    denied = _matching(principal, request, "Deny")
+    if denied is not None:
+        return Decision(False, f"denied by {denied.get('Sid', '(no Sid)')}")
+    allowed = _matching(principal, request, "Allow")
+    if allowed is not None:
+        return Decision(True, f"allowed by {allowed.get('Sid', '(no Sid)')}")
     return Decision(False, "no statement allows it")
 
 
@@ -360,7 +363,7 @@ def decide(
         principal,
         catalogue.keys_for(found, resource.type),
     )
-    return _evaluate(catalogue, principal, request)
+    return _evaluate(principal, request)
 
 
 def could(catalogue: Catalogue, principal: Principal, action: str, resource: Resource) -> Decision:
@@ -368,7 +371,7 @@ def could(catalogue: Catalogue, principal: Principal, action: str, resource: Res
     the keys it controls."""
     found = catalogue.action(action)
     keys = catalogue.keys_for(found, resource.type)
-    return _evaluate(catalogue, principal, Request(found, resource, {}, principal, keys, True))
+    return _evaluate(principal, Request(found, resource, {}, principal, keys, True))
 
 
 def _could_be_of_type(
