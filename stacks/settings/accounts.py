@@ -240,8 +240,13 @@ def _identity(
     )
 
 
-def _emulator_setup(name: str, dns: DnsDelegationProps | None = None) -> AccountSetup:
-    stages = [emulator_stage_settings(stage) for stage in EMULATOR_STAGES]
+def _emulator_setup(
+    name: str, dns: DnsDelegationProps | None = None, emulator: EmulatorSettings | None = None
+) -> AccountSetup:
+    """The emulator's one account; `emulator`: the endpoint its stages were given (default:
+    the environment's)."""
+    endpoint = emulator.endpoint if emulator else None
+    stages = [emulator_stage_settings(stage, endpoint=endpoint) for stage in EMULATOR_STAGES]
     base = stages[0]
     prefixes = tuple(f"{EMULATOR_DERIVED_PREFIX}{p}" for p in ("pr", "dev"))
     identity = _identity(EMULATOR_ACCOUNT, LOCAL_STATE, stages, derived_scopes(base, prefixes))
@@ -320,5 +325,5 @@ def _bare(name: str, account: AccountSettings) -> AccountSetup:
 def setup_of(settings: StageSettings) -> AccountSetup:
     """The bootstrap of the account `settings` lives in."""
     if settings.emulator:
-        return _emulator_setup(settings.stage)
+        return _emulator_setup(settings.stage, emulator=settings.emulator)
     return account_setup(settings.stage)
