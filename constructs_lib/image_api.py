@@ -108,7 +108,8 @@ class ImageApi(Construct):
                 allow_origins=list(props.cors_origins),
                 allow_methods=list(CORS_METHODS),
                 allow_headers=list(CORS_HEADERS),
-                max_age=3600,
+                expose_headers=list(props.cors_expose_headers),
+                max_age=props.cors_max_age_seconds,
             ),
         )
         self.authorizer = Apigatewayv2Authorizer(

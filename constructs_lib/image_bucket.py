@@ -108,6 +108,8 @@ class ImageBucket(Construct):
                     allowed_methods=list(CORS_METHODS),
                     allowed_origins=list(props.cors_origins),
                     allowed_headers=["*"],
+                    expose_headers=list(props.cors_expose_headers),
+                    max_age_seconds=props.cors_max_age_seconds,
                 )
             ],
         )

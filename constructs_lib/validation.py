@@ -77,6 +77,40 @@ def retention_problems(setting: str, days: object) -> list[Problem]:
     ]
 
 
+# How long a browser may cache a CORS preflight's answer: API Gateway's HTTP APIs take at most
+# 86400 (a day: CreateApi's Cors.MaxAge); browsers cap it lower (Chromium at 7200 s).
+MAX_PREFLIGHT_SECONDS = 86_400
+# An HTTP header name (RFC 9110's token).
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+
+
+def cors_cache_and_expose_problems(
+    max_age_setting: str, max_age: object, expose_setting: str, expose: tuple[str, ...]
+) -> list[Problem]:
+    """A preflight cache time of 0 to a day, and response headers exposed by their names."""
+    found = whole_number_problems(max_age_setting, max_age, 0, "seconds")
+    if not found and isinstance(max_age, int) and max_age > MAX_PREFLIGHT_SECONDS:
+        found.append(
+            Problem(
+                max_age_setting,
+                f"{max_age} seconds is more than a day, the most API Gateway takes (browsers "
+                "cap it lower still: Chromium at 7200)",
+                f"set at most {MAX_PREFLIGHT_SECONDS} seconds, e.g. 3600",
+            )
+        )
+    bad = [h for h in expose if not _HEADER_NAME.match(h)]
+    if bad:
+        found.append(
+            Problem(
+                expose_setting,
+                f"{', '.join(repr(h) for h in bad)} {'is' if len(bad) == 1 else 'are'} not an "
+                "HTTP header name",
+                "list header names, e.g. 'ETag'",
+            )
+        )
+    return found
+
+
 def whole_number_problems(setting: str, value: object, minimum: int, unit: str) -> list[Problem]:
     """`value` must be an int (not a bool) of at least `minimum`."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:

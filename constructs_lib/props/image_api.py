@@ -6,11 +6,18 @@ from dataclasses import dataclass
 
 from constructs_lib.errors import Problem
 from constructs_lib.props.domains import CustomDomain
-from constructs_lib.validation import exact_origin_problems, retention_problems
+from constructs_lib.validation import (
+    cors_cache_and_expose_problems,
+    exact_origin_problems,
+    retention_problems,
+)
 
 # The app's origins every stage's API answers (HTTP APIs match no wildcard subdomains, so each
 # stage adds its own app origin).
 API_CORS_ORIGINS = ("https://lego-moc.com", "https://www.lego-moc.com")
+# What a browser app reads from the API's answers: the request id support asks for (an HTTP
+# API sends it as apigw-requestid) and when to retry a throttled or unavailable call.
+API_CORS_EXPOSE_HEADERS = ("apigw-requestid", "retry-after")
 
 
 @dataclass(frozen=True)
@@ -21,6 +28,10 @@ class ImageApiProps:
     name: str
     #: Exact origins (HTTP APIs match no wildcard subdomains), or '*'. Default: the app's.
     cors_origins: tuple[str, ...] = API_CORS_ORIGINS
+    #: Response headers a browser's script may read. Default: apigw-requestid, retry-after.
+    cors_expose_headers: tuple[str, ...] = API_CORS_EXPOSE_HEADERS
+    #: Seconds a browser may reuse a preflight's answer (0 to 86400). Default: 3600.
+    cors_max_age_seconds: int = 3600
     #: Requests above the steady rate that may arrive at once. Default: 100.
     throttling_burst_limit: int = 100
     #: Requests per second, steady. Default: 50.
@@ -42,6 +53,12 @@ class ImageApiProps:
                 )
             )
         found += exact_origin_problems("cors_origins", self.cors_origins)
+        found += cors_cache_and_expose_problems(
+            "cors_max_age_seconds",
+            self.cors_max_age_seconds,
+            "cors_expose_headers",
+            self.cors_expose_headers,
+        )
         found += self._throttling_problems()
         found += retention_problems("access_log_retention_days", self.access_log_retention_days)
         return found

@@ -19,6 +19,9 @@ def test_http_api_with_cors(stage, name):
     assert cors["allow_methods"] == ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     assert cors["allow_headers"] == ["Content-Type", "Authorization"]
     assert cors["allow_origins"] == list(stage_settings(name).api.cors_origins)
+    # What a client reads for support and retries, and preflights cached an hour (issue 39).
+    assert cors["expose_headers"] == ["apigw-requestid", "retry-after"]
+    assert cors["max_age"] == 3600
 
 
 @pytest.mark.parametrize(

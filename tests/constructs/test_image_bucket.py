@@ -26,14 +26,24 @@ def test_bucket_name_per_stage(stage, name):
 
 @pytest.mark.parametrize("name", STAGES)
 def test_cors_rule(stage, name):
+    """The SPEC's methods, origins and headers; the ETag exposed (a browser's multipart upload
+    completes with each part's) and preflights cached for an hour (issue 39)."""
     cors = stage(name).one("aws_s3_bucket_cors_configuration")["cors_rule"]
     assert cors == [
         {
             "allowed_methods": ["GET", "PUT", "POST", "DELETE", "HEAD"],
             "allowed_origins": ["https://lego-moc.com", "https://*.lego-moc.com"],
             "allowed_headers": ["*"],
+            "expose_headers": ["ETag", "x-amz-version-id", "x-amz-request-id", "x-amz-id-2"],
+            "max_age_seconds": 3600,
         }
     ]
+
+
+def test_the_local_stage_answers_the_local_web_origin_with_the_same_rule(stage):
+    [rule] = stage("local").one("aws_s3_bucket_cors_configuration")["cors_rule"]
+    assert rule["allowed_origins"][-1] == "http://localhost:5173"
+    assert (rule["expose_headers"][0], rule["max_age_seconds"]) == ("ETag", 3600)
 
 
 @pytest.mark.parametrize("name", STAGES)

@@ -192,6 +192,21 @@ SETTINGS_CASES = [
         "bucket.noncurrent_version_expiration_days",
     ),
     ("multipart-days-negative", _bucket(abort_multipart_days=-3), "bucket.abort_multipart_days"),
+    (
+        "bucket-preflight-cache-negative",
+        _bucket(cors_max_age_seconds=-1),
+        "bucket.cors_max_age_seconds",
+    ),
+    (
+        "bucket-exposed-header-not-a-name",
+        _bucket(cors_expose_headers=("ETag", "x amz id")),
+        "bucket.cors_expose_headers",
+    ),
+    (
+        "api-preflight-cache-over-a-day",
+        _api(cors_max_age_seconds=90_000),
+        "api.cors_max_age_seconds",
+    ),
     ("ttl-min-above-default", _cdn(min_ttl=90_000), "cdn.min_ttl/default_ttl/max_ttl"),
     ("ttl-default-above-max", _cdn(default_ttl=40_000_000), "cdn.min_ttl/default_ttl/max_ttl"),
     ("ttl-negative", _cdn(min_ttl=-1), "cdn.min_ttl/default_ttl/max_ttl"),
