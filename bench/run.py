@@ -886,7 +886,7 @@ MISSED_BECAUSE = {
         "README's cache block as a script of its own, and the make up scenario's gateway. "
         "Issues 35 and 39 (189.0 s -> 190.6 s, 332 -> 322 busy CPU-s) added the DNS "
         "account's bootstrap applied on the bootstrap module's emulator (~25 s on one "
-        "worker), the isolation tests (~13,000 requests evaluated against IAM's catalogue, "
+        "worker), the isolation tests (~11,000 requests evaluated against IAM's catalogue, "
         "0.4 s), the recording of every emulator call (no deployment of its own) and a "
         "two-part upload from the browser. Reaching 100 s means dropping proofs, or more "
         "cores."
