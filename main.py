@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Synthesize the Image Service: one Terraform stack per stage (see stacks/settings.py)."""
+"""Synthesize the Image Service: one Terraform stack per stage and one state stack per account
+(stacks/app.py; the stages: stacks/settings/)."""
 
 from stacks.cli import run_synth
 

@@ -71,9 +71,9 @@ OUTAGE_TYPES = {
 # minutes (aws_acm_certificate_validation), past the deploy job's timeout and its role session.
 # The three numbers, each inside the next (README, "Bounded waits"): this wait (20 min) <
 # the deploy job's timeout-minutes (60, .github/workflows/deploy-stage.yml) < the deploy
-# role's session (90 min: DEPLOY_SESSION_SECONDS, stacks/settings/identity.py), so a stuck wait
-# fails the apply with the provider's own message while the job can still release the state
-# lock and report it.
+# role's session (90 min: DEPLOY_SESSION_SECONDS, constructs_lib/props/ci_identity.py), so a
+# stuck wait fails the apply with the provider's own message while the job can still release
+# the state lock and report it.
 WAIT_TIMEOUT_MINUTES = 20
 WAIT_TIMEOUT = f"{WAIT_TIMEOUT_MINUTES}m"
 
