@@ -149,21 +149,25 @@ def _state(stat: Path) -> str | None:
         return None
 
 
-def wait_exited(pid: int, timeout: float = 5.0) -> None:
-    """If `pid` is exiting, wait (at most `timeout` s) until it has released everything."""
+def wait_exited(pid: int, timeout: float = 5.0) -> bool:
+    """If `pid` is exiting, wait (at most `timeout` s) until it has released everything;
+    whether it was exiting."""
+    was_exiting = exiting(pid)
     deadline = time.monotonic() + timeout
     while exiting(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
+    return was_exiting
 
 
-def wait_recorded_exited(pid_file: Path, timeout: float = 5.0) -> None:
+def wait_recorded_exited(pid_file: Path, timeout: float = 5.0) -> int | None:
     """If the process recorded in `pid_file` was killed a moment ago and is still exiting, wait
-    until it has released its ports: before a port is chosen for its successor."""
+    until it has released its ports: before a port is chosen for its successor. The pid waited
+    for, or None (no record, a damaged one, or a process not exiting)."""
     try:
         pid = int(pid_file.read_text())
     except (OSError, ValueError):
-        return
-    wait_exited(pid, timeout)
+        return None
+    return pid if wait_exited(pid, timeout) else None
 
 
 def port_is_free(port: int) -> bool:

@@ -40,25 +40,27 @@ def test_an_exiting_process_is_told_apart_and_waited_for(main_thread_gone):
     proc, port = main_thread_gone
     assert local_aws.exiting(proc.pid) is True
     threading.Timer(0.3, proc.kill).start()  # its last thread ends a moment later
-    local_aws.wait_exited(proc.pid, timeout=30)
+    assert local_aws.wait_exited(proc.pid, timeout=30) is True
     assert local_aws.exiting(proc.pid) is False
     assert local_aws.port_is_free(port)
 
 
 def test_a_running_process_is_not_exiting_and_not_waited_for():
     assert local_aws.exiting(os.getpid()) is False
-    local_aws.wait_exited(os.getpid(), timeout=30)  # returns at once: nothing to wait for
+    assert local_aws.wait_exited(os.getpid(), timeout=30) is False
 
 
 def test_a_recorded_process_still_exiting_is_waited_for(main_thread_gone, tmp_path):
     proc, port = main_thread_gone
     (tmp_path / "pid").write_text(str(proc.pid))
     threading.Timer(0.3, proc.kill).start()
-    local_aws.wait_recorded_exited(tmp_path / "pid", timeout=30)
+    assert local_aws.wait_recorded_exited(tmp_path / "pid", timeout=30) == proc.pid
     assert local_aws.port_is_free(port)
 
 
-def test_no_record_or_a_damaged_one_is_not_waited_for(tmp_path):
-    local_aws.wait_recorded_exited(tmp_path / "pid", timeout=30)  # none
+def test_no_record_a_damaged_one_or_a_live_process_is_not_waited_for(tmp_path):
+    assert local_aws.wait_recorded_exited(tmp_path / "pid", timeout=30) is None  # none
     (tmp_path / "pid").write_text("not a pid")
-    local_aws.wait_recorded_exited(tmp_path / "pid", timeout=30)
+    assert local_aws.wait_recorded_exited(tmp_path / "pid", timeout=30) is None
+    (tmp_path / "pid").write_text(str(os.getpid()))
+    assert local_aws.wait_recorded_exited(tmp_path / "pid", timeout=30) is None
