@@ -4,7 +4,9 @@
 A synthesis is current when nothing it reads changed since and its output is as it wrote it:
 the key is a digest of every file git tracks or would track (`git ls-files -co
 --exclude-standard`: handler folders and new modules included, outputs and caches left out by
-.gitignore), of the environment variables that change what is synthesized (this project's
+.gitignore) in the project's folders, and of the few files at its root a synthesis reads
+(SYNTHESIS_ROOT_FILES: a log written beside them, `make test > test.log`, changes nothing), of
+the environment variables that change what is synthesized (this project's
 IMAGE_SERVICE_* and cdktf's CDKTF_*), of what the command adds (e.g. the emulator's endpoint),
 and of the output files themselves. Where git cannot list the project's files (no git, not a
 work tree), nothing counts as current.
@@ -22,10 +24,16 @@ from ops.toolchain import ROOT
 
 # The environment that changes a synthesis: the project's settings and cdktf's own switches.
 ENV_PREFIXES = ("IMAGE_SERVICE_", "CDKTF_")
+# The files at the project's root that a synthesis reads: the app's entry and configuration,
+# and the locks of what it imports (the provider bindings, the cdktf CLI). Every other file at
+# the root (the README, a log, a note) changes no synthesis; every file in a folder may (a
+# module, a handler's source).
+SYNTHESIS_ROOT_FILES = ("main.py", "cdktf.json", "Pipfile.lock", "package-lock.json")
 
 
 def source_files(root: Path = ROOT) -> list[Path] | None:
-    """Every file git tracks or would track under root, sorted; None if git cannot say."""
+    """Every file git tracks or would track in root's folders, and SYNTHESIS_ROOT_FILES,
+    sorted; None if git cannot say."""
     try:
         listed = subprocess.run(
             ["git", "ls-files", "-z", "-c", "-o", "--exclude-standard"],
@@ -35,7 +43,8 @@ def source_files(root: Path = ROOT) -> list[Path] | None:
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    return sorted({root / name for name in listed.decode().split("\0") if name})
+    names = [name for name in listed.decode().split("\0") if name]
+    return sorted({root / n for n in names if "/" in n or n in SYNTHESIS_ROOT_FILES})
 
 
 def key(

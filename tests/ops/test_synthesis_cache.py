@@ -1,5 +1,6 @@
 """When a synthesis counts as current (ops/synthesis_cache.py): its key changes with every file
-git tracks or would track, handler folders included, with the environment that changes a
+git tracks or would track in the project's folders, handler folders included, with the few root
+files a synthesis reads (a log at the root changes nothing), with the environment that changes a
 synthesis, and with the output; without git nothing is current."""
 
 from __future__ import annotations
@@ -37,6 +38,18 @@ def test_the_key_is_stable_and_ignores_what_gitignore_leaves_out(project):
     assert first is not None and key(project) == first
     (root / "cdktf.out" / "other.json").write_text("{}")  # an output beside it: ignored
     assert key(project) == first
+
+
+def test_a_file_at_the_root_that_no_synthesis_reads_changes_nothing(project):
+    """`make test > test.log` in the project's root: the log grows while the suite runs, and a
+    redeploy must still find its synthesis current (issue 36)."""
+    root, _ = project
+    before = key(project)
+    (root / "test.log").write_text("....")
+    (root / "NOTES.md").write_text("to do\n")
+    assert key(project) == before
+    (root / "main.py").write_text("run_synth()\n")  # the app's entry: counts
+    assert key(project) != before
 
 
 def test_a_new_handler_folder_and_an_edited_file_change_the_key(project):
