@@ -193,6 +193,79 @@ class Row:
         return max(self.seconds)
 
 
+# The targets: a ratio of two measurements' medians at most the target, or a measurement's
+# median at most so many seconds.
+RATIOS = (
+    (
+        "synth all stacks / floor",
+        "python main.py, all stacks",
+        "floor: import cdktf + provider assembly + 1 resource",
+        1.5,
+    ),
+    (
+        "cdktf diff --skip-synth / terraform plan",
+        "cdktf diff --skip-synth (same stack)",
+        "terraform plan (re-plan, no changes)",
+        1.3,
+    ),
+    (
+        "bin/cdktf diff (with synth) / terraform plan",
+        "bin/cdktf diff (synth + diff, as users run it)",
+        "terraform plan (re-plan, no changes)",
+        1.3,
+    ),
+    (
+        "image-service-local / one bare bucket, init + apply + destroy",
+        "image-service-local, as shipped: init + apply + destroy",
+        "one bare S3 bucket, same provider and backend: init + apply + destroy",
+        2.5,
+    ),
+)
+LIMITS = (
+    ("make up, fresh emulator", "make up (README main command), fresh emulator", 20),
+    ("make up again, no changes", "make up again (no changes)", 10),
+    ("tests without emulator (make test-fast)", "tests without emulator (make test-fast)", 20),
+    ("full test suite (make test)", "full test suite (make test)", 100),
+)
+
+
+HOW_TO_READ = (
+    "",
+    "How to read it:",
+    "- *before* is the median of the same measurement on 2026-11-25 "
+    "(bench/baseline-2026-11-25.json), before the emulator's fixed waits were "
+    "removed; the *image-service-local, as shipped* apply and destroy compare with "
+    "that run's bare terraform apply/destroy of the same stack.",
+    "- *one stage* synthesizes dev plus its state-bucket stack (the app always adds "
+    "the bootstrap of the stages it builds); *all stacks* is all 7.",
+    "- The *image-service-local* rows deploy the stack on one fresh emulator as "
+    "shipped, then with each emulator lever turned off in turn; *one bare S3 "
+    "bucket* uses the same provider settings and S3 backend, the floor of any "
+    "deployment there.",
+    "- *make up* (fresh) also starts the emulator, synthesizes, creates the state "
+    "bucket and runs the plan guard on the plan it applies; *again* re-plans "
+    "and applies nothing.",
+    "- The full suite deploys each shape once (tests/deploy/shared.py): "
+    "image-service-local with a test handler, and image-service-local-production "
+    "with production's exact shapes (its apply includes the provider's ~55 s "
+    "lifecycle-configuration poll) for both its read-backs and its protection "
+    "tests; the make up scenario deploys the local stack in a copy of the project "
+    "(twice fresh, once after a handler edit) and destroys it; the bootstrap module "
+    "runs its two steps on an empty emulator.",
+    "- The cdktf diff ratios compare medians of the same re-plan with no changes.",
+    "- The *local gateway* rows are one request's answer (its median over 50), in front "
+    "of image-service-local as make up serves it: the API's 401 for a call without a "
+    "token, the CDN's 403 for a missing image (a read of the emulator's S3); a browser's "
+    "page makes its calls on a connection kept alive. With Nagle's algorithm on (before "
+    "issue 39) a kept-alive request took 44 ms (API) and 48 ms (CDN): the answer's body "
+    "waited for the client's delayed acknowledgement of its head.",
+)
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
 def _seconds(value: float) -> str:
     """Seconds as the table prints them: to the hundredth, below a tenth to the ten-thousandth
     (the local gateway's answers take milliseconds)."""
@@ -587,96 +660,58 @@ class Bench:
                 shutil.rmtree(work, ignore_errors=True)
 
     # ------------------------------------------------------------------------------------
+    def _median(self, name: str) -> float | None:
+        row = self.rows.get(name)
+        return row.median if row else None
+
     def ratios(self) -> list[tuple[str, str, str, str]]:
-        def m(name: str) -> float | None:
-            row = self.rows.get(name)
-            return row.median if row else None
-
+        """Each target: (label, measured, goal, verdict), for those measured in this run."""
         out = []
-
-        def ratio(label: str, a: str, b: str, target: float) -> None:
-            x, y = m(a), m(b)
-            if x is None or y is None:
-                return
-            r = x / y
-            out.append((label, f"{r:.2f}", f"<= {target}", "met" if r <= target else "NOT met"))
-
-        def limit(label: str, a: str, seconds: float) -> None:
-            x = m(a)
+        for label, a, b, target in RATIOS:
+            x, y = self._median(a), self._median(b)
+            if x is not None and y is not None:
+                r = x / y
+                out.append((label, f"{r:.2f}", f"<= {target}", _verdict(r <= target)))
+        for label, a, seconds in LIMITS:
+            x = self._median(a)
             if x is not None:
-                out.append(
-                    (
-                        label,
-                        f"{x:.1f} s",
-                        f"<= {seconds:.0f} s",
-                        "met" if x <= seconds else "NOT met",
-                    )
-                )
-
-        ratio(
-            "synth all stacks / floor",
-            "python main.py, all stacks",
-            "floor: import cdktf + provider assembly + 1 resource",
-            1.5,
-        )
-        ratio(
-            "cdktf diff --skip-synth / terraform plan",
-            "cdktf diff --skip-synth (same stack)",
-            "terraform plan (re-plan, no changes)",
-            1.3,
-        )
-        ratio(
-            "bin/cdktf diff (with synth) / terraform plan",
-            "bin/cdktf diff (synth + diff, as users run it)",
-            "terraform plan (re-plan, no changes)",
-            1.3,
-        )
-        limit("make up, fresh emulator", "make up (README main command), fresh emulator", 20)
-        limit("make up again, no changes", "make up again (no changes)", 10)
-        limit(
-            "tests without emulator (make test-fast)", "tests without emulator (make test-fast)", 20
-        )
-        limit("full test suite (make test)", "full test suite (make test)", 100)
+                out.append((label, f"{x:.1f} s", f"<= {seconds:.0f} s", _verdict(x <= seconds)))
         for kind in ("API", "CDN"):
-            x = m(f"local gateway, {kind}: {GATEWAY_KEEP_ALIVE}")
+            x = self._median(f"local gateway, {kind}: {GATEWAY_KEEP_ALIVE}")
             if x is not None:
-                out.append(
-                    (
-                        f"local gateway, {kind}: a kept-alive request",
-                        f"{x * 1000:.1f} ms",
-                        "<= 5 ms",
-                        "met" if x <= 0.005 else "NOT met",
-                    )
-                )
-        grown = m(f"{GROWN}: busy CPU-s of the machine")
-        base = m(f"{AS_IT_IS}: busy CPU-s of the machine")
+                label = f"local gateway, {kind}: a kept-alive request"
+                out.append((label, f"{x * 1000:.1f} ms", "<= 5 ms", _verdict(x <= 0.005)))
+        grown = self._median(f"{GROWN}: busy CPU-s of the machine")
+        base = self._median(f"{AS_IT_IS}: busy CPU-s of the machine")
         if grown is not None and base is not None:
             # The suite is CPU-bound on every core: extra CPU seconds / cores is the extra wall
             # time (the wall medians themselves vary between runs by more than the effect).
             extra = (grown - base) / (os.cpu_count() or 1)
-            out.append(
-                (
-                    "growth: one more bucket in each deployed shape (extra CPU-s / cores)",
-                    f"{extra:+.1f} s",
-                    "<= 3 s",
-                    "met" if extra <= 3 else "NOT met",
-                )
-            )
-        ratio(
-            "image-service-local / one bare bucket, init + apply + destroy",
-            "image-service-local, as shipped: init + apply + destroy",
-            "one bare S3 bucket, same provider and backend: init + apply + destroy",
-            2.5,
-        )
+            label = "growth: one more bucket in each deployed shape (extra CPU-s / cores)"
+            out.append((label, f"{extra:+.1f} s", "<= 3 s", _verdict(extra <= 3)))
         return out
 
     def report(self) -> str:
-        cores = os.cpu_count()
+        return (
+            "\n".join(
+                [
+                    *self._measurements(),
+                    *self._targets(),
+                    *HOW_TO_READ,
+                    *self._modules(),
+                    *self._emulator_levers(),
+                    *self._levers(),
+                ]
+            )
+            + "\n"
+        )
+
+    def _measurements(self) -> list[str]:
         lines = [
             "# Benchmark results",
             "",
-            f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} on {cores} cores "
-            f"({platform_line()}); runs: {self.runs} (deploy {self.deploy_runs}, "
+            f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} "
+            f"cores ({platform_line()}); runs: {self.runs} (deploy {self.deploy_runs}, "
             f"suites {self.suite_runs}). Produced by `make bench` (bench/run.py).",
             "Peak RSS is the whole process tree (Python + Node/jsii, or terraform + "
             "provider), sampled every 50 ms.",
@@ -692,7 +727,10 @@ class Bench:
                 f"| {row.name} | {len(row.seconds)} | {_seconds(row.median)} | "
                 f"{_seconds(row.max)} | {rss} | {f'{was:.2f}' if was else ''} |"
             )
-        lines += [
+        return lines
+
+    def _targets(self) -> list[str]:
+        lines = [
             "",
             "## Targets",
             "",
@@ -705,81 +743,57 @@ class Bench:
         if missed:
             lines += ["", "Where a target is missed, what the measurements show stands in the way:"]
             lines += [f"- *{a}*: {MISSED_BECAUSE[a]}" for a in missed]
-        lines += [
+        return lines
+
+    def _modules(self) -> list[str]:
+        if not self.modules:
+            return []
+        return [
             "",
-            "How to read it:",
-            "- *before* is the median of the same measurement on 2026-11-25 "
-            "(bench/baseline-2026-11-25.json), before the emulator's fixed waits were "
-            "removed; the *image-service-local, as shipped* apply and destroy compare with "
-            "that run's bare terraform apply/destroy of the same stack.",
-            "- *one stage* synthesizes dev plus its state-bucket stack (the app always adds "
-            "the bootstrap of the stages it builds); *all stacks* is all 7.",
-            "- The *image-service-local* rows deploy the stack on one fresh emulator as "
-            "shipped, then with each emulator lever turned off in turn; *one bare S3 "
-            "bucket* uses the same provider settings and S3 backend, the floor of any "
-            "deployment there.",
-            "- *make up* (fresh) also starts the emulator, synthesizes, creates the state "
-            "bucket and runs the plan guard on the plan it applies; *again* re-plans "
-            "and applies nothing.",
-            "- The full suite deploys each shape once (tests/deploy/shared.py): "
-            "image-service-local with a test handler, and image-service-local-production "
-            "with production's exact shapes (its apply includes the provider's ~55 s "
-            "lifecycle-configuration poll) for both its read-backs and its protection "
-            "tests; the make up scenario deploys the local stack in a copy of the project "
-            "(twice fresh, once after a handler edit) and destroys it; the bootstrap module "
-            "runs its two steps on an empty emulator.",
-            "- The cdktf diff ratios compare medians of the same re-plan with no changes.",
-            "- The *local gateway* rows are one request's answer (its median over 50), in front "
-            "of image-service-local as make up serves it: the API's 401 for a call without a "
-            "token, the CDN's 403 for a missing image (a read of the emulator's S3); a browser's "
-            "page makes its calls on a connection kept alive. With Nagle's algorithm on (before "
-            "issue 39) a kept-alive request took 44 ms (API) and 48 ms (CDN): the answer's body "
-            "waited for the client's delayed acknowledgement of its head.",
-        ]
-        if self.modules:
-            lines += [
-                "",
-                "## Full suite per test module",
-                "",
-                "Seconds per module on the worker that ran it (its tests' setup, call and "
-                "teardown, module fixtures included), median of the full-suite runs; the two "
-                "workers run modules side by side, so these add up to about twice the wall time.",
-                "",
-                "| module | median s |",
-                "|---|---:|",
-            ]
-            lines += [
+            "## Full suite per test module",
+            "",
+            "Seconds per module on the worker that ran it (its tests' setup, call and "
+            "teardown, module fixtures included), median of the full-suite runs; the two "
+            "workers run modules side by side, so these add up to about twice the wall time.",
+            "",
+            "| module | median s |",
+            "|---|---:|",
+            *[
                 f"| {module} | {statistics.median(seconds):.1f} |"
                 for module, seconds in sorted(
                     self.modules.items(), key=lambda item: -statistics.median(item[1])
                 )
-            ]
-        emulator_levers = self.emulator_levers_table()
-        if emulator_levers:
-            lines += [
-                "",
-                "## Emulator levers (image-service-local, each off against as shipped)",
-                "",
-                "| lever off | step | off s | as shipped s | saved s |",
-                "|---|---|---:|---:|---:|",
-            ]
-            lines += [
-                f"| {a} | {b} | {c:.2f} | {d:.2f} | {c - d:.2f} |" for a, b, c, d in emulator_levers
-            ]
-        levers = self.levers_table()
-        if levers:
-            lines += [
-                "",
-                "## Levers (each against its absence, medians of this run)",
-                "",
-                "| lever | without | with | saved |",
-                "|---|---:|---:|---:|",
-            ]
-            lines += [
+            ],
+        ]
+
+    def _emulator_levers(self) -> list[str]:
+        found = self.emulator_levers_table()
+        if not found:
+            return []
+        return [
+            "",
+            "## Emulator levers (image-service-local, each off against as shipped)",
+            "",
+            "| lever off | step | off s | as shipped s | saved s |",
+            "|---|---|---:|---:|---:|",
+            *[f"| {a} | {b} | {c:.2f} | {d:.2f} | {c - d:.2f} |" for a, b, c, d in found],
+        ]
+
+    def _levers(self) -> list[str]:
+        found = self.levers_table()
+        if not found:
+            return []
+        return [
+            "",
+            "## Levers (each against its absence, medians of this run)",
+            "",
+            "| lever | without | with | saved |",
+            "|---|---:|---:|---:|",
+            *[
                 f"| {a} | {b:.2f} s | {c:.2f} s | {b - c:.2f} s ({(b - c) / b:.0%}) |"
-                for a, b, c in levers
-            ]
-        return "\n".join(lines) + "\n"
+                for a, b, c in found
+            ],
+        ]
 
     def emulator_levers_table(self) -> list[tuple[str, str, float, float]]:
         out = []

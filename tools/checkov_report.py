@@ -75,16 +75,6 @@ def main() -> int:
         # get every check, skip list ignored.
         with tempfile.TemporaryDirectory() as elsewhere:
             everything = scan(copies, cwd=Path(elsewhere))
-    passed = sum(r["summary"]["passed"] for r in verdict)
-    failed = [c for r in verdict for c in r["results"].get("failed_checks", [])]
-    suppressed = sum(r["summary"]["skipped"] for r in verdict)
-    all_failed = [c for r in everything for c in r["results"]["failed_checks"]]
-    kept = {(c["check_id"], c["file_path"], c["resource"]) for c in failed}
-    skipped = Counter(
-        c["check_id"]
-        for c in all_failed
-        if (c["check_id"], c["file_path"], c["resource"]) not in kept
-    )
     stacks = sorted(
         {c["file_path"].split("/")[-2] for r in everything for c in r["results"]["passed_checks"]}
     )
@@ -97,6 +87,27 @@ def main() -> int:
             + " (checkov could not parse them; run checkov on one to see why)"
         )
         return 1
+    failed = report_counts(verdict, everything)
+    # The verdict's run is quiet (.checkov.yaml): passed checks are listed only without it.
+    missing = must_pass_missing(everything, synthesized)
+    for line in missing:
+        print(f"  NOT PASSED {line}")
+    return 1 if failed or missing else 0
+
+
+def report_counts(verdict: list[dict], everything: list[dict]) -> list[dict]:
+    """Print what passed, failed and was skipped (each skip list entry with its count); the
+    failed checks."""
+    passed = sum(r["summary"]["passed"] for r in verdict)
+    failed = [c for r in verdict for c in r["results"].get("failed_checks", [])]
+    suppressed = sum(r["summary"]["skipped"] for r in verdict)
+    all_failed = [c for r in everything for c in r["results"]["failed_checks"]]
+    kept = {(c["check_id"], c["file_path"], c["resource"]) for c in failed}
+    skipped = Counter(
+        c["check_id"]
+        for c in all_failed
+        if (c["check_id"], c["file_path"], c["resource"]) not in kept
+    )
     print(
         f"  passed {passed}, failed {len(failed)}, skipped {sum(skipped.values()) + suppressed} "
         f"({len(skipped)} check ids in .checkov.yaml, each with its reason)"
@@ -107,11 +118,7 @@ def main() -> int:
         print(
             f"  FAILED {c['check_id']} {c['check_name']}\n    {c['resource']} in {c['file_path']}"
         )
-    # The verdict's run is quiet (.checkov.yaml): passed checks are listed only without it.
-    missing = must_pass_missing(everything, synthesized)
-    for line in missing:
-        print(f"  NOT PASSED {line}")
-    return 1 if failed or missing else 0
+    return failed
 
 
 def must_pass_missing(results: list[dict], synthesized: list[str]) -> list[str]:
