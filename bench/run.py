@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 # The emulator section synthesizes in this process; jsii would print Node 20's end-of-life banner.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from ops import local_aws  # noqa: E402
+from ops import local_aws, processes  # noqa: E402
 from ops.cdktf import SYNTH_KEY as BIN_CDKTF_SYNTH_KEY  # noqa: E402
 from ops.toolchain import CDKTF_BIN, OUTDIR, project_env, synthesize, terraform  # noqa: E402
 from ops.up import create_state_bucket  # noqa: E402
@@ -296,33 +296,9 @@ def _median_request(url: str, path: str, keep_alive: bool) -> float:
     return statistics.median(times)
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def _tree_rss_kb(pid: int) -> int:
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-                    break
-        except OSError:
-            continue
-        todo += _children(p)
-    return total
-
-
 def busy_cpu_seconds() -> float:
-    """CPU seconds every core of this machine has spent busy since boot (/proc/stat)."""
-    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq = ticks[:7]
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds every core of this machine has spent busy since boot."""
+    return processes.busy_cpu_seconds()
 
 
 def measure(
@@ -349,7 +325,7 @@ def measure(
     )
     peak = 0
     while proc.poll() is None:
-        peak = max(peak, _tree_rss_kb(proc.pid))
+        peak = max(peak, processes.tree_rss_kb(proc.pid))
         time.sleep(0.05 if time.perf_counter() - start < 10 else 0.5)
     elapsed = time.perf_counter() - start
     if busy is not None:

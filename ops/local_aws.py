@@ -5,26 +5,26 @@
 `up` is idempotent: a running emulator recorded in the run directory is reused; a stale record
 (process gone or not answering) is replaced. The record is <run-dir>/{pid,port,endpoint,log},
 each file written atomically. The emulator process also carries its run directory in its
-environment (RUN_DIR_MARKER), so an emulator whose record was damaged or deleted is still found
-(Linux /proc): `status` and `up` adopt it, `down` stops it; it is never orphaned.
+environment (ops/processes.py, EMULATOR_MARKER), so an emulator whose record was damaged or
+deleted is still found: `status` and `up` adopt it, `down` stops it (and the local gateway
+serving it); it is never orphaned.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ops import processes
 from ops.action_log import RECORD_ENV
+from ops.processes import EMULATOR_MARKER, GATEWAY_MARKER, marker_entry, wait_until
 from ops.toolchain import ROOT, RUN_DIR
 from stacks.errors import ImageServiceError, report
 from stacks.settings import (
@@ -40,8 +40,6 @@ PREFERRED_PORT = int(DEFAULT_LOCAL_ENDPOINT.rsplit(":", 1)[1])
 # moto's own settings for the server: ACM issues a requested certificate at once (default: after
 # 60 s), so DNS-validated certificates apply as on AWS without the wait.
 MOTO_ENV = {"MOTO_ACM_VALIDATION_WAIT": "0"}
-# In the emulator's environment: the run directory whose emulator it is.
-RUN_DIR_MARKER = "IMAGE_SERVICE_EMULATOR_RUN_DIR"
 
 
 class EmulatorError(ImageServiceError):
@@ -112,62 +110,11 @@ def _answers(port: int, timeout: float = 1.0) -> bool:
         return False
 
 
-def alive(pid: int) -> bool:
-    """Whether process `pid` runs: it exists and one of its threads is not a zombie.
-
-    A killed multi-threaded process (moto's server and the gateway both are) shows its main
-    thread as a zombie while its other threads are still exiting, and its files, listening
-    sockets among them, are released only when the last thread has exited (Linux do_exit:
-    exit_files runs in every thread, before exit_notify). Judging by the main thread alone
-    called such a process gone while it still held its ports."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return True  # no /proc: existence is all that can be known
-    # A thread just reaped has no state any more: it does not count.
-    return any(_state(task / "stat") not in ("Z", None) for task in tasks)
-
-
-def exiting(pid: int) -> bool:
-    """Whether `pid` is a killed multi-threaded process still exiting: its main thread a
-    zombie, another thread not yet (so it may still hold its ports; see alive)."""
-    return _state(Path(f"/proc/{pid}/stat")) == "Z" and alive(pid)
-
-
-def _state(stat: Path) -> str | None:
-    """The state letter of a /proc .../stat file (R, S, D, Z, ...), None if it cannot be read.
-    (It follows the command name in parentheses, which may itself hold spaces or ')'.)"""
-    try:
-        return stat.read_text().rsplit(")", 1)[-1].split()[0]
-    except (OSError, IndexError):
-        return None
-
-
-def wait_exited(pid: int, timeout: float = 5.0) -> bool:
-    """If `pid` is exiting, wait (at most `timeout` s) until it has released everything;
-    whether it was exiting."""
-    was_exiting = exiting(pid)
-    deadline = time.monotonic() + timeout
-    while exiting(pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return was_exiting
-
-
-def wait_recorded_exited(pid_file: Path, timeout: float = 5.0) -> int | None:
-    """If the process recorded in `pid_file` was killed a moment ago and is still exiting, wait
-    until it has released its ports: before a port is chosen for its successor. The pid waited
-    for, or None (no record, a damaged one, or a process not exiting)."""
-    try:
-        pid = int(pid_file.read_text())
-    except (OSError, ValueError):
-        return None
-    return pid if wait_exited(pid, timeout) else None
+# What the rest of ops/ and the tests ask of a process, from ops/processes.py.
+alive = processes.alive
+exiting = processes.exiting
+wait_exited = processes.wait_exited
+wait_recorded_exited = processes.wait_recorded_exited
 
 
 def port_is_free(port: int) -> bool:
@@ -187,59 +134,28 @@ def free_port() -> int:
         return port
 
 
-def _write(path: Path, text: str) -> None:
-    """Write a record file atomically (a reader sees the old or the new text, never half)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _record(run_dir: Path, emulator: Emulator) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write(run_dir / "port", str(emulator.port))
-    _write(run_dir / "endpoint", emulator.endpoint)
-    _write(run_dir / "pid", str(emulator.pid))  # last: the record is complete once it exists
+    processes.write_record(run_dir / "port", str(emulator.port))
+    processes.write_record(run_dir / "endpoint", emulator.endpoint)
+    # Last: the record is complete once it exists.
+    processes.write_record(run_dir / "pid", str(emulator.pid))
 
 
 def _is_moto(pid: int) -> bool:
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        return b"moto_server" in command or b"ops.action_log" in command
-    except OSError:
-        return True  # no /proc (not Linux): trust the record
-
-
-def started_for(pid: int, marker: str, run_dir: Path) -> bool:
-    """Whether process `pid` was started for run_dir: `<marker>=<run_dir>` in its environment
-    (Linux /proc; False elsewhere)."""
-    entry = f"{marker}={run_dir.resolve()}".encode()
-    try:
-        return entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
-        return False
-
-
-def processes_started_for(marker: str, run_dir: Path) -> list[int]:
-    """The live processes (not this one) started for run_dir, by `marker` in their environment
-    (started_for)."""
-    return [
-        int(entry.name)
-        for entry in Path("/proc").glob("[0-9]*")
-        if int(entry.name) != os.getpid()
-        and started_for(int(entry.name), marker, run_dir)
-        and alive(int(entry.name))
-    ]
+    command = " ".join(processes.command_line(pid))
+    return "moto_server" in command or "ops.action_log" in command
 
 
 def find_unrecorded(run_dir: Path) -> list[Emulator]:
-    """Emulators started for run_dir that are still running, found by RUN_DIR_MARKER in their
-    environment (Linux /proc; empty elsewhere)."""
+    """Emulators started for run_dir that are still running, found by their environment's
+    marker."""
     found = []
-    for pid in processes_started_for(RUN_DIR_MARKER, run_dir):
+    for pid in processes.processes_started_for(EMULATOR_MARKER, run_dir):
+        args = processes.command_line(pid)
         try:
-            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            found.append(Emulator(pid, int(args[args.index(b"-p") + 1])))
-        except (OSError, ValueError, IndexError):
+            found.append(Emulator(pid, int(args[args.index("-p") + 1])))
+        except (ValueError, IndexError):
             continue
     return found
 
@@ -247,11 +163,8 @@ def find_unrecorded(run_dir: Path) -> list[Emulator]:
 def status(run_dir: Path = DEFAULT_RUN_DIR) -> Emulator | None:
     """The run directory's emulator if it is alive and answering, else None. A damaged or
     missing record of a running emulator is rewritten."""
-    try:
-        pid = int((run_dir / "pid").read_text())
-        port = int((run_dir / "port").read_text())
-    except (OSError, ValueError):
-        pid = port = 0
+    pid = processes.recorded_pid(run_dir / "pid") or 0
+    port = processes.recorded_pid(run_dir / "port") or 0
     if pid > 0 and 0 < port < 65536 and alive(pid) and _is_moto(pid) and _answers(port):
         return Emulator(pid, port)
     for emulator in find_unrecorded(run_dir):
@@ -279,7 +192,7 @@ def up(
     if running:
         return running
     for stuck in find_unrecorded(run_dir):  # alive but not answering: replaced
-        _stop(stuck.pid)
+        processes.stop(stuck.pid)
     if port is None:
         wait_recorded_exited(run_dir / "pid")  # one killed a moment ago: its port, once free
         port = choose_port()
@@ -302,43 +215,24 @@ def up(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=ROOT,
-            env=dict(os.environ, **MOTO_ENV, **{RUN_DIR_MARKER: str(run_dir.resolve())}),
+            env=dict(os.environ, **MOTO_ENV, **dict([marker_entry(EMULATOR_MARKER, run_dir)])),
             start_new_session=True,
         )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    if wait_until(lambda: proc.poll() is not None or _answers(port), timeout, interval=0.2):
         if proc.poll() is not None:
             raise EmulatorError(
                 f"the local AWS emulator (moto_server on {HOST}:{port}) exited at once with "
                 f"code {proc.returncode}. Fix: read {run_dir / 'log'}; if the port is taken, "
                 "free it or run again (a free port is chosen when 5050 is taken)."
             )
-        if _answers(port):
-            emulator = Emulator(proc.pid, port)
-            _record(run_dir, emulator)
-            return emulator
-        time.sleep(0.2)
-    _stop(proc.pid)
+        emulator = Emulator(proc.pid, port)
+        _record(run_dir, emulator)
+        return emulator
+    processes.stop(proc.pid)
     raise EmulatorError(
         f"the local AWS emulator did not answer on {HOST}:{port} within "
         f"{timeout:.0f} s. Fix: read {run_dir / 'log'}, then run again."
     )
-
-
-def _stop(pid: int, timeout: float = 10.0) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        if not alive(pid):
-            return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
 
 
 def _clear(run_dir: Path) -> None:
@@ -347,20 +241,17 @@ def _clear(run_dir: Path) -> None:
 
 
 def down(run_dir: Path = DEFAULT_RUN_DIR) -> bool:
-    """Stop the run directory's emulator, recorded or not, and the local gateway serving it
-    first; True if an emulator was running."""
-    from ops.gateway import daemon  # the gateway's lifecycle imports this module
-
-    daemon.down(run_dir)
+    """Stop the run directory's emulator, recorded or not, and first the local gateway
+    serving it (found by its marker: ops/gateway/daemon.py keeps its record); True if an
+    emulator was running."""
+    for gateway in processes.processes_started_for(GATEWAY_MARKER, run_dir):
+        processes.stop(gateway)
     pids = {emulator.pid for emulator in find_unrecorded(run_dir)}
-    try:
-        recorded = int((run_dir / "pid").read_text())
-        if recorded > 0 and alive(recorded) and _is_moto(recorded):
-            pids.add(recorded)
-    except (OSError, ValueError):
-        pass
+    recorded = processes.recorded_pid(run_dir / "pid")
+    if recorded and alive(recorded) and _is_moto(recorded):
+        pids.add(recorded)
     for pid in pids:
-        _stop(pid)
+        processes.stop(pid)
     _clear(run_dir)
     return bool(pids)
 

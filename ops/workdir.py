@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ops import processes
 from ops.toolchain import ROOT, terraform, tf_cli_config
 from stacks.errors import BusyError
 from stacks.settings import EMULATOR_PROFILE
@@ -125,19 +126,8 @@ class LockInfo:
 
 
 def lock_holders(stack_dir: Path) -> list[int]:
-    """Terraform processes still running in stack_dir (Linux /proc; empty elsewhere)."""
-    target = stack_dir.resolve()
-    holders = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            if Path(os.readlink(entry / "cwd")) != target:
-                continue
-            command = (entry / "cmdline").read_bytes().split(b"\0")[0]
-        except OSError:
-            continue
-        if os.path.basename(command).startswith(b"terraform"):
-            holders.append(int(entry.name))
-    return holders
+    """Terraform processes still running in stack_dir."""
+    return processes.working_in(stack_dir, "terraform")
 
 
 def force_unlock(stack_dir: Path, lock: LockInfo, env: dict[str, str]) -> None:

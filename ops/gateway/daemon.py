@@ -6,29 +6,28 @@ deployed (SIGHUP, and `up` waits until it has); any other (another emulator, a d
 damaged record) is replaced by a new one, on the ports the last one had while they are free,
 else API_PORT and CDN_PORT, else any free ones. Its record is <run-dir>/gateway/{pid,api_port,
 cdn_port,serves,loaded}; the process also carries its run directory in its environment, so
-`down` finds it without a record, and it exits by itself when its emulator stops: never orphaned.
+`down` finds it without a record (ops/processes.py, GATEWAY_MARKER), and it exits by itself when
+its emulator stops: never orphaned.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ops import local_aws
+from ops import local_aws, processes
 from ops.gateway.server import EXIT_PORT_TAKEN, HOST
+from ops.processes import GATEWAY_MARKER, wait_until
 from ops.toolchain import ROOT
 from stacks.errors import ImageServiceError
 
 API_PORT, CDN_PORT = 5051, 5052
-RUN_DIR_MARKER = "IMAGE_SERVICE_GATEWAY_RUN_DIR"
 # What `make up` writes to .run/local-aws/env besides the emulator's client settings.
 API_URL_ENV, CDN_URL_ENV = "IMAGE_SERVICE_API_URL", "IMAGE_SERVICE_CDN_URL"
 START_TIMEOUT = 20.0
@@ -61,10 +60,7 @@ def _dir(run_dir: Path) -> Path:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text().strip()
-    except OSError:
-        return ""
+    return processes.read_record(path)
 
 
 def _answers(port: int) -> bool:
@@ -74,12 +70,12 @@ def _answers(port: int) -> bool:
 
 
 def _is_gateway(pid: int, run_dir: Path) -> bool:
-    return local_aws.started_for(pid, RUN_DIR_MARKER, run_dir)
+    return processes.started_for(pid, GATEWAY_MARKER, run_dir)
 
 
 def find_unrecorded(run_dir: Path) -> list[int]:
-    """Gateways started for run_dir that still run, found by their environment (Linux /proc)."""
-    return local_aws.processes_started_for(RUN_DIR_MARKER, run_dir)
+    """Gateways started for run_dir that still run, found by their environment's marker."""
+    return processes.processes_started_for(GATEWAY_MARKER, run_dir)
 
 
 def status(run_dir: Path = local_aws.DEFAULT_RUN_DIR) -> Gateway | None:
@@ -94,7 +90,7 @@ def status(run_dir: Path = local_aws.DEFAULT_RUN_DIR) -> Gateway | None:
     except ValueError:
         return None
     if (
-        local_aws.alive(gateway.pid)
+        processes.alive(gateway.pid)
         and _is_gateway(gateway.pid, run_dir)
         and _answers(gateway.api_port)
         and _answers(gateway.cdn_port)
@@ -140,7 +136,7 @@ def up(
     if running and all(serves.get(k) == v for k, v in wanted.items()):
         _reload(running, run_dir)
         return running
-    local_aws.wait_recorded_exited(_dir(run_dir) / "pid")  # one killed a moment ago: its ports
+    processes.wait_recorded_exited(_dir(run_dir) / "pid")  # one killed a moment ago: its ports
     previous = (_read(_dir(run_dir) / "api_port"), _read(_dir(run_dir) / "cdn_port"))
     down(run_dir)
     for attempt in range(3):
@@ -190,26 +186,30 @@ def _start(
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=dict(os.environ, **{RUN_DIR_MARKER: str(run_dir.resolve())}),
+            env=dict(os.environ, **dict([processes.marker_entry(GATEWAY_MARKER, run_dir)])),
             start_new_session=True,
         )
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        code = proc.poll()
-        if code == EXIT_PORT_TAKEN:
-            return None
-        if code is not None:
-            raise GatewayError(
-                f"the local gateway exited at once with code {code}. Fix: read "
-                f"{directory / 'log'}, then run `make up` again"
-            )
+    started: list[Gateway] = []
+
+    def answered() -> bool:
         found = status(run_dir)
         if found and found.pid == proc.pid:
-            _check_loaded(run_dir)
-            return found
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(proc.pid, signal.SIGKILL)
+            started.append(found)
+        return proc.poll() is not None or bool(started)
+
+    wait_until(answered, START_TIMEOUT, interval=0.1)
+    code = proc.poll()
+    if code == EXIT_PORT_TAKEN:
+        return None
+    if code is not None and not started:
+        raise GatewayError(
+            f"the local gateway exited at once with code {code}. Fix: read "
+            f"{directory / 'log'}, then run `make up` again"
+        )
+    if started:
+        _check_loaded(run_dir)
+        return started[0]
+    processes.stop(proc.pid, timeout=0)
     raise GatewayError(
         f"the local gateway did not start within {START_TIMEOUT:.0f} s. Fix: read "
         f"{directory / 'log'}, then run `make up` again"
@@ -248,14 +248,13 @@ def _reload(gateway: Gateway, run_dir: Path) -> None:
     """Have it read the deployment again, and wait until it has."""
     before, _ = _generation(run_dir)
     os.kill(gateway.pid, signal.SIGHUP)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if _generation(run_dir)[0] > before:
-            _check_loaded(run_dir)
-            return
-        if not local_aws.alive(gateway.pid):
-            break
-        time.sleep(0.05)
+    reloaded = wait_until(
+        lambda: _generation(run_dir)[0] > before or not processes.alive(gateway.pid),
+        START_TIMEOUT,
+    )
+    if reloaded and _generation(run_dir)[0] > before:
+        _check_loaded(run_dir)
+        return
     raise GatewayError(
         f"the local gateway (pid {gateway.pid}) did not reload what `make up` deployed. Fix: "
         "run `make up` again (it starts a new one)"
@@ -265,12 +264,11 @@ def _reload(gateway: Gateway, run_dir: Path) -> None:
 def down(run_dir: Path = local_aws.DEFAULT_RUN_DIR) -> bool:
     """Stop the run directory's gateway, recorded or not; True if one was running."""
     pids = set(find_unrecorded(run_dir))
-    with contextlib.suppress(ValueError):
-        recorded = int(_read(_dir(run_dir) / "pid"))
-        if local_aws.alive(recorded) and _is_gateway(recorded, run_dir):
-            pids.add(recorded)
+    recorded = processes.recorded_pid(_dir(run_dir) / "pid")
+    if recorded and processes.alive(recorded) and _is_gateway(recorded, run_dir):
+        pids.add(recorded)
     for pid in pids:
-        local_aws._stop(pid)
+        processes.stop(pid)
     for name in ("pid", "loaded", "serves"):
         (_dir(run_dir) / name).unlink(missing_ok=True)
     return bool(pids)

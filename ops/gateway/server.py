@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from ops import local_aws
+from ops import local_aws, processes
 from ops.gateway import cors, payload, runner
 from ops.gateway.cdn import Cdn
 from ops.gateway.config import ConfigError, DeployedApi, load
@@ -79,7 +79,7 @@ class Gateway:
             self._api, self._error = api, error
             self.generation += 1
         record = self.run_dir / "gateway" / "loaded"
-        local_aws._write(record, json.dumps({"generation": self.generation, "error": error}))
+        processes.write_record(record, json.dumps({"generation": self.generation, "error": error}))
 
     def api(self) -> DeployedApi:
         with self._lock:
@@ -265,7 +265,7 @@ def serve(args: argparse.Namespace) -> int:
     gateway.reload()
     for server in servers:
         threading.Thread(target=server.serve_forever, daemon=True).start()
-    local_aws._write(
+    processes.write_record(
         directory / "serves",
         json.dumps(
             {
@@ -276,11 +276,11 @@ def serve(args: argparse.Namespace) -> int:
             }
         ),
     )
-    local_aws._write(directory / "api_port", str(args.api_port))
-    local_aws._write(directory / "cdn_port", str(args.cdn_port))
-    local_aws._write(directory / "pid", str(os.getpid()))  # last: the record is complete
+    processes.write_record(directory / "api_port", str(args.api_port))
+    processes.write_record(directory / "cdn_port", str(args.cdn_port))
+    processes.write_record(directory / "pid", str(os.getpid()))  # last: the record is complete
     while not stop.wait(0.25):
-        if not local_aws.alive(args.emulator_pid):
+        if not processes.alive(args.emulator_pid):
             break  # its emulator stopped: nothing left to serve
         if reload_wanted.is_set():
             reload_wanted.clear()

@@ -6,11 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import psutil
 import pytest
 
 from tests.wait import wait_until
 
-# A process whose main thread exits (pthread_exit: a zombie in /proc/<pid>/stat) while another
+# A process whose main thread exits (pthread_exit: its main thread a zombie) while another
 # of its threads keeps its listening socket: what a killed moto or gateway looks like for the
 # moment between its main thread's exit and its last thread's.
 MAIN_THREAD_GONE_PORT_HELD = """
@@ -26,7 +27,8 @@ ctypes.CDLL(None).pthread_exit(None)
 
 
 def main_thread_state(pid: int) -> str:
-    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[-1].split()[0]
+    """Its main thread's state as psutil reads it ("zombie", "sleeping", ...)."""
+    return str(psutil.Process(pid).status())
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ def main_thread_gone():
     port = int(proc.stdout.readline())
     proc.stdin.write("x")
     proc.stdin.flush()
-    wait_until(lambda: main_thread_state(proc.pid) == "Z", "the main thread exited")
+    wait_until(lambda: main_thread_state(proc.pid) == psutil.STATUS_ZOMBIE, "main thread exited")
     yield proc, port
     proc.kill()
     proc.wait()

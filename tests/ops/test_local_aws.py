@@ -8,6 +8,8 @@ import subprocess
 import sys
 import threading
 
+import psutil
+
 from ops import local_aws
 from tests.ops.conftest import main_thread_state
 from tests.wait import wait_until
@@ -29,7 +31,7 @@ def test_a_killed_process_is_gone_once_reaped_and_its_port_is_free(main_thread_g
 
 def test_a_zombie_that_has_released_everything_is_not_alive():
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    wait_until(lambda: main_thread_state(proc.pid) == "Z", "exited")  # not yet reaped
+    wait_until(lambda: main_thread_state(proc.pid) == psutil.STATUS_ZOMBIE, "exited")  # not reaped
     try:
         assert local_aws.alive(proc.pid) is False
     finally:
