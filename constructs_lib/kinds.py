@@ -69,8 +69,8 @@ OUTAGE_TYPES = {
 # The longest Terraform may wait for AWS on any one resource (certificate validation, a
 # distribution's deployment, a custom domain, a table): the provider's own defaults go up to 75
 # minutes (aws_acm_certificate_validation), past the deploy job's timeout and its role session.
-# The three numbers, each inside the next (README, "Bounded waits"): this wait (20 min) <
-# the deploy job's timeout-minutes (60, .github/workflows/deploy-stage.yml) < the deploy
+# The three numbers, each inside the next (docs/first-deploy.md, "Bounded waits"): this wait
+# (20 min) < the deploy job's timeout-minutes (60, .github/workflows/deploy-stage.yml) < the deploy
 # role's session (90 min: DEPLOY_SESSION_SECONDS, constructs_lib/props/ci_identity.py), so a
 # stuck wait fails the apply with the provider's own message while the job can still release
 # the state lock and report it.

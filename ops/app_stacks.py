@@ -137,5 +137,5 @@ def refuse_placeholders(command: str, stacks: Sequence[Plannable]) -> None:
     raise PlaceholderSettings(
         f"{command}: {names} still uses the project's placeholders ({found}); nothing was "
         "contacted",
-        f'{fixes} (README, "First deploy to a real account"), then run again',
+        f"{fixes} (docs/first-deploy.md), then run again",
     )

@@ -1,4 +1,5 @@
-"""Where the Lambda handlers are attached to each stage's stack (README, "Adding a handler").
+"""Where the Lambda handlers are attached to each stage's stack (CONTRIBUTING.md, "Adding a
+handler").
 
 `build_app()` calls `add_handlers(stack)` for every stage after the stack's own constructs
 exist. There are none yet: the real stages' routes have no integration until the next epic adds

@@ -122,7 +122,7 @@ def aws_provider(
             # moto answers an action it lacks with HTTP 500, which the provider retries (25
             # times by default, with back-off): such a call fails after minutes instead of
             # seconds with moto's own error (measured in ../shared/EMULATOR.md's terms:
-            # README, "The local emulator and its gaps").
+            # docs/emulator.md).
             max_retries=EMULATOR_MAX_RETRIES,
             http_proxy=EMULATOR_DEAD_END_PROXY,
             https_proxy=EMULATOR_DEAD_END_PROXY,

@@ -155,7 +155,7 @@ def filled_in_project(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def handler_stack() -> Synth:
-    """image-service-dev after the README's "Adding a handler" block ran exactly as written
+    """image-service-dev after CONTRIBUTING.md's "Adding a handler" block ran exactly as written
     (tests/session.py), once per session."""
     job("adding-a-handler")
     directory = session.JOBS["adding-a-handler"].work / "cdktf.out/stacks/image-service-dev"

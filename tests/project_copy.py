@@ -1,7 +1,6 @@
 """A copy of this project's working tree for tests that need the project changed as a user would
 change it: the next epic's handler added (tests/deploy/test_make_up.py), or the shipped
-placeholders filled in with an organisation's own values (README, "First deploy to a real
-account")."""
+placeholders filled in with an organisation's own values (docs/first-deploy.md)."""
 
 from __future__ import annotations
 
@@ -12,8 +11,8 @@ from pathlib import Path
 
 from ops.toolchain import ROOT
 
-# What a team fills in before its first deploy (stacks/settings/stages.py), as the README's
-# first-deploy section says: each stage's account, the previews account, the DNS account and
+# What a team fills in before its first deploy (stacks/settings/stages.py), as
+# docs/first-deploy.md says: each stage's account, the previews account, the DNS account and
 # the repository.
 FILLED_IN = {
     "dev": "210000000001",
@@ -46,7 +45,7 @@ def copy_project(root: Path) -> Path:
 
 def fill_in_placeholders(root: Path) -> Path:
     """The copy's stacks/settings/stages.py with FILLED_IN's values where the placeholders
-    were: exactly the four edits the README's first-deploy section lists."""
+    were: exactly the four edits docs/first-deploy.md lists."""
     stages = root / "stacks" / "settings" / "stages.py"
     text = stages.read_text()
     edits = [

@@ -68,9 +68,9 @@ def _project_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _readme_block(heading: str) -> str:
-    """The first Python block under the README's `heading`, as written."""
-    text = (ROOT / "README.md").read_text()
+def _guide_block(heading: str) -> str:
+    """The first Python block under CONTRIBUTING.md's `heading`, as written."""
+    text = (ROOT / "CONTRIBUTING.md").read_text()
     section = text.split(f"\n{heading}\n", 1)[1]
     return section.split("```python\n", 1)[1].split("```", 1)[0]
 
@@ -78,13 +78,13 @@ def _readme_block(heading: str) -> str:
 ADDING_A_HANDLER = "## Adding a handler"
 
 
-def readme_handler_block() -> str:
-    """The README's "Adding a handler" block."""
-    return _readme_block(ADDING_A_HANDLER)
+def guide_handler_block() -> str:
+    """CONTRIBUTING.md's "Adding a handler" block."""
+    return _guide_block(ADDING_A_HANDLER)
 
 
-def _readme_script(heading: str, handler: str, stage: str) -> Callable[[Path], Command]:
-    """A job's `prepare`: the README's Python block under `heading` exactly as written, as a
+def _guide_script(heading: str, handler: str, stage: str) -> Callable[[Path], Command]:
+    """A job's `prepare`: CONTRIBUTING.md's Python block under `heading` exactly as written, as a
     script of its own (a process of its own: cdktf's Node runtime keeps the directory it started
     in) in a folder holding handlers/<handler>. Only `stage` is selected, for speed."""
 
@@ -92,8 +92,8 @@ def _readme_script(heading: str, handler: str, stage: str) -> Callable[[Path], C
         from tests.handler_source import write_handler_source
 
         write_handler_source(work / "handlers" / handler)
-        script = work / "readme_block.py"
-        script.write_text(_readme_block(heading))
+        script = work / "guide_block.py"
+        script.write_text(_guide_block(heading))
         return Command(
             [sys.executable, str(script)],
             work,
@@ -138,7 +138,7 @@ JOBS = {
     for job in (
         Job(
             "adding-a-handler",
-            _readme_script(ADDING_A_HANDLER, "get_image", "dev"),
+            _guide_script(ADDING_A_HANDLER, "get_image", "dev"),
             (
                 "tests/stacks/test_adding_a_handler.py",
                 "tests/stacks/test_image_service_stacks.py",
@@ -147,7 +147,7 @@ JOBS = {
         ),
         Job(
             "joining-the-cache",
-            _readme_script(
+            _guide_script(
                 "### Joining the network and reaching the cache", "warm_cache", "staging"
             ),
             ("tests/constructs/test_cache.py",),

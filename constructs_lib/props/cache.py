@@ -1,6 +1,6 @@
 """CacheProps: the service's Valkey cache (constructs_lib/cache.py).
 
-Why a node-based replication group and not ElastiCache Serverless (README, "The cache tier"):
+Why a node-based replication group and not ElastiCache Serverless (docs/cache.md):
 its cost is a fixed figure per node (cache.t4g.micro, $0.0128 an hour for Valkey in us-east-1,
 about $9.34 a month per node, so ~$18.69 for a primary and a replica) that a budget can hold,
 where Serverless bills per request and per GB stored and grows with traffic; a replica in

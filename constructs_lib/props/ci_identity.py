@@ -1,6 +1,6 @@
 """CiIdentityProps: who may act in an account from CI (constructs_lib/ci_identity.py): the GitHub
 repository whose workflows assume the roles, the account's stages and what each deploys, and
-the numbers that bound a deploy (README, "First deploy to a real account", "Bounded waits").
+the numbers that bound a deploy (docs/first-deploy.md, "Bounded waits").
 
 GitHub's OIDC token names the job in `sub` (GitHub's docs, "About security hardening with
 OpenID Connect"): `repo:OWNER/REPO:environment:NAME` for a job with an `environment:`,

@@ -79,8 +79,8 @@ class ImageCdnProps:
     #: Wait until the distribution is deployed to every edge. Default: off: the provider's
     #: wait cannot be bounded (aws_cloudfront_distribution has no `timeouts` block in provider
     #: 5.100; its waiter's limit is fixed in the provider's source, far past the deploy job's
-    #: timeout: README, "Bounded waits"), and nothing the apply does next needs the edges
-    #: deployed; CloudFront finishes deploying on its own, in minutes.
+    #: timeout: docs/first-deploy.md, "Bounded waits"), and nothing the apply does next needs
+    #: the edges deployed; CloudFront finishes deploying on its own, in minutes.
     wait_for_deployment: bool = False
     #: A hostname with its certificate (the stack adds it). Default: none (CloudFront's own
     #: name and certificate).

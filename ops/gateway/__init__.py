@@ -1,6 +1,5 @@
 """The local gateway: the local stack's HTTP API and CDN served on 127.0.0.1, as API Gateway and
-CloudFront would serve them, with no AWS account and no Docker (README, "Developing against the
-local stack").
+CloudFront would serve them, with no AWS account and no Docker (docs/local-development.md).
 
     config.py     what it serves, read from what `make up` applied: the emulator's API Gateway
                   (routes, JWT authorizer, CORS, integrations) and Lambda (handler, timeout,

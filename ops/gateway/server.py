@@ -36,7 +36,7 @@ HOST = "127.0.0.1"
 EXIT_PORT_TAKEN = 3
 # What a route without an integration answers (after its authorizer): API Gateway serves
 # nothing there; its HTTP API docs do not say the status, and a request that matches nothing
-# deployed is this (README, "The API and the CDN on 127.0.0.1").
+# deployed is this (docs/local-development.md, "The API and the CDN on 127.0.0.1").
 NO_INTEGRATION = (404, "Not Found")
 
 

@@ -35,8 +35,8 @@ KIND_TAG, PULL_REQUEST_TAG, OWNER_TAG, CREATED_ON_TAG = (
 )
 CREATED_ON_ENV = "IMAGE_SERVICE_STAGE_CREATED_ON"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# A handler is named after its stack, `<stack>-<up to this many characters>` (README, "Adding a
-# handler"); its role adds "-role". The names of a stage are checked with this much room.
+# A handler is named after its stack, `<stack>-<up to this many characters>` (CONTRIBUTING.md,
+# "Adding a handler"); its role adds "-role". The names of a stage are checked with this much room.
 HANDLER_NAME_ROOM = 16
 
 

@@ -240,7 +240,7 @@ def _optional(props: Any, changes: Changes | None) -> Any:
 def placeholder_problems(settings: StageSettings, bootstrap: bool = False) -> list[Problem]:
     """What of a real stage is still a shipped placeholder: its account, the DNS account its
     zone is delegated from and, for its account's bootstrap, the GitHub repository. Each names
-    the setting to edit (README, "First deploy to a real account")."""
+    the setting to edit (docs/first-deploy.md)."""
     found = []
     account = settings.account.account_id
     # A derived stage (pr-<number>, dev-<name>) lives in the previews account.

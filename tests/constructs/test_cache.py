@@ -18,7 +18,7 @@ WARM_CACHE = "image-service-staging-warm-cache"
 
 @pytest.fixture(scope="module")
 def granted():
-    """image-service-staging after the README's "Joining the network and reaching the cache"
+    """image-service-staging after CONTRIBUTING.md's "Joining the network and reaching the cache"
     block ran on it as written (tests/session.py)."""
     from tests.conftest import Synth, job
     from tests.session import JOBS
@@ -270,15 +270,15 @@ def test_granting_a_handler_twice_changes_nothing(tmp_path):
     assert [s["sid"] for s in document["statement"]].count("ConnectToCache") == 1
 
 
-def test_the_readmes_connection_snippet_signs_an_iam_token(monkeypatch):
-    """The README's connection example, run with a stand-in for the redis client: the password
+def test_the_guides_connection_snippet_signs_an_iam_token(monkeypatch):
+    """CONTRIBUTING.md's connection example, run with a stand-in for the redis client: the password
     it passes is a SigV4-presigned connect request for the cache's user, valid 15 minutes."""
     import sys
     import types
 
     from tests.session import ROOT
 
-    text = (ROOT / "README.md").read_text().split("- **Connecting**", 1)[1]
+    text = (ROOT / "CONTRIBUTING.md").read_text().split("- **Connecting**", 1)[1]
     snippet = "\n".join(
         line[2:] for line in text.split("```python\n", 1)[1].split("```", 1)[0].splitlines()
     )
@@ -296,7 +296,7 @@ def test_the_readmes_connection_snippet_signs_an_iam_token(monkeypatch):
         "CACHE_NAME": "image-service-staging",
     }.items():
         monkeypatch.setenv(name, value)
-    exec(compile(snippet, "README.md", "exec"), {})
+    exec(compile(snippet, "CONTRIBUTING.md", "exec"), {})
     token = connected.pop("password")
     assert connected == {
         "host": "master.image-service-staging.abc.use1.cache.amazonaws.com",

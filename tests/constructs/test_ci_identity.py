@@ -363,9 +363,9 @@ def test_a_deploy_role_removes_the_interfaces_lambda_leaves_in_its_network(stack
 
 
 def test_every_resource_type_a_stage_creates_has_deploy_permissions(stacks, granted_stack_types):
-    """A family of the deploy role covers every resource type any stage synthesizes (the README's
-    handler, the networked handler and the cache included), so a concern cannot ship without
-    the permissions to deploy it."""
+    """A family of the deploy role covers every resource type any stage synthesizes
+    (CONTRIBUTING.md's handler, the networked handler and the cache included), so a concern
+    cannot ship without the permissions to deploy it."""
     from constructs_lib.ci_identity import FAMILIES, NO_PERMISSIONS_NEEDED
 
     covered = {t for f in FAMILIES for t in f.types} | set(NO_PERMISSIONS_NEEDED)
@@ -378,7 +378,7 @@ def test_every_resource_type_a_stage_creates_has_deploy_permissions(stacks, gran
 
 @pytest.fixture(scope="module")
 def granted_stack_types(handler_stack, tmp_path_factory) -> list[str]:
-    """The resource types of the README's handler stack and of production with a handler in its
+    """The resource types of CONTRIBUTING.md's handler stack and of production with a handler in its
     network, granted its cache, and NAT on."""
     from dataclasses import replace
 

@@ -1,8 +1,8 @@
 """Least-privilege grants on the table and the bucket: exact actions on exact ARNs, collected in
 the grantee's one role policy.
 
-The grantee is a real ImageHandler: the README's "Adding a handler" block (run as written on the
-dev stack, conftest.handler_stack) grants it everything once, in this order."""
+The grantee is a real ImageHandler: CONTRIBUTING.md's "Adding a handler" block (run as written on
+the dev stack, conftest.handler_stack) grants it everything once, in this order."""
 
 from __future__ import annotations
 

@@ -243,7 +243,7 @@ def test_add_route_attaches_the_authorizer_and_an_integration():
     assert auth.issuer.startswith("https://cognito-idp.eu-west-1.amazonaws.com/")
 
 
-# integrate(route_key, handler): the README's "Adding a handler" block (conftest.handler_stack)
+# integrate(route_key, handler): CONTRIBUTING.md's "Adding a handler" block (conftest.handler_stack)
 # integrates GET /images/{imageId} on the dev stack.
 INTEGRATION = "ImageApi_IntegrationGetImagesImageid_A0BCC77B"
 FUNCTION = "GetImage_Function_5855F462"

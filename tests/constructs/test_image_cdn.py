@@ -36,7 +36,7 @@ def test_distribution_basics(stage, name):
     assert behavior["cached_methods"] == ["GET", "HEAD"]
     assert "origin_request_policy_id" not in behavior
     # The provider's wait for the edges cannot be bounded (no timeouts block in 5.100): the
-    # apply does not wait for them (README, "Bounded waits").
+    # apply does not wait for them (docs/first-deploy.md, "Bounded waits").
     assert dist["wait_for_deployment"] is False
     if name in REAL:
         # The distribution's own policy: CORS for the app's origins + the security headers.

@@ -1,6 +1,6 @@
 """ImageHandler: a Lambda function with its own role, log group and reproducible code zip.
 
-Most assertions read the dev stack after the README's "Adding a handler" block ran on it as
+Most assertions read the dev stack after CONTRIBUTING.md's "Adding a handler" block ran on it as
 written (conftest.handler_stack)."""
 
 from __future__ import annotations

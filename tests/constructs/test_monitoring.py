@@ -219,7 +219,7 @@ def test_the_dashboard_shows_every_alarm_and_the_services_metrics(stage, name):
     assert regions["CDN requests"] == "us-east-1" and regions["Table throttles"] == "us-east-1"
 
 
-def test_a_handler_added_as_the_readme_shows_gets_its_three_alarms(handler_stack):
+def test_a_handler_added_as_the_guide_shows_gets_its_three_alarms(handler_stack):
     found = alarms(handler_stack)
     function = "image-service-dev-get-image"
     errors = found[f"{function}-errors"]

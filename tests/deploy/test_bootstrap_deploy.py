@@ -299,8 +299,8 @@ PRODUCTION_ZONE = "images.lego-api.com"  # local-production's zone, delegated fr
 
 @pytest.fixture(scope="module")
 def dns_run(first_run, emulator, outdir):
-    """`python -m ops.bootstrap local-dns` after the account's own bootstrap, as README step 3
-    orders them (a writer trusts a deploy role, which must exist)."""
+    """`python -m ops.bootstrap local-dns` after the account's own bootstrap, as
+    docs/first-deploy.md step 3 orders them (a writer trusts a deploy role, which must exist)."""
     return bootstrap(emulator, outdir, "local-dns")
 
 

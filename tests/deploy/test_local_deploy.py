@@ -311,7 +311,7 @@ def test_the_role_trusts_lambda_and_holds_exactly_the_granted_access(function, a
 
 
 def test_the_handler_has_its_alarms_and_its_role_the_accounts_boundary(function, aws):
-    """Attached as the README shows, the handler gets its errors, throttles and duration alarms
+    """Attached as CONTRIBUTING.md shows, the handler gets its errors, throttles and duration alarms
     (on the stage's topic) and its role the account's permissions boundary."""
     found = {
         a["AlarmName"]: a

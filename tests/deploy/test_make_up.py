@@ -56,7 +56,8 @@ LOCK_KEY = "image-service/local/terraform.tfstate.tflock"
 ACCESS_LOGS = "/aws/apigateway/image-service-local/access"
 
 
-# What the next epic's first handler adds to stacks/handlers.py (README, "Adding a handler").
+# What the next epic's first handler adds to stacks/handlers.py (CONTRIBUTING.md, "Adding a
+# handler").
 WITH_A_HANDLER = """
 
 def add_handlers(stack: ImageServiceStack) -> None:  # noqa: F811 (tests/deploy/test_make_up.py)

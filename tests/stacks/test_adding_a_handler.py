@@ -1,13 +1,13 @@
-"""The README's "Adding a handler" block is the next epic's contract: it runs as written
+"""CONTRIBUTING.md's "Adding a handler" block is the next epic's contract: it runs as written
 (conftest.handler_stack runs it as a script), the stack it yields passes the organisation
 policy during that synthesis, and Terraform accepts the result (validated with every stack of
 the app: tests/stacks/test_image_service_stacks.py)."""
 
 from __future__ import annotations
 
-from tests.session import readme_handler_block
+from tests.session import guide_handler_block
 
-# The issue's public API, line for line (issue 16): the README must keep showing these calls.
+# The issue's public API, line for line (issue 16): CONTRIBUTING.md must keep showing these calls.
 CONTRACT = (
     "from constructs_lib.image_handler import ImageHandler, ImageHandlerProps",
     'handler = ImageHandler(stack, "GetImage", ImageHandlerProps(',
@@ -24,8 +24,8 @@ CONTRACT = (
 )
 
 
-def test_the_readme_block_makes_the_contract_calls():
-    lines = [line.split("#", 1)[0].strip() for line in readme_handler_block().splitlines()]
+def test_the_guides_block_makes_the_contract_calls():
+    lines = [line.split("#", 1)[0].strip() for line in guide_handler_block().splitlines()]
     for call in CONTRACT:
         assert call in lines, call
 

@@ -664,7 +664,7 @@ def test_the_shipped_placeholders_are_refused_before_credentials_are_looked_for(
     assert [s for s in settings if f"`{s}`:" in stderr] == settings
     assert stderr.count("\n") == 1, "one paragraph"
     assert "nothing was contacted. Fix: set " in stderr
-    assert '(README, "First deploy to a real account"), then run again' in stderr
+    assert "(docs/first-deploy.md), then run again" in stderr
     assert "Traceback" not in stderr and stdout == ""
 
 

@@ -253,10 +253,10 @@ VALIDATED = (
 )
 
 
-def test_terraform_validate_accepts_each_stack_shape_and_the_readmes_stack_with_a_handler(
+def test_terraform_validate_accepts_each_stack_shape_and_the_guides_stack_with_a_handler(
     stacks, handler_stack, tmp_path
 ):
-    """A stack of each shape, and image-service-dev after the README's "Adding a handler"
+    """A stack of each shape, and image-service-dev after CONTRIBUTING.md's "Adding a handler"
     block, validated in one Terraform run: a root module that calls each as a child module
     (Terraform validates child modules exactly as it does a root, and says so; it ignores their
     backend blocks, which the S3 backend could only check with the network anyway). One
@@ -264,8 +264,8 @@ def test_terraform_validate_accepts_each_stack_shape_and_the_readmes_stack_with_
     copies = {name: tmp_path / name for name in VALIDATED}
     for name in VALIDATED:
         shutil.copytree(stacks[name].directory, copies[name])
-    copies["readme-handler"] = tmp_path / "readme-handler"
-    shutil.copytree(handler_stack.directory, copies["readme-handler"])
+    copies["guide-handler"] = tmp_path / "guide-handler"
+    shutil.copytree(handler_stack.directory, copies["guide-handler"])
     root = tmp_path / "root"
     root.mkdir()
     (root / "main.tf.json").write_text(
