@@ -147,7 +147,7 @@ def add_handlers(stack: ImageServiceStack) -> None:  # noqa: F811 (the bench's g
     from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
     from constructs import Construct
 
-    from constructs_lib.bucket_security import BucketSecurity
+    from constructs_lib.image_bucket.security import BucketSecurity
 
     scope = Construct(stack, "BenchExtra")
     protect = stack.settings.protect_data

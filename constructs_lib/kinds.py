@@ -71,7 +71,7 @@ OUTAGE_TYPES = {
 # minutes (aws_acm_certificate_validation), past the deploy job's timeout and its role session.
 # The three numbers, each inside the next (docs/first-deploy.md, "Bounded waits"): this wait
 # (20 min) < the deploy job's timeout-minutes (60, .github/workflows/deploy-stage.yml) < the deploy
-# role's session (90 min: DEPLOY_SESSION_SECONDS, constructs_lib/props/ci_identity.py), so a
+# role's session (90 min: DEPLOY_SESSION_SECONDS, constructs_lib/ci_identity/props.py), so a
 # stuck wait fails the apply with the provider's own message while the job can still release
 # the state lock and report it.
 WAIT_TIMEOUT_MINUTES = 20
@@ -80,7 +80,7 @@ WAIT_TIMEOUT = f"{WAIT_TIMEOUT_MINUTES}m"
 # The actions AWS authorizes on no resource (the Service Authorization Reference lists no
 # resource type for them, or only "*"), each with why this service needs it. An Allow statement
 # may name the resource "*" only if every action in it is here (stacks/policies.py,
-# iam-no-wildcards): the CI identity's roles and boundary (constructs_lib/ci_identity.py).
+# iam-no-wildcards): the CI identity's roles and boundary (constructs_lib/ci_identity/).
 _LOG_DELIVERY = (
     "API Gateway's access logs and CloudFront's standard logs are vended-log deliveries, whose "
     "set-up actions authorize on no resource (CloudWatch Logs' docs, 'Enabling logging from "

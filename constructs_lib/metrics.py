@@ -1,7 +1,7 @@
 """A CloudWatch metric as the constructs' metric methods return it (as AWS CDK's
 `api.metricServerError()`, `table.metricThrottledRequests()`): namespace, name, dimensions,
 statistic, period and the region that publishes it. The alarms and the dashboard
-(constructs_lib/monitoring.py) are built from these; importable without cdktf."""
+(constructs_lib/monitoring/) are built from these; importable without cdktf."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.props.dns_delegation import DNS_ROLE_VARIABLE
+from constructs_lib.dns_delegation.props import DNS_ROLE_VARIABLE
 from ops.app_stacks import missing_credentials
 from ops.plan_guard import PLAN_FILE, DataLoss, PlanRefused, find_data_loss, plan
 from ops.toolchain import terraform

@@ -1,4 +1,4 @@
-"""The DNS account's delegation roles (constructs_lib/dns_delegation.py): a writer per real
+"""The DNS account's delegation roles (constructs_lib/dns_delegation/): a writer per real
 stage, through which only that stage's deploy role changes only its own zone's NS record in the
 parent zone, and a reader for review plans.
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 from cdktf import Aspects, TerraformOutput, TerraformStack
 from constructs import Construct
 
-from constructs_lib.dns_delegation import DnsDelegation
-from constructs_lib.props.dns_delegation import DnsDelegationProps
+from constructs_lib.dns_delegation.construct import DnsDelegation
+from constructs_lib.dns_delegation.props import DnsDelegationProps
 from stacks.policies import OrganisationPolicy, PolicyProps
 from stacks.providers import aws_provider, pin_toolchain, s3_backend
 from stacks.settings import AccountSettings, EmulatorSettings, StateBackendSettings

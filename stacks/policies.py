@@ -252,7 +252,7 @@ def _public_access_block(config: dict[str, Any], bucket: _Resource) -> _Finding 
     return (
         BUCKET_PUBLIC_ACCESS_BLOCK,
         f"has no public access block with all four flags true (not true: {', '.join(missing)})",
-        "harden the bucket with constructs_lib.bucket_security.BucketSecurity",
+        "harden the bucket with constructs_lib.image_bucket.security.BucketSecurity",
     )
 
 
@@ -599,7 +599,7 @@ def _check_caches(config: dict[str, Any]) -> Iterator[Violation]:
                     cache.address,
                     CACHE_ENCRYPTED_AND_AUTHENTICATED,
                     problem,
-                    f"set {attribute} = true (constructs_lib/cache.py does)",
+                    f"set {attribute} = true (constructs_lib/cache/ does)",
                 )
         if not body.get("user_group_ids") and not body.get("auth_token"):
             yield Violation(

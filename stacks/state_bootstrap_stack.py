@@ -1,5 +1,5 @@
 """An account's bootstrap: the bucket that holds the Terraform state of its stages, and its CI
-identity (constructs_lib/ci_identity.py: GitHub's OIDC provider, the review role, a deploy role
+identity (constructs_lib/ci_identity/: GitHub's OIDC provider, the review role, a deploy role
 per stage, the permissions boundary), one per account.
 
 Its own state starts local (it cannot live in a bucket that does not exist yet) and moves into
@@ -38,9 +38,9 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
-from constructs_lib.bucket_security import BucketSecurity
-from constructs_lib.ci_identity import CiIdentity
-from constructs_lib.props.ci_identity import CiIdentityProps
+from constructs_lib.ci_identity.construct import CiIdentity
+from constructs_lib.ci_identity.props import CiIdentityProps
+from constructs_lib.image_bucket.security import BucketSecurity
 from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
 from stacks.providers import aws_provider, pin_toolchain, s3_backend
 from stacks.settings import (

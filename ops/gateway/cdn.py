@@ -2,7 +2,7 @@
 bucket's objects (the origin through Origin Access Control: a missing key is S3's 403, as the
 CDN may not list the bucket), with S3's content type, length, ETag and Last-Modified, ranges,
 and the response headers policy's CORS for allowed origins and security headers
-(constructs_lib/props/image_cdn.py: the same values the policy is built from). Every other
+(constructs_lib/image_cdn/props.py: the same values the policy is built from). Every other
 method is refused, as the distribution allows GET and HEAD only.
 
 Not emulated: TLS and the HTTP→HTTPS redirect, edge caching (every request reaches the bucket),
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from constructs_lib.props.image_cdn import CORS_METHODS, SECURITY_HEADERS
+from constructs_lib.image_cdn.props import CORS_METHODS, SECURITY_HEADERS
 from ops.gateway.payload import Response
 
 ACCESS_DENIED = (

@@ -1,7 +1,7 @@
 """Stage settings: every value that differs between stages, typed and validated.
 
     types.py     what a stage is made of (StageSettings: its account, state backend and one
-                 props object per concern, constructs_lib/props), and its own checks
+                 props object per concern, constructs_lib/<concern>/props.py), and its own checks
     stages.py    the stage table: what dev, staging and production each set differently
     emulator.py  the emulator's table (setting, value, reason) and the emulator stages
     lookup.py    a stage's validated settings by name, the selection, the app's stacks

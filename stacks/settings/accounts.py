@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from constructs_lib.errors import Problem
-from constructs_lib.props.ci_identity import (
+from constructs_lib.ci_identity.props import (
     DEPLOY_ROLE_PREFIX,
     REVIEW_ROLE,
     CiIdentityProps,
     DeployScope,
 )
-from constructs_lib.props.dns_delegation import DelegatedZone, DnsDelegationProps
+from constructs_lib.dns_delegation.props import DelegatedZone, DnsDelegationProps
+from constructs_lib.errors import Problem
 from stacks.errors import SettingsError
 from stacks.settings.emulator import EMULATOR_ACCOUNT, EMULATOR_STAGES, LOCAL_STATE
 from stacks.settings.lookup import (

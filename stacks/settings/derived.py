@@ -18,8 +18,8 @@ import os
 import re
 from dataclasses import dataclass, replace
 
+from constructs_lib.domains.props import CustomDomainsProps
 from constructs_lib.errors import Problem
-from constructs_lib.props import CustomDomainsProps
 from stacks.settings.types import AccountSettings, StageSettings
 
 PREVIEW = re.compile(r"^pr-([1-9][0-9]{0,6})$")

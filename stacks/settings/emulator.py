@@ -17,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from constructs_lib.domains.props import ZoneDelegation
 from constructs_lib.errors import Problem
-from constructs_lib.props import MANAGED_SECURITY_HEADERS_POLICY_ID, ZoneDelegation
+from constructs_lib.image_cdn.props import MANAGED_SECURITY_HEADERS_POLICY_ID
 from stacks.settings.types import (
     AccountSettings,
     EmulatorSettings,

@@ -1,8 +1,8 @@
 """The stages, as a table of what each sets differently from the props' defaults.
 
-A stage's sections start as their props' defaults (constructs_lib/props: the usual, and the
-safe choice for data), named for the stage; each row of STAGE_TABLE then says only what that
-stage changes, section by section (a field name a props does not have is an error, not a
+A stage's sections start as their props' defaults (constructs_lib/<concern>/props.py: the usual,
+and the safe choice for data), named for the stage; each row of STAGE_TABLE then says only what
+that stage changes, section by section (a field name a props does not have is an error, not a
 setting silently dropped). "Staging and production" is two rows saying the same thing; no flag.
 """
 
@@ -12,28 +12,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from constructs_lib.cache.props import CacheProps
+from constructs_lib.ci_identity.props import GitHubRepository
+from constructs_lib.dns_delegation.props import dns_reader_role_arn, dns_writer_role_arn
+from constructs_lib.domains.props import CustomDomainsProps, ZoneDelegation
 from constructs_lib.errors import Problem
-from constructs_lib.props import (
-    API_CORS_ORIGINS,
-    Budget,
-    CacheProps,
-    CdnAccessLogs,
-    CustomDomainsProps,
-    FlowLogs,
-    ImageApiProps,
-    ImageBucketProps,
-    ImageCdnProps,
-    MetadataTableProps,
-    MonitoringProps,
-    NetworkProps,
-    Subscription,
-    UserAuthProps,
-    UserPoolEmail,
-    WebAclProps,
-    ZoneDelegation,
-)
-from constructs_lib.props.ci_identity import GitHubRepository
-from constructs_lib.props.dns_delegation import dns_reader_role_arn, dns_writer_role_arn
+from constructs_lib.image_api.props import API_CORS_ORIGINS, ImageApiProps
+from constructs_lib.image_bucket.props import ImageBucketProps
+from constructs_lib.image_cdn.props import CdnAccessLogs, ImageCdnProps
+from constructs_lib.metadata_table.props import MetadataTableProps
+from constructs_lib.monitoring.props import Budget, MonitoringProps, Subscription
+from constructs_lib.network.props import FlowLogs, NetworkProps
+from constructs_lib.user_auth.props import UserAuthProps, UserPoolEmail
+from constructs_lib.waf.props import WebAclProps
 from stacks.settings.derived import DerivedStages
 from stacks.settings.types import AccountSettings, StageSettings, StateBackendSettings, stack_name
 
@@ -54,7 +45,7 @@ ACCOUNTS = {
 
 
 # The GitHub repository whose workflows deploy and review the stages, as its OIDC token names
-# it (PLACEHOLDER: set it before bootstrapping an account; constructs_lib/props/ci_identity.py
+# it (PLACEHOLDER: set it before bootstrapping an account; constructs_lib/ci_identity/props.py
 # says which form).
 GITHUB_REPOSITORY = GitHubRepository(PLACEHOLDER_REPOSITORY)
 # The account of the preview and personal stages (pr-<number>, dev-<name>), derived from dev
@@ -65,7 +56,7 @@ PREVIEWS_ACCOUNT = AccountSettings(account_id="555555555555")
 # The account that holds the apex zone lego-api.com (PLACEHOLDER: set its id). Its bootstrap
 # (`python -m ops.bootstrap dns`) creates a writer role per stage, through which only that
 # stage's deploy role writes only its own zone's NS record, and a reader for review plans
-# (constructs_lib/dns_delegation.py).
+# (constructs_lib/dns_delegation/).
 DNS_ACCOUNT_ID = "444444444444"
 DNS_ACCOUNT = AccountSettings(account_id=DNS_ACCOUNT_ID)
 DNS_PARENT = ZoneDelegation(

@@ -1,7 +1,7 @@
 """What a stage is made of: its account, its state backend, one props object per concern
-(constructs_lib/props: each section of a stage's settings is its construct's props), its data
-protection and, for the emulator stages, the emulator it runs on. `StageSettings.problems()`
-reports everything wrong with a stage at once."""
+(constructs_lib/<concern>/props.py: each section of a stage's settings is its construct's
+props), its data protection and, for the emulator stages, the emulator it runs on.
+`StageSettings.problems()` reports everything wrong with a stage at once."""
 
 from __future__ import annotations
 
@@ -9,23 +9,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
+from constructs_lib.cache.props import CacheProps
+from constructs_lib.ci_identity.props import PERMISSIONS_BOUNDARY
+from constructs_lib.domains.props import CustomDomainsProps
 from constructs_lib.errors import Problem
+from constructs_lib.image_api.props import ImageApiProps
+from constructs_lib.image_bucket.props import ImageBucketProps
+from constructs_lib.image_cdn.props import ImageCdnProps
 from constructs_lib.kinds import CLOUDFRONT_REGION as CLOUDFRONT_REGION
-from constructs_lib.props import (
-    CacheProps,
-    CustomDomainsProps,
-    ImageApiProps,
-    ImageBucketProps,
-    ImageCdnProps,
-    MetadataTableProps,
-    MonitoringProps,
-    NetworkProps,
-    UserAuthProps,
-    WebAclProps,
-)
-from constructs_lib.props.ci_identity import PERMISSIONS_BOUNDARY
-from constructs_lib.props.user_auth import REGION
+from constructs_lib.metadata_table.props import MetadataTableProps
+from constructs_lib.monitoring.props import MonitoringProps
+from constructs_lib.network.props import NetworkProps
+from constructs_lib.user_auth.props import REGION, UserAuthProps
 from constructs_lib.validation import ACCOUNT_ID, ROLE_ARN, bucket_name_problems
+from constructs_lib.waf.props import WebAclProps
 
 # The AWS config profile through which the emulator stages' providers reach the emulator.
 EMULATOR_PROFILE = "image-service-emulator"

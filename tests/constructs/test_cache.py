@@ -222,7 +222,7 @@ def test_a_handler_outside_the_network_is_refused_by_name(tmp_path):
     from cdktf import App
 
     from constructs_lib.errors import ConstructError
-    from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
+    from constructs_lib.image_handler.construct import ImageHandler, ImageHandlerProps
     from stacks.image_service_stack import ImageServiceStack
     from stacks.settings import stage_settings
     from tests.handler_source import write_handler_source
@@ -346,9 +346,10 @@ BAD_PROPS = [
 
 @pytest.mark.parametrize("changes,problem", BAD_PROPS, ids=[str(i) for i in range(len(BAD_PROPS))])
 def test_bad_cache_props_are_refused(bare_stack, changes, problem):
-    from constructs_lib.cache import Cache
-    from constructs_lib.network import Network
-    from constructs_lib.props import CacheProps, NetworkProps
+    from constructs_lib.cache.construct import Cache
+    from constructs_lib.cache.props import CacheProps
+    from constructs_lib.network.construct import Network
+    from constructs_lib.network.props import NetworkProps
 
     network = Network(bare_stack, "Network", NetworkProps(name="n"))
     props = replace(CacheProps(name="image-cache"), **changes)

@@ -12,8 +12,8 @@ import json
 
 import pytest
 
+from constructs_lib.ci_identity.props import GITHUB_OIDC_HOST
 from constructs_lib.kinds import ACTIONS_ON_EVERY_RESOURCE
-from constructs_lib.props.ci_identity import GITHUB_OIDC_HOST
 from stacks.settings import ACCOUNTS, stage_settings
 from stacks.settings.stages import DNS_ACCOUNT_ID, GITHUB_REPOSITORY, PREVIEWS_ACCOUNT
 from tests.conftest import DNS_STACK
@@ -284,8 +284,8 @@ def test_every_role_of_a_stage_carries_its_accounts_boundary(handler_stack):
 
 
 def test_ci_identity_built_directly_with_a_bad_repository_is_refused(bare_stack):
-    from constructs_lib.ci_identity import CiIdentity
-    from constructs_lib.props.ci_identity import CiIdentityProps, GitHubRepository
+    from constructs_lib.ci_identity.construct import CiIdentity
+    from constructs_lib.ci_identity.props import CiIdentityProps, GitHubRepository
     from tests.constructs import refusal
 
     props = CiIdentityProps(
@@ -309,7 +309,7 @@ def test_ci_identity_built_directly_with_a_bad_repository_is_refused(bare_stack)
 
 @pytest.mark.parametrize("slug", ["lego-moc/image-service", "owner-123456/repo-987654"])
 def test_both_forms_of_a_repository_are_accepted(slug):
-    from constructs_lib.props.ci_identity import GitHubRepository
+    from constructs_lib.ci_identity.props import GitHubRepository
 
     assert GitHubRepository(slug).problems() == []
 
@@ -366,7 +366,7 @@ def test_every_resource_type_a_stage_creates_has_deploy_permissions(stacks, gran
     """A family of the deploy role covers every resource type any stage synthesizes
     (CONTRIBUTING.md's handler, the networked handler and the cache included), so a concern
     cannot ship without the permissions to deploy it."""
-    from constructs_lib.ci_identity import FAMILIES, NO_PERMISSIONS_NEEDED
+    from constructs_lib.ci_identity.construct import FAMILIES, NO_PERMISSIONS_NEEDED
 
     covered = {t for f in FAMILIES for t in f.types} | set(NO_PERMISSIONS_NEEDED)
     created = set(granted_stack_types)

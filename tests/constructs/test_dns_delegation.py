@@ -111,8 +111,8 @@ def test_the_stack_outputs_each_roles_arn(dns):
 
 
 def test_bad_props_are_refused_every_problem_at_once(bare_stack):
-    from constructs_lib.dns_delegation import DnsDelegation
-    from constructs_lib.props.dns_delegation import DelegatedZone, DnsDelegationProps
+    from constructs_lib.dns_delegation.construct import DnsDelegation
+    from constructs_lib.dns_delegation.props import DelegatedZone, DnsDelegationProps
     from tests.constructs import refusal
 
     props = DnsDelegationProps(

@@ -97,8 +97,8 @@ def test_validation_records_are_keyed_by_domain_name_and_the_wait_is_bounded(sta
 def test_a_certificate_with_a_second_name_asks_for_it(bare_stack):
     from cdktf import Testing
 
-    from constructs_lib.domains import DnsValidatedCertificate
-    from constructs_lib.props import DnsValidatedCertificateProps
+    from constructs_lib.domains.construct import DnsValidatedCertificate
+    from constructs_lib.domains.props import DnsValidatedCertificateProps
 
     DnsValidatedCertificate(
         bare_stack,
@@ -117,8 +117,8 @@ def test_a_certificate_with_a_second_name_asks_for_it(bare_stack):
 
 
 def test_the_zone_name_is_checked_and_the_delegation_refused_where_it_cannot_work(bare_stack):
-    from constructs_lib.domains import CustomDomains
-    from constructs_lib.props import CustomDomainsProps, ZoneDelegation
+    from constructs_lib.domains.construct import CustomDomains
+    from constructs_lib.domains.props import CustomDomainsProps, ZoneDelegation
     from tests.constructs import refusal
 
     props = CustomDomainsProps(
@@ -153,8 +153,8 @@ def test_the_zone_name_is_checked_and_the_delegation_refused_where_it_cannot_wor
 
 
 def test_a_created_zone_without_a_delegation_is_refused(bare_stack):
-    from constructs_lib.domains import CustomDomains
-    from constructs_lib.props import CustomDomainsProps
+    from constructs_lib.domains.construct import CustomDomains
+    from constructs_lib.domains.props import CustomDomainsProps
     from tests.constructs import refusal
 
     props = CustomDomainsProps(
@@ -172,7 +172,7 @@ def test_a_created_zone_without_a_delegation_is_refused(bare_stack):
 
 @pytest.mark.parametrize("name", ("dev", "staging", "production"))
 def test_each_stage_is_delegated_through_its_own_writer_and_reviewed_through_the_reader(name):
-    """Issue 35: one writer per stage in the DNS account (constructs_lib/dns_delegation.py),
+    """Issue 35: one writer per stage in the DNS account (constructs_lib/dns_delegation/),
     which only that stage's deploy role assumes; review plans use the reader."""
     assert DNS_PARENT.parent_zone_name == "lego-api.com"
     delegation = stage_settings(name).domains.delegation

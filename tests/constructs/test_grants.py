@@ -110,7 +110,7 @@ _ids = itertools.count()
 @pytest.fixture
 def new_handler(dev_stack, tmp_path):
     """A fresh handler on the module's dev stack: (its construct id, the handler)."""
-    from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
+    from constructs_lib.image_handler.construct import ImageHandler, ImageHandlerProps
 
     handler_id = f"Handler{next(_ids)}"
     source = write_handler_source(tmp_path / "src")

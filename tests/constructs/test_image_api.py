@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from constructs_lib.props import ExistingUserPool
+from constructs_lib.user_auth.props import ExistingUserPool
 from stacks.settings import stage_settings
 
 REAL = ("dev", "staging", "production")
@@ -60,7 +60,7 @@ def test_jwt_authorizer_on_the_created_cognito_pool(stage, name):
 
 @pytest.mark.parametrize("name", REAL)
 def test_every_image_route_is_behind_the_jwt_authorizer(stage, name):
-    from constructs_lib.image_api import IMAGE_ROUTES
+    from constructs_lib.image_api.construct import IMAGE_ROUTES
 
     synth = stage(name)
     routes = synth.resources("aws_apigatewayv2_route").values()
@@ -77,7 +77,7 @@ def test_every_image_route_is_behind_the_jwt_authorizer(stage, name):
 
 
 def test_the_five_routes_are_exactly_the_specified_ones():
-    from constructs_lib.image_api import IMAGE_ROUTES
+    from constructs_lib.image_api.construct import IMAGE_ROUTES
 
     assert set(IMAGE_ROUTES) == {
         "POST /images",
@@ -214,8 +214,8 @@ def test_api_outputs(stage):
 def test_add_route_attaches_the_authorizer_and_an_integration():
     from cdktf import App, TerraformStack, Testing
 
-    from constructs_lib.image_api import ImageApi, ImageApiProps
-    from constructs_lib.user_auth import UserAuth, UserAuthProps
+    from constructs_lib.image_api.construct import ImageApi, ImageApiProps
+    from constructs_lib.user_auth.construct import UserAuth, UserAuthProps
 
     app = App()
     stack = TerraformStack(app, "t")
@@ -293,7 +293,7 @@ def test_api_gateway_may_invoke_the_function_from_this_api_and_route_only(handle
     ],
 )
 def test_the_invoke_permission_matches_the_route_with_one_segment_per_parameter(route_key, path):
-    from constructs_lib.image_api import ImageApi
+    from constructs_lib.image_api.construct import ImageApi
 
     assert ImageApi.invoke_path(route_key) == path
 
@@ -302,7 +302,7 @@ def test_the_invoke_permission_matches_the_route_with_one_segment_per_parameter(
 def api_and_handler(tmp_path_factory):
     from cdktf import App
 
-    from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
+    from constructs_lib.image_handler.construct import ImageHandler, ImageHandlerProps
     from stacks.image_service_stack import ImageServiceStack
     from tests.handler_source import write_handler_source
 
@@ -358,8 +358,8 @@ def test_adding_a_route_that_exists_points_at_integrate(api_and_handler):
 
 
 def test_built_directly_with_bad_props_every_problem_is_reported_at_once(bare_stack):
-    from constructs_lib.image_api import ImageApi, ImageApiProps
-    from constructs_lib.user_auth import UserAuth, UserAuthProps
+    from constructs_lib.image_api.construct import ImageApi, ImageApiProps
+    from constructs_lib.user_auth.construct import UserAuth, UserAuthProps
     from tests.constructs import refusal
 
     auth = UserAuth(bare_stack, "Auth", UserAuthProps(name="bare", protect_data=False))
@@ -383,8 +383,8 @@ def test_built_directly_with_bad_props_every_problem_is_reported_at_once(bare_st
 
 
 def test_user_auth_built_directly_with_bad_props_is_refused(bare_stack):
-    from constructs_lib.props import ExistingUserPool
-    from constructs_lib.user_auth import UserAuth, UserAuthProps
+    from constructs_lib.user_auth.construct import UserAuth, UserAuthProps
+    from constructs_lib.user_auth.props import ExistingUserPool
     from tests.constructs import refusal
 
     props = UserAuthProps(
@@ -402,8 +402,8 @@ def test_user_auth_built_directly_with_bad_props_is_refused(bare_stack):
 
 
 def test_user_auth_refuses_mail_from_outside_its_ses_identity(bare_stack):
-    from constructs_lib.props import UserPoolEmail
-    from constructs_lib.user_auth import UserAuth, UserAuthProps
+    from constructs_lib.user_auth.construct import UserAuth, UserAuthProps
+    from constructs_lib.user_auth.props import UserPoolEmail
     from tests.constructs import refusal
 
     def build(email):

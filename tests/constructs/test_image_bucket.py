@@ -195,7 +195,7 @@ def test_bucket_outputs(stage):
 
 
 def test_built_directly_with_bad_props_every_problem_is_reported_at_once(bare_stack):
-    from constructs_lib.image_bucket import ImageBucket, ImageBucketProps
+    from constructs_lib.image_bucket.construct import ImageBucket, ImageBucketProps
     from tests.constructs import refusal
 
     props = ImageBucketProps(

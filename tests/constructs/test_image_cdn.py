@@ -126,7 +126,7 @@ def test_fast_emulator_stage_creates_it_disabled_and_retained(stage):
 
 
 def test_local_stage_uses_the_managed_caching_optimized_policy(stage):
-    from constructs_lib.image_cdn import MANAGED_CACHING_OPTIMIZED_POLICY_ID
+    from constructs_lib.image_cdn.construct import MANAGED_CACHING_OPTIMIZED_POLICY_ID
 
     synth = stage("local")
     assert synth.resources("aws_cloudfront_cache_policy") == {}
@@ -288,8 +288,8 @@ def test_other_stages_keep_cdn_logging_off_by_default(stage, name):
 
 
 def test_built_directly_with_bad_props_every_problem_is_reported_at_once(bare_stack):
-    from constructs_lib.image_bucket import ImageBucket, ImageBucketProps
-    from constructs_lib.image_cdn import ImageCdn, ImageCdnProps
+    from constructs_lib.image_bucket.construct import ImageBucket, ImageBucketProps
+    from constructs_lib.image_cdn.construct import ImageCdn, ImageCdnProps
     from tests.constructs import refusal
 
     bucket = ImageBucket(bare_stack, "Bucket", ImageBucketProps(name="images-bare"))

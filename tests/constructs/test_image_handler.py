@@ -60,7 +60,7 @@ def test_the_code_is_the_source_folder_zipped_into_the_stack(handler_stack, func
 
 
 def test_the_zip_is_the_same_for_the_same_files_whatever_their_times_and_caches(tmp_path):
-    from constructs_lib.image_handler import package
+    from constructs_lib.image_handler.construct import package
 
     first = write_handler_source(tmp_path / "a")
     zip_a = package(first).read_bytes()
@@ -127,7 +127,7 @@ def dev_stack():
 
 def test_every_problem_with_the_props_is_reported_at_once(dev_stack, tmp_path):
     from constructs_lib.errors import ConstructError
-    from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
+    from constructs_lib.image_handler.construct import ImageHandler, ImageHandlerProps
 
     source = write_handler_source(tmp_path / "src")
     with pytest.raises(ConstructError) as caught:
@@ -163,7 +163,7 @@ def test_every_problem_with_the_props_is_reported_at_once(dev_stack, tmp_path):
 
 def test_a_missing_source_folder_and_a_malformed_handler_are_named(dev_stack, tmp_path):
     from constructs_lib.errors import ConstructError
-    from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
+    from constructs_lib.image_handler.construct import ImageHandler, ImageHandlerProps
 
     with pytest.raises(ConstructError) as caught:
         ImageHandler(
@@ -180,7 +180,7 @@ def test_a_construct_error_is_one_paragraph_from_the_synth_command(tmp_path, mon
     """What `python main.py` runs (stacks.cli.run_synth), here in this process with a handler
     whose folder is missing: exit 2, `error: ...`, no traceback, nothing written."""
     import stacks.app
-    from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
+    from constructs_lib.image_handler.construct import ImageHandler, ImageHandlerProps
     from stacks.cli import run_synth
 
     def add_handlers(stack):
@@ -206,7 +206,7 @@ def test_a_construct_error_is_one_paragraph_from_the_synth_command(tmp_path, mon
 
 def test_an_environment_variable_added_later_is_checked_too(dev_stack, tmp_path):
     from constructs_lib.errors import ConstructError
-    from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
+    from constructs_lib.image_handler.construct import ImageHandler, ImageHandlerProps
 
     handler = ImageHandler(
         dev_stack,
@@ -236,7 +236,7 @@ def test_the_real_stages_have_no_handler_yet(stage):
 
 def test_package_is_importable_without_the_source_being_packaged_twice(tmp_path):
     """Packaging the same folder twice reuses the zip in place (content-addressed)."""
-    from constructs_lib.image_handler import package
+    from constructs_lib.image_handler.construct import package
 
     source = write_handler_source(tmp_path / "s")
     assert package(source) == package(Path(source))

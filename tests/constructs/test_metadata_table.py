@@ -95,7 +95,7 @@ def test_table_outputs(stage, output):
 
 
 def test_built_directly_with_a_bad_name_it_is_refused_naming_the_setting(bare_stack):
-    from constructs_lib.metadata_table import MetadataTable, MetadataTableProps
+    from constructs_lib.metadata_table.construct import MetadataTable, MetadataTableProps
     from tests.constructs import refusal
 
     assert refusal(

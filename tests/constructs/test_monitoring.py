@@ -294,8 +294,8 @@ def test_the_web_acls_keep_their_logs_and_dev_has_no_web_acl(stage):
 
 
 def test_monitoring_built_directly_with_bad_props_is_refused(bare_stack):
-    from constructs_lib.monitoring import Monitoring
-    from constructs_lib.props import MonitoringProps, Subscription, Threshold
+    from constructs_lib.monitoring.construct import Monitoring
+    from constructs_lib.monitoring.props import MonitoringProps, Subscription, Threshold
     from tests.constructs import refusal
 
     props = MonitoringProps(

@@ -187,8 +187,8 @@ BAD_PROPS = [
 
 @pytest.mark.parametrize("changes,problem", BAD_PROPS, ids=[p for p, _ in enumerate(BAD_PROPS)])
 def test_bad_network_props_are_refused(bare_stack, changes, problem):
-    from constructs_lib.network import Network
-    from constructs_lib.props import NetworkProps
+    from constructs_lib.network.construct import Network
+    from constructs_lib.network.props import NetworkProps
 
     props = replace(NetworkProps(name="n"), **changes)
     assert refusal(bare_stack, lambda: Network(bare_stack, "Network", props)).startswith(
@@ -197,8 +197,8 @@ def test_bad_network_props_are_refused(bare_stack, changes, problem):
 
 
 def test_every_bad_flow_log_setting_is_reported_at_once(bare_stack):
-    from constructs_lib.network import Network
-    from constructs_lib.props import FlowLogs, NetworkProps
+    from constructs_lib.network.construct import Network
+    from constructs_lib.network.props import FlowLogs, NetworkProps
 
     props = NetworkProps(
         name="n", flow_logs=FlowLogs(retention_days=10, traffic="SOME", aggregation_seconds=30)
@@ -221,8 +221,8 @@ def test_a_joined_group_may_only_reach_the_gateway_endpoints(bare_stack):
     endpoints' prefix lists only."""
     from cdktf import Testing
 
-    from constructs_lib.network import Network
-    from constructs_lib.props import NetworkProps
+    from constructs_lib.network.construct import Network
+    from constructs_lib.network.props import NetworkProps
 
     network = Network(bare_stack, "Network", NetworkProps(name="n"))
     network.security_group(bare_stack, "Joined", "joined", "a test member")

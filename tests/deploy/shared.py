@@ -52,7 +52,7 @@ BEHAVIOURS_TIMEOUT_SECONDS = 2
 def attach_test_handler(stack: Any, source_root: Path) -> None:
     """The handler the next epic would add first, attached to image-service-local, and the
     two the local gateway's tests call."""
-    from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
+    from constructs_lib.image_handler.construct import ImageHandler, ImageHandlerProps
     from tests.handler_source import (
         BEHAVIOURS_HANDLER_SOURCE,
         UPLOAD_HANDLER_SOURCE,
@@ -101,7 +101,7 @@ NETWORKED_FUNCTION = "image-service-local-production-warm-cache"
 def attach_networked_handler(stack: Any, source_root: Path, name: str) -> Any:
     """A handler that joins the stage's network and, where the stage has one, is granted its
     cache (issue 28: one prop and one grant), reading the table besides."""
-    from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
+    from constructs_lib.image_handler.construct import ImageHandler, ImageHandlerProps
     from tests.handler_source import write_handler_source
 
     handler = ImageHandler(
@@ -126,8 +126,8 @@ SECOND_NAME_CERTIFICATE = ("san.images.lego-api.com", "www.san.images.lego-api.c
 
 
 def attach_certificate_with_a_second_name(stack: Any) -> None:
-    from constructs_lib.domains import DnsValidatedCertificate
-    from constructs_lib.props import DnsValidatedCertificateProps
+    from constructs_lib.domains.construct import DnsValidatedCertificate
+    from constructs_lib.domains.props import DnsValidatedCertificateProps
 
     name, second = SECOND_NAME_CERTIFICATE
     DnsValidatedCertificate(

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from constructs_lib.props.ci_identity import (
+from constructs_lib.ci_identity.props import (
     DEPLOY_ROLE_PREFIX,
     DEPLOY_SESSION_SECONDS,
     GITHUB_OIDC_HOST,

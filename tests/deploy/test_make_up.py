@@ -63,7 +63,7 @@ WITH_A_HANDLER = """
 def add_handlers(stack: ImageServiceStack) -> None:  # noqa: F811 (tests/deploy/test_make_up.py)
     from pathlib import Path
 
-    from constructs_lib.image_handler import ImageHandler, ImageHandlerProps
+    from constructs_lib.image_handler.construct import ImageHandler, ImageHandlerProps
 
     handler = ImageHandler(stack, "GetImage", ImageHandlerProps(
         name=f"{stack.settings.stack_name}-get-image",

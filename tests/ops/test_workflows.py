@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from constructs_lib.kinds import WAIT_TIMEOUT_MINUTES
-from constructs_lib.props.ci_identity import (
+from constructs_lib.ci_identity.props import (
     DEPLOY_JOB_TIMEOUT_MINUTES,
     DEPLOY_SESSION_SECONDS,
     REVIEW_SESSION_SECONDS,
 )
+from constructs_lib.kinds import WAIT_TIMEOUT_MINUTES
 from ops.toolchain import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"

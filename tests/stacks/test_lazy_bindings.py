@@ -80,7 +80,7 @@ def test_no_binding_module_we_load_reads_a_name_the_skipped_init_defines():
     package_dir, _ = _init_statements()
     root = Path(__file__).resolve().parents[2]
     loaded = set()
-    for path in [*root.glob("constructs_lib/*.py"), *root.glob("stacks/*.py")]:
+    for path in [*root.glob("constructs_lib/**/*.py"), *root.glob("stacks/*.py")]:
         source = path.read_text()
         assert f"import {PROVIDER_PACKAGE}\n" not in source, path
         loaded |= set(re.findall(rf"from {PROVIDER_PACKAGE}\.(\w+) import", source))

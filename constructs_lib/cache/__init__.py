@@ -1,0 +1,3 @@
+"""cache
+
+construct.py: the construct; props.py: its props (importable without cdktf)."""

@@ -1,0 +1,3 @@
+"""ci_identity
+
+construct.py: the construct; props.py: its props (importable without cdktf)."""

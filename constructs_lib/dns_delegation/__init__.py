@@ -1,0 +1,3 @@
+"""dns_delegation
+
+construct.py: the construct; props.py: its props (importable without cdktf)."""

@@ -1,0 +1,3 @@
+"""image_api
+
+construct.py: the construct; props.py: its props (importable without cdktf)."""

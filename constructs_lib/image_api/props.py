@@ -1,0 +1,99 @@
+"""ImageApiProps: the settings of the HTTP API (constructs_lib/image_api/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from constructs_lib.domains.props import CustomDomain
+from constructs_lib.errors import Problem
+from constructs_lib.validation import (
+    cors_cache_and_expose_problems,
+    exact_origin_problems,
+    retention_problems,
+)
+
+# The app's origins every stage's API answers (HTTP APIs match no wildcard subdomains, so each
+# stage adds its own app origin).
+API_CORS_ORIGINS = ("https://lego-moc.com", "https://www.lego-moc.com")
+# What a browser app reads from the API's answers: the request id support asks for (an HTTP
+# API sends it as apigw-requestid) and when to retry a throttled or unavailable call.
+API_CORS_EXPOSE_HEADERS = ("apigw-requestid", "retry-after")
+
+
+@dataclass(frozen=True)
+class ImageApiProps:
+    """ImageApi: the HTTP API whose every route is behind the JWT authorizer."""
+
+    #: Names the API and its log group.
+    name: str
+    #: Exact origins (HTTP APIs match no wildcard subdomains), or '*'. Default: the app's.
+    cors_origins: tuple[str, ...] = API_CORS_ORIGINS
+    #: Response headers a browser's script may read. Default: apigw-requestid, retry-after.
+    cors_expose_headers: tuple[str, ...] = API_CORS_EXPOSE_HEADERS
+    #: Seconds a browser may reuse a preflight's answer (0 to 86400). Default: 3600.
+    cors_max_age_seconds: int = 3600
+    #: Requests above the steady rate that may arrive at once. Default: 100.
+    throttling_burst_limit: int = 100
+    #: Requests per second, steady. Default: 50.
+    throttling_rate_limit: float = 50.0
+    #: Days the access logs are kept. Default: 14.
+    access_log_retention_days: int = 14
+    #: A hostname with its certificate (the stack adds it). Default: none (the API's
+    #: execute-api name).
+    custom_domain: CustomDomain | None = None
+
+    def problems(self) -> list[Problem]:
+        found = []
+        if not self.cors_origins:
+            found.append(
+                Problem(
+                    "cors_origins",
+                    "the list is empty, so no browser app could call the API",
+                    "list the app origins, e.g. 'https://lego-moc.com'",
+                )
+            )
+        found += exact_origin_problems("cors_origins", self.cors_origins)
+        found += cors_cache_and_expose_problems(
+            "cors_max_age_seconds",
+            self.cors_max_age_seconds,
+            "cors_expose_headers",
+            self.cors_expose_headers,
+        )
+        found += self._throttling_problems()
+        found += retention_problems("access_log_retention_days", self.access_log_retention_days)
+        return found
+
+    def _throttling_problems(self) -> list[Problem]:
+        burst, rate = self.throttling_burst_limit, self.throttling_rate_limit
+        found = []
+        burst_ok = isinstance(burst, int) and not isinstance(burst, bool) and burst > 0
+        rate_ok = isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate > 0
+        if not burst_ok:
+            found.append(
+                Problem(
+                    "throttling_burst_limit",
+                    f"{burst!r} is not positive",
+                    "set a whole number of requests greater than 0, e.g. 100",
+                )
+            )
+        if not rate_ok:
+            found.append(
+                Problem(
+                    "throttling_rate_limit",
+                    f"{rate!r} is not positive",
+                    "set requests per second greater than 0, e.g. 50",
+                )
+            )
+        if burst_ok and rate_ok and burst < rate:
+            found.append(
+                Problem(
+                    "throttling_burst_limit",
+                    f"the burst ({burst}) is below the steady rate ({rate:g} requests per "
+                    "second). The burst is how many requests API Gateway's token bucket holds: "
+                    "a second's worth of traffic at the steady rate needs at least the rate, so "
+                    "every spike would be cut below the rate the stage is meant to sustain",
+                    f"set the burst to at least the rate, e.g. {int(rate * 2)} for a rate of "
+                    f"{rate:g}",
+                )
+            )
+        return found

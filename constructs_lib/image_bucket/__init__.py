@@ -1,0 +1,3 @@
+"""image_bucket
+
+construct.py: the construct; props.py: its props (importable without cdktf)."""

@@ -1,0 +1,3 @@
+"""image_handler
+
+construct.py: the construct; props.py: its props (importable without cdktf)."""

@@ -1,0 +1,3 @@
+"""metadata_table
+
+construct.py: the construct; props.py: its props (importable without cdktf)."""

@@ -1,0 +1,3 @@
+"""monitoring
+
+construct.py: the construct; props.py: its props (importable without cdktf)."""

@@ -1,0 +1,3 @@
+"""network
+
+construct.py: the construct; props.py: its props (importable without cdktf)."""

@@ -1,0 +1,3 @@
+"""user_auth
+
+construct.py: the construct; props.py: its props (importable without cdktf)."""

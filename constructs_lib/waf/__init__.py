@@ -1,0 +1,3 @@
+"""waf
+
+construct.py: the construct; props.py: its props (importable without cdktf)."""
