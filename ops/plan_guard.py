@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.kinds import IDENTITY_TYPES, OUTAGE_TYPES, STATEFUL_TYPES
+from constructs_lib.concern import data_types, identity_types, outage_types
 from ops.app_stacks import refuse_placeholders, table
 from ops.toolchain import OUTDIR, check_toolchain, project_env, terraform
 from ops.workdir import (
@@ -38,6 +38,12 @@ from stacks.errors import (
     WrongAccount,
     report,
 )
+
+# What each concern says its resource types are to the guard (constructs_lib/concern.py): data
+# lost on delete, an identity others hold, an outage while replaced.
+STATEFUL_TYPES = data_types()
+IDENTITY_TYPES = identity_types()
+OUTAGE_TYPES = outage_types()
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,16 @@ from constructs_lib.dns_delegation.props import DNS_ROLE_VARIABLE
 from constructs_lib.domains.construct import CustomDomains
 from constructs_lib.image_api.construct import ImageApi
 from constructs_lib.image_bucket.construct import ImageBucket
+from constructs_lib.image_bucket.rules import BUCKET_DENY_INSECURE_TRANSPORT
 from constructs_lib.image_cdn.construct import ImageCdn
 from constructs_lib.image_handler.construct import ImageHandler
-from constructs_lib.kinds import PERMISSIONS_BOUNDARY_CONTEXT
 from constructs_lib.metadata_table.construct import MetadataTable
 from constructs_lib.monitoring.construct import Monitoring
 from constructs_lib.network.construct import Network
+from constructs_lib.shared import PERMISSIONS_BOUNDARY_CONTEXT
 from constructs_lib.user_auth.construct import UserAuth
 from constructs_lib.waf.construct import WebAcl
-from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
+from stacks.policies import OrganisationPolicy, PolicyProps
 from stacks.providers import aws_provider, pin_toolchain, s3_backend
 from stacks.settings import CLOUDFRONT_REGION, AccountSettings, StageSettings, emulator_reason
 from stacks.settings.derived import CREATED_ON_TAG

@@ -40,8 +40,9 @@ from constructs import Construct
 
 from constructs_lib.ci_identity.construct import CiIdentity
 from constructs_lib.ci_identity.props import CiIdentityProps
+from constructs_lib.image_bucket.rules import BUCKET_DENY_INSECURE_TRANSPORT
 from constructs_lib.image_bucket.security import BucketSecurity
-from stacks.policies import BUCKET_DENY_INSECURE_TRANSPORT, OrganisationPolicy, PolicyProps
+from stacks.policies import OrganisationPolicy, PolicyProps
 from stacks.providers import aws_provider, pin_toolchain, s3_backend
 from stacks.settings import (
     BOOTSTRAP_STATE_KEY,

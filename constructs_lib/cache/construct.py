@@ -36,10 +36,10 @@ from constructs import Construct
 
 from constructs_lib.cache.props import CacheProps
 from constructs_lib.errors import ConstructError, Problem
-from constructs_lib.kinds import WAIT_TIMEOUT
 from constructs_lib.metrics import Metric
 from constructs_lib.monitoring.construct import monitoring_of
 from constructs_lib.network.construct import Network, egress_rule, ingress_rule
+from constructs_lib.shared import WAIT_TIMEOUT
 from constructs_lib.validation import check
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ class Cache(Construct):
             snapshot_window=props.snapshot_window,
             maintenance_window=props.maintenance_window,
             auto_minor_version_upgrade="true",
-            # Bounded like every long wait (constructs_lib/kinds.py, WAIT_TIMEOUT).
+            # Bounded like every long wait (constructs_lib/shared.py, WAIT_TIMEOUT).
             timeouts=ElasticacheReplicationGroupTimeouts(
                 create=WAIT_TIMEOUT, update=WAIT_TIMEOUT, delete=WAIT_TIMEOUT
             ),

@@ -30,7 +30,7 @@ REVIEW_ROLE = "image-service-review"
 DEPLOY_ROLE_PREFIX = "image-service-deploy-"
 PERMISSIONS_BOUNDARY = "image-service-boundary"
 # The numbers that bound a deploy, each inside the next: one wait (WAIT_TIMEOUT_MINUTES in
-# constructs_lib/kinds.py, 20) < the deploy job's timeout-minutes (60) < the deploy role's
+# constructs_lib/shared.py, 20) < the deploy job's timeout-minutes (60) < the deploy role's
 # session (90 min), so a stuck wait fails with the provider's message while the job still has
 # its credentials to release the state lock. The review and drift jobs time out at 30 min.
 DEPLOY_JOB_TIMEOUT_MINUTES = 60

@@ -1,3 +1,1 @@
-"""dns_delegation
-
-construct.py: the construct; props.py: its props (importable without cdktf)."""
+"""The DNS account's delegation roles: construct.py, props.py."""

@@ -28,7 +28,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.route53_zone import Route53Zone
 from constructs import Construct
 
-from constructs_lib.ci_identity.construct import document, statement
+from constructs_lib.concern import document, statement
 from constructs_lib.dns_delegation.props import (
     DNS_READER_ROLE,
     DNS_SESSION_SECONDS,
@@ -44,7 +44,8 @@ READ_ZONE_ACTIONS = (
     "route53:ListResourceRecordSets",
     "route53:ListTagsForResource",
 )
-# Route53 authorizes these on no resource (ACTIONS_ON_EVERY_RESOURCE, constructs_lib/kinds.py).
+# Route53 authorizes these on no resource (their reasons: the domains concern's
+# on_every_resource, constructs_lib/domains/).
 FIND_ZONE_ACTIONS = ("route53:ListHostedZones", "route53:ListHostedZonesByName")
 # The record's change is waited for until INSYNC.
 CHANGE_ACTIONS = ("route53:GetChange",)

@@ -21,8 +21,8 @@ from constructs_lib.domains.props import (
     DnsValidatedCertificateProps as DnsValidatedCertificateProps,
 )
 from constructs_lib.domains.props import HostedZoneProps as HostedZoneProps
-from constructs_lib.kinds import CLOUDFRONT_REGION, WAIT_TIMEOUT
 from constructs_lib.metrics import Metric
+from constructs_lib.shared import CLOUDFRONT_REGION, WAIT_TIMEOUT
 from constructs_lib.validation import check
 
 # Who may issue certificates for a zone we own: Amazon (ACM) only (AWS's ACM docs, "CAA

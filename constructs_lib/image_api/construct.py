@@ -34,8 +34,8 @@ from constructs import Construct
 from constructs_lib.domains.props import CustomDomain as CustomDomain
 from constructs_lib.errors import ConstructError, Problem
 from constructs_lib.image_api.props import ImageApiProps as ImageApiProps
-from constructs_lib.kinds import WAIT_TIMEOUT
 from constructs_lib.metrics import Metric
+from constructs_lib.shared import WAIT_TIMEOUT
 from constructs_lib.user_auth.construct import UserAuth
 from constructs_lib.validation import check
 

@@ -66,8 +66,8 @@ from constructs_lib.image_cdn.props import (
     MANAGED_CACHING_OPTIMIZED_POLICY_ID as MANAGED_CACHING_OPTIMIZED_POLICY_ID,
 )
 from constructs_lib.image_cdn.props import ImageCdnProps as ImageCdnProps
-from constructs_lib.kinds import CLOUDFRONT_REGION
 from constructs_lib.metrics import Metric
+from constructs_lib.shared import CLOUDFRONT_REGION
 from constructs_lib.validation import check
 
 MINIMUM_TLS_POLICY = "TLSv1.2_2021"

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 from constructs_lib.domains.props import CustomDomain
 from constructs_lib.errors import Problem
-from constructs_lib.kinds import (
-    CACHE_POLICY_KINDS,
-    ORIGIN_ACCESS_MODES,
-    CachePolicyKind,
-    OriginAccess,
-)
 from constructs_lib.validation import exact_origin_problems, retention_problems
 
 if TYPE_CHECKING:
     from cdktf import TerraformProvider
+
+# How the CDN reaches the bucket, and which cache policy it uses.
+OriginAccess = Literal["OAC", "OAI"]
+CachePolicyKind = Literal["custom", "managed-caching-optimized"]
+ORIGIN_ACCESS_MODES: tuple[str, ...] = get_args(OriginAccess)
+CACHE_POLICY_KINDS: tuple[str, ...] = get_args(CachePolicyKind)
 
 # AWS's managed "SecurityHeadersPolicy": HSTS, X-Content-Type-Options nosniff, X-Frame-Options,
 # Referrer-Policy and XSS protection on every response (same id in every account).

@@ -42,11 +42,12 @@ from constructs import Construct
 
 from constructs_lib.errors import ConstructError
 from constructs_lib.grants import service_trust
+from constructs_lib.image_handler.permissions import LAMBDA_VPC_ACCESS_ACTIONS
 from constructs_lib.image_handler.props import ROLE_SUFFIX, environment_problems
 from constructs_lib.image_handler.props import ImageHandlerProps as ImageHandlerProps
-from constructs_lib.kinds import LAMBDA_VPC_ACCESS_ACTIONS, PERMISSIONS_BOUNDARY_CONTEXT
 from constructs_lib.metrics import Metric
 from constructs_lib.monitoring.construct import monitoring_of
+from constructs_lib.shared import PERMISSIONS_BOUNDARY_CONTEXT
 from constructs_lib.validation import check
 
 # Not packaged: interpreter caches differ from machine to machine and are rebuilt by Lambda.
@@ -186,7 +187,7 @@ class ImageHandler(Construct):
         """A security group of its own in the network, and the network-interface actions
         Lambda performs with the function's role to place it there (AWS's managed
         AWSLambdaVPCAccessExecutionRole's EC2 actions, which EC2 authorizes only on every
-        resource: kinds.py, LAMBDA_VPC_ACCESS_ACTIONS)."""
+        resource: permissions.py, LAMBDA_VPC_ACCESS_ACTIONS)."""
         assert self.props.network is not None
         name = self.props.name
         group = self.props.network.security_group(

@@ -1,3 +1,13 @@
-"""metadata_table
+"""The metadata table (DynamoDB): construct.py, props.py, permissions.py, rules.py, alarms on
+it in monitoring's construct."""
 
-construct.py: the construct; props.py: its props (importable without cdktf)."""
+from constructs_lib.concern import Concern
+from constructs_lib.metadata_table import permissions, rules
+
+CONCERN = Concern(
+    "metadata_table",
+    families=permissions.FAMILIES,
+    boundary=permissions.boundary,
+    data={"aws_dynamodb_table": "metadata table"},
+    rules=rules.RULES,
+)

@@ -18,9 +18,9 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 from constructs import Construct
 
 from constructs_lib.grants import Grantee, grant
-from constructs_lib.kinds import WAIT_TIMEOUT
 from constructs_lib.metadata_table.props import MetadataTableProps as MetadataTableProps
 from constructs_lib.metrics import Metric
+from constructs_lib.shared import WAIT_TIMEOUT
 from constructs_lib.validation import check
 
 # (index name, partition key, sort key). GSI1 answers "a user's images by upload time"

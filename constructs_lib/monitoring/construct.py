@@ -40,9 +40,9 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
-from constructs_lib.kinds import CLOUDFRONT_REGION
 from constructs_lib.metrics import STATISTICS, Metric
 from constructs_lib.monitoring.props import MonitoringProps, Threshold
+from constructs_lib.shared import CLOUDFRONT_REGION
 from constructs_lib.validation import check
 
 # AWS's managed key for SNS: encrypts at rest, but its policy lets no AWS service (CloudWatch,

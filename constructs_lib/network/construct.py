@@ -44,8 +44,9 @@ from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
 from constructs_lib.grants import service_trust
-from constructs_lib.kinds import FLOW_LOG_ACTIONS, PERMISSIONS_BOUNDARY_CONTEXT
+from constructs_lib.network.permissions import FLOW_LOG_ACTIONS
 from constructs_lib.network.props import FlowLogs, NetworkProps
+from constructs_lib.shared import PERMISSIONS_BOUNDARY_CONTEXT
 from constructs_lib.validation import check
 
 HTTPS = 443

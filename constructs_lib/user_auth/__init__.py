@@ -1,3 +1,19 @@
-"""user_auth
+"""The user pool (Cognito) and its app client: construct.py, props.py, permissions.py."""
 
-construct.py: the construct; props.py: its props (importable without cdktf)."""
+from constructs_lib.concern import Concern
+from constructs_lib.user_auth import permissions
+
+CONCERN = Concern(
+    "user_auth",
+    families=permissions.FAMILIES,
+    data={"aws_cognito_user_pool": "user pool (user accounts)"},
+    identity={
+        "aws_cognito_user_pool_client": (
+            "app client: every issued token and every frontend's configured client id would stop "
+            "working"
+        ),
+    },
+    on_every_resource={
+        "cognito-idp:CreateUserPool": "a user pool's ARN does not exist before it is created",
+    },
+)

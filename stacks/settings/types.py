@@ -16,10 +16,10 @@ from constructs_lib.errors import Problem
 from constructs_lib.image_api.props import ImageApiProps
 from constructs_lib.image_bucket.props import ImageBucketProps
 from constructs_lib.image_cdn.props import ImageCdnProps
-from constructs_lib.kinds import CLOUDFRONT_REGION as CLOUDFRONT_REGION
 from constructs_lib.metadata_table.props import MetadataTableProps
 from constructs_lib.monitoring.props import MonitoringProps
 from constructs_lib.network.props import NetworkProps
+from constructs_lib.shared import CLOUDFRONT_REGION as CLOUDFRONT_REGION
 from constructs_lib.user_auth.props import REGION, UserAuthProps
 from constructs_lib.validation import ACCOUNT_ID, ROLE_ARN, bucket_name_problems
 from constructs_lib.waf.props import WebAclProps

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from constructs_lib.ci_identity.props import GITHUB_OIDC_HOST
-from constructs_lib.kinds import ACTIONS_ON_EVERY_RESOURCE
+from constructs_lib.concern import actions_on_every_resource
 from stacks.settings import ACCOUNTS, stage_settings
 from stacks.settings.stages import DNS_ACCOUNT_ID, GITHUB_REPOSITORY, PREVIEWS_ACCOUNT
 from tests.conftest import DNS_STACK
@@ -119,7 +119,7 @@ def test_every_resource_is_granted_only_for_actions_aws_authorizes_on_none(stack
         for statement in document["Statement"]:
             if statement["Effect"] == "Allow" and "*" in statement["Resource"]:
                 assert statement["Resource"] == ["*"]
-                unexplained = set(statement["Action"]) - set(ACTIONS_ON_EVERY_RESOURCE)
+                unexplained = set(statement["Action"]) - set(actions_on_every_resource())
                 assert not unexplained, statement["Sid"]
 
 
@@ -366,9 +366,10 @@ def test_every_resource_type_a_stage_creates_has_deploy_permissions(stacks, gran
     """A family of the deploy role covers every resource type any stage synthesizes
     (CONTRIBUTING.md's handler, the networked handler and the cache included), so a concern
     cannot ship without the permissions to deploy it."""
-    from constructs_lib.ci_identity.construct import FAMILIES, NO_PERMISSIONS_NEEDED
+    from constructs_lib.ci_identity.construct import NO_PERMISSIONS_NEEDED
+    from constructs_lib.concern import families
 
-    covered = {t for f in FAMILIES for t in f.types} | set(NO_PERMISSIONS_NEEDED)
+    covered = {t for f in families() for t in f.types} | set(NO_PERMISSIONS_NEEDED)
     created = set(granted_stack_types)
     for name, synth in stacks.items():
         if not name.startswith("image-service-state"):
@@ -378,8 +379,8 @@ def test_every_resource_type_a_stage_creates_has_deploy_permissions(stacks, gran
 
 @pytest.fixture(scope="module")
 def granted_stack_types(handler_stack, tmp_path_factory) -> list[str]:
-    """The resource types of CONTRIBUTING.md's handler stack and of production with a handler in its
-    network, granted its cache, and NAT on."""
+    """The resource types of CONTRIBUTING.md's handler stack and of production with a handler in
+    its network, granted its cache, and NAT on."""
     from dataclasses import replace
 
     from cdktf import App

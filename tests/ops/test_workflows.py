@@ -18,7 +18,7 @@ from constructs_lib.ci_identity.props import (
     DEPLOY_SESSION_SECONDS,
     REVIEW_SESSION_SECONDS,
 )
-from constructs_lib.kinds import WAIT_TIMEOUT_MINUTES
+from constructs_lib.shared import WAIT_TIMEOUT_MINUTES
 from ops.toolchain import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"

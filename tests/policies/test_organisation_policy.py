@@ -10,25 +10,28 @@ from collections.abc import Callable
 
 import pytest
 
-from constructs_lib.kinds import ACTIONS_ON_EVERY_RESOURCE
-from stacks.errors import ImageServiceError
-from stacks.policies import (
-    ALLOWED_MANAGED_POLICIES,
-    API_ROUTE_AUTHORIZER,
+from constructs_lib.cache.rules import CACHE_ENCRYPTED_AND_AUTHENTICATED
+from constructs_lib.concern import PREVENT_DESTROY, actions_on_every_resource
+from constructs_lib.image_api.rules import API_ROUTE_AUTHORIZER
+from constructs_lib.image_bucket.rules import (
     BUCKET_DENY_INSECURE_TRANSPORT,
     BUCKET_ENCRYPTION,
     BUCKET_OWNERSHIP_ENFORCED,
     BUCKET_PUBLIC_ACCESS_BLOCK,
-    CACHE_ENCRYPTED_AND_AUTHENTICATED,
-    DEFAULT_TAGS,
-    IAM_NO_WILDCARDS,
-    IAM_ROLE_BOUNDARY,
-    NO_OPEN_INGRESS,
-    PREVENT_DESTROY,
-    RULES,
+)
+from constructs_lib.metadata_table.rules import (
     TABLE_DELETION_PROTECTION,
     TABLE_ENCRYPTION,
     TABLE_POINT_IN_TIME_RECOVERY,
+)
+from constructs_lib.network.rules import NO_OPEN_INGRESS
+from stacks.errors import ImageServiceError
+from stacks.policies import (
+    ALLOWED_MANAGED_POLICIES,
+    DEFAULT_TAGS,
+    IAM_NO_WILDCARDS,
+    IAM_ROLE_BOUNDARY,
+    RULES,
     OrganisationPolicy,
     PolicyProps,
     check_stack,
@@ -433,7 +436,7 @@ def _props(stage_name: str) -> PolicyProps:
 
 def test_every_resource_is_accepted_only_where_aws_authorizes_on_none(stage):
     """A `*` resource is accepted in an Allow statement whose every action AWS authorizes on no
-    resource, each with its reason (constructs_lib/kinds.py)."""
+    resource, each with its reason (each concern's on_every_resource)."""
     config = copy.deepcopy(stage("dev").json)
     _add(
         config,
@@ -452,7 +455,7 @@ def test_every_resource_is_accepted_only_where_aws_authorizes_on_none(stage):
         ),
     )
     assert check_stack(config, _props("dev")) == []
-    assert all(len(reason) > 30 for reason in ACTIONS_ON_EVERY_RESOURCE.values())
+    assert all(len(reason) > 30 for reason in actions_on_every_resource().values())
 
 
 def test_a_role_with_the_accounts_boundary_is_accepted(stage):
