@@ -1,14 +1,17 @@
 """A CloudWatch metric as the constructs' metric methods return it (as AWS CDK's
 `api.metricServerError()`, `table.metricThrottledRequests()`): namespace, name, dimensions,
-statistic, period and the region that publishes it. The alarms and the dashboard
-(constructs_lib/monitoring/) are built from these; importable without cdktf."""
+statistic, period and the region that publishes it; and an alarm's Threshold. The alarms and the
+dashboard (constructs_lib/monitoring/, each concern's alarms.py) are built from these; importable
+without cdktf."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from constructs_lib.errors import Problem
 
 # CloudWatch's statistics, or a percentile pNN / pNN.N(N).
 STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
@@ -58,3 +61,37 @@ class Metric:
         if self.label:
             options["label"] = self.label
         return [*line, {**options, **self.rendering}]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """An alarm's threshold, and how many consecutive periods must breach it (N of N)."""
+
+    value: float
+    periods: int
+
+    def problems(self) -> list[Problem]:
+        found = []
+        if self.value < 0:
+            found.append(
+                Problem("value", f"{self.value} is negative", "use a threshold of 0 or more")
+            )
+        if not 1 <= self.periods <= 1440:
+            found.append(
+                Problem(
+                    "periods",
+                    f"{self.periods} is not a number of evaluation periods CloudWatch takes",
+                    "use 1-1440 periods",
+                )
+            )
+        return found
+
+
+def alarm_problems(alarms: object) -> list[Problem]:
+    """Every problem of a concern's alarm thresholds (each Threshold field of `alarms`)."""
+    return [
+        p.within(f.name)
+        for f in fields(alarms)  # type: ignore[arg-type]
+        if isinstance(getattr(alarms, f.name), Threshold)
+        for p in getattr(alarms, f.name).problems()
+    ]

@@ -192,11 +192,7 @@ class ImageServiceStack(TerraformStack):
             settings.account.account_id,
             global_provider=us_east_1,
         )
-        monitoring.watch_api(self.api)
-        monitoring.watch_table(self.table)
-        monitoring.watch_cdn(self.cdn)
-        for slug, (certificate, region) in (domains.certificates if domains else {}).items():
-            monitoring.watch_certificate(slug, certificate, region)
+        monitoring.watch(self.api, self.table, self.cdn, *([domains] if domains else []))
         return monitoring
 
     def add_outputs(self, domains: CustomDomains | None) -> None:

@@ -34,10 +34,11 @@ from cdktf_cdktf_provider_aws.elasticache_user_group import ElasticacheUserGroup
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from constructs import Construct
 
+from constructs_lib.cache import alarms
 from constructs_lib.cache.props import CacheProps
 from constructs_lib.errors import ConstructError, Problem
 from constructs_lib.metrics import Metric
-from constructs_lib.monitoring.construct import monitoring_of
+from constructs_lib.monitoring.construct import Monitoring, monitoring_of
 from constructs_lib.network.construct import Network, egress_rule, ingress_rule
 from constructs_lib.shared import WAIT_TIMEOUT
 from constructs_lib.validation import check
@@ -109,7 +110,7 @@ class Cache(Construct):
         self._granted: set[str] = set()
         monitoring = monitoring_of(self)
         if monitoring is not None:
-            monitoring.watch_cache(self)
+            monitoring.watch(self)
 
     def _replication_group(self, props: CacheProps) -> ElasticacheReplicationGroup:
         failover = props.replicas > 0
@@ -236,3 +237,7 @@ class Cache(Construct):
     @property
     def security_group_id(self) -> str:
         return self.security_group.id
+
+    def add_alarms(self, monitoring: Monitoring) -> None:
+        """AWS's recommended alarms on each node, and its graphs (alarms.py)."""
+        alarms.add_alarms(monitoring, self)

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 
 from constructs_lib.errors import Problem
+from constructs_lib.metrics import Threshold, alarm_problems
 from constructs_lib.validation import whole_number_problems
 
 # ElastiCache's replication-group ids: 1-40 characters, lowercase letters, digits and hyphens,
@@ -46,6 +47,19 @@ DEFAULT_PORT = 6379
 def _minutes(hhmm: str) -> int:
     hours, minutes = hhmm.split(":")
     return int(hours) * 60 + int(minutes)
+
+
+@dataclass(frozen=True)
+class CacheAlarms:
+    """Each cache node's alarms (constructs_lib/cache/alarms.py), AWS's recommended ones."""
+
+    #: Percent of its memory in use, 5 of 5 minutes (at 100 it evicts keys). Default: above 80.
+    memory_percent: Threshold = Threshold(80, 5)
+    #: Percent of the engine thread's CPU, 5 of 5 minutes. Default: above 90.
+    engine_cpu_percent: Threshold = Threshold(90, 5)
+
+    def problems(self) -> list[Problem]:
+        return alarm_problems(self)
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,8 @@ class CacheProps:
     maintenance_window: str = "sun:05:00-sun:06:00"
     #: The port clients connect to. Default: 6379.
     port: int = DEFAULT_PORT
+    #: Its nodes' alarm thresholds. Default: AWS's recommended ones.
+    alarms: CacheAlarms = CacheAlarms()
 
     def problems(self) -> list[Problem]:
         found = []
@@ -105,6 +121,7 @@ class CacheProps:
             )
         found += self._count_problems()
         found += self._window_problems()
+        found += [p.within("alarms") for p in self.alarms.problems()]
         return found
 
     def _count_problems(self) -> list[Problem]:

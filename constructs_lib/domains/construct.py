@@ -16,12 +16,14 @@ from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53Record
 from cdktf_cdktf_provider_aws.route53_zone import Route53Zone
 from constructs import Construct
 
+from constructs_lib.domains import alarms
 from constructs_lib.domains.props import CustomDomain, CustomDomainsProps, ZoneDelegation
 from constructs_lib.domains.props import (
     DnsValidatedCertificateProps as DnsValidatedCertificateProps,
 )
 from constructs_lib.domains.props import HostedZoneProps as HostedZoneProps
 from constructs_lib.metrics import Metric
+from constructs_lib.monitoring.construct import Monitoring
 from constructs_lib.shared import CLOUDFRONT_REGION, WAIT_TIMEOUT
 from constructs_lib.validation import check
 
@@ -275,3 +277,7 @@ class CustomDomains:
             target_zone_id=target.target_zone_id,
             ipv6=ipv6,
         )
+
+    def add_alarms(self, monitoring: Monitoring) -> None:
+        """An expiry alarm on each certificate (alarms.py)."""
+        alarms.add_alarms(monitoring, self)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from constructs_lib.errors import Problem
+from constructs_lib.metrics import Threshold, alarm_problems
 from constructs_lib.validation import ACCOUNT_ID, ROLE_ARN, hostname_problems
 
 if TYPE_CHECKING:
@@ -78,6 +79,18 @@ class ZoneDelegation:
 
 
 @dataclass(frozen=True)
+class CertificateAlarms:
+    """Each certificate's alarm (constructs_lib/domains/alarms.py)."""
+
+    #: Days to expiry below this, one daily period. Default: 45 (ACM renews 60 days ahead, so
+    #: fewer means its renewal is stuck).
+    days_to_expiry: Threshold = Threshold(45, 1)
+
+    def problems(self) -> list[Problem]:
+        return alarm_problems(self)
+
+
+@dataclass(frozen=True)
 class CustomDomainsProps:
     """CustomDomains: the stage's hosted zone, a DNS-validated certificate for the API and one
     for the CDN, and the alias records that point the hostnames at them."""
@@ -103,6 +116,8 @@ class CustomDomainsProps:
     #: The API's domain name, mapping and alias record (its certificate is issued either way).
     #: False only for an emulator that cannot apply them (the emulator table). Default: on.
     api_domain: bool = True
+    #: Its certificates' alarm threshold. Default: 45 days.
+    alarms: CertificateAlarms = CertificateAlarms()
 
     @property
     def zone_name(self) -> str:
@@ -146,6 +161,7 @@ class CustomDomainsProps:
                     "give the CDN its own name, e.g. 'cdn.images.lego-api.com'",
                 )
             )
+        found += [p.within("alarms") for p in self.alarms.problems()]
         return found
 
     def _delegation_problems(self) -> list[Problem]:

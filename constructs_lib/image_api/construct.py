@@ -33,8 +33,10 @@ from constructs import Construct
 
 from constructs_lib.domains.props import CustomDomain as CustomDomain
 from constructs_lib.errors import ConstructError, Problem
+from constructs_lib.image_api import alarms
 from constructs_lib.image_api.props import ImageApiProps as ImageApiProps
 from constructs_lib.metrics import Metric
+from constructs_lib.monitoring.construct import Monitoring
 from constructs_lib.shared import WAIT_TIMEOUT
 from constructs_lib.user_auth.construct import UserAuth
 from constructs_lib.validation import check
@@ -90,6 +92,7 @@ class ImageApi(Construct):
     def __init__(self, scope: Construct, id_: str, auth: UserAuth, props: ImageApiProps):
         check(props, f"ImageApi '{props.name}'")
         super().__init__(scope, id_)
+        self.props = props
         self.name = props.name
         self.api = Apigatewayv2Api(
             self,
@@ -305,3 +308,7 @@ class ImageApi(Construct):
                 ],
             )
         return self.domain_name
+
+    def add_alarms(self, monitoring: Monitoring) -> None:
+        """AWS's recommended alarms on the API, and its graphs (alarms.py)."""
+        alarms.add_alarms(monitoring, self)

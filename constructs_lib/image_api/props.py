@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from constructs_lib.domains.props import CustomDomain
 from constructs_lib.errors import Problem
+from constructs_lib.metrics import Threshold, alarm_problems, statistic_problem
 from constructs_lib.validation import (
     cors_cache_and_expose_problems,
     exact_origin_problems,
@@ -18,6 +19,28 @@ API_CORS_ORIGINS = ("https://lego-moc.com", "https://www.lego-moc.com")
 # What a browser app reads from the API's answers: the request id support asks for (an HTTP
 # API sends it as apigw-requestid) and when to retry a throttled or unavailable call.
 API_CORS_EXPOSE_HEADERS = ("apigw-requestid", "retry-after")
+
+
+@dataclass(frozen=True)
+class ApiAlarms:
+    """The API's alarms (constructs_lib/image_api/alarms.py), AWS's recommended ones."""
+
+    #: 5xx responses / requests (metric math), 3 of 3 minutes. Default: above 5 %.
+    server_error_rate: Threshold = Threshold(0.05, 3)
+    #: 4xx responses / requests, 5 of 5 minutes. Default: above 5 %.
+    client_error_rate: Threshold = Threshold(0.05, 5)
+    #: Latency (ms) at `latency_statistic`, 5 of 5 minutes. Default: p99 above 2 s.
+    latency_ms: Threshold = Threshold(2000, 5)
+    latency_statistic: str = "p99"
+
+    def problems(self) -> list[Problem]:
+        found = alarm_problems(self)
+        problem = statistic_problem(self.latency_statistic)
+        if problem:
+            found.append(
+                Problem("latency_statistic", problem, "use e.g. 'p99', 'p90' or 'Average'")
+            )
+        return found
 
 
 @dataclass(frozen=True)
@@ -41,6 +64,8 @@ class ImageApiProps:
     #: A hostname with its certificate (the stack adds it). Default: none (the API's
     #: execute-api name).
     custom_domain: CustomDomain | None = None
+    #: Its alarms' thresholds. Default: AWS's recommended ones.
+    alarms: ApiAlarms = ApiAlarms()
 
     def problems(self) -> list[Problem]:
         found = []
@@ -61,6 +86,7 @@ class ImageApiProps:
         )
         found += self._throttling_problems()
         found += retention_problems("access_log_retention_days", self.access_log_retention_days)
+        found += [p.within("alarms") for p in self.alarms.problems()]
         return found
 
     def _throttling_problems(self) -> list[Problem]:

@@ -54,6 +54,7 @@ from constructs import Construct
 
 from constructs_lib.domains.props import CustomDomain as CustomDomain
 from constructs_lib.image_bucket.construct import ImageBucket
+from constructs_lib.image_cdn import alarms
 from constructs_lib.image_cdn.props import (
     CORS_MAX_AGE_SECONDS,
     CORS_METHODS,
@@ -67,6 +68,7 @@ from constructs_lib.image_cdn.props import (
 )
 from constructs_lib.image_cdn.props import ImageCdnProps as ImageCdnProps
 from constructs_lib.metrics import Metric
+from constructs_lib.monitoring.construct import Monitoring
 from constructs_lib.shared import CLOUDFRONT_REGION
 from constructs_lib.validation import check
 
@@ -138,6 +140,7 @@ class ImageCdn(Construct):
     def __init__(self, scope: Construct, id_: str, bucket: ImageBucket, props: ImageCdnProps):
         check(props, f"ImageCdn '{props.name}'")
         super().__init__(scope, id_)
+        self.props = props
         access = (_ControlAccess if props.origin_access == "OAC" else _IdentityAccess)(
             self, props.name
         )
@@ -406,3 +409,7 @@ class ImageCdn(Construct):
     @property
     def target_zone_id(self) -> str:
         return self.distribution.hosted_zone_id
+
+    def add_alarms(self, monitoring: Monitoring) -> None:
+        """AWS's recommended alarm on the CDN, and its graphs (alarms.py)."""
+        alarms.add_alarms(monitoring, self)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 
 from constructs_lib.domains.props import CustomDomain
 from constructs_lib.errors import Problem
+from constructs_lib.metrics import Threshold, alarm_problems
 from constructs_lib.validation import exact_origin_problems, retention_problems
 
 if TYPE_CHECKING:
@@ -57,6 +58,17 @@ class CdnAccessLogs:
 
     def problems(self) -> list[Problem]:
         return retention_problems("retention_days", self.retention_days)
+
+
+@dataclass(frozen=True)
+class CdnAlarms:
+    """The CDN's alarm (constructs_lib/image_cdn/alarms.py), AWS's recommended one."""
+
+    #: 5xx error rate (percent), 5 of 5 minutes. Default: above 5 %.
+    server_error_rate: Threshold = Threshold(5, 5)
+
+    def problems(self) -> list[Problem]:
+        return alarm_problems(self)
 
 
 @dataclass(frozen=True)
@@ -113,6 +125,8 @@ class ImageCdnProps:
     #: for an emulator, whose memory goes with it; on AWS it would leave the distribution
     #: behind. Default: off.
     retain_on_delete: bool = False
+    #: Its alarm's threshold. Default: AWS's recommended one.
+    alarms: CdnAlarms = CdnAlarms()
 
     def problems(self) -> list[Problem]:
         found = []
@@ -141,6 +155,7 @@ class ImageCdnProps:
                     "use non-negative seconds with min_ttl <= default_ttl <= max_ttl",
                 )
             )
+        found += [p.within("alarms") for p in self.alarms.problems()]
         return found
 
     def _choice_problems(self) -> list[Problem]:

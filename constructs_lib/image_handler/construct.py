@@ -42,11 +42,12 @@ from constructs import Construct
 
 from constructs_lib.errors import ConstructError
 from constructs_lib.grants import service_trust
+from constructs_lib.image_handler import alarms
 from constructs_lib.image_handler.permissions import LAMBDA_VPC_ACCESS_ACTIONS
 from constructs_lib.image_handler.props import ROLE_SUFFIX, environment_problems
 from constructs_lib.image_handler.props import ImageHandlerProps as ImageHandlerProps
 from constructs_lib.metrics import Metric
-from constructs_lib.monitoring.construct import monitoring_of
+from constructs_lib.monitoring.construct import Monitoring, monitoring_of
 from constructs_lib.shared import PERMISSIONS_BOUNDARY_CONTEXT
 from constructs_lib.validation import check
 
@@ -147,7 +148,7 @@ class ImageHandler(Construct):
         # Its errors, throttles and duration alarms, where the stack has monitoring.
         monitoring = monitoring_of(self)
         if monitoring is not None:
-            monitoring.watch_handler(self)
+            monitoring.watch(self)
 
     def _create_role(self, name: str) -> None:
         """The function's own role: Lambda may assume it, and its one inline policy starts
@@ -270,3 +271,7 @@ class ImageHandler(Construct):
     @property
     def role_name(self) -> str:
         return self.role.name
+
+    def add_alarms(self, monitoring: Monitoring) -> None:
+        """AWS's recommended alarms on the handler, and its graph (alarms.py)."""
+        alarms.add_alarms(monitoring, self)

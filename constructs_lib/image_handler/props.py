@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from constructs_lib.errors import Problem
+from constructs_lib.metrics import Threshold, alarm_problems
 from constructs_lib.validation import retention_problems
 
 if TYPE_CHECKING:
@@ -43,6 +44,30 @@ RESERVED_ENVIRONMENT = frozenset(
         "LAMBDA_TASK_ROOT",
     }
 )
+
+
+@dataclass(frozen=True)
+class HandlerAlarms:
+    """A handler's alarms (constructs_lib/image_handler/alarms.py), AWS's recommended ones."""
+
+    #: Errors per minute, 3 of 3. Default: any.
+    errors: Threshold = Threshold(0, 3)
+    #: Throttles per minute, 5 of 5. Default: any.
+    throttles: Threshold = Threshold(0, 5)
+    #: p90 duration above this fraction of its timeout, 15 of 15. Default: 0.8.
+    duration_of_timeout: float = 0.8
+
+    def problems(self) -> list[Problem]:
+        found = alarm_problems(self)
+        if not 0 < self.duration_of_timeout <= 1:
+            found.append(
+                Problem(
+                    "duration_of_timeout",
+                    f"{self.duration_of_timeout} is not a fraction of the timeout",
+                    "use a fraction in (0, 1], e.g. 0.8",
+                )
+            )
+        return found
 
 
 @dataclass(frozen=True)
@@ -83,6 +108,8 @@ class ImageHandlerProps:
     #: needs. Required to `cache.grant_connect(handler)`. Default: none (Lambda's own network:
     #: the internet and every AWS API, but not the cache).
     network: Network | None = field(default=None, compare=False)
+    #: Its alarms' thresholds. Default: AWS's recommended ones.
+    alarms: HandlerAlarms = HandlerAlarms()
 
     def problems(self) -> list[Problem]:
         """Every problem with the props, each with its fix (all reported at once)."""
@@ -92,6 +119,7 @@ class ImageHandlerProps:
             *self._size_problems(),
             *retention_problems("log_retention_days", self.log_retention_days),
             *environment_problems(self.environment),
+            *(p.within("alarms") for p in self.alarms.problems()),
         ]
 
     def _name_problems(self) -> list[Problem]:

@@ -18,8 +18,10 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 from constructs import Construct
 
 from constructs_lib.grants import Grantee, grant
+from constructs_lib.metadata_table import alarms
 from constructs_lib.metadata_table.props import MetadataTableProps as MetadataTableProps
 from constructs_lib.metrics import Metric
+from constructs_lib.monitoring.construct import Monitoring
 from constructs_lib.shared import WAIT_TIMEOUT
 from constructs_lib.validation import check
 
@@ -58,6 +60,7 @@ class MetadataTable(Construct):
     def __init__(self, scope: Construct, id_: str, props: MetadataTableProps):
         check(props, f"MetadataTable '{props.name}'")
         super().__init__(scope, id_)
+        self.props = props
         key_attributes = [props.partition_key, props.sort_key]
         for _, pk, sk in GLOBAL_SECONDARY_INDEXES:
             key_attributes += [pk, sk]
@@ -155,3 +158,7 @@ class MetadataTable(Construct):
 
     def _table_and_indexes(self) -> list[str]:
         return [self.arn, f"{self.arn}/index/*"]
+
+    def add_alarms(self, monitoring: Monitoring) -> None:
+        """AWS's recommended alarms on the table and its indexes, and its graphs (alarms.py)."""
+        alarms.add_alarms(monitoring, self)

@@ -6,8 +6,22 @@ import re
 from dataclasses import dataclass
 
 from constructs_lib.errors import Problem
+from constructs_lib.metrics import Threshold, alarm_problems
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+
+
+@dataclass(frozen=True)
+class TableAlarms:
+    """The table's alarms (constructs_lib/metadata_table/alarms.py), AWS's recommended ones."""
+
+    #: The table and each index: read or write throttles per minute, 5 of 5. Default: any.
+    throttles: Threshold = Threshold(0, 5)
+    #: System errors per minute, 15 of 15. Default: any.
+    system_errors: Threshold = Threshold(0, 15)
+
+    def problems(self) -> list[Problem]:
+        return alarm_problems(self)
 
 
 @dataclass(frozen=True)
@@ -23,15 +37,19 @@ class MetadataTableProps:
     protect_data: bool = True
     partition_key: str = "PK"
     sort_key: str = "SK"
+    #: Its alarms' thresholds. Default: AWS's recommended ones.
+    alarms: TableAlarms = TableAlarms()
 
     def problems(self) -> list[Problem]:
-        if _TABLE_NAME.match(self.name):
-            return []
-        return [
-            Problem(
-                "name",
-                f"'{self.name}' is not a valid DynamoDB table name",
-                "use 3-255 characters of letters, digits, '_', '-' and '.', e.g. "
-                "'ImageMetadata-dev'",
+        found = [p.within("alarms") for p in self.alarms.problems()]
+        if not _TABLE_NAME.match(self.name):
+            found.insert(
+                0,
+                Problem(
+                    "name",
+                    f"'{self.name}' is not a valid DynamoDB table name",
+                    "use 3-255 characters of letters, digits, '_', '-' and '.', e.g. "
+                    "'ImageMetadata-dev'",
+                ),
             )
-        ]
+        return found

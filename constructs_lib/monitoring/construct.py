@@ -7,11 +7,12 @@ metric methods (constructs_lib/metrics.py) feed alarms and a dashboard.
   the stack's region, one in us-east-1 for the alarms there (CloudFront's metrics and the CDN's
   certificate are published only in us-east-1, and an alarm's actions must be in its region).
   Only this account's CloudWatch alarms and Budgets may publish.
-- AWS's recommended alarms on what `watch_*` is given (the API, the table and its indexes, the
-  CDN, each certificate) and, automatically, on every ImageHandler created in the stack
-  afterwards (it finds this construct: `monitoring_of`); each with alarm and OK actions, the
-  periods and thresholds of its props, missing data treated as the alarm says, and a
-  description of what to look at first.
+- The alarms of every construct it watches (`watch(api, table, ...)`), each added by the
+  construct's own concern (its alarms.py: AWS's recommended alarms, with the thresholds of its
+  props' `alarms`) and, automatically, of every ImageHandler and Cache created in the stack
+  afterwards (they find this construct: `monitoring_of`); each with alarm and OK actions, the
+  periods and thresholds given, missing data treated as the alarm says, and a description of
+  what to look at first.
 - A dashboard, built when the stack is synthesized (so it shows every handler), and a budget.
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import jsii
 from cdktf import IResolveContext, IStringProducer, Lazy, TerraformProvider, TerraformStack
@@ -40,8 +41,8 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
-from constructs_lib.metrics import STATISTICS, Metric
-from constructs_lib.monitoring.props import MonitoringProps, Threshold
+from constructs_lib.metrics import STATISTICS, Metric, Threshold
+from constructs_lib.monitoring.props import MonitoringProps
 from constructs_lib.shared import CLOUDFRONT_REGION
 from constructs_lib.validation import check
 
@@ -61,6 +62,12 @@ class _Topic:
     @property
     def arn(self) -> str:
         return self.topic.arn
+
+
+class Watched(Protocol):
+    """A construct with alarms: it adds them to the stack's Monitoring."""
+
+    def add_alarms(self, monitoring: Monitoring) -> None: ...
 
 
 class Monitoring(Construct):
@@ -210,183 +217,22 @@ class Monitoring(Construct):
         self.alarms[slug] = alarm
         return alarm
 
-    def watch_api(self, api: Any) -> None:
-        props = self.props
-        requests = api.metric_requests()
-        self.alarm(
-            "api-5xx-rate",
-            metric=api.metric_server_errors(),
-            divided_by=requests,
-            threshold=props.api_5xx_rate,
-            description="The API answers 5xx to more than the threshold's share of requests. "
-            "First: the handlers' Errors alarms and logs (/aws/lambda/...), then the API's "
-            "access log for the failing routes. No requests: not breaching.",
-        )
-        self.alarm(
-            "api-4xx-rate",
-            metric=api.metric_client_errors(),
-            divided_by=requests,
-            threshold=props.api_4xx_rate,
-            description="Many requests are refused (401/403 from the JWT authorizer, 404, 429 "
-            "throttling). First: the access log's status and route; a new app release or "
-            "expired tokens. No requests: not breaching.",
-        )
-        self.alarm(
-            "api-latency",
-            metric=api.metric_latency(props.api_latency_statistic),
-            threshold=props.api_latency_ms,
-            description=f"The API's {props.api_latency_statistic} latency is high. First: the "
-            "handlers' Duration, then the table's throttles and latency. No requests: not "
-            "breaching.",
-        )
-        self._widgets += [
-            self._graph(
-                "API requests, 4xx, 5xx",
-                [requests, api.metric_client_errors(), api.metric_server_errors()],
-            ),
-            self._graph(
-                "API latency (ms)",
-                [api.metric_latency(s) for s in ("p50", "p90", "p99")],
-            ),
-        ]
+    def watch(self, *watched: Watched) -> None:
+        """Each construct's alarms and dashboard graphs: it adds them itself (its concern's
+        alarms.py), with this construct's `alarm` and `graph`."""
+        for construct in watched:
+            construct.add_alarms(self)
 
-    def watch_table(self, table: Any) -> None:
-        props = self.props
-        for index in (None, *table.index_names):
-            suffix = f"-{index}" if index else ""
-            where = f"the index {index}" if index else "the table"
-            for kind, metric in (
-                ("read", table.metric_read_throttles(index)),
-                ("write", table.metric_write_throttles(index)),
-            ):
-                self.alarm(
-                    f"table{suffix}-{kind}-throttles",
-                    metric=metric,
-                    threshold=props.table_throttles,
-                    description=f"DynamoDB throttles {kind}s of {where} (on demand: a hot "
-                    "partition key, or more than double the previous peak). First: the key "
-                    "the handlers write or query most. No requests: not breaching.",
-                )
-        self.alarm(
-            "table-system-errors",
-            metric=table.metric_system_errors(),
-            threshold=props.table_system_errors,
-            description="DynamoDB fails requests on its side (500s). First: the AWS Health "
-            "Dashboard for DynamoDB in the region; the handlers retry. None: not breaching.",
-        )
-        self._widgets += [
-            self._graph(
-                "Table consumed capacity",
-                [table.metric_consumed_read_capacity(), table.metric_consumed_write_capacity()],
-            ),
-            self._graph(
-                "Table throttles",
-                [table.metric_read_throttles(), table.metric_write_throttles()],
-            ),
-            self._graph("Table latency (ms)", [table.metric_latency()]),
-        ]
-
-    def watch_cdn(self, cdn: Any) -> None:
-        self.alarm(
-            "cdn-5xx-error-rate",
-            metric=cdn.metric_5xx_error_rate(),
-            threshold=self.props.cdn_5xx_error_rate,
-            description="CloudFront answers 5xx (percent of responses): the bucket refuses "
-            "CloudFront (its policy, the origin access control) or S3 fails. First: a recent "
-            "change of the bucket policy. No requests: not breaching.",
-        )
-        self._widgets += [
-            self._graph("CDN requests", [cdn.metric_requests()]),
-            self._graph(
-                "CDN error rates (%)", [cdn.metric_4xx_error_rate(), cdn.metric_5xx_error_rate()]
-            ),
-            self._graph("CDN bytes downloaded", [cdn.metric_bytes_downloaded()]),
-        ]
-
-    def watch_certificate(self, slug: str, certificate: Any, region: str | None) -> None:
-        threshold = self.props.certificate_days_to_expiry
-        self.alarm(
-            f"{slug}-certificate-expiry",
-            metric=certificate.metric_days_to_expiry(region),
-            threshold=threshold,
-            comparison="LessThanThreshold",
-            # ACM publishes once a day, and not before the certificate is issued: a day
-            # without a datapoint keeps the alarm as it was.
-            missing=MISSING,
-            description=f"The certificate of {certificate.domain_name} expires in fewer days "
-            "than the threshold: ACM's renewal (60 days ahead) is stuck. First: its validation "
-            "CNAME in the stage's zone and the zone's delegation.",
-        )
-
-    def watch_handler(self, handler: Any) -> None:
-        props, name = self.props, handler.props.name
-        self.alarm(
-            f"{name}-errors",
-            name=f"{name}-errors",
-            metric=handler.metric_errors(),
-            threshold=props.handler_errors,
-            description=f"{name} fails invocations. First: its log group /aws/lambda/{name} "
-            "(the exception, a timeout, out of memory). No invocations: not breaching.",
-        )
-        self.alarm(
-            f"{name}-throttles",
-            name=f"{name}-throttles",
-            metric=handler.metric_throttles(),
-            threshold=props.handler_throttles,
-            description=f"{name} is refused for concurrency. First: its reserved concurrency "
-            "and the account's unreserved pool. No invocations: not breaching.",
-        )
-        timeout_ms = handler.props.timeout_seconds * 1000
-        self.alarm(
-            f"{name}-duration",
-            name=f"{name}-duration",
-            metric=handler.metric_duration("p90"),
-            threshold=Threshold(timeout_ms * props.handler_duration_of_timeout, 15),
-            description=f"{name}'s p90 duration nears its {handler.props.timeout_seconds} s "
-            "timeout. First: the table's latency and throttles, then the code path in its "
-            "logs. No invocations: not breaching.",
-        )
-        self._widgets.append(
-            self._graph(
-                f"{name}: invocations, errors, duration",
-                [
-                    handler.metric_invocations(),
-                    handler.metric_errors(),
-                    handler.metric_duration("p90"),
-                ],
-            )
-        )
-
-    def watch_cache(self, cache: Any) -> None:
-        props = self.props
-        for node in cache.node_ids:
-            self.alarm(
-                f"cache-{node}-memory",
-                name=f"{node}-memory",
-                metric=cache.metric_memory_usage(node),
-                threshold=props.cache_memory_percent,
-                description=f"The cache node {node} is nearly full; at 100 % it evicts keys "
-                "(more table reads). First: the keys' TTLs, then a larger node type "
-                "(cache.node_type). No data: not breaching.",
-            )
-            self.alarm(
-                f"cache-{node}-engine-cpu",
-                name=f"{node}-engine-cpu",
-                metric=cache.metric_engine_cpu(node),
-                threshold=props.cache_engine_cpu_percent,
-                description=f"The cache node {node}'s engine thread is saturated: commands "
-                "queue. First: expensive commands in the handlers (large values, scans), then "
-                "a larger node type. No data: not breaching.",
-            )
-        self._widgets += [
-            self._graph(
-                "Cache memory used (%)", [cache.metric_memory_usage(n) for n in cache.node_ids]
-            ),
-            self._graph(
-                "Cache engine CPU (%)", [cache.metric_engine_cpu(n) for n in cache.node_ids]
-            ),
-            self._graph("Cache connections", [cache.metric_connections(n) for n in cache.node_ids]),
-        ]
+    def graph(self, title: str, metrics: list[Metric]) -> None:
+        """A time-series widget on the dashboard, in its metrics' region (else the stack's)."""
+        region = next((m.region for m in metrics if m.region), self.props.region)
+        properties: dict[str, Any] = {
+            "title": title,
+            "view": "timeSeries",
+            "region": region,
+            "metrics": [m.widget_line() for m in metrics],
+        }
+        self._widgets.append({"type": "metric", "width": 12, "height": 6, "properties": properties})
 
     # ---- budget and dashboard -----------------------------------------------------------------
     def _budget(self) -> None:
@@ -421,17 +267,6 @@ class Monitoring(Construct):
                 )
             ],
         )
-
-    def _graph(self, title: str, metrics: list[Metric]) -> dict[str, Any]:
-        """A time-series widget, in its metrics' region (else the stack's)."""
-        region = next((m.region for m in metrics if m.region), self.props.region)
-        properties: dict[str, Any] = {
-            "title": title,
-            "view": "timeSeries",
-            "region": region,
-            "metrics": [m.widget_line() for m in metrics],
-        }
-        return {"type": "metric", "width": 12, "height": 6, "properties": properties}
 
     def dashboard_body(self) -> str:
         widgets = [

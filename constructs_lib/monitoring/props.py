@@ -1,11 +1,7 @@
-"""MonitoringProps and WebAclProps: a stage's alarms, dashboard, notifications and budget
-(constructs_lib/monitoring/), and the WAF web ACL in front of its CDN (constructs_lib/waf/).
-
-The alarms' defaults are AWS's "Best practice recommended alarms" (CloudWatch User Guide) where
-AWS gives them: API 5xx over 3 of 3 one-minute periods, 4xx for 5 of 5, latency for 5 of 5;
-DynamoDB throttles 5 of 5, system errors 15 of 15; CloudFront's 5xx error rate 5 of 5; Lambda
-errors 3 of 3, throttles 5 of 5, duration p90 15 of 15; ElastiCache's memory usage and engine
-CPU per node, 5 of 5.
+"""MonitoringProps: a stage's alarm topics, who they notify, its dashboard and budget
+(constructs_lib/monitoring/). The alarms themselves, and their thresholds, belong to the concern
+each watches (its alarms.py and its props' `alarms`), defaulting to AWS's "Best practice
+recommended alarms" (CloudWatch User Guide) where AWS gives them.
 """
 
 from __future__ import annotations
@@ -13,14 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from constructs_lib.errors import Problem
-from constructs_lib.metrics import statistic_problem
 from constructs_lib.validation import EMAIL
-
-if TYPE_CHECKING:
-    pass
 
 _HTTPS = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")
 
@@ -58,30 +49,6 @@ class Subscription:
 
 
 @dataclass(frozen=True)
-class Threshold:
-    """An alarm's threshold, and how many consecutive periods must breach it (N of N)."""
-
-    value: float
-    periods: int
-
-    def problems(self) -> list[Problem]:
-        found = []
-        if self.value < 0:
-            found.append(
-                Problem("value", f"{self.value} is negative", "use a threshold of 0 or more")
-            )
-        if not 1 <= self.periods <= 1440:
-            found.append(
-                Problem(
-                    "periods",
-                    f"{self.periods} is not a number of evaluation periods CloudWatch takes",
-                    "use 1-1440 periods",
-                )
-            )
-        return found
-
-
-@dataclass(frozen=True)
 class Budget:
     """An AWS Budget of the stage's monthly cost, notifying the topic when the actual or the
     forecast cost passes the amount."""
@@ -110,8 +77,8 @@ class Budget:
 @dataclass(frozen=True)
 class MonitoringProps:
     """Monitoring: an encrypted SNS topic (and its us-east-1 twin for CloudFront's and its
-    certificate's alarms), subscriptions, AWS's recommended alarms on the API, the table, the
-    CDN, each certificate and each handler, a dashboard, and a budget."""
+    certificate's alarms), subscriptions, the alarms each watched construct adds (its concern's
+    alarms.py, with the thresholds of its props' `alarms`), a dashboard, and a budget."""
 
     #: Names the topics, alarms, dashboard and budget (e.g. image-service-dev).
     name: str
@@ -120,33 +87,6 @@ class MonitoringProps:
     #: Who the alarms and the budget notify. Default: nobody (fine for a test stage; a stage
     #: with protected data must have someone).
     subscriptions: tuple[Subscription, ...] = ()
-    #: API: 5xx responses / requests (metric math), 3 of 3 minutes. Default: above 5 %.
-    api_5xx_rate: Threshold = Threshold(0.05, 3)
-    #: API: 4xx responses / requests, 5 of 5 minutes. Default: above 5 %.
-    api_4xx_rate: Threshold = Threshold(0.05, 5)
-    #: API: latency (ms) at `api_latency_statistic`, 5 of 5 minutes. Default: p99 above 2 s.
-    api_latency_ms: Threshold = Threshold(2000, 5)
-    api_latency_statistic: str = "p99"
-    #: Table and each index: read or write throttles per minute, 5 of 5. Default: any.
-    table_throttles: Threshold = Threshold(0, 5)
-    #: Table: system errors per minute, 15 of 15. Default: any.
-    table_system_errors: Threshold = Threshold(0, 15)
-    #: CDN: 5xx error rate (percent), 5 of 5 minutes. Default: above 5 %.
-    cdn_5xx_error_rate: Threshold = Threshold(5, 5)
-    #: Each certificate: days to expiry below this, one daily period. Default: 45 (ACM renews
-    #: 60 days ahead, so fewer means its renewal is stuck).
-    certificate_days_to_expiry: Threshold = Threshold(45, 1)
-    #: Each handler: errors per minute, 3 of 3. Default: any.
-    handler_errors: Threshold = Threshold(0, 3)
-    #: Each handler: throttles per minute, 5 of 5. Default: any.
-    handler_throttles: Threshold = Threshold(0, 5)
-    #: Each handler: p90 duration above this fraction of its timeout, 15 of 15. Default: 0.8.
-    handler_duration_of_timeout: float = 0.8
-    #: Each cache node: percent of its memory in use, 5 of 5 minutes (at 100 it evicts keys).
-    #: Default: above 80.
-    cache_memory_percent: Threshold = Threshold(80, 5)
-    #: Each cache node: percent of the engine thread's CPU, 5 of 5 minutes. Default: above 90.
-    cache_engine_cpu_percent: Threshold = Threshold(90, 5)
     #: Encrypt each topic with a customer managed KMS key of its own (CloudWatch cannot publish
     #: to a topic under AWS's managed aws/sns key, whose policy cannot grant it). False: AWS's
     #: managed key, only for an emulator's fast stage (the emulator table), where no alarm
@@ -163,33 +103,6 @@ class MonitoringProps:
             found.append(Problem("name", "the name is empty", "name it after the stack"))
         for index, subscription in enumerate(self.subscriptions):
             found += [p.within(f"subscriptions[{index}]") for p in subscription.problems()]
-        for name in (
-            "api_5xx_rate",
-            "api_4xx_rate",
-            "api_latency_ms",
-            "table_throttles",
-            "table_system_errors",
-            "cdn_5xx_error_rate",
-            "certificate_days_to_expiry",
-            "handler_errors",
-            "handler_throttles",
-            "cache_memory_percent",
-            "cache_engine_cpu_percent",
-        ):
-            found += [p.within(name) for p in getattr(self, name).problems()]
-        problem = statistic_problem(self.api_latency_statistic)
-        if problem:
-            found.append(
-                Problem("api_latency_statistic", problem, "use e.g. 'p99', 'p90' or 'Average'")
-            )
-        if not 0 < self.handler_duration_of_timeout <= 1:
-            found.append(
-                Problem(
-                    "handler_duration_of_timeout",
-                    f"{self.handler_duration_of_timeout} is not a fraction of the timeout",
-                    "use a fraction in (0, 1], e.g. 0.8",
-                )
-            )
         if self.budget is not None:
             found += [p.within("budget") for p in self.budget.problems()]
         return found

@@ -295,24 +295,44 @@ def test_the_web_acls_keep_their_logs_and_dev_has_no_web_acl(stage):
 
 def test_monitoring_built_directly_with_bad_props_is_refused(bare_stack):
     from constructs_lib.monitoring.construct import Monitoring
-    from constructs_lib.monitoring.props import MonitoringProps, Subscription, Threshold
+    from constructs_lib.monitoring.props import Budget, MonitoringProps, Subscription
     from tests.constructs import refusal
 
     props = MonitoringProps(
-        name="bare",
-        subscriptions=(Subscription("sms", "+1555"),),
-        table_throttles=Threshold(1, 0),
-        handler_duration_of_timeout=1.5,
+        name="bare", subscriptions=(Subscription("sms", "+1555"),), budget=Budget(0)
     )
     assert refusal(bare_stack, lambda: Monitoring(bare_stack, props, "123456789012")) == (
-        "Monitoring 'bare': 3 problems:\n"
+        "Monitoring 'bare': 2 problems:\n"
         "  - `subscriptions[0].protocol`: 'sms' is not a subscription protocol here. Fix: use "
         "'email' or 'https'.\n"
-        "  - `table_throttles.periods`: 0 is not a number of evaluation periods CloudWatch "
-        "takes. Fix: use 1-1440 periods.\n"
-        "  - `handler_duration_of_timeout`: 1.5 is not a fraction of the timeout. Fix: use a "
-        "fraction in (0, 1], e.g. 0.8."
+        "  - `budget.monthly_usd`: 0 is not a budget. Fix: use dollars > 0."
     )
+
+
+def test_a_concerns_alarm_thresholds_are_checked_with_its_props(bare_stack, tmp_path):
+    """The thresholds live with the concern they watch (its props' `alarms`): bad ones are
+    refused with the construct's other problems, named under `alarms`."""
+    from constructs_lib.image_handler.props import HandlerAlarms, ImageHandlerProps
+    from constructs_lib.metadata_table.construct import MetadataTable
+    from constructs_lib.metadata_table.props import MetadataTableProps, TableAlarms
+    from constructs_lib.metrics import Threshold
+    from tests.constructs import refusal
+
+    table = MetadataTableProps(name="bare", alarms=TableAlarms(throttles=Threshold(1, 0)))
+    assert refusal(bare_stack, lambda: MetadataTable(bare_stack, "T", table)) == (
+        "MetadataTable 'bare': `alarms.throttles.periods`: 0 is not a number of evaluation "
+        "periods CloudWatch takes. Fix: use 1-1440 periods"
+    )
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return {}\n")
+    handler = ImageHandlerProps(
+        name="h",
+        source_dir=str(tmp_path),
+        handler="app.handler",
+        alarms=HandlerAlarms(duration_of_timeout=1.5),
+    )
+    assert [(p.setting, p.fix) for p in handler.problems()] == [
+        ("alarms.duration_of_timeout", "use a fraction in (0, 1], e.g. 0.8")
+    ]
 
 
 def test_the_fast_emulator_stage_uses_awss_managed_key_and_the_faithful_one_its_own(stage):

@@ -9,8 +9,10 @@ from dataclasses import replace
 import pytest
 
 from constructs_lib.cache.props import CacheProps
+from constructs_lib.image_api.props import ApiAlarms
 from constructs_lib.image_cdn.props import MANAGED_SECURITY_HEADERS_POLICY_ID, CdnAccessLogs
-from constructs_lib.monitoring.props import Budget, Subscription, Threshold
+from constructs_lib.metrics import Threshold
+from constructs_lib.monitoring.props import Budget, Subscription
 from constructs_lib.network.props import FlowLogs, NetworkProps
 from constructs_lib.user_auth.props import ExistingUserPool
 from constructs_lib.waf.props import WebAclProps
@@ -101,13 +103,13 @@ SETTINGS_CASES = [
     ),
     (
         "alarm-threshold-negative",
-        {"monitoring": replace(dev.monitoring, api_latency_ms=Threshold(-1, 5))},
-        "monitoring.api_latency_ms.value",
+        {"api": replace(dev.api, alarms=ApiAlarms(latency_ms=Threshold(-1, 5)))},
+        "api.alarms.latency_ms.value",
     ),
     (
         "alarm-statistic-unknown",
-        {"monitoring": replace(dev.monitoring, api_latency_statistic="median")},
-        "monitoring.api_latency_statistic",
+        {"api": replace(dev.api, alarms=ApiAlarms(latency_statistic="median"))},
+        "api.alarms.latency_statistic",
     ),
     (
         "subscription-email-malformed",
