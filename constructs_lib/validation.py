@@ -235,3 +235,15 @@ def first_per_setting(problems: Iterable[Problem]) -> list[Problem]:
     for problem in problems:
         seen.setdefault(problem.setting, problem)
     return list(seen.values())
+
+
+#: The key of a props field's metadata that marks it as wiring, not a setting: the stack
+#: composing the construct sets it, and a stage's row may not (stacks/settings/stages.py refuses
+#: it, naming what sets it).
+SET_BY_THE_STACK = "set_by_the_stack"
+
+
+def set_by_the_stack(what: str) -> dict[str, str]:
+    """The metadata of a field the stack sets: `what` says from what (e.g. "the stage's
+    protect_data")."""
+    return {SET_BY_THE_STACK: what}

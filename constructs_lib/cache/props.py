@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypedDict
 
 from constructs_lib.errors import Problem
 from constructs_lib.metrics import Threshold, alarm_problems
@@ -192,3 +193,18 @@ class CacheProps:
         """The IAM-authenticated user the granted handlers connect as (its id is its name, as
         IAM authentication requires)."""
         return f"{self.name}-app"
+
+
+class CacheChanges(TypedDict, total=False):
+    """What a stage's row may change of CacheProps (stacks/settings/stages.py): every field but its
+    name, which the stage gives, and what the stack sets. mypy checks the stage table against
+    it."""
+
+    engine_version: str
+    node_type: str
+    replicas: int
+    snapshot_retention_days: int
+    snapshot_window: str
+    maintenance_window: str
+    port: int
+    alarms: CacheAlarms

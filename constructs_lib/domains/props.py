@@ -3,12 +3,12 @@ CDN's hostnames, and what a zone and a DNS-validated certificate are given."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from constructs_lib.errors import Problem
 from constructs_lib.metrics import Threshold, alarm_problems
-from constructs_lib.validation import ACCOUNT_ID, ROLE_ARN, hostname_problems
+from constructs_lib.validation import ACCOUNT_ID, ROLE_ARN, hostname_problems, set_by_the_stack
 
 if TYPE_CHECKING:
     from cdktf import TerraformProvider
@@ -112,7 +112,10 @@ class CustomDomainsProps:
     delegation: ZoneDelegation | None = None
     #: The stage's names: a created zone gets prevent_destroy (deleting it is an outage, and a
     #: new one has new name servers). The stack sets it. Default: protected.
-    protect_data: bool = True
+    protect_data: bool = field(
+        default=True,
+        metadata=set_by_the_stack("the stage's `protect_data`"),
+    )
     #: The API's domain name, mapping and alias record (its certificate is issued either way).
     #: False only for an emulator that cannot apply them (the emulator table). Default: on.
     api_domain: bool = True

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypedDict
 
 from constructs_lib.domains.props import CustomDomain
 from constructs_lib.errors import Problem
@@ -11,6 +12,7 @@ from constructs_lib.validation import (
     cors_cache_and_expose_problems,
     exact_origin_problems,
     retention_problems,
+    set_by_the_stack,
 )
 
 # The app's origins every stage's API answers (HTTP APIs match no wildcard subdomains, so each
@@ -63,7 +65,9 @@ class ImageApiProps:
     access_log_retention_days: int = 14
     #: A hostname with its certificate (the stack adds it). Default: none (the API's
     #: execute-api name).
-    custom_domain: CustomDomain | None = None
+    custom_domain: CustomDomain | None = field(
+        default=None, metadata=set_by_the_stack("the stage's custom domains (`domains`)")
+    )
     #: Its alarms' thresholds. Default: AWS's recommended ones.
     alarms: ApiAlarms = ApiAlarms()
 
@@ -123,3 +127,17 @@ class ImageApiProps:
                 )
             )
         return found
+
+
+class ImageApiChanges(TypedDict, total=False):
+    """What a stage's row may change of ImageApiProps (stacks/settings/stages.py): every field but
+    its name, which the stage gives, and what the stack sets. mypy checks the stage table
+    against it."""
+
+    cors_origins: tuple[str, ...]
+    cors_expose_headers: tuple[str, ...]
+    cors_max_age_seconds: int
+    throttling_burst_limit: int
+    throttling_rate_limit: float
+    access_log_retention_days: int
+    alarms: ApiAlarms

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypedDict
 
 from constructs_lib.errors import Problem
 from constructs_lib.validation import (
     bucket_name_problems,
     cors_cache_and_expose_problems,
     s3_cors_origin_problems,
+    set_by_the_stack,
     whole_number_problems,
 )
 
@@ -48,7 +50,10 @@ class ImageBucketProps:
     abort_multipart_days: int = 1
     #: Production data: prevent_destroy, and Terraform may not empty the bucket to delete it.
     #: Default: protected.
-    protect_data: bool = True
+    protect_data: bool = field(
+        default=True,
+        metadata=set_by_the_stack("the stage's `protect_data`"),
+    )
     #: The same rules as aws_s3_bucket's deprecated inline `lifecycle_rule` blocks instead of
     #: an aws_s3_bucket_lifecycle_configuration resource. Only for an emulator: the provider
     #: waits 55 s after creating that resource, not after the inline form (the emulator
@@ -83,3 +88,19 @@ class ImageBucketProps:
         ):
             found += whole_number_problems(setting, getattr(self, setting), minimum, "days")
         return found
+
+
+class ImageBucketChanges(TypedDict, total=False):
+    """What a stage's row may change of ImageBucketProps (stacks/settings/stages.py): every field
+    but its name, which the stage gives, and what the stack sets. mypy checks the stage table
+    against it."""
+
+    cors_origins: tuple[str, ...]
+    cors_expose_headers: tuple[str, ...]
+    cors_max_age_seconds: int
+    versioning: bool
+    intelligent_tiering_days: int
+    noncurrent_version_expiration_days: int
+    abort_multipart_days: int
+    inline_lifecycle_rules: bool
+    deny_insecure_transport: bool

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, get_args
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, TypedDict, get_args
 
 from constructs_lib.domains.props import CustomDomain
 from constructs_lib.errors import Problem
 from constructs_lib.metrics import Threshold, alarm_problems
-from constructs_lib.validation import exact_origin_problems, retention_problems
+from constructs_lib.validation import exact_origin_problems, retention_problems, set_by_the_stack
 
 if TYPE_CHECKING:
     from cdktf import TerraformProvider
@@ -96,7 +96,9 @@ class ImageCdnProps:
     wait_for_deployment: bool = False
     #: A hostname with its certificate (the stack adds it). Default: none (CloudFront's own
     #: name and certificate).
-    custom_domain: CustomDomain | None = None
+    custom_domain: CustomDomain | None = field(
+        default=None, metadata=set_by_the_stack("the stage's custom domains (`domains`)")
+    )
     #: Exact origins (CloudFront matches no wildcard subdomains), or '*', allowed to read
     #: images cross-origin (fetch, canvas, <img crossorigin>). Default: none.
     cors_origins: tuple[str, ...] = ()
@@ -111,10 +113,14 @@ class ImageCdnProps:
     #: delivery: CloudFront delivers standard logs v2 only from us-east-1, whatever the
     #: stack's region (the stack gives its us-east-1 provider). Default: the stack's default
     #: provider.
-    log_delivery_provider: TerraformProvider | None = None
+    log_delivery_provider: TerraformProvider | None = field(
+        default=None, metadata=set_by_the_stack("the stack's us-east-1 provider")
+    )
     #: The WAFv2 web ACL (its ARN) in front of the distribution (the stack gives its own).
     #: Default: none.
-    web_acl_id: str | None = None
+    web_acl_id: str | None = field(
+        default=None, metadata=set_by_the_stack("the stage's web ACL (`waf`)")
+    )
     #: Attributes an emulator reports differently from AWS (the emulator table). Default: none.
     ignore_drift_in: tuple[str, ...] = ()
     #: False creates the distribution disabled: it serves nothing. Only for an emulator, which
@@ -185,3 +191,24 @@ class ImageCdnProps:
                 )
             )
         return found
+
+
+class ImageCdnChanges(TypedDict, total=False):
+    """What a stage's row may change of ImageCdnProps (stacks/settings/stages.py): every field but
+    its name, which the stage gives, and what the stack sets. mypy checks the stage table
+    against it."""
+
+    origin_access: OriginAccess
+    cache_policy: CachePolicyKind
+    min_ttl: int
+    default_ttl: int
+    max_ttl: int
+    price_class: str
+    wait_for_deployment: bool
+    cors_origins: tuple[str, ...]
+    response_headers_policy_id: str | None
+    access_logs: CdnAccessLogs | None
+    ignore_drift_in: tuple[str, ...]
+    enabled: bool
+    retain_on_delete: bool
+    alarms: CdnAlarms

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypedDict
 
 from constructs_lib.errors import Problem
 from constructs_lib.metrics import Threshold, alarm_problems
+from constructs_lib.validation import set_by_the_stack
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 
@@ -34,7 +36,10 @@ class MetadataTableProps:
     point_in_time_recovery: bool = True
     #: Production data: DynamoDB's deletion protection plus Terraform's prevent_destroy.
     #: Default: protected (turn it off only where the data may be lost).
-    protect_data: bool = True
+    protect_data: bool = field(
+        default=True,
+        metadata=set_by_the_stack("the stage's `protect_data`"),
+    )
     partition_key: str = "PK"
     sort_key: str = "SK"
     #: Its alarms' thresholds. Default: AWS's recommended ones.
@@ -53,3 +58,14 @@ class MetadataTableProps:
                 ),
             )
         return found
+
+
+class MetadataTableChanges(TypedDict, total=False):
+    """What a stage's row may change of MetadataTableProps (stacks/settings/stages.py): every field
+    but its name, which the stage gives, and what the stack sets. mypy checks the stage table
+    against it."""
+
+    point_in_time_recovery: bool
+    partition_key: str
+    sort_key: str
+    alarms: TableAlarms

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from constructs_lib.errors import Problem
-from constructs_lib.validation import EMAIL
+from constructs_lib.validation import EMAIL, set_by_the_stack
 
 _HTTPS = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")
 
@@ -83,7 +84,7 @@ class MonitoringProps:
     #: Names the topics, alarms, dashboard and budget (e.g. image-service-dev).
     name: str
     #: The stack's region: the dashboard's and the regional topic's (the stack gives it).
-    region: str = "us-east-1"
+    region: str = field(default="us-east-1", metadata=set_by_the_stack("the stage's region"))
     #: Who the alarms and the budget notify. Default: nobody (fine for a test stage; a stage
     #: with protected data must have someone).
     subscriptions: tuple[Subscription, ...] = ()
@@ -106,3 +107,14 @@ class MonitoringProps:
         if self.budget is not None:
             found += [p.within("budget") for p in self.budget.problems()]
         return found
+
+
+class MonitoringChanges(TypedDict, total=False):
+    """What a stage's row may change of MonitoringProps (stacks/settings/stages.py): every field
+    but its name, which the stage gives, and what the stack sets. mypy checks the stage table
+    against it."""
+
+    subscriptions: tuple[Subscription, ...]
+    customer_managed_keys: bool
+    dashboard: bool
+    budget: Budget | None

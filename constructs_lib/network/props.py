@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from typing import TypedDict
 
 from constructs_lib.errors import Problem
 from constructs_lib.validation import retention_problems
@@ -175,3 +176,15 @@ class NetworkProps:
         ]
         zones = len(self.zone_ids)
         return tuple(blocks[:zones]), tuple(blocks[zones:])
+
+
+class NetworkChanges(TypedDict, total=False):
+    """What a stage's row may change of NetworkProps (stacks/settings/stages.py): every field but
+    its name, which the stage gives, and what the stack sets. mypy checks the stage table
+    against it."""
+
+    cidr: str
+    zone_ids: tuple[str, ...]
+    subnet_prefix: int
+    nat_gateways: bool
+    flow_logs: FlowLogs | None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypedDict
 
 from constructs_lib.errors import Problem
-from constructs_lib.validation import EMAIL
+from constructs_lib.validation import EMAIL, set_by_the_stack
 
 _USER_POOL_ID = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d_[0-9A-Za-z]+$")
 _CLIENT_ID = re.compile(r"^[0-9a-z]{1,128}$")
@@ -113,10 +114,13 @@ class UserAuthProps:
     name: str
     #: The pool's region: part of the token issuer the JWT authorizer checks (the stack gives
     #: its own). Default: us-east-1.
-    region: str = "us-east-1"
+    region: str = field(default="us-east-1", metadata=set_by_the_stack("the stage's region"))
     #: Production data (user accounts): Cognito deletion protection and prevent_destroy.
     #: Default: protected.
-    protect_data: bool = True
+    protect_data: bool = field(
+        default=True,
+        metadata=set_by_the_stack("the stage's `protect_data`"),
+    )
     #: Use this pool and its clients instead of creating them. Default: none (create).
     existing: ExistingUserPool | None = None
     #: Users create their own accounts from the app (True), or only an administrator creates
@@ -150,3 +154,13 @@ class UserAuthProps:
         if self.email is not None:
             found += [p.within("email") for p in self.email.problems()]
         return found
+
+
+class UserAuthChanges(TypedDict, total=False):
+    """What a stage's row may change of UserAuthProps (stacks/settings/stages.py): every field but
+    its name, which the stage gives, and what the stack sets. mypy checks the stage table
+    against it."""
+
+    existing: ExistingUserPool | None
+    self_sign_up: bool
+    email: UserPoolEmail | None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from constructs_lib.errors import Problem
-from constructs_lib.validation import retention_problems
+from constructs_lib.validation import retention_problems, set_by_the_stack
 
 if TYPE_CHECKING:
     from cdktf import TerraformProvider
@@ -43,7 +43,9 @@ class WebAclProps:
     log_retention_days: int | None = None
     #: The provider (us-east-1) that creates it: CloudFront's web ACLs live there (the stack
     #: gives it).
-    provider: TerraformProvider | None = field(default=None, compare=False)
+    provider: TerraformProvider | None = field(
+        default=None, compare=False, metadata=set_by_the_stack("the stack's us-east-1 provider")
+    )
 
     def problems(self) -> list[Problem]:
         found = []
@@ -64,3 +66,14 @@ class WebAclProps:
         if self.log_retention_days is not None:
             found += retention_problems("log_retention_days", self.log_retention_days)
         return found
+
+
+class WebAclChanges(TypedDict, total=False):
+    """What a stage's row may change of WebAclProps (stacks/settings/stages.py): every field but
+    its name, which the stage gives, and what the stack sets. mypy checks the stage table
+    against it."""
+
+    rate_limit: int
+    managed_rule_groups: tuple[str, ...]
+    counted_rule_groups: tuple[str, ...]
+    log_retention_days: int | None

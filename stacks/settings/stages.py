@@ -9,22 +9,29 @@ setting silently dropped). "Staging and production" is two rows saying the same 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import Field, dataclass, field, fields, replace
 from typing import Any
 
-from constructs_lib.cache.props import CacheProps
+from constructs_lib.cache.props import CacheChanges, CacheProps
 from constructs_lib.ci_identity.props import GitHubRepository
 from constructs_lib.dns_delegation.props import dns_reader_role_arn, dns_writer_role_arn
 from constructs_lib.domains.props import CustomDomainsProps, ZoneDelegation
 from constructs_lib.errors import Problem
-from constructs_lib.image_api.props import API_CORS_ORIGINS, ImageApiProps
-from constructs_lib.image_bucket.props import ImageBucketProps
-from constructs_lib.image_cdn.props import CdnAccessLogs, ImageCdnProps
-from constructs_lib.metadata_table.props import MetadataTableProps
-from constructs_lib.monitoring.props import Budget, MonitoringProps, Subscription
-from constructs_lib.network.props import FlowLogs, NetworkProps
-from constructs_lib.user_auth.props import UserAuthProps, UserPoolEmail
-from constructs_lib.waf.props import WebAclProps
+from constructs_lib.image_api.props import API_CORS_ORIGINS, ImageApiChanges, ImageApiProps
+from constructs_lib.image_bucket.props import ImageBucketChanges, ImageBucketProps
+from constructs_lib.image_cdn.props import CdnAccessLogs, ImageCdnChanges, ImageCdnProps
+from constructs_lib.metadata_table.props import MetadataTableChanges, MetadataTableProps
+from constructs_lib.monitoring.props import (
+    Budget,
+    MonitoringChanges,
+    MonitoringProps,
+    Subscription,
+)
+from constructs_lib.network.props import FlowLogs, NetworkChanges, NetworkProps
+from constructs_lib.user_auth.props import UserAuthChanges, UserAuthProps, UserPoolEmail
+from constructs_lib.validation import SET_BY_THE_STACK
+from constructs_lib.waf.props import WebAclChanges, WebAclProps
+from stacks.errors import SettingsError
 from stacks.settings.derived import DerivedStages
 from stacks.settings.types import AccountSettings, StageSettings, StateBackendSettings, stack_name
 
@@ -78,10 +85,6 @@ def state_bucket(account: AccountSettings) -> StateBackendSettings:
     )
 
 
-# Field: value, as dataclasses.replace takes them (an unknown field is a TypeError).
-Changes = Mapping[str, Any]
-
-
 @dataclass(frozen=True)
 class StageRow:
     """What one stage sets differently from the defaults."""
@@ -97,23 +100,24 @@ class StageRow:
     #: the app's public ones (API_CORS_ORIGINS). Default: none.
     app_origin: str | None = None
     protect_data: bool = True
-    #: Fields of a section, changed from its props' defaults.
-    table: Changes = field(default_factory=dict)
-    bucket: Changes = field(default_factory=dict)
-    cdn: Changes = field(default_factory=dict)
-    api: Changes = field(default_factory=dict)
-    auth: Changes = field(default_factory=dict)
-    monitoring: Changes = field(default_factory=dict)
+    #: Fields of a section, changed from its props' defaults: each section's Changes, which
+    #: mypy checks (a field the props lack, a value of the wrong type, a field the stack sets).
+    table: MetadataTableChanges = field(default_factory=lambda: MetadataTableChanges())
+    bucket: ImageBucketChanges = field(default_factory=lambda: ImageBucketChanges())
+    cdn: ImageCdnChanges = field(default_factory=lambda: ImageCdnChanges())
+    api: ImageApiChanges = field(default_factory=lambda: ImageApiChanges())
+    auth: UserAuthChanges = field(default_factory=lambda: UserAuthChanges())
+    monitoring: MonitoringChanges = field(default_factory=lambda: MonitoringChanges())
     #: The stage's monthly budget in US dollars (the stage's tagged cost).
     budget_usd: float = 100.0
     #: The WAF web ACL in front of the CDN: None off; else the changes to its defaults
     #: ({} for WebAclProps' defaults).
-    waf: Changes | None = None
+    waf: WebAclChanges | None = None
     #: The private network (NetworkProps) and the Valkey cache in it (CacheProps), each None
     #: off or the changes to its defaults. The story: "Redis: staging/production only
     #: (optional in dev)"; a developer who needs it in dev sets both to {}.
-    network: Changes | None = None
-    cache: Changes | None = None
+    network: NetworkChanges | None = None
+    cache: CacheChanges | None = None
 
 
 # Who the alarms of staging and production reach.
@@ -170,7 +174,11 @@ DERIVED = DerivedStages(base="dev", account=PREVIEWS_ACCOUNT, log_retention_days
 
 def build_stage(stage: str, row: StageRow, account: AccountSettings) -> StageSettings:
     """The stage named `stage` in `account`: every section at its props' defaults, named for
-    the stage, with the row's changes."""
+    the stage, with the row's changes (refused, all at once, where a change names a field its
+    props lack or one the stack sets)."""
+    refused = row_problems(stage, row)
+    if refused:
+        raise SettingsError.several(refused)
     origins = API_CORS_ORIGINS + ((row.app_origin,) if row.app_origin else ())
     monitoring = MonitoringProps(
         name=stack_name(stage),
@@ -209,6 +217,58 @@ def build_stage(stage: str, row: StageRow, account: AccountSettings) -> StageSet
     )
 
 
+# Each section of a row, and the props its changes apply to.
+ROW_SECTIONS = {
+    "table": MetadataTableProps,
+    "bucket": ImageBucketProps,
+    "cdn": ImageCdnProps,
+    "api": ImageApiProps,
+    "auth": UserAuthProps,
+    "monitoring": MonitoringProps,
+    "waf": WebAclProps,
+    "network": NetworkProps,
+    "cache": CacheProps,
+}
+
+
+def row_problems(stage: str, row: StageRow) -> list[SettingsError]:
+    """What a row changes that is not a setting: a field its section's props lack, or one the
+    stack sets (its metadata says from what). mypy refuses both in the stage table; this says
+    so in one paragraph for a row built at run time."""
+    found = []
+    for section, props in ROW_SECTIONS.items():
+        changes: Mapping[str, object] = getattr(row, section) or {}
+        known = {f.name: f for f in fields(props)}
+        for name in changes:
+            setting = f"{section}.{name}"
+            if name not in known or name == "name":
+                found.append(
+                    SettingsError(
+                        stage,
+                        setting,
+                        f"{props.__name__} has no setting {name!r}",
+                        "use one of "
+                        + ", ".join(n for n, f in known.items() if _settable(f))
+                        + " (the section's Changes in its props.py)",
+                    )
+                )
+            elif SET_BY_THE_STACK in known[name].metadata:
+                found.append(
+                    SettingsError(
+                        stage,
+                        setting,
+                        f"is not a setting: the stack sets it from "
+                        f"{known[name].metadata[SET_BY_THE_STACK]}",
+                        f"remove {name!r} from the row's `{section}`",
+                    )
+                )
+    return found
+
+
+def _settable(f: Field[Any]) -> bool:
+    return f.name != "name" and SET_BY_THE_STACK not in f.metadata
+
+
 def _delegation(parent: ZoneDelegation | None, stage: str) -> ZoneDelegation | None:
     """The stage's delegation from `parent`, through the stage's own writer role in the parent's
     account and the reader for review plans (the DNS account's bootstrap creates both)."""
@@ -222,7 +282,7 @@ def _delegation(parent: ZoneDelegation | None, stage: str) -> ZoneDelegation | N
     )
 
 
-def _optional(props: Any, changes: Changes | None) -> Any:
+def _optional(props: Any, changes: Mapping[str, Any] | None) -> Any:
     """An optional section: None when the row leaves it off, else its props with the row's
     changes."""
     return None if changes is None else replace(props, **changes)
