@@ -176,8 +176,9 @@ def stop(pid: int, timeout: float = 10.0) -> None:
 
 
 def working_in(directory: Path, program: str) -> list[int]:
-    """The processes of `program` (its executable's name starting so) whose working directory
-    is `directory`."""
+    """The running processes of `program` (its executable's name, exactly) whose working
+    directory is `directory`. A process being killed is not one: its main thread a zombie, or
+    exiting (alive())."""
     target = directory.resolve()
     found = []
     for process in psutil.process_iter():
@@ -187,7 +188,7 @@ def working_in(directory: Path, program: str) -> list[int]:
             command = process.cmdline()
         except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
             continue
-        if command and os.path.basename(command[0]).startswith(program):
+        if command and os.path.basename(command[0]) == program and not exiting(process.pid):
             found.append(process.pid)
     return found
 

@@ -126,7 +126,8 @@ class LockInfo:
 
 
 def lock_holders(stack_dir: Path) -> list[int]:
-    """Terraform processes still running in stack_dir."""
+    """Terraform processes still running in stack_dir (the CLI, which holds a lock; not its
+    provider plugins, which run there too and outlive a killed CLI for a moment)."""
     return processes.working_in(stack_dir, "terraform")
 
 
