@@ -109,6 +109,11 @@ class Concern:
     #: The actions its families and grants name on "*" (AWS authorizes them on no resource),
     #: each with why (the organisation policy accepts a "*" resource there and nowhere else).
     on_every_resource: Mapping[str, str] = field(default_factory=dict)
+    #: What no deploy role may ever do to its resources (an explicit deny in every one).
+    never: tuple[str, ...] = ()
+    #: AWS managed policies a role of its may have attached, each with why (the organisation
+    #: policy refuses any other).
+    managed_policies: Mapping[str, str] = field(default_factory=dict)
     #: Types holding a resource policy in `policy`, which the IAM rules read.
     resource_policies: tuple[str, ...] = ()
     #: Its organisation-policy rules. Default: none.
@@ -156,6 +161,14 @@ def actions_on_every_resource() -> dict[str, str]:
 
 def log_groups() -> tuple[str, ...]:
     return tuple(name for c in concerns() for name in c.log_groups)
+
+
+def never() -> tuple[str, ...]:
+    return tuple(a for c in concerns() for a in c.never)
+
+
+def managed_policies() -> dict[str, str]:
+    return {arn: why for c in concerns() for arn, why in c.managed_policies.items()}
 
 
 def resource_policies() -> tuple[str, ...]:

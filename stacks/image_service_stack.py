@@ -8,6 +8,8 @@ from pathlib import Path
 from cdktf import Aspects, TerraformOutput, TerraformProvider, TerraformStack, TerraformVariable
 from constructs import Construct
 
+from constructs_lib.backups.construct import Backups
+from constructs_lib.backups.props import BACKUP_ROLE
 from constructs_lib.cache.construct import Cache
 from constructs_lib.dns_delegation.props import DNS_ROLE_VARIABLE
 from constructs_lib.domains.construct import CustomDomains
@@ -158,12 +160,45 @@ class ImageServiceStack(TerraformStack):
             domains.alias("CdnAlias", domains.cdn_domain, self.cdn, ipv6=True)
             if domains.api_domain:
                 domains.alias("ApiAlias", domains.api_domain, self.api, ipv6=False)
+        self.backups = self._backups(settings)
         self.monitoring = self._monitoring(settings, domains, us_east_1)
         self._cache_tier(settings)
         #: The custom domains (the stage's zone, certificates, aliases), or None.
         self.domains = domains
         self.cdn_hostname = domains.cdn_domain.hostname if domains else self.cdn.domain_name
         self.add_outputs(domains)
+
+    def _backups(self, settings: StageSettings) -> Backups | None:
+        """AWS Backup of the table and the bucket into a locked vault, copied into a locked
+        vault in another region (a provider of its own) or another account's."""
+        if settings.backups is None:
+            return None
+        copy = settings.backups.copy
+        copy_provider = (
+            aws_provider(
+                self,
+                "aws_backup_copy",
+                region=copy.region,
+                stage=settings.stage,
+                account=settings.account,
+                emulator=settings.emulator,
+                alias="backup_copy",
+                tags=settings.extra_tags,
+            )
+            if copy.vault_arn is None
+            else None
+        )
+        return Backups(
+            self,
+            "Backups",
+            replace(
+                settings.backups,
+                resource_arns=(self.table.arn, self.bucket.arn),
+                role_arn=f"arn:aws:iam::{settings.account.account_id}:role/{BACKUP_ROLE}",
+                copy_provider=copy_provider,
+                protect_data=settings.protect_data,
+            ),
+        )
 
     def _cache_tier(self, settings: StageSettings) -> None:
         """The private network handlers may join (ImageHandlerProps.network) and the Valkey
@@ -192,7 +227,13 @@ class ImageServiceStack(TerraformStack):
             settings.account.account_id,
             global_provider=us_east_1,
         )
-        monitoring.watch(self.api, self.table, self.cdn, *([domains] if domains else []))
+        monitoring.watch(
+            self.api,
+            self.table,
+            self.cdn,
+            *([domains] if domains else []),
+            *([self.backups] if self.backups else []),
+        )
         return monitoring
 
     def add_outputs(self, domains: CustomDomains | None) -> None:
@@ -216,6 +257,9 @@ class ImageServiceStack(TerraformStack):
             outputs["WebAclArn"] = self.waf.arn
         if self.network:
             outputs["VpcId"] = self.network.vpc_id
+        if self.backups:
+            outputs["BackupVaultName"] = self.backups.vault.name
+            outputs["BackupCopyVaultArn"] = self.backups.copy_vault_arn
         if self.cache:
             outputs["CacheEndpoint"] = self.cache.endpoint
             outputs["CachePort"] = str(self.cache.port)

@@ -28,6 +28,7 @@ from constructs_lib.concern import (
     actions_on_every_resource,
     concern_rules,
     data_types,
+    managed_policies,
     resource_policies,
 )
 from constructs_lib.stack_json import (
@@ -159,15 +160,7 @@ def _wildcards(statement: dict[str, Any]) -> list[str]:
 # The AWS managed policies a role here may have attached, each with why. Any other is refused:
 # AWS's managed policies mostly grant whole services (`*FullAccess`), everything
 # (AdministratorAccess, PowerUserAccess) or every resource, which no grant method would.
-ALLOWED_MANAGED_POLICIES = {
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole": (
-        "a handler in a VPC: Lambda creates, describes and deletes the function's network "
-        "interfaces, which EC2 authorizes only on every resource"
-    ),
-    "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess": (
-        "a handler's traces: X-Ray's write actions have no resource-level permissions"
-    ),
-}
+ALLOWED_MANAGED_POLICIES = managed_policies()
 _AWS_MANAGED_POLICY = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)$")
 _ATTACHMENTS = (
     "aws_iam_role_policy_attachment",

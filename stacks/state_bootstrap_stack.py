@@ -38,6 +38,8 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
+from constructs_lib.backups.construct import BackupServiceRole
+from constructs_lib.backups.props import BACKUP_SERVICE_POLICIES
 from constructs_lib.ci_identity.construct import CiIdentity
 from constructs_lib.ci_identity.props import CiIdentityProps
 from constructs_lib.image_bucket.rules import BUCKET_DENY_INSECURE_TRANSPORT
@@ -116,6 +118,8 @@ class StateBootstrapStack(TerraformStack):
         TerraformOutput(self, "StateBucketName", value=bucket.bucket)
         if identity is not None:
             self._ci_identity(identity)
+            if any(scope.may_have("backups") for scope in identity.stages):
+                self._backup_role(emulator)
 
     def _state_bucket(
         self,
@@ -175,6 +179,15 @@ class StateBootstrapStack(TerraformStack):
                 ],
             )
         return bucket
+
+    def _backup_role(self, emulator: EmulatorSettings | None) -> None:
+        """The role AWS Backup acts with for the account's stages (their backup selections,
+        the restore commands' recovery-point restores); on the emulator without AWS's managed
+        policies (EMULATOR_MANAGED_POLICIES_GAP)."""
+        role = BackupServiceRole(
+            self, "BackupRole", policies=() if emulator else BACKUP_SERVICE_POLICIES
+        )
+        TerraformOutput(self, "BackupRoleArn", value=role.role.arn)
 
     def _ci_identity(self, identity: CiIdentityProps) -> None:
         """The account's CI identity, and its ARNs as outputs (the workflows' secrets)."""

@@ -39,7 +39,14 @@ from constructs_lib.ci_identity.props import (
     CiIdentityProps,
     DeployScope,
 )
-from constructs_lib.concern import Family, Statement, concerns, document, families, statement
+from constructs_lib.concern import (
+    Family,
+    Statement,
+    concerns,
+    document,
+    families,
+    statement,
+)
 from constructs_lib.validation import check
 
 # Resource types that need no permission of their own: Terraform-side only.
@@ -254,14 +261,20 @@ class CiIdentity(Construct):
             *self._state(keys, write=True),
             # Its own stage's NS record in the parent zone, through that stage's writer only.
             *([statement("DnsDelegation", ("sts:AssumeRole",), writers)] if writers else []),
-            *self._guards(),
+            *self._guards(scopes),
         ]
 
-    def _guards(self) -> list[Statement]:
-        """What a deploy role may never do: drop a role's boundary, or touch the bootstrap's
-        own roles, boundary and policies."""
+    def _guards(self, scopes: list[DeployScope]) -> list[Statement]:
+        """What a deploy role may never do: drop a role's boundary, touch the bootstrap's own
+        roles, boundary and policies, or what a concern says it must never do (lose a
+        backup)."""
         account = self.props.account_id
+        # Only where the role's stages may have the concern (the previews have no backups).
+        forbidden = [
+            a for c in concerns() if any(s.may_have(c.name) for s in scopes) for a in c.never
+        ]
         return [
+            *([statement("NeverLoseData", forbidden, ["*"], effect="Deny")] if forbidden else []),
             statement(
                 "KeepTheBoundary",
                 ("iam:DeleteRolePermissionsBoundary",),

@@ -70,7 +70,7 @@ class GitHubRepository:
 
 # The concerns a stage may have or not (the families of constructs_lib/ci_identity/ name the
 # one they belong to); a deploy role is given the permissions of those its stages may have.
-OPTIONAL_CONCERNS = ("domains", "cdn_logs", "budget", "waf", "network", "cache")
+OPTIONAL_CONCERNS = ("domains", "cdn_logs", "budget", "waf", "network", "cache", "backups")
 
 
 @dataclass(frozen=True)

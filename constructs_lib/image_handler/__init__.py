@@ -18,6 +18,15 @@ CONCERN = Concern(
     boundary=permissions.boundary,
     boundary_anywhere=permissions.HANDLER_ON_EVERY_RESOURCE,
     log_groups=("/aws/lambda/{stack}-*",),
+    managed_policies={
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole": (
+            "a handler in a VPC: Lambda creates, describes and deletes the function's network "
+            "interfaces, which EC2 authorizes only on every resource"
+        ),
+        "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess": (
+            "a handler's traces: X-Ray's write actions have no resource-level permissions"
+        ),
+    },
     on_every_resource={
         "xray:PutTraceSegments": _TRACES,
         "xray:PutTelemetryRecords": _TRACES,

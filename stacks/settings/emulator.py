@@ -53,6 +53,18 @@ EMULATOR_RESPONSE_HEADERS_GAP = (
     "moto has no CloudFront response-headers-policy API, so the emulator stages attach AWS's "
     "managed SecurityHeadersPolicy by id (security headers, no CORS)"
 )
+EMULATOR_BACKUP_SELECTION_GAP = (
+    "moto 5.2 has AWS Backup's vaults, vault locks and plans but no CreateBackupSelection (nor "
+    "backup jobs or recovery points), so the emulator stages back nothing up: the drill "
+    "restores from DynamoDB's own backups and the bucket's versions instead (docs/recovery.md)"
+)
+# The account bootstrap's backup role on the emulator: moto loads no AWS managed policy unless
+# asked (MOTO_IAM_LOAD_MANAGED_POLICIES, ~1,200 documents parsed per account), so attaching
+# AWS Backup's service policies would fail; the role has none there, and no backup runs anyway.
+EMULATOR_MANAGED_POLICIES_GAP = (
+    "moto loads no AWS managed policy (MOTO_IAM_LOAD_MANAGED_POLICIES is off): AWS Backup's "
+    "service policies cannot be attached to the backup role on the emulator"
+)
 EMULATOR_CACHE_GAP = (
     "moto 5.2 creates a replication group without its member cache clusters, so the AWS "
     "provider's read of aws_elasticache_replication_group fails after its 30 s create wait "
@@ -162,6 +174,20 @@ EMULATOR_TABLE = (
         on_aws="the API would have no custom domain",
     ),
     EmulatorRow("cache", None, EMULATOR_CACHE_GAP),
+    EmulatorRow(
+        "backups.ignore_drift_in",
+        ("tags_all",),
+        "moto 5.2 answers AWS Backup's ListTags only with a trailing slash (it reads the ARN "
+        "from the path's last but one segment), which the AWS provider does not send: every "
+        "vault's and plan's tags read back empty, and each plan would retag them",
+        on_aws="Terraform would not reconcile the vaults' and the plan's default tags",
+    ),
+    EmulatorRow(
+        "backups.selection",
+        False,
+        EMULATOR_BACKUP_SELECTION_GAP,
+        on_aws="nothing would be backed up: the plan would select neither the table nor the bucket",
+    ),
     EmulatorRow(
         "monitoring.budget",
         None,
@@ -355,6 +381,10 @@ class EmulatorTwin:
     # A browser app's origin under development that the stage answers CORS for besides the
     # base's (LOCAL_WEB_ORIGIN). None: none.
     web_origin: str | None = None
+    # The bucket keeps versions even where the base keeps none: `make drill` (ops/drill.py)
+    # restores deleted and overwritten images on `make up`'s stack from their versions, and a
+    # developer can try `restore images` there. Default: as the base.
+    versioned_bucket: bool = False
 
 
 # On the local emulator: `local` is dev (the README's `make up`), without the provider's fixed
@@ -362,6 +392,8 @@ class EmulatorTwin:
 # (prevent_destroy, deletion protection, PITR, versioning), to prove on the emulator that no
 # routine command can destroy production data and that production's shapes apply cleanly.
 EMULATOR_STAGES = {
-    "local": EmulatorTwin(base="dev", skip_provider_waits=True, web_origin=LOCAL_WEB_ORIGIN),
+    "local": EmulatorTwin(
+        base="dev", skip_provider_waits=True, web_origin=LOCAL_WEB_ORIGIN, versioned_bucket=True
+    ),
     "local-production": EmulatorTwin(base="production", skip_provider_waits=False),
 }

@@ -4,7 +4,7 @@ app's table of stacks (stage stacks and state stacks, each with its settings).""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from constructs_lib.errors import Problem
 from constructs_lib.validation import first_per_setting
@@ -69,6 +69,8 @@ def emulator_stage_settings(
     settings = build_stage(stage, STAGE_TABLE[twin.base], EMULATOR_ACCOUNT)
     if twin.web_origin:
         settings = with_web_origin(settings, twin.web_origin)
+    if twin.versioned_bucket:
+        settings = replace(settings, bucket=replace(settings.bucket, versioning=True))
     return validate_stage(on_emulator(settings, skip_provider_waits=fast, endpoint=endpoint))
 
 

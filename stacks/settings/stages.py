@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import Field, dataclass, field, fields, replace
 from typing import Any
 
+from constructs_lib.backups.props import BackupsChanges, BackupsProps
 from constructs_lib.cache.props import CacheChanges, CacheProps
 from constructs_lib.ci_identity.props import GitHubRepository
 from constructs_lib.dns_delegation.props import dns_reader_role_arn, dns_writer_role_arn
@@ -118,6 +119,9 @@ class StageRow:
     #: (optional in dev)"; a developer who needs it in dev sets both to {}.
     network: NetworkChanges | None = None
     cache: CacheChanges | None = None
+    #: AWS Backup of the table and the bucket (BackupsProps): None off, or the changes to its
+    #: defaults. The SPEC: staging and production.
+    backups: BackupsChanges | None = None
 
 
 # Who the alarms of staging and production reach.
@@ -144,6 +148,7 @@ STAGE_TABLE = {
         waf={"log_retention_days": 14},
         network={},
         cache={},
+        backups={},
     ),
     "production": StageRow(
         api_hostname="images.lego-api.com",
@@ -164,6 +169,7 @@ STAGE_TABLE = {
         network={"flow_logs": FlowLogs(retention_days=90)},
         # A week of daily snapshots to warm a replacement cache.
         cache={"snapshot_retention_days": 7},
+        backups={},
     ),
 }
 DEPLOYED_STAGES = tuple(STAGE_TABLE)
@@ -205,6 +211,7 @@ def build_stage(stage: str, row: StageRow, account: AccountSettings) -> StageSet
         waf=_optional(WebAclProps(name=f"{stack_name(stage)}-cdn"), row.waf),
         network=_optional(NetworkProps(name=stack_name(stage)), row.network),
         cache=_optional(CacheProps(name=stack_name(stage)), row.cache),
+        backups=_optional(BackupsProps(name=stack_name(stage)), row.backups),
         protect_data=row.protect_data,
     )
     return replace(
@@ -228,6 +235,7 @@ ROW_SECTIONS = {
     "waf": WebAclProps,
     "network": NetworkProps,
     "cache": CacheProps,
+    "backups": BackupsProps,
 }
 
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
+from constructs_lib.backups.props import BackupsProps
 from constructs_lib.cache.props import CacheProps
 from constructs_lib.ci_identity.props import PERMISSIONS_BOUNDARY
 from constructs_lib.domains.props import CustomDomainsProps
@@ -169,6 +170,8 @@ class StageSettings:
     network: NetworkProps | None = None
     #: The Valkey cache, in `network`. None: none.
     cache: CacheProps | None = None
+    #: AWS Backup of the table and the bucket into locked vaults. None: none.
+    backups: BackupsProps | None = None
     region: str = "us-east-1"
     #: Production data: DynamoDB deletion protection, Terraform prevent_destroy on the table,
     #: bucket and user pool, and a bucket that refuses to be emptied by Terraform.
@@ -227,6 +230,17 @@ class StageSettings:
                     "the cache needs a private network to live in, and the stage has none",
                     "turn the network on as well (network={} in the stage's row), or the cache "
                     "off (cache=None)",
+                )
+            )
+        backups = self.backups
+        if backups and backups.copy.vault_arn is None and backups.copy.region == self.region:
+            found.append(
+                Problem(
+                    "backups.copy.region",
+                    f"the copies would live in {self.region}, the stage's own region, beside "
+                    "what they protect",
+                    "copy to another region (e.g. 'us-west-2'), or into another account's vault "
+                    "(backups.copy.vault_arn)",
                 )
             )
         if self.protect_data and (self.monitoring is None or not self.monitoring.subscriptions):

@@ -208,7 +208,8 @@ def test_the_dashboard_shows_every_alarm_and_the_services_metrics(stage, name):
         "CDN requests",
         "CDN error rates (%)",
         "CDN bytes downloaded",
-        # Staging's and production's cache (dev has none), per node.
+        # Staging's and production's backups and cache (dev has neither), per node.
+        *(["Backup jobs (daily)"] if name != "dev" else []),
         *(
             ["Cache memory used (%)", "Cache engine CPU (%)", "Cache connections"]
             if name != "dev"

@@ -317,11 +317,14 @@ def test_the_stack_carries_productions_protection(outputs, aws, protected):
         is True
     )
     assert aws("s3").get_bucket_versioning(Bucket=outputs["BucketName"])["Status"] == "Enabled"
-    # The table, the image bucket and the user pool (and nothing else of another type).
+    # The table, the image bucket, the user pool, and the backups' vaults and their locks (and
+    # nothing else of another type).
     assert {address.split(".")[0] for address in protected} == {
         "aws_dynamodb_table",
         "aws_s3_bucket",
         "aws_cognito_user_pool",
+        "aws_backup_vault",
+        "aws_backup_vault_lock_configuration",
     }
 
 
@@ -348,11 +351,19 @@ def destroy_attempts(deployment, stack_dir, env, outputs, aws):
     return DestroyAttempts(plain, wrapper, state_before, state_after)
 
 
+def _named(protected: list[str]) -> list[str]:
+    """What Terraform names refusing the destroy: each protected resource, but a backup vault
+    through its lock, which must go first and is refused first (Terraform then plans nothing
+    that depends on it)."""
+    return [a for a in protected if not a.startswith("aws_backup_vault.")]
+
+
 def _refused_by_prevent_destroy(text: str, protected: list[str]) -> None:
     # Terraform wraps its messages; cdktf adds colours and the construct path after the address.
     text = " ".join(re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text).split())
     assert "Instance cannot be destroyed" in text, text
-    for address in protected:
+    assert any(a.startswith("aws_backup_vault_lock_configuration.") for a in _named(protected))
+    for address in _named(protected):
         assert re.search(
             re.escape(f"Resource {address}") + r"( \([^)]*\))? has "
             r"lifecycle\.prevent_destroy set",
@@ -369,7 +380,7 @@ def test_the_project_wrapper_refuses_destroy_before_terraform_runs(destroy_attem
     proc = destroy_attempts.wrapper
     assert proc.returncode == EXIT_REFUSED, proc.stdout + proc.stderr
     assert f"refusing the plan for {STACK}" in proc.stderr
-    for address in protected:
+    for address in _named(protected):
         assert f"delete {address}" in proc.stderr
     assert "[lifecycle.prevent_destroy]" in proc.stderr
 

@@ -47,6 +47,15 @@ def _apigw(path: Callable[[Mapping[str, Any], str], str]) -> Arn:
     return lambda a, k, b: [f"arn:aws:apigateway:{REGION}::/{path(b, k)}"]
 
 
+def _region_of(config: Mapping[str, Any], body: Mapping[str, Any]) -> str:
+    """The region of the provider a resource names (the stage's own by default)."""
+    alias = str(body.get("provider", "aws")).removeprefix("aws.")
+    for provider in config["provider"]["aws"]:
+        if provider.get("alias", "") == ("" if alias == "aws" else alias):
+            return str(provider.get("region", REGION))
+    return REGION
+
+
 KINDS: dict[str, Kind] = {
     "aws_dynamodb_table": Kind(
         "dynamodb", "table", lambda a, k, b: [f"arn:aws:dynamodb:{REGION}:{a}:table/{b['name']}"]
@@ -194,7 +203,15 @@ KINDS: dict[str, Kind] = {
             ("aws_flow_log", "vpc-flow-log"),
         )
     },
+    "aws_backup_plan": Kind(
+        "backup",
+        "backupPlan",
+        lambda a, k, b: [f"arn:aws:backup:{REGION}:{a}:backup-plan:{_id('p', k)}"],
+    ),
 }
+# Vaults are named, in the region of the provider that creates them (the copy vault's is
+# another): filled in by stage_resources, which sees the whole configuration.
+VAULT = Kind("backup", "backupVault", lambda a, k, b: [])
 # Types that are settings of another resource, not resources of their own in IAM: the bucket's
 # configuration, the zone's records, a topic's policy, a pool's client, a function's
 # permission, a role's inline policy, ... (their actions act on the resource they belong to,
@@ -222,6 +239,8 @@ PARTS = {
     "aws_cloudwatch_log_delivery_destination",
     "aws_cloudwatch_log_delivery_source",
     "terraform_data",
+    "aws_backup_vault_lock_configuration",
+    "aws_backup_selection",
 }
 
 
@@ -244,12 +263,15 @@ def stage_resources(
     for tf_type, resources in sorted(config.get("resource", {}).items()):
         if tf_type in PARTS:
             continue
-        if tf_type not in KINDS:
+        if tf_type not in KINDS and tf_type != "aws_backup_vault":
             unknown.append(tf_type)
             continue
-        kind = KINDS[tf_type]
+        kind = KINDS.get(tf_type, VAULT)
         for key, body in resources.items():
-            for arn in kind.arns(account, f"{tf_type}.{key}", body):
+            arns = kind.arns(account, f"{tf_type}.{key}", body) or [
+                f"arn:aws:backup:{_region_of(config, body)}:{account}:backup-vault:{body['name']}"
+            ]
+            for arn in arns:
                 assert catalogue.type_of(kind.service, arn) == kind.resource_type, arn
                 resource = Resource(
                     arn, account, _tags(config, body), kind.service, kind.resource_type

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
+from constructs_lib.backups.rules import BACKUP_VAULT_LOCKED
 from constructs_lib.cache.rules import CACHE_ENCRYPTED_AND_AUTHENTICATED
 from constructs_lib.concern import PREVENT_DESTROY, actions_on_every_resource
 from constructs_lib.image_api.rules import API_ROUTE_AUTHORIZER
@@ -399,6 +400,19 @@ BREACHES: list[tuple[str, str, Callable[[dict], None], str, str]] = [
         lambda c: _route(c, "DELETE /images/{imageId}").pop("authorizer_id"),
         API_ROUTE_AUTHORIZER,
         "image-service-staging/ImageApi/RouteDeleteImagesImageid",
+    ),
+    (
+        "backup-vault-without-its-lock",
+        "production",
+        lambda c: c["resource"]["aws_backup_vault_lock_configuration"].pop(
+            next(
+                k
+                for k in c["resource"]["aws_backup_vault_lock_configuration"]
+                if "CopyVault" not in k
+            )
+        ),
+        BACKUP_VAULT_LOCKED,
+        "image-service-production/Backups/Vault",
     ),
 ]
 

@@ -66,7 +66,13 @@ def test_what_the_plan_guard_protects_is_declared_by_the_concern_that_creates_it
     for concern in concerns():
         for tf_type in (*concern.data, *concern.identity, *concern.outage):
             assert owners.get(tf_type) == concern.name, (concern.name, tf_type)
-    assert set(data_types()) == {"aws_dynamodb_table", "aws_s3_bucket", "aws_cognito_user_pool"}
+    assert set(data_types()) == {
+        "aws_dynamodb_table",
+        "aws_s3_bucket",
+        "aws_cognito_user_pool",
+        "aws_backup_vault",
+        "aws_backup_vault_lock_configuration",
+    }
     assert "aws_cloudfront_distribution" in identity_types()
     assert set(outage_types()) == {
         "aws_elasticache_replication_group",

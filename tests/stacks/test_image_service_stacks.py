@@ -48,15 +48,25 @@ def test_s3_backend_per_stage(stage, name):
 @pytest.mark.parametrize("name", STAGES)
 def test_providers_carry_region_and_default_tags(stage, name):
     providers = stage(name).json["provider"]["aws"]
-    # The default, CloudFront's us-east-1, and the parent zone's account (the delegation) where
-    # the stage has custom domains.
-    delegated = ["dns_parent"] if stage_settings(name).domains else []
-    assert sorted(p.get("alias", "") for p in providers) == ["", *delegated, "us_east_1"]
+    # The default, CloudFront's us-east-1, the parent zone's account (the delegation) where the
+    # stage has custom domains, and the backup copy's region where it backs up.
+    settings = stage_settings(name)
+    delegated = ["dns_parent"] if settings.domains else []
+    copied = ["backup_copy"] if settings.backups else []
+    assert sorted(p.get("alias", "") for p in providers) == [
+        "",
+        *copied,
+        *delegated,
+        "us_east_1",
+    ]
     for p in providers:
         assert p["default_tags"] == [
             {"tags": {"Service": "image-service", "Stage": name, "ManagedBy": "cdktf"}}
         ]
     assert [p["region"] for p in providers if p.get("alias") == "us_east_1"] == ["us-east-1"]
+    assert [p["region"] for p in providers if p.get("alias") == "backup_copy"] == (
+        ["us-west-2"] if settings.backups else []
+    )
 
 
 @pytest.mark.parametrize("name", ("dev", "staging", "production"))
@@ -200,6 +210,8 @@ def test_outputs(stage, name):
     expected |= {"WebAclArn"} if name in ("staging", "production") else set()
     expected |= {"VpcId"} if name in ("staging", "production", "local-production") else set()
     expected |= {"CacheEndpoint", "CachePort"} if name in ("staging", "production") else set()
+    backed_up = ("staging", "production", "local-production")
+    expected |= {"BackupVaultName", "BackupCopyVaultArn"} if name in backed_up else set()
     assert outputs == expected
 
 
@@ -302,6 +314,8 @@ def test_every_provider_of_a_real_stage_is_pinned_to_its_account(stage, name):
     assert {alias: p["allowed_account_ids"] for alias, p in providers.items()} == {
         "": [account],
         "us_east_1": [account],
+        # The backups' copies: another region of the stage's own account.
+        **({"backup_copy": [account]} if name != "dev" else {}),
         # The NS record is written in the account that holds lego-api.com, and only there.
         "dns_parent": [DNS_PARENT.parent_account_id],
     }

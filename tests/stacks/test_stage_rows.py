@@ -56,6 +56,10 @@ def test_what_the_stack_sets_is_marked_on_the_props_it_belongs_to():
         "cdn.log_delivery_provider",
         "cdn.web_acl_id",
         "waf.provider",
+        "backups.resource_arns",
+        "backups.role_arn",
+        "backups.copy_provider",
+        "backups.protect_data",
     }
 
 
