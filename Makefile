@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 PY := .venv/bin/python
 PIPENV_VERSION := 2026.10.3
 
-.PHONY: deps up down smoke logs test test-fast lint actionlint synth checkov bench clean
+.PHONY: deps up down smoke drill logs test test-fast lint actionlint synth checkov bench clean
 
 deps: .venv/.synced node_modules/.installed
 
@@ -30,6 +30,10 @@ down:
 # What the next epics' handlers will do, against the stack `make up` deployed (ops/smoke.py).
 smoke: deps
 	@$(PY) -m ops.smoke
+
+# A restore drill on the stack `make up` deployed: lose data, restore it, check (ops/drill.py).
+drill: deps
+	@$(PY) -m ops.drill
 
 # What the handlers printed when the local gateway ran them (.run/local-aws/logs/<function>.log).
 logs: deps

@@ -48,6 +48,7 @@ SECTIONS = (
     "deploy",
     "emulator",
     "gateway",
+    "restore",
     "tests",
     "growth",
 )
@@ -55,6 +56,9 @@ SECTIONS = (
 GATEWAY_REQUESTS = 50
 GATEWAY_KEEP_ALIVE = "request on a kept-alive connection (median of 50)"
 GATEWAY_NEW_CONNECTION = "request on a new connection (median of 50)"
+# The restore section's table and bucket (half of each lost before the restore).
+RESTORE_ITEMS = 4000
+RESTORE_IMAGES = 400
 BASELINE = ROOT / "bench" / "baseline-2026-11-25.json"
 LOCAL = "image-service-local"
 
@@ -270,6 +274,43 @@ def _seconds(value: float) -> str:
     """Seconds as the table prints them: to the hundredth, below a tenth to the ten-thousandth
     (the local gateway's answers take milliseconds)."""
     return f"{value:.2f}" if value >= 0.1 else f"{value:.4f}"
+
+
+def _restore_once(endpoint: str) -> tuple[float, float]:
+    """Seconds of `restore table` and `restore images` (applied) after half of each was lost."""
+    import secrets
+    from datetime import UTC, datetime
+
+    from ops.restore.images import ImagesRestore, restore_images
+    from ops.restore.table import TableRestore, restore_table
+    from ops.restore.target import target
+
+    stage = target("local", endpoint)
+    dynamodb, s3 = stage.client("dynamodb"), stage.client("s3")
+    table, bucket, run = stage.settings.table.name, stage.settings.bucket.name, secrets.token_hex(3)
+    items = [
+        {"PK": {"S": f"IMAGE#bench-{run}-{n}"}, "SK": {"S": "METADATA"}}
+        for n in range(RESTORE_ITEMS)
+    ]
+    for item in items:
+        dynamodb.put_item(TableName=table, Item={**item, "title": {"S": "as it was"}})
+    for n in range(RESTORE_IMAGES):
+        s3.put_object(Bucket=bucket, Key=f"bench/{run}/{n}.png", Body=b"as it was")
+    backup = dynamodb.create_backup(TableName=table, BackupName=run)["BackupDetails"]["BackupArn"]
+    time.sleep(1.1)  # S3 keeps times to the second: the point is after the seeding
+    point = datetime.now(UTC)
+    time.sleep(1.1)
+    for item in items[: RESTORE_ITEMS // 2]:
+        dynamodb.delete_item(TableName=table, Key=item)
+    for n in range(RESTORE_IMAGES // 2):
+        s3.delete_object(Bucket=bucket, Key=f"bench/{run}/{n}.png")
+    started = time.monotonic()
+    restore_table(stage, TableRestore(backup=backup, apply=True, rate=None), say=lambda line: None)
+    middle = time.monotonic()
+    restore_images(
+        stage, ImagesRestore(point, f"bench/{run}/", apply=True, rate=None), say=lambda line: None
+    )
+    return middle - started, time.monotonic() - middle
 
 
 def _median_request(url: str, path: str, keep_alive: bool) -> float:
@@ -570,6 +611,30 @@ class Bench:
                         f"local gateway, {kind}: {GATEWAY_NEW_CONNECTION}",
                         _median_request(url, path, False),
                     )
+        finally:
+            local_aws.down(run_dir)
+
+    def restore(self) -> None:
+        """The restore commands on image-service-local on a fresh emulator: RESTORE_ITEMS items
+        and RESTORE_IMAGES images seeded, half of each lost (overwritten or deleted), then each
+        restore applied unpaced (its --rate off): what bounds a restore's write-back here."""
+        from stacks.settings import emulator_stage_settings  # noqa: E402 (imports no cdktf)
+
+        run_dir = Path(tempfile.mkdtemp(prefix="bench-restore-"))
+        emulator = local_aws.up(run_dir, port=local_aws.free_port())
+        try:
+            env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, STAGES_ENV: "local"})
+            settings = emulator_stage_settings("local", endpoint=emulator.endpoint)
+            stack = self._synth_local(settings, Path(tempfile.mkdtemp(prefix="bench-restore-")))
+            create_state_bucket(stack.parent.parent, env)
+            terraform(stack, "init", "-input=false", "-no-color", env=env)
+            terraform(stack, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
+            for _ in range(self.runs):
+                table, images = _restore_once(emulator.endpoint)
+                self.add(
+                    f"restore table: {RESTORE_ITEMS // 2} of {RESTORE_ITEMS} items lost", table
+                )
+                self.add(f"restore images: {RESTORE_IMAGES // 2} of {RESTORE_IMAGES} lost", images)
         finally:
             local_aws.down(run_dir)
 

@@ -35,6 +35,9 @@ RECORD_ENV = "IMAGE_SERVICE_RECORD_ACTIONS"
 # derived stage's state versions, the nightly clean-up), so that their calls are recorded as
 # theirs: the CI roles run them too.
 OPS_AGENT = "image-service-ops"
+# What the restore commands add (ops/restore): an on-call engineer runs them with their own
+# credentials, not a CI role, so their calls are no deploy role's to grant.
+RESTORE_AGENT = "image-service-restore"
 # How Terraform's calls name their stack (ops/toolchain.py, stack_agent).
 _STACK = re.compile(r"image-service-stack/([A-Za-z0-9_.-]+)")
 
@@ -99,7 +102,8 @@ class Call:
     operation: str  # the API operation
     method: str
     #: Who made it: "terraform" (the AWS provider or the S3 backend), "ops" (the project's own
-    #: commands) or "other" (the tests', the local gateway's clients).
+    #: commands the CI roles run), "restore" (ops/restore, run by an on-call engineer) or
+    #: "other" (the tests', the local gateway's clients).
     caller: str
     #: The stack Terraform made it for (its User-Agent names it: ops/toolchain.py,
     #: stack_agent), if it says.
@@ -130,7 +134,9 @@ def terraform_actions(paths: Iterable[Path], stack: str | None = None) -> dict[s
     found: dict[str, set[str]] = {}
     for path in paths:
         for call in calls(path):
-            if call.caller == "other" or (stack and call.stack not in (None, stack)):
+            if call.caller not in ("terraform", "ops") or (
+                stack and call.stack not in (None, stack)
+            ):
                 continue
             for action in call.iam_actions():
                 found.setdefault(action, set()).add(f"{call.service}:{call.operation}")
@@ -169,6 +175,8 @@ def _install(path: Path) -> None:
                     if "Terraform/" in agent
                     else "ops"
                     if OPS_AGENT in agent
+                    else "restore"
+                    if RESTORE_AGENT in agent
                     else "other"
                 )
                 stack = _STACK.search(agent)

@@ -155,6 +155,7 @@ class Shape:
 NEEDED_BY = (
     "tests/deploy/test_local_deploy.py",
     "tests/deploy/test_local_gateway.py",
+    "tests/deploy/test_drill.py",
     "tests/deploy/test_production_deploy.py",
 )
 # The slow one first: its apply starts as soon as it is synthesized.

@@ -16,6 +16,7 @@ from ops.gateway.config import Cors, Function, Route, function_name
 from ops.gateway.routing import choose
 from ops.gateway.server import _integration_response
 from tests.handler_source import write_handler_source
+from tests.wait import wait_until
 
 ROUTES = [
     Route("GET /pets"),
@@ -250,6 +251,9 @@ def test_a_failure_behind_the_gateway_is_answered_and_logged_not_dropped(tmp_pat
         server.shutdown()
         server.server_close()
     assert (answered.value.code, answered.value.read()) == (502, b'{"message":"Bad Gateway"}')
-    log = (tmp_path / "gateway" / "access.log").read_text()
+    # The line is written once the answer is sent, by the request's own thread.
+    access_log = tmp_path / "gateway" / "access.log"
+    wait_until(lambda: access_log.is_file() and "status=502" in access_log.read_text(), "logged")
+    log = access_log.read_text()
     assert "cdn GET /images/1.png route=- status=502" in log
     assert "failed: ConnectionError: the emulator went away" in log
