@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from constructs_lib.billing import Pricer, UsageKey
 from constructs_lib.stack_json import Rules
 
 if TYPE_CHECKING:
@@ -118,6 +119,10 @@ class Concern:
     resource_policies: tuple[str, ...] = ()
     #: Its organisation-policy rules. Default: none.
     rules: Rules | None = None
+    #: What each of its resource types costs a month (its billing.py; ops/cost prices it).
+    billing: Mapping[str, Pricer] = field(default_factory=dict)
+    #: The usage figures its charges read, with their defaults (a stage's usage file sets them).
+    usage: Mapping[str, UsageKey] = field(default_factory=dict)
 
     @property
     def types(self) -> tuple[str, ...]:

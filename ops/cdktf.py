@@ -4,6 +4,7 @@
     bin/cdktf diff STACK [--skip-synth] [--output DIR] [-- CDKTF-OPTIONS...]
     bin/cdktf deploy|destroy STACK... [--auto-approve] [--allow-data-loss ADDRESS]...
     bin/cdktf review|drift [STACK...] [--output FILE] [--skip-synth]
+    bin/cdktf cost [STACK...] [--skip-synth]
     bin/cdktf list|output [STACK] [-- CDKTF-OPTIONS...]
 
 Adds what the bare CLI needs here: the project's Terraform CLI config (the offline provider
@@ -17,7 +18,10 @@ emulator stack whose endpoint changed, and passes Ctrl-C on to the CLI and Terra
 for them. Stack names are the app's (the stages' and the accounts' state stacks); options for
 the cdktf CLI itself go after `--`, so that none is ever taken for a stack.
 
-`review` and `drift` print Markdown reports of the plan and of drift (ops/review.py).
+`review` and `drift` print Markdown reports of the plan and of drift (ops/review.py); `review`
+adds each stage's monthly cost before and after. `cost` prints each stack's monthly estimate
+from its synthesized JSON and usage file, by resource with its price row (ops/cost), with no
+AWS access.
 `deploy` and `destroy` do not go through the CLI: each stack is planned to a file, the plan
 guard checks that file (`--allow-data-loss ADDRESS` accepts one named loss), the plan is shown,
 approved (`--auto-approve`, or `yes` at the terminal), and exactly that file is applied; a
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import sys
 from contextlib import ExitStack
@@ -131,6 +136,7 @@ COMMANDS = {
     "destroy": "destroy through the plan guard",
     "review": "Markdown plan review",
     "drift": "Markdown drift report",
+    "cost": "each stack's monthly cost estimate, by resource (no AWS access)",
     "list": "the cdktf CLI's list",
     "output": "the cdktf CLI's output",
 }
@@ -143,7 +149,7 @@ def command_parser(name: str) -> Parser:
         command.add_argument(
             "--output", "-o", type=Path, default=OUTDIR, dest="outdir", help="default cdktf.out"
         )
-    if name in ("diff", "deploy", "destroy", "review", "drift"):
+    if name in ("diff", "deploy", "destroy", "review", "drift", "cost"):
         command.add_argument("--skip-synth", action="store_true", help="use the last synthesis")
     if name == "diff":
         command.add_argument("stacks", nargs=1, metavar="STACK")
@@ -157,6 +163,9 @@ def command_parser(name: str) -> Parser:
     elif name in ("review", "drift"):
         command.add_argument("stacks", nargs="*", metavar="STACK")
         command.add_argument("--output", type=Path, help="also write the Markdown to this file")
+        command.add_argument("--outdir", type=Path, default=OUTDIR, help=argparse.SUPPRESS)
+    elif name == "cost":
+        command.add_argument("stacks", nargs="*", metavar="STACK")
         command.add_argument("--outdir", type=Path, default=OUTDIR, help=argparse.SUPPRESS)
     elif name in ("list", "output"):
         command.add_argument("stacks", nargs="*", metavar="STACK")
@@ -201,14 +210,18 @@ def run(argv: list[str]) -> int:
     env = with_derived_stages(stacks, env)
     if args.command in ("deploy", "destroy"):
         refuse_state_stacks(args.command, stacks)
-    # Before the synthesis, the locks or any credentials: nothing is contacted.
-    refuse_placeholders(f"bin/cdktf {args.command}", stacks)
+    # Before the synthesis, the locks or any credentials: nothing is contacted (a cost estimate
+    # contacts nothing at all).
+    if args.command != "cost":
+        refuse_placeholders(f"bin/cdktf {args.command}", stacks)
     with ExitStack() as held:
         code = lock_and_synthesize(held, args, stacks, env)
         if code != 0:
             return code
         if args.command in ("review", "drift"):
             return run_report(args, stacks, env)
+        if args.command == "cost":
+            return run_cost(args, stacks)
         for stack in stacks:
             require_credentials(stack, env, f"bin/cdktf {args.command}")
             prepare_emulator_stack(stack, args.outdir, env)
@@ -348,8 +361,20 @@ def run_report(args: argparse.Namespace, stacks: list[AppStack], env: dict[str, 
     return review.exit_code(reports, drift=drift)
 
 
+def run_cost(args: argparse.Namespace, stacks: list[AppStack]) -> int:
+    from ops import cost
+
+    estimates = []
+    for stack in stacks:
+        config = json.loads((synthesized_stack(args.outdir, stack) / "cdk.tf.json").read_text())
+        estimates.append(cost.estimate(stack.name, config, stack.settings.stage))
+    print(cost.render_text(estimates), end="", flush=True)
+    return 0
+
+
 def diff(args: argparse.Namespace, stack: AppStack, passed: list[str], env: dict[str, str]) -> int:
-    command = ["diff", stack.name, "--skip-synth", "--output", str(args.outdir), *passed]
+    view = stack_view(args.outdir, stack)
+    command = ["diff", stack.name, "--skip-synth", "--output", str(view), *passed]
     if args.no_color:
         command.append("--no-color")
     if needs_skip_provider_lock("diff", command):
@@ -357,10 +382,40 @@ def diff(args: argparse.Namespace, stack: AppStack, passed: list[str], env: dict
     return cli(command, stack_agent(env, stack.name))
 
 
+def stack_view(outdir: Path, stack: AppStack) -> Path:
+    """The synthesis as the CLI sees it for one stack: a manifest of that stack alone, beside
+    a link to the synthesis's stacks. The CLI prints the notes (the policy waivers) of every
+    stack in the manifest it reads, whichever stack it works on."""
+    view = outdir / "views" / stack.name
+    view.mkdir(parents=True, exist_ok=True)
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    manifest["stacks"] = {stack.name: manifest["stacks"][stack.name]}
+    (view / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    link = view / "stacks"
+    if not link.is_symlink():
+        link.symlink_to(Path("..", "..", "stacks"), target_is_directory=True)
+    return view
+
+
+def quiet_unless_terminal(env: dict[str, str]) -> dict[str, str]:
+    """On a terminal the CLI (ink) redraws its spinner in place; in a log each frame would be
+    a line of its own. Where standard output is no terminal, CI=1 (unless CI is set): ink then
+    writes only what is final (it asks ci-info, which reads CI)."""
+    if sys.stdout.isatty() or "CI" in env:
+        return env
+    return {**env, "CI": "1"}
+
+
 def cli(command: list[str], env: dict[str, str]) -> int:
     """The cdktf CLI itself, in the project's environment (Ctrl-C passed on and waited for)."""
     what = f"cdktf {command[0]}"
-    child = Child([str(CDKTF_BIN), *command], what=what, cwd=ROOT, env=env, capture=False)
+    child = Child(
+        [str(CDKTF_BIN), *command],
+        what=what,
+        cwd=ROOT,
+        env=quiet_unless_terminal(env),
+        capture=False,
+    )
     return child.wait().returncode
 
 

@@ -5,8 +5,9 @@
 
 Both synthesize once (unless --skip-synth), plan each stack (all deployable stages by default)
 and print the Markdown (and write it to FILE). `review` renders `terraform plan`: per stage a
-verdict line, a table of the changed resources (action, address, construct path, the attributes
-that change; values Terraform marks sensitive are never printed), the output changes, and a
+verdict line, a table of the changed resources (action, address, construct path, each changed
+leaf by its path, policy documents statement by statement: ops/changes.py; values Terraform
+marks sensitive are never printed), the output changes, and a
 warning block for every change the plan guard would refuse (data loss in a table, bucket or user
 pool). `drift` renders `terraform plan -refresh-only`: the resources whose real state differs
 from the last apply, and which attributes.
@@ -30,6 +31,8 @@ from typing import Any
 
 from constructs_lib.dns_delegation.props import DNS_ROLE_VARIABLE
 from ops.app_stacks import missing_credentials
+from ops.changes import AttributeChange, resource_leaf_changes
+from ops.cost import Estimate, estimate, planned_values, render_change
 from ops.plan_guard import PLAN_FILE, DataLoss, PlanRefused, find_data_loss, plan
 from ops.toolchain import terraform
 from stacks.errors import ImageServiceError, Interrupted
@@ -40,11 +43,8 @@ EXIT_CHANGES = 2
 EXIT_REFUSED = 3
 EXIT_FAILED = 1
 DEFAULT_STACKS = tuple(stack_name(stage) for stage in DEPLOYED_STAGES)
-# Longer cells are folded into a <details> block, longer values cut.
+# Longer cells are folded into a <details> block.
 FOLD_AT = 240
-VALUE_LIMIT = 120
-SENSITIVE = "(sensitive)"
-UNKNOWN = "(known after apply)"
 _ACTIONS = {
     ("create",): "create",
     ("update",): "update",
@@ -52,13 +52,6 @@ _ACTIONS = {
     ("create", "delete"): "replace",
     ("delete",): "destroy",
 }
-
-
-@dataclass(frozen=True)
-class AttributeChange:
-    name: str
-    before: str
-    after: str
 
 
 @dataclass(frozen=True)
@@ -78,6 +71,8 @@ class StackReport:
     changes: list[ResourceChange] = field(default_factory=list)
     outputs: list[tuple[str, str]] = field(default_factory=list)  # (name, action)
     losses: list[DataLoss] = field(default_factory=list)
+    #: The stage's monthly cost (before, after) the change, where it changes anything.
+    cost: tuple[Estimate, Estimate] | None = None
 
     def counts(self) -> dict[str, int]:
         counts = {"create": 0, "update": 0, "replace": 0, "destroy": 0}
@@ -90,26 +85,6 @@ class StackReport:
 # ------------------------------------------------------------------------------------------
 # From Terraform's JSON plan to the report
 # ------------------------------------------------------------------------------------------
-def _sensitive(marks: Any, key: str) -> bool:
-    """Whether Terraform marks `key` (or anything inside it) sensitive."""
-    return _any_true(marks.get(key)) if isinstance(marks, dict) else bool(marks)
-
-
-def _any_true(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_any_true(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_any_true(v) for v in value)
-    return bool(value)
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "null"
-    text = json.dumps(value, sort_keys=True, separators=(", ", ": "))
-    return text if len(text) <= VALUE_LIMIT else text[: VALUE_LIMIT - 1] + "…"
-
-
 def canonical(value: Any) -> Any:
     """A value with what a refresh reports differently without anything having changed made
     equal: empty values (null, "", false, [], {}) dropped, and list order ignored (Terraform
@@ -125,52 +100,6 @@ def canonical(value: Any) -> Any:
     if value in ("", False):
         return None
     return value
-
-
-def _is_sensitive(change: dict[str, Any], key: str) -> bool:
-    return _sensitive(change.get("before_sensitive"), key) or _sensitive(
-        change.get("after_sensitive"), key
-    )
-
-
-def _attribute_change(change: dict[str, Any], key: str, is_unknown: bool) -> AttributeChange:
-    """How one changed attribute is shown: masked when sensitive, `(none)` when new."""
-    if _is_sensitive(change, key):
-        return AttributeChange(key, SENSITIVE, SENSITIVE)
-    before = change.get("before") or {}
-    after = change.get("after") or {}
-    return AttributeChange(
-        key,
-        _show(before.get(key)) if key in before else "(none)",
-        UNKNOWN if is_unknown and after.get(key) is None else _show(after.get(key)),
-    )
-
-
-def attribute_changes(
-    change: dict[str, Any],
-    *,
-    same: Any = None,
-    considered: set[str] | None = None,
-) -> tuple[AttributeChange, ...]:
-    """The top-level attributes whose value differs (or becomes unknown), sensitive ones
-    masked. `same(before, after)` decides equality (default ==); `considered` limits the
-    attributes looked at."""
-    before = change.get("before") or {}
-    after = change.get("after") or {}
-    unknown = change.get("after_unknown") or {}
-    equal = same or (lambda a, b: a == b)
-    found = []
-    for key in sorted(set(before) | set(after) | set(unknown)):
-        if considered is not None and key not in considered:
-            continue
-        is_unknown = _any_true(unknown.get(key)) if isinstance(unknown, dict) else False
-        if is_unknown or not equal(before.get(key), after.get(key)):
-            found.append(_attribute_change(change, key, is_unknown))
-    # tags_all is the provider's merge of tags and the default tags: shown only when the default
-    # tags themselves changed (tags alone says the rest).
-    if any(a.name == "tags" for a in found):
-        found = [a for a in found if a.name != "tags_all"]
-    return tuple(found)
 
 
 def construct_paths(config: dict[str, Any]) -> dict[str, str]:
@@ -192,7 +121,9 @@ def resource_changes(plan_doc: dict[str, Any], paths: dict[str, str]) -> list[Re
         if action is None:
             continue
         # A created or destroyed resource is listed without its attributes.
-        attributes = attribute_changes(change["change"]) if action in ("update", "replace") else ()
+        attributes = (
+            resource_leaf_changes(change["change"]) if action in ("update", "replace") else ()
+        )
         found.append(
             ResourceChange(action, change["address"], paths.get(change["address"], ""), attributes)
         )
@@ -219,9 +150,9 @@ def drifted_resources(plan_doc: dict[str, Any], config: dict[str, Any]) -> list[
         if actions == ["delete"]:
             action = "deleted outside Terraform"
         else:
-            attributes = attribute_changes(
+            attributes = resource_leaf_changes(
                 drift["change"],
-                same=lambda a, b: canonical(a) == canonical(b),
+                equal=lambda a, b: canonical(a) == canonical(b),
                 considered=considered,
             )
             if not attributes:
@@ -249,7 +180,7 @@ def _cell(text: str) -> str:
 
 
 def _attributes_cell(attributes: Iterable[AttributeChange]) -> str:
-    items = [f"`{a.name}`: {a.before} → {a.after}" for a in attributes]
+    items = [a.text() for a in attributes]
     if not items:
         return ""
     text = "<br>".join(_cell(i) for i in items)
@@ -315,6 +246,8 @@ def render(reports: list[StackReport], drift: bool = False) -> str:
                 )
         if report.outputs:
             lines += ["", "Outputs: " + ", ".join(f"`{n}` ({a})" for n, a in report.outputs)]
+        if report.cost:
+            lines += ["", *render_change(*report.cost)]
     return "\n".join(lines) + "\n"
 
 
@@ -354,7 +287,19 @@ def report_for(stack: AppStack, stack_dir: Path, env: dict[str, str], drift: boo
         report.changes = resource_changes(plan_doc, construct_paths(config))
         report.outputs = output_changes(plan_doc)
         report.losses = find_data_loss(plan_doc)
+        if plan_doc:
+            report.cost = cost_change(stack.name, stack.settings.stage, config, plan_doc)
     return report
+
+
+def cost_change(
+    stack: str, stage: str, config: dict[str, Any], plan_doc: dict[str, Any]
+) -> tuple[Estimate, Estimate]:
+    """The stage's monthly cost before and after the planned change (ops/cost)."""
+    return (
+        estimate(stack, config, stage, planned_values(plan_doc, "before")),
+        estimate(stack, config, stage, planned_values(plan_doc, "after")),
+    )
 
 
 def read_only_env(stack: AppStack) -> dict[str, str]:

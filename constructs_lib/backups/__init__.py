@@ -1,7 +1,7 @@
 """Backups with AWS Backup (a locked vault, its locked copy, the daily plan): construct.py,
 props.py, alarms.py, permissions.py, rules.py."""
 
-from constructs_lib.backups import permissions, rules
+from constructs_lib.backups import billing, permissions, rules
 from constructs_lib.backups.props import BACKUP_SERVICE_POLICIES
 from constructs_lib.concern import Concern
 
@@ -26,4 +26,6 @@ CONCERN = Concern(
         for arn in BACKUP_SERVICE_POLICIES
     },
     rules=rules.RULES,
+    billing=billing.BILLING,
+    usage=billing.USAGE,
 )

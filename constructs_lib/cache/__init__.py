@@ -1,7 +1,7 @@
 """The Valkey cache in the private network: construct.py, props.py, permissions.py,
 rules.py."""
 
-from constructs_lib.cache import permissions, rules
+from constructs_lib.cache import billing, permissions, rules
 from constructs_lib.concern import Concern
 
 CONCERN = Concern(
@@ -19,4 +19,6 @@ CONCERN = Concern(
         ),
     },
     rules=rules.RULES,
+    billing=billing.BILLING,
+    usage=billing.USAGE,
 )

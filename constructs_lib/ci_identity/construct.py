@@ -26,7 +26,10 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
-from constructs_lib.ci_identity.permissions import READ_ON_EVERY_RESOURCE
+from constructs_lib.ci_identity.permissions import (
+    READ_ON_EVERY_RESOURCE,
+    REVIEW_ON_EVERY_RESOURCE,
+)
 from constructs_lib.ci_identity.props import (
     DEPLOY_ROLE_PREFIX,
     DEPLOY_SESSION_SECONDS,
@@ -300,7 +303,9 @@ class CiIdentity(Construct):
         scopes = list(self.props.stages)
         families = self._families(scopes)
         anywhere = sorted(
-            {a for f in families for a in f.read_anywhere} | set(READ_ON_EVERY_RESOURCE)
+            {a for f in families for a in f.read_anywhere}
+            | set(READ_ON_EVERY_RESOURCE)
+            | set(REVIEW_ON_EVERY_RESOURCE)
         )
         reader = self.props.dns_read_role_arn
         return [

@@ -9,7 +9,12 @@ from constructs_lib.concern import Family, log_groups
 # What every role reads on no resource besides its families': the tagging API (the nightly
 # clean-up finds derived stages by their tags).
 READ_ON_EVERY_RESOURCE = ("tag:GetResources",)
+# What the review role alone reads on no resource: the price list, for the cost estimate's
+# price table (python -m ops.cost.refresh).
+REVIEW_ON_EVERY_RESOURCE = ("pricing:GetProducts",)
 ON_EVERY_RESOURCE = {
+    "pricing:GetProducts": "the AWS Price List API authorizes on no resource (the review role "
+    "refreshes the cost estimate's price table: python -m ops.cost.refresh)",
     "logs:DescribeLogGroups": "CloudWatch Logs lists log groups on no resource",
     "tag:GetResources": "the tagging API lists resources by their tags on no resource (the "
     "nightly clean-up finds derived stages by their CreatedOn tag)",

@@ -2,7 +2,7 @@
 (construct.py, props.py, permissions.py)."""
 
 from constructs_lib.concern import Concern
-from constructs_lib.domains import permissions
+from constructs_lib.domains import billing, permissions
 
 CONCERN = Concern(
     "domains",
@@ -19,4 +19,6 @@ CONCERN = Concern(
         "route53:ListHostedZones": "the parent zone is found by listing zones",
         "route53:ListHostedZonesByName": "the parent zone is found by listing zones by name",
     },
+    billing=billing.BILLING,
+    usage=billing.USAGE,
 )

@@ -2,7 +2,7 @@
 permissions.py, rules.py."""
 
 from constructs_lib.concern import Concern
-from constructs_lib.image_api import permissions, rules
+from constructs_lib.image_api import billing, permissions, rules
 
 _LOG_DELIVERY = (
     "API Gateway's access logs and CloudFront's standard logs are vended-log deliveries, whose "
@@ -32,4 +32,6 @@ CONCERN = Concern(
         )
     },
     rules=rules.RULES,
+    billing=billing.BILLING,
+    usage=billing.USAGE,
 )

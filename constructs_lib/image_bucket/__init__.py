@@ -2,7 +2,7 @@
 rules.py."""
 
 from constructs_lib.concern import Concern
-from constructs_lib.image_bucket import permissions, rules
+from constructs_lib.image_bucket import billing, permissions, rules
 
 CONCERN = Concern(
     "image_bucket",
@@ -11,4 +11,6 @@ CONCERN = Concern(
     data={"aws_s3_bucket": "bucket (images or Terraform state)"},
     resource_policies=("aws_s3_bucket_policy",),
     rules=rules.RULES,
+    billing=billing.BILLING,
+    usage=billing.USAGE,
 )

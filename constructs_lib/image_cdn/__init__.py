@@ -1,7 +1,7 @@
 """The CDN (CloudFront): construct.py, props.py, permissions.py."""
 
 from constructs_lib.concern import Concern
-from constructs_lib.image_cdn import permissions
+from constructs_lib.image_cdn import billing, permissions
 
 _CREATED = (
     "a CloudFront distribution's, origin access control's, origin access identity's, cache or "
@@ -27,4 +27,6 @@ CONCERN = Concern(
             "CreateResponseHeadersPolicy",
         )
     },
+    billing=billing.BILLING,
+    usage=billing.USAGE,
 )

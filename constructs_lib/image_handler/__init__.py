@@ -2,7 +2,7 @@
 permissions.py."""
 
 from constructs_lib.concern import Concern
-from constructs_lib.image_handler import permissions
+from constructs_lib.image_handler import billing, permissions
 
 _NETWORK_INTERFACES = (
     "a handler in a VPC: Lambda creates, describes and deletes the function's network "
@@ -32,4 +32,6 @@ CONCERN = Concern(
         "xray:PutTelemetryRecords": _TRACES,
         **{action: _NETWORK_INTERFACES for action in permissions.LAMBDA_VPC_ACCESS_ACTIONS},
     },
+    billing=billing.BILLING,
+    usage=billing.USAGE,
 )

@@ -2,7 +2,7 @@
 it in monitoring's construct."""
 
 from constructs_lib.concern import Concern
-from constructs_lib.metadata_table import permissions, rules
+from constructs_lib.metadata_table import billing, permissions, rules
 
 CONCERN = Concern(
     "metadata_table",
@@ -10,4 +10,6 @@ CONCERN = Concern(
     boundary=permissions.boundary,
     data={"aws_dynamodb_table": "metadata table"},
     rules=rules.RULES,
+    billing=billing.BILLING,
+    usage=billing.USAGE,
 )

@@ -2,7 +2,7 @@
 (construct.py, props.py, permissions.py)."""
 
 from constructs_lib.concern import Concern
-from constructs_lib.monitoring import permissions
+from constructs_lib.monitoring import billing, permissions
 
 _SUBSCRIPTION = (
     "an SNS subscription's own actions authorize on no resource type (the Service Authorization "
@@ -23,4 +23,6 @@ CONCERN = Concern(
         "sns:SetSubscriptionAttributes": _SUBSCRIPTION,
         "sns:Unsubscribe": _SUBSCRIPTION,
     },
+    billing=billing.BILLING,
+    usage=billing.USAGE,
 )

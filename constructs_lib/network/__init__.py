@@ -1,7 +1,7 @@
 """The private network: construct.py, props.py, permissions.py, rules.py."""
 
 from constructs_lib.concern import Concern
-from constructs_lib.network import permissions, rules
+from constructs_lib.network import billing, permissions, rules
 
 _EC2_DESCRIBE = "EC2's Describe actions authorize on no resource (they list what exists)"
 CONCERN = Concern(
@@ -19,4 +19,6 @@ CONCERN = Concern(
     },
     on_every_resource={action: _EC2_DESCRIBE for action in permissions.EC2_DESCRIBE_ACTIONS},
     rules=rules.RULES,
+    billing=billing.BILLING,
+    usage=billing.USAGE,
 )

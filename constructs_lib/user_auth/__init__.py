@@ -1,7 +1,7 @@
 """The user pool (Cognito) and its app client: construct.py, props.py, permissions.py."""
 
 from constructs_lib.concern import Concern
-from constructs_lib.user_auth import permissions
+from constructs_lib.user_auth import billing, permissions
 
 CONCERN = Concern(
     "user_auth",
@@ -16,4 +16,6 @@ CONCERN = Concern(
     on_every_resource={
         "cognito-idp:CreateUserPool": "a user pool's ARN does not exist before it is created",
     },
+    billing=billing.BILLING,
+    usage=billing.USAGE,
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ops import review
+from ops import changes, review
 from ops.app_stacks import resolve
 from stacks.settings import LOCAL_ENDPOINT_ENV
 
@@ -81,7 +81,7 @@ def test_an_update_names_the_resource_its_construct_and_each_changed_attribute()
     assert "- **image-service-dev**: 0 to add, 1 to change, 0 to replace, 0 to destroy" in markdown
     assert (
         f"| update | `{TABLE}` | image-service-dev/MetadataTable/Table | "
-        '`tags`: null → {"Team": "images"} |'
+        '`tags.Team`: (none) → "images" |'
     ) in markdown  # tags_all, the provider's merge, is left out when tags say it
     assert "Outputs: `TableArn` (update)" in markdown
     assert review.exit_code([report]) == review.EXIT_CHANGES
@@ -111,13 +111,17 @@ def test_unknown_values_say_known_after_apply():
     assert '`stream_arn`: "arn:1" → (known after apply)' in review.render([report_of(doc)])
 
 
-def test_long_cells_are_folded_and_long_values_cut():
+def test_long_cells_are_folded_and_long_values_shown_from_their_difference():
     before = {f"attribute_{i}": "a" * 50 for i in range(8)}
     after = {f"attribute_{i}": "b" * 500 for i in range(8)}
+    before["body"] = "x" * 400 + "OLD" + "y" * 400
+    after["body"] = "x" * 400 + "NEW" + "y" * 400
     markdown = review.render([report_of(plan_doc(change(TABLE, ["update"], before, after)))])
-    assert "<details><summary>8 attribute(s)</summary>" in markdown
-    assert '"' + "b" * (review.VALUE_LIMIT - 2) + "…" in markdown
-    assert "b" * review.VALUE_LIMIT not in markdown
+    assert "<details><summary>9 attribute(s)</summary>" in markdown
+    # Shown from shortly before the first difference, never cut before it.
+    assert '"…' + "x" * changes.CONTEXT_BEFORE + "OLD" in markdown
+    assert '"…' + "x" * changes.CONTEXT_BEFORE + "NEW" in markdown
+    assert "x" * (changes.CONTEXT_BEFORE + 1) not in markdown
 
 
 def test_a_replaced_table_is_counted_and_raised_as_the_guard_would_refuse_it():
@@ -170,12 +174,12 @@ def test_drift_names_configured_attributes_that_really_changed():
     )
     changes = review.drifted_resources(doc, CONFIG)
     assert [(c.address, [a.name for a in c.attributes]) for c in changes] == [
-        (TABLE, ["point_in_time_recovery", "tags"])  # not the computed arn
+        (TABLE, ["point_in_time_recovery[0].enabled", "tags.Owner"])  # not the computed arn
     ]
     report = review.StackReport("image-service-dev", changes=changes)
     markdown = review.render([report], drift=True)
     assert "- **image-service-dev**: 1 resource(s) differ from the last apply" in markdown
-    assert '`point_in_time_recovery`: [{"enabled": false}] → [{"enabled": true}]' in markdown
+    assert "`point_in_time_recovery[0].enabled`: false → true" in markdown
     assert review.exit_code([report], drift=True) == review.EXIT_CHANGES
 
 
@@ -268,3 +272,124 @@ def test_a_review_or_drift_plan_reads_the_parent_zone_through_the_dns_reader(sta
 def test_a_stack_with_no_delegation_role_plans_with_nothing_set(stack):
     [found] = resolve([stack])
     assert review.read_only_env(found) == {}
+
+
+# ---- every changed value visible (issue 38) ------------------------------------------------------
+API = "aws_apigatewayv2_api.ImageApi_Api_1"
+STAGE = "aws_apigatewayv2_stage.ImageApi_Stage_1"
+POLICY = "aws_iam_role_policy.GetImage_Policy_1"
+
+
+def _texts(doc) -> list[str]:
+    return [a.text() for c in report_of(doc).changes for a in c.attributes]
+
+
+def _cors(origins):
+    return {
+        "cors_configuration": [
+            {
+                "allow_credentials": False,
+                "allow_headers": ["authorization", "content-type"],
+                "allow_methods": ["DELETE", "GET", "OPTIONS", "POST", "PUT"],
+                "allow_origins": origins,
+                "max_age": 3600,
+            }
+        ]
+    }
+
+
+def test_a_nested_list_shows_the_value_added_and_not_its_siblings():
+    doc = plan_doc(
+        change(
+            API,
+            ["update"],
+            _cors(["http://localhost:3000"]),
+            _cors(["http://localhost:3000", "https://beta.lego-moc.com"]),
+        )
+    )
+    assert _texts(doc) == ['`cors_configuration[0].allow_origins`: + "https://beta.lego-moc.com"']
+
+
+def test_a_nested_number_shows_its_path_and_both_values():
+    def stage(rate, burst):
+        return {
+            "default_route_settings": [
+                {"throttling_burst_limit": burst, "throttling_rate_limit": rate}
+            ],
+            "name": "$default",
+        }
+
+    doc = plan_doc(change(STAGE, ["update"], stage(50, 100), stage(80, 160)))
+    assert _texts(doc) == [
+        "`default_route_settings[0].throttling_burst_limit`: 100 → 160",
+        "`default_route_settings[0].throttling_rate_limit`: 50 → 80",
+    ]
+
+
+def _policy(statements):
+    import json
+
+    return {"policy": json.dumps({"Version": "2012-10-17", "Statement": statements})}
+
+
+def test_a_policy_document_is_shown_statement_by_statement():
+    read = {"Sid": "Read", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:b/*"}
+    wider = {**read, "Action": ["s3:GetObject", "s3:PutObject"], "Resource": ["arn:b/*"]}
+    tls = {
+        "Effect": "Deny",
+        "Action": "s3:*",
+        "Resource": "*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    tls_changed = {**tls, "Condition": {"Bool": {"aws:SecureTransport": "true"}}}
+    scan = {"Sid": "Scan", "Effect": "Allow", "Action": "dynamodb:Scan", "Resource": "arn:t"}
+    doc = plan_doc(
+        change(POLICY, ["update"], _policy([read, tls]), _policy([wider, tls_changed, scan]))
+    )
+    assert _texts(doc) == [
+        '`policy.Statement[Read].Action`: + "s3:PutObject"',
+        '`policy.Statement[0].Condition.Bool.aws:SecureTransport`: "false" → "true"',
+        "`policy.Statement[Scan]`: + "
+        '{"Action": "dynamodb:Scan", "Effect": "Allow", "Resource": "arn:t", "Sid": "Scan"}',
+    ]
+
+
+def test_a_sensitive_leaf_is_masked_inside_a_block():
+    doc = plan_doc(
+        change(
+            CLIENT,
+            ["update"],
+            {"settings": [{"password": "old-pass", "port": 6379}]},
+            {"settings": [{"password": "new-pass", "port": 6380}]},
+            before_sensitive={"settings": [{"password": True}]},
+            after_sensitive={"settings": [{"password": True}]},
+        )
+    )
+    assert _texts(doc) == [
+        "`settings[0].password`: (sensitive) → (sensitive)",
+        "`settings[0].port`: 6379 → 6380",
+    ]
+
+
+def test_only_a_reordered_set_says_so():
+    doc = plan_doc(change(API, ["update"], _cors(["a", "b"]), _cors(["b", "a"])))
+    assert _texts(doc) == ['`cors_configuration[0].allow_origins (order)`: ["a", "b"] → ["b", "a"]']
+
+
+def test_the_review_shows_the_stages_monthly_cost_before_and_after():
+    alarm = "aws_cloudwatch_metric_alarm.Monitoring_Alarm-new_1"
+    table = {"name": "ImageMetadata-dev", "point_in_time_recovery": [{"enabled": False}]}
+    doc = plan_doc(
+        change(TABLE, ["no-op"], table, table),
+        change(alarm, ["create"], None, {"alarm_name": "image-service-dev-new"}),
+    )
+    report = report_of(doc)
+    report.cost = review.cost_change("image-service-dev", "dev", CONFIG, doc)
+    before, after = report.cost
+    assert round(after.total - before.total, 2) == 0.10
+    markdown = review.render([report])
+    assert f"**Cost of image-service-dev**: ${before.total:.2f} → ${after.total:.2f} a month " in (
+        markdown
+    )
+    assert "(+$0.10; no budget)" in markdown
+    assert f"| `{alarm}` | $0.00 | $0.10 | +$0.10 |" in markdown
