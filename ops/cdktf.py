@@ -364,6 +364,14 @@ def run_report(args: argparse.Namespace, stacks: list[AppStack], env: dict[str, 
 def run_cost(args: argparse.Namespace, stacks: list[AppStack]) -> int:
     from ops import cost
 
+    state = [stack.name for stack in stacks if stack.kind == "state"]
+    if state:
+        raise ToolchainError(
+            f"bin/cdktf cost {state[0]}: a state stack holds only the account's Terraform state "
+            "(cents a month), and the estimate prices a stage's resources against the stage's "
+            "usage; nothing was estimated",
+            "name stage stacks (bin/cdktf cost image-service-staging image-service-production)",
+        )
     estimates = []
     for stack in stacks:
         config = json.loads((synthesized_stack(args.outdir, stack) / "cdk.tf.json").read_text())

@@ -324,7 +324,8 @@ def render_change(before: Estimate, after: Estimate) -> list[str]:
             )
     if after.over_budget_share() is not None:
         lines += ["", f"> [!WARNING]\n> {after.stack}'s estimate is {budget_line(after)}."]
-    notes = _notes(after, "")
+    notes = _notes(after, "- ")
     if notes:
-        lines += ["", *(f"<sub>{n}</sub>" for n in notes)]
+        lines += ["", "<details><summary>What the estimate assumes</summary>", "", *notes]
+        lines += ["", "</details>"]
     return lines

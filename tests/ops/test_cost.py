@@ -219,3 +219,16 @@ def test_docs_list_every_usage_key_with_its_default():
     _, keys = cost.billing()
     for key, usage in keys.items():
         assert f"| `{key}` | {usage.default:g} | {usage.means} |" in text, key
+
+
+def test_bin_cdktf_cost_of_a_state_stack_is_refused_in_one_paragraph(synth_dir):
+    result = subprocess.run(
+        [str(ROOT / "bin" / "cdktf"), "cost", "image-service-state-111111111111", "--skip-synth"]
+        + ["--outdir", str(synth_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: bin/cdktf cost image-service-state-111111111111: ")
+    assert "Fix: name stage stacks" in result.stderr and "Traceback" not in result.stderr
