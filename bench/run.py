@@ -49,6 +49,7 @@ SECTIONS = (
     "emulator",
     "gateway",
     "restore",
+    "cost",
     "tests",
     "growth",
 )
@@ -637,6 +638,15 @@ class Bench:
                 self.add(f"restore images: {RESTORE_IMAGES // 2} of {RESTORE_IMAGES} lost", images)
         finally:
             local_aws.down(run_dir)
+
+    def cost(self) -> None:
+        """`bin/cdktf cost` of the deployed stages from their last synthesis (no AWS access):
+        what a reviewer waits for besides the plan."""
+        outdir = self.synthesized("dev,staging,production")
+        self.repeat(
+            "bin/cdktf cost --skip-synth (dev, staging, production)",
+            [str(ROOT / "bin" / "cdktf"), "cost", "--skip-synth", "--outdir", str(outdir)],
+        )
 
     def _synth_local(self, settings, outdir: Path) -> Path:
         from stacks.app import build_app
