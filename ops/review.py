@@ -32,7 +32,7 @@ from typing import Any
 from constructs_lib.dns_delegation.props import DNS_ROLE_VARIABLE
 from ops.app_stacks import missing_credentials
 from ops.changes import AttributeChange, resource_leaf_changes
-from ops.cost import Estimate, estimate, planned_values, render_change
+from ops.cost import CostError, Estimate, estimate, planned_values, render_change
 from ops.plan_guard import PLAN_FILE, DataLoss, PlanRefused, find_data_loss, plan
 from ops.toolchain import terraform
 from stacks.errors import ImageServiceError, Interrupted
@@ -73,6 +73,8 @@ class StackReport:
     losses: list[DataLoss] = field(default_factory=list)
     #: The stage's monthly cost (before, after) the change, where it changes anything.
     cost: tuple[Estimate, Estimate] | None = None
+    #: Why the cost could not be estimated (a price the table lacks, a bad usage file).
+    cost_problem: str = ""
 
     def counts(self) -> dict[str, int]:
         counts = {"create": 0, "update": 0, "replace": 0, "destroy": 0}
@@ -248,6 +250,8 @@ def render(reports: list[StackReport], drift: bool = False) -> str:
             lines += ["", "Outputs: " + ", ".join(f"`{n}` ({a})" for n, a in report.outputs)]
         if report.cost:
             lines += ["", *render_change(*report.cost)]
+        elif report.cost_problem:
+            lines += ["", f"**Cost of {report.stack}**: not estimated: {report.cost_problem}"]
     return "\n".join(lines) + "\n"
 
 
@@ -288,7 +292,10 @@ def report_for(stack: AppStack, stack_dir: Path, env: dict[str, str], drift: boo
         report.outputs = output_changes(plan_doc)
         report.losses = find_data_loss(plan_doc)
         if plan_doc:
-            report.cost = cost_change(stack.name, stack.settings.stage, config, plan_doc)
+            try:
+                report.cost = cost_change(stack.name, stack.settings.stage, config, plan_doc)
+            except CostError as exc:  # the plan is still worth reviewing
+                report.cost_problem = " ".join(str(exc).split())
     return report
 
 

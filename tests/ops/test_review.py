@@ -393,3 +393,25 @@ def test_the_review_shows_the_stages_monthly_cost_before_and_after():
     )
     assert "(+$0.10; no budget)" in markdown
     assert f"| `{alarm}` | $0.00 | $0.10 | +$0.10 |" in markdown
+
+
+def test_a_cost_that_cannot_be_estimated_is_said_and_the_review_goes_on(tmp_path, monkeypatch):
+    """A node type the price table lacks: the plan is still reviewed, the cost line says why."""
+    cache = "aws_elasticache_replication_group.Cache_1"
+    group = {"engine": "valkey", "node_type": "cache.x9.huge", "num_cache_clusters": 2}
+    doc = plan_doc(change(cache, ["update"], {**group, "node_type": "cache.t4g.micro"}, group))
+    stack_dir = tmp_path / "image-service-local"
+    stack_dir.mkdir()
+    (stack_dir / "cdk.tf.json").write_text('{"resource": {}}')
+    [stack] = resolve(["image-service-local"])
+    monkeypatch.setattr(review, "plan_document", lambda *args, **kwargs: doc)
+    report = review.report_for(
+        stack, stack_dir, {LOCAL_ENDPOINT_ENV: "http://127.0.0.1:5050"}, drift=False
+    )
+    assert report.cost is None and not report.failed
+    markdown = review.render([report])
+    assert '`node_type`: "cache.t4g.micro" → "cache.x9.huge"' in markdown
+    assert (
+        "**Cost of image-service-local**: not estimated: the price table has no price "
+        "elasticache.valkey.cache.x9.huge in us-east-1" in markdown
+    )
