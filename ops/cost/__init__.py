@@ -254,6 +254,7 @@ def budget_line(est: Estimate) -> str:
 
 
 def render_text(estimates: Iterable[Estimate]) -> str:
+    estimates = list(estimates)
     out = []
     for est in estimates:
         out.append(f"{est.stack}: {usd(est.total)} a month ({budget_line(est)})")
@@ -267,9 +268,11 @@ def render_text(estimates: Iterable[Estimate]) -> str:
                 )
         out += _notes(est, "  ")
         out.append("")
+    dates = sorted({ln.price.date for est in estimates for ln in est.lines})
+    dated = f"the rows used dated {dates[0]} to {dates[-1]}" if dates else "no row used"
     out.append(
-        f"Prices: {PRICES.relative_to(ROOT)} (each row's AWS source and date; refresh with "
-        "`python -m ops.cost.refresh`). Usage: usage/STAGE.toml (docs/cost.md)."
+        f"Prices: {PRICES.relative_to(ROOT)} ({dated}; each row's AWS source in it; refresh "
+        "with `python -m ops.cost.refresh`). Usage: usage/STAGE.toml (docs/cost.md)."
     )
     return "\n".join(out) + "\n"
 
