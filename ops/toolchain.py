@@ -11,8 +11,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext, suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
@@ -293,7 +293,7 @@ def terraform(
     """
     what = f"terraform {args[0] if args else ''} in {cwd.name}"
     env = stack_agent(env or project_env(), cwd.name)
-    with plugin_cache_lock(env) if args[:1] == ("init",) else nullcontext():
+    with init_guard(cwd, args, env) as initialised:
         proc = Child(
             ["terraform", *args],
             what=what,
@@ -302,6 +302,7 @@ def terraform(
             capture=capture,
             finish_on_interrupt=finish_on_interrupt,
         ).wait()
+        initialised(proc.returncode)
     if check and proc.returncode != 0:
         detail = (
             ((proc.stderr or "").strip() or (proc.stdout or "").strip()) if capture is True else ""
@@ -324,6 +325,64 @@ STACK_AGENT = "image-service-stack"
 def stack_agent(env: dict[str, str], stack: str) -> dict[str, str]:
     """`env` with Terraform's AWS calls naming `stack` in their User-Agent."""
     return {**env, USER_AGENT_ENV: f"{STACK_AGENT}/{stack}"}
+
+
+# A stack's dependency lock file, which `terraform init` writes.
+LOCK_FILE = ".terraform.lock.hcl"
+
+
+def known_lock_file(env: dict[str, str]) -> Path | None:
+    """Where the plugin cache keeps the lock file an init here wrote for the pinned provider
+    from this CLI configuration's source (the mirror's or the registry's)."""
+    cache = env.get("TF_PLUGIN_CACHE_DIR")
+    if not cache:
+        return None
+    source = Path(env.get("TF_CLI_CONFIG_FILE") or "default").stem
+    return Path(cache) / ".locks" / f"aws-{AWS_PROVIDER_VERSION}-{source}.hcl"
+
+
+def seed_lock_file(stack_dir: Path, env: dict[str, str]) -> None:
+    """Before an init of a directory without a lock file: the one an earlier init wrote.
+    Measured with Terraform 1.11: an init with no lock file recording the cached provider's
+    checksum re-creates the provider's entry in the shared plugin cache (Terraform 1.4 stopped
+    trusting unrecorded cache entries), and a Terraform command starting meanwhile in another
+    stack finds "no package ... cached in .terraform/providers" (Required plugins are not
+    installed); with the recorded checksum the init only links to the entry."""
+    known = known_lock_file(env)
+    target = stack_dir / LOCK_FILE
+    if known is not None and known.is_file() and not target.exists():
+        shutil.copyfile(known, target)
+
+
+def remember_lock_file(stack_dir: Path, env: dict[str, str]) -> None:
+    """After an init: its lock file kept for the next inits (seed_lock_file), if it pins only
+    the project's provider version (written whole or not at all)."""
+    known, lock = known_lock_file(env), stack_dir / LOCK_FILE
+    if known is None or known.exists() or not lock.is_file():
+        return
+    text = lock.read_text()
+    if text.count('provider "') != 1 or f'version     = "{AWS_PROVIDER_VERSION}"' not in text:
+        return
+    known.parent.mkdir(parents=True, exist_ok=True)
+    partial = known.with_name(f".{known.name}.{os.getpid()}")
+    partial.write_text(text)
+    os.replace(partial, known)
+
+
+@contextmanager
+def init_guard(
+    cwd: Path, args: tuple[str, ...], env: dict[str, str]
+) -> Iterator[Callable[[int], None]]:
+    """Around `terraform init`: the plugin cache's lock held, the directory's lock file seeded
+    first (unless -upgrade), and a successful init's lock file remembered (call the yielded
+    function with the exit code). Other commands: nothing."""
+    if args[:1] != ("init",):
+        yield lambda _code: None
+        return
+    with plugin_cache_lock(env):
+        if "-upgrade" not in args:
+            seed_lock_file(cwd, env)
+        yield lambda code: remember_lock_file(cwd, env) if code == 0 else None
 
 
 @contextmanager

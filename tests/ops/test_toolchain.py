@@ -4,6 +4,8 @@ lock step skipped only with the mirror. No network is needed to check what Terra
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -98,3 +100,39 @@ def test_the_lint_gate_names_a_function_too_complex_or_too_long(tmp_path):
         f"ops/big.py:{2 * MAX_COMPLEXITY + 5} long: {MAX_LINES + 2} lines",
     ]
     assert too_big() == []  # this project, as make lint sees it
+
+
+def _provider_entry(cache: Path) -> Path:
+    [entry] = (
+        cache / "registry.terraform.io" / "hashicorp" / "aws" / AWS_PROVIDER_VERSION
+    ).iterdir()
+    return entry
+
+
+def test_an_init_leaves_the_shared_plugin_cache_as_it_is(stacks, tmp_path):
+    """Every init after the first gets the lock file the first wrote, and so only links to the
+    cached provider: an init without one re-creates the cache's entry, and a Terraform command
+    starting meanwhile in another stack finds no provider ("Required plugins are not
+    installed", seen once in a test session while two deployments ran)."""
+    cache = tmp_path / "cache"
+    env = toolchain.project_env({"TF_PLUGIN_CACHE_DIR": str(cache)})
+    config = json.dumps(stacks["image-service-dev"].json)
+    dirs = {name: tmp_path / name for name in ("first", "second", "bare")}
+    for directory in dirs.values():
+        directory.mkdir()
+        (directory / "cdk.tf.json").write_text(config)
+    init = ("init", "-backend=false", "-input=false", "-no-color")
+    toolchain.terraform(dirs["first"], *init, env=env)
+    known = toolchain.known_lock_file(env)
+    assert (
+        known is not None and known.read_text() == (dirs["first"] / toolchain.LOCK_FILE).read_text()
+    )
+    created = _provider_entry(cache).lstat().st_mtime_ns
+
+    toolchain.terraform(dirs["second"], *init, env=env)
+    assert (dirs["second"] / toolchain.LOCK_FILE).read_text() == known.read_text()
+    assert _provider_entry(cache).lstat().st_mtime_ns == created  # linked to, left as it was
+
+    # What the seeding avoids, as Terraform 1.11 does it: a bare init re-creates the entry.
+    subprocess.run(["terraform", *init], cwd=dirs["bare"], env=env, check=True, capture_output=True)
+    assert _provider_entry(cache).lstat().st_mtime_ns != created
