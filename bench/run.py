@@ -25,8 +25,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -587,17 +590,8 @@ class Bench:
         its calls) and on a new one each time, for the API (a call without a token: the
         authorizer's 401) and the CDN (a missing image: 403)."""
         from ops.gateway import daemon
-        from stacks.settings import emulator_stage_settings  # noqa: E402 (imports no cdktf)
 
-        run_dir = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
-        emulator = local_aws.up(run_dir, port=local_aws.free_port())
-        try:
-            env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, STAGES_ENV: "local"})
-            settings = emulator_stage_settings("local", endpoint=emulator.endpoint)
-            stack = self._synth_local(settings, Path(tempfile.mkdtemp(prefix="bench-gateway-")))
-            create_state_bucket(stack.parent.parent, env)
-            terraform(stack, "init", "-input=false", "-no-color", env=env)
-            terraform(stack, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
+        with self._local_deployed("bench-gateway-") as (emulator, stack, run_dir):
             gateway = daemon.up(emulator, stack, "local", run_dir)
             for kind, url, path in (
                 ("API", gateway.api_url, "/images/1"),
@@ -612,30 +606,35 @@ class Bench:
                         f"local gateway, {kind}: {GATEWAY_NEW_CONNECTION}",
                         _median_request(url, path, False),
                     )
-        finally:
-            local_aws.down(run_dir)
 
     def restore(self) -> None:
         """The restore commands on image-service-local on a fresh emulator: RESTORE_ITEMS items
         and RESTORE_IMAGES images seeded, half of each lost (overwritten or deleted), then each
         restore applied unpaced (its --rate off): what bounds a restore's write-back here."""
-        from stacks.settings import emulator_stage_settings  # noqa: E402 (imports no cdktf)
-
-        run_dir = Path(tempfile.mkdtemp(prefix="bench-restore-"))
-        emulator = local_aws.up(run_dir, port=local_aws.free_port())
-        try:
-            env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, STAGES_ENV: "local"})
-            settings = emulator_stage_settings("local", endpoint=emulator.endpoint)
-            stack = self._synth_local(settings, Path(tempfile.mkdtemp(prefix="bench-restore-")))
-            create_state_bucket(stack.parent.parent, env)
-            terraform(stack, "init", "-input=false", "-no-color", env=env)
-            terraform(stack, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
+        with self._local_deployed("bench-restore-") as (emulator, _stack, _run_dir):
             for _ in range(self.runs):
                 table, images = _restore_once(emulator.endpoint)
                 self.add(
                     f"restore table: {RESTORE_ITEMS // 2} of {RESTORE_ITEMS} items lost", table
                 )
                 self.add(f"restore images: {RESTORE_IMAGES // 2} of {RESTORE_IMAGES} lost", images)
+
+    @contextmanager
+    def _local_deployed(self, prefix: str) -> Iterator[tuple[Any, Path, Path]]:
+        """image-service-local applied on an emulator of its own (stopped afterwards): the
+        emulator, the stack's directory and the emulator's run directory."""
+        from stacks.settings import emulator_stage_settings  # noqa: E402 (imports no cdktf)
+
+        run_dir = Path(tempfile.mkdtemp(prefix=prefix))
+        emulator = local_aws.up(run_dir, port=local_aws.free_port())
+        try:
+            env = project_env({LOCAL_ENDPOINT_ENV: emulator.endpoint, STAGES_ENV: "local"})
+            settings = emulator_stage_settings("local", endpoint=emulator.endpoint)
+            stack = self._synth_local(settings, Path(tempfile.mkdtemp(prefix=prefix)))
+            create_state_bucket(stack.parent.parent, env)
+            terraform(stack, "init", "-input=false", "-no-color", env=env)
+            terraform(stack, "apply", "-auto-approve", "-input=false", "-no-color", env=env)
+            yield emulator, stack, run_dir
         finally:
             local_aws.down(run_dir)
 
