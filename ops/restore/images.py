@@ -21,13 +21,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ops.restore.pace import Pace, Progress, stop_between_writes
+from ops.restore.pace import (
+    Pace,
+    Progress,
+    samples,
+    stop_between_writes,
+    what_happens_to_created,
+)
 from ops.restore.target import RestoreError, Target
 from ops.toolchain import ROOT
 from stacks.errors import Interrupted
 
 JOURNALS = ROOT / ".run" / "restore"
-SAMPLES = 5
 
 
 @dataclass(frozen=True)
@@ -153,20 +158,14 @@ def plan(entries: Iterator[Entry], point: datetime) -> tuple[list[Action], list[
 
 
 def describe(result: ImagesResult, how: ImagesRestore) -> str:
-    def sample(keys: list[str]) -> str:
-        listed = ", ".join(keys[:SAMPLES])
-        return f" (e.g. {listed}{', ...' if len(keys) > SAMPLES else ''})" if keys else ""
-
     undelete = [a.key for a in result.actions if a.kind == "undelete"]
     revert = [a.key for a in result.actions if a.kind == "revert"]
     verb = "brings back" if how.apply else "would bring back"
-    created = (
-        ("removes" if how.apply else "would remove") if how.include_created else "leaves alone"
-    )
+    created = what_happens_to_created(how.apply, how.include_created)
     return (
         f"  {verb} {len(undelete) + len(revert)} images: {len(undelete)} deleted since"
-        f"{sample(undelete)}, {len(revert)} overwritten since{sample(revert)}; {created} "
-        f"{len(result.created)} created since{sample(result.created)}"
+        f"{samples(undelete)}, {len(revert)} overwritten since{samples(revert)}; {created} "
+        f"{len(result.created)} created since{samples(result.created)}"
     )
 
 

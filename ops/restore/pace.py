@@ -7,10 +7,29 @@ from __future__ import annotations
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import TextIO
+from typing import TextIO, TypeVar
+
+# Samples of each kind of change a dry run names.
+SAMPLES = 5
+T = TypeVar("T")
+
+
+def samples(found: Sequence[T], show: Callable[[T], str] = str) -> str:
+    """` (e.g. a, b, ...)`: the first SAMPLES of `found`, shown; nothing if there are none."""
+    if not found:
+        return ""
+    listed = ", ".join(show(f) for f in found[:SAMPLES])
+    return f" (e.g. {listed}{', ...' if len(found) > SAMPLES else ''})"
+
+
+def what_happens_to_created(apply: bool, include_created: bool) -> str:
+    """What a restore does with what was created since the point."""
+    if not include_created:
+        return "leaves alone"
+    return "removes" if apply else "would remove"
 
 
 class Progress:

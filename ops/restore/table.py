@@ -19,7 +19,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ops import processes
-from ops.restore.pace import Pace, Progress, stop_between_writes
+from ops.restore.pace import (
+    Pace,
+    Progress,
+    samples,
+    stop_between_writes,
+    what_happens_to_created,
+)
 from ops.restore.target import RestoreError, Target
 from stacks.errors import Interrupted
 
@@ -29,8 +35,6 @@ Item = dict[str, Any]
 # "restore times vary with the table's size", typically under an hour for tables of a few GB;
 # the table stays, and the same command run later picks it up).
 RESTORE_WAIT_SECONDS = 3 * 3600
-# Samples of each kind of change shown by a dry run.
-SAMPLES = 5
 
 
 @dataclass(frozen=True)
@@ -271,13 +275,10 @@ def compare(dynamodb: Any, live: str, temporary: str, keys: Key, how: TableResto
 
 def describe(diff: TableDiff, keys: Key, how: TableRestore) -> str:
     def sample(found: list[Key]) -> str:
-        listed = ", ".join(shown(k, keys) for k in found[:SAMPLES])
-        return f" (e.g. {listed}{', ...' if len(found) > SAMPLES else ''})" if found else ""
+        return samples(found, lambda k: shown(k, keys))
 
     verb = "writes back" if how.apply else "would write back"
-    created = (
-        ("removes" if how.apply else "would remove") if how.include_created else "leaves alone"
-    )
+    created = what_happens_to_created(how.apply, how.include_created)
     return (
         f"  {verb} {len(diff.deleted) + len(diff.changed)} items: {len(diff.deleted)} deleted "
         f"since{sample(diff.deleted)}, {len(diff.changed)} changed since{sample(diff.changed)}; "
