@@ -45,10 +45,8 @@ class Usage:
     given: Mapping[str, float] = field(default_factory=dict)
     keys: Mapping[str, UsageKey] = field(default_factory=dict)
     assumed: set[str] = field(default_factory=set)
-    read: set[str] = field(default_factory=set)
 
     def __call__(self, key: str) -> float:
-        self.read.add(key)
         if key in self.given:
             return float(self.given[key])
         self.assumed.add(key)

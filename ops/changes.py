@@ -189,15 +189,16 @@ def _dict_changes(
     found = []
     for key in sorted(set(before) | set(after)):
         inner = f"{path}.{key}" if path else key
-        if key not in before and not _marked(marks.at(key).unknown):
-            if marks.at(key).sensitive is True or _marked(marks.at(key).sensitive):
+        sub = marks.at(key)
+        if key not in before and not _marked(sub.unknown):
+            if _marked(sub.sensitive):
                 found.append(AttributeChange(inner, ABSENT, SENSITIVE))
             elif after[key] is not None and not isinstance(after[key], (dict, list)):
                 found.append(AttributeChange(inner, ABSENT, show(after[key])))
             else:
-                found += leaf_changes(inner, None, after[key], marks.at(key), equal)
+                found += leaf_changes(inner, None, after[key], sub, equal)
             continue
-        found += leaf_changes(inner, before.get(key), after.get(key), marks.at(key), equal)
+        found += leaf_changes(inner, before.get(key), after.get(key), sub, equal)
     return found
 
 

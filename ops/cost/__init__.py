@@ -80,12 +80,14 @@ class Estimate:
             found[line.address] = found.get(line.address, 0.0) + line.usd
         return found
 
+    def budget_share(self) -> float | None:
+        """The estimate's share of the budget (None: the stack has no budget)."""
+        return self.total / self.budget_usd if self.budget_usd else None
+
     def over_budget_share(self) -> float | None:
         """The estimate's share of the budget when it passes BUDGET_WARNING, else None."""
-        if not self.budget_usd:
-            return None
-        share = self.total / self.budget_usd
-        return share if share > BUDGET_WARNING else None
+        share = self.budget_share()
+        return share if share is not None and share > BUDGET_WARNING else None
 
     def free_tiers(self) -> dict[str, str]:
         return {ln.price.key: ln.price.free_tier for ln in self.lines if ln.price.free_tier}
@@ -246,10 +248,11 @@ def _quantity(line: Line) -> str:
 
 
 def budget_line(est: Estimate) -> str:
-    if not est.budget_usd:
+    share = est.budget_share()
+    if share is None or est.budget_usd is None:
         return "no budget"
-    share = est.total / est.budget_usd
-    flag = " — over 80 % of the budget" if share > BUDGET_WARNING else ""
+    over = est.over_budget_share() is not None
+    flag = f" — over {BUDGET_WARNING * 100:.0f} % of the budget" if over else ""
     return f"{share:.0%} of its {usd(est.budget_usd)} budget{flag}"
 
 
