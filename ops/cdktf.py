@@ -5,7 +5,8 @@
     bin/cdktf deploy|destroy STACK... [--auto-approve] [--allow-data-loss ADDRESS]...
     bin/cdktf review|drift [STACK...] [--output FILE] [--skip-synth]
     bin/cdktf cost [STACK...] [--skip-synth]
-    bin/cdktf list|output [STACK] [-- CDKTF-OPTIONS...]
+    bin/cdktf output [STACK...] [--skip-synth] [--output DIR] [-- CDKTF-OPTIONS...]
+    bin/cdktf list [-- CDKTF-OPTIONS...]
 
 Adds what the bare CLI needs here: the project's Terraform CLI config (the offline provider
 mirror where it holds the provider, else the public registry), `--skip-provider-lock` where the
@@ -26,7 +27,9 @@ AWS access.
 guard checks that file (`--allow-data-loss ADDRESS` accepts one named loss), the plan is shown,
 approved (`--auto-approve`, or `yes` at the terminal), and exactly that file is applied; a
 deploy then prints the stack's outputs. A state stack is created and changed only by
-`python -m ops.bootstrap STAGE`. `synth`, `diff`, `list` and `output` are the CLI's own.
+`python -m ops.bootstrap STAGE`. `synth`, `diff`, `list` and `output` are the CLI's own;
+`diff` and `output` of named stacks run it on this command's synthesis, shown only those
+stacks (stack_view).
 
 Exit codes: the CLI's own; 1 a plan was not approved (nothing applied); 2 a setting, an
 argument or the toolchain is wrong (or the emulator a local stack needs is not running); 3 the
@@ -145,11 +148,11 @@ COMMANDS = {
 def command_parser(name: str) -> Parser:
     """The parser of one command's arguments (stacks and options in any order)."""
     command = Parser(prog=f"bin/cdktf {name}", description=COMMANDS[name])
-    if name in ("synth", "diff", "deploy", "destroy"):
+    if name in ("synth", "diff", "deploy", "destroy", "output"):
         command.add_argument(
             "--output", "-o", type=Path, default=OUTDIR, dest="outdir", help="default cdktf.out"
         )
-    if name in ("diff", "deploy", "destroy", "review", "drift", "cost"):
+    if name in ("diff", "deploy", "destroy", "review", "drift", "cost", "output"):
         command.add_argument("--skip-synth", action="store_true", help="use the last synthesis")
     if name == "diff":
         command.add_argument("stacks", nargs=1, metavar="STACK")
@@ -202,9 +205,7 @@ def run(argv: list[str]) -> int:
     env = cdktf_env()
     if args.command == "synth":
         return synthesize(args.outdir, env)
-    if args.command == "output" and args.stacks:
-        refuse_placeholders("bin/cdktf output", resolve(args.stacks))
-    if args.command in ("list", "output"):
+    if args.command == "list" or (args.command == "output" and not args.stacks):
         return cli([args.command, *args.stacks, *passed], env)
     stacks = resolve(list(dict.fromkeys(args.stacks or review.DEFAULT_STACKS)))
     env = with_derived_stages(stacks, env)
@@ -225,8 +226,8 @@ def run(argv: list[str]) -> int:
         for stack in stacks:
             require_credentials(stack, env, f"bin/cdktf {args.command}")
             prepare_emulator_stack(stack, args.outdir, env)
-        if args.command == "diff":
-            return diff(args, stacks[0], passed, env)
+        if args.command in ("diff", "output"):
+            return cli_on_stacks(args, stacks, passed, env)
         for stack in stacks:
             apply_checked_plan(stack, args, env)
         return 0
@@ -380,24 +381,29 @@ def run_cost(args: argparse.Namespace, stacks: list[AppStack]) -> int:
     return 0
 
 
-def diff(args: argparse.Namespace, stack: AppStack, passed: list[str], env: dict[str, str]) -> int:
-    view = stack_view(args.outdir, stack)
-    command = ["diff", stack.name, "--skip-synth", "--output", str(view), *passed]
-    if args.no_color:
+def cli_on_stacks(
+    args: argparse.Namespace, stacks: list[AppStack], passed: list[str], env: dict[str, str]
+) -> int:
+    """`diff` or `output` of the named stacks: the cdktf CLI on this command's synthesis, shown
+    only those stacks (stack_view)."""
+    names = [stack.name for stack in stacks]
+    view = stack_view(args.outdir, names)
+    command = [args.command, *names, "--skip-synth", "--output", str(view), *passed]
+    if getattr(args, "no_color", False):
         command.append("--no-color")
-    if needs_skip_provider_lock("diff", command):
+    if needs_skip_provider_lock(args.command, command):
         command.append("--skip-provider-lock")
-    return cli(command, stack_agent(env, stack.name))
+    return cli(command, stack_agent(env, names[0]) if len(names) == 1 else env)
 
 
-def stack_view(outdir: Path, stack: AppStack) -> Path:
-    """The synthesis as the CLI sees it for one stack: a manifest of that stack alone, beside
-    a link to the synthesis's stacks. The CLI prints the notes (the policy waivers) of every
-    stack in the manifest it reads, whichever stack it works on."""
-    view = outdir / "views" / stack.name
+def stack_view(outdir: Path, names: list[str]) -> Path:
+    """The synthesis as the CLI sees it for some stacks: a manifest of those stacks alone,
+    beside a link to the synthesis's stacks. The CLI prints the notes (the policy waivers) of
+    every stack in the manifest it reads, whichever stacks it works on."""
+    view = outdir / "views" / "+".join(names)
     view.mkdir(parents=True, exist_ok=True)
     manifest = json.loads((outdir / "manifest.json").read_text())
-    manifest["stacks"] = {stack.name: manifest["stacks"][stack.name]}
+    manifest["stacks"] = {name: manifest["stacks"][name] for name in names}
     (view / "manifest.json").write_text(json.dumps(manifest, indent=2))
     link = view / "stacks"
     if not link.is_symlink():

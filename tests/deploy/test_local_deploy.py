@@ -554,6 +554,27 @@ def test_cdktf_diff_of_the_deployment_finds_no_changes(deployment, tmp_path):
     assert "image-service-local-production" not in text
 
 
+def test_cdktf_output_of_the_deployment_names_only_its_stack(deployment, outputs, tmp_path):
+    """`bin/cdktf output STACK` through the cdktf CLI, into a log: the stack's outputs, its own
+    notes only (not the other emulator stacks' waivers), and no spinner frame."""
+    log = tmp_path / "cdktf-output.log"
+    with log.open("w") as out:
+        proc = subprocess.run(
+            [str(ROOT / "bin" / "cdktf"), "output", STACK, "--skip-synth"]
+            + ["--output", str(deployment.outdir)],
+            cwd=ROOT,
+            env=deployment.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    text = log.read_text()
+    assert proc.returncode == 0, text
+    assert f"BucketName = {outputs['BucketName']}" in text
+    assert not set("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏") & set(text), text
+    assert "image-service-state-local" not in text
+    assert "image-service-local-production" not in text
+
+
 def test_deploy_with_nothing_to_do_asks_nothing_and_prints_the_outputs(deployment, outputs):
     """`bin/cdktf deploy` of the deployment as it is: an empty plan needs no approval (no
     terminal here), and the outputs are printed."""
