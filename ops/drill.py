@@ -15,7 +15,7 @@ Steps, one line each:
   verify    every seeded item and image is as it was; what the accident created is untouched;
             the restores wrote nothing but what was lost
   cleanup   everything this run created is deleted again (items, images and their versions,
-            the backup)
+            the backup), also after a failed step or Ctrl-C
 
 The emulator cannot prove everything (docs/recovery.md): moto's point-in-time restore copies the
 table as it is now, so the drill restores the table from a backup taken before the accident, as
@@ -23,7 +23,8 @@ AWS Backup's recovery points are used; a restore to a point in time is the same 
 --to TIME.
 
 Exit codes: 0 every step passed; 1 a step failed (the message names it); 2 nothing to drill: the
-emulator is not running or the stack is not deployed (run `make up`).
+emulator is not running or the stack is not deployed (run `make up`); 130 interrupted (Ctrl-C),
+after the clean-up.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import argparse
 import contextlib
 import json
 import secrets
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,10 +41,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ops import processes
-from ops.restore.images import ImagesRestore, restore_images
-from ops.restore.table import TableRestore, key_of, restore_table
+from ops.restore.images import ImagesRestore, journal_path, restore_images
+from ops.restore.table import TableRestore, key_of, restore_table, temporary_name
 from ops.restore.target import Target, target
-from stacks.errors import ImageServiceError, report
+from stacks.errors import ImageServiceError, Interrupted, report
 
 EXIT_FAILED = 1
 KEYS = ("PK", "SK")
@@ -209,7 +211,10 @@ class Drill:
         )
 
     def cleanup(self) -> str:
-        for key in [*self.seeded_items, *self.created_items]:
+        """Everything the run made, whatever step it reached: the items under its key prefix,
+        every version under its image prefix, its backup, and what an interrupted restore
+        keeps for its resumption (the restored copy, the images' journal)."""
+        for key in self._current_items():
             self.dynamodb.delete_item(TableName=self.table, Key=_key(self._any_item(key)))
         versions = self.s3.list_object_versions(Bucket=self.bucket, Prefix=self.image_prefix)
         for entry in [*versions.get("Versions", []), *versions.get("DeleteMarkers", [])]:
@@ -217,24 +222,28 @@ class Drill:
                 Bucket=self.bucket, Key=entry["Key"], VersionId=entry["VersionId"]
             )
         if self.backup_arn:
+            with contextlib.suppress(self.dynamodb.exceptions.ResourceNotFoundException):
+                self.dynamodb.delete_table(
+                    TableName=temporary_name(self.table, self._table_restore(apply=False))
+                )
             self.dynamodb.delete_backup(BackupArn=self.backup_arn)
+        if self.point is not None:
+            journal_path(self.bucket, self._images_restore(apply=True)).unlink(missing_ok=True)
         return "the run's items, images (every version) and backup deleted"
 
     # ---- helpers ------------------------------------------------------------------------------
-    def _restore(self, apply: bool) -> tuple[Any, Any]:
+    def _table_restore(self, apply: bool) -> TableRestore:
+        return TableRestore(
+            backup=self.backup_arn, apply=apply, key_prefix=self.key_prefix, rate=None
+        )
+
+    def _images_restore(self, apply: bool) -> ImagesRestore:
         assert self.point is not None
-        table = restore_table(
-            self.target,
-            TableRestore(
-                backup=self.backup_arn, apply=apply, key_prefix=self.key_prefix, rate=None
-            ),
-            say=self.quiet.append,
-        )
-        images = restore_images(
-            self.target,
-            ImagesRestore(self.point, self.image_prefix, apply=apply, rate=None),
-            say=self.quiet.append,
-        )
+        return ImagesRestore(self.point, self.image_prefix, apply=apply, rate=None)
+
+    def _restore(self, apply: bool) -> tuple[Any, Any]:
+        table = restore_table(self.target, self._table_restore(apply), say=self.quiet.append)
+        images = restore_images(self.target, self._images_restore(apply), say=self.quiet.append)
         return table, images
 
     def _current_items(self) -> dict[tuple[str, ...], dict[str, Any]]:
@@ -295,16 +304,32 @@ def run(drill: Drill) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     print(f"restore drill on {drill.target.settings.stack_name} (run {drill.run_id})", flush=True)
-    failed = ""
+    failed = interrupted = ""
     for name, step in STEPS:
         try:
             print(f"  {name:9} ok      {step(drill)}", flush=True)
+        except (KeyboardInterrupt, Interrupted):
+            interrupted = name
+            break
         except (DrillFailed, ImageServiceError, ClientError, BotoCoreError) as exc:
             failed = f"{name}: {exc}"
             print(f"  {name:9} FAILED  {exc}", flush=True)
             break
-    with contextlib.suppress(ClientError, BotoCoreError):
-        print(f"  {'cleanup':9} ok      {drill.cleanup()}", flush=True)
+    # A second Ctrl-C waits for the clean-up (a few seconds): nothing of the run is left.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with contextlib.suppress(ClientError, BotoCoreError):
+            print(f"  {'cleanup':9} ok      {drill.cleanup()}", flush=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        return report(
+            Interrupted(
+                f"the drill stopped during its {interrupted} step; what the run had made is "
+                "removed",
+                "run `make drill` again",
+            )
+        )
     if failed:
         print(
             f"\ndrill: step {failed}. The restore commands did not bring back exactly what was "

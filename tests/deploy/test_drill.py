@@ -202,3 +202,40 @@ def test_the_restore_is_recorded_as_the_on_call_engineers_not_a_deploy_roles(pro
     record = calls_record(deployments_dir(), STAGE)
     restore = {(c.service, c.operation) for c in calls(record) if c.caller == "restore"}
     assert {("s3", "GetBucketVersioning"), ("s3", "ListObjectVersions")} <= restore
+
+
+@pytest.mark.parametrize("after", ["seed", "accident"])
+def test_an_interrupted_drill_removes_what_it_made_and_exits_130(production, after):
+    """Ctrl-C once a step has printed: no traceback, exit 130, and nothing of the run left in
+    the table, the bucket or the backups."""
+    dynamodb, s3 = _client(production, "dynamodb"), _client(production, "s3")
+    drill = subprocess.Popen(
+        _command("ops.drill", "--stage", STAGE, "--endpoint", production.endpoint),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert drill.stdout is not None
+    lines = [drill.stdout.readline() for _ in range(2)]  # the title and the seed step
+    run = lines[0].split("(run ")[1].rstrip(")\n")
+    if after == "accident":
+        lines += [drill.stdout.readline(), drill.stdout.readline()]
+    assert lines[-1].split()[0] == after, lines
+    drill.send_signal(signal.SIGINT)
+    out, err = drill.communicate(timeout=120)
+    assert drill.returncode == 130, out + err
+    assert "Traceback" not in err
+    assert err.startswith("error: the drill stopped during its ") and "make drill" in err
+    assert "cleanup   ok" in out
+    items = dynamodb.scan(
+        TableName=TABLE,
+        FilterExpression="begins_with(PK, :p)",
+        ExpressionAttributeValues={":p": {"S": f"IMAGE#drill-{run}-"}},
+        Select="COUNT",
+    )
+    assert items["Count"] == 0
+    versions = s3.list_object_versions(Bucket=BUCKET, Prefix=f"drill/{run}/")
+    assert not versions.get("Versions") and not versions.get("DeleteMarkers")
+    backups = dynamodb.list_backups(TableName=TABLE)["BackupSummaries"]
+    assert [b for b in backups if b["BackupName"] == f"drill-{run}"] == []
